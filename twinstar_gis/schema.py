@@ -1,0 +1,103 @@
+"""The layers of a Twin Star dataset: geometry types and attributes.
+
+This is the data dictionary in code; ``docs/data_dictionary.md`` describes
+every attribute in words.  Validation (:mod:`twinstar_gis.validate`) checks
+layers against these specs, for the embedded dataset and a planner's files
+alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["LayerSpec", "LAYERS", "GEOMETRY_QUALITIES", "PROVENANCE_COLUMNS"]
+
+#: Allowed values of ``geometry_quality``.  *surveyed*: taken from a mapped or
+#: surveyed dataset (its ``accuracy_m`` says how well); *indicative*: placed by
+#: hand from descriptions, to be read only at the stated accuracy.
+GEOMETRY_QUALITIES = ("surveyed", "indicative")
+
+#: Columns every embedded feature carries.
+PROVENANCE_COLUMNS = ("source", "accuracy_m", "geometry_quality")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What one layer kind must look like.
+
+    Attributes
+    ----------
+    name : str
+        Layer name in the GeoPackage and in project files.
+    geom_types : tuple of str
+        Allowed shapely geometry types.
+    id_column : str
+        Column holding a unique feature id (used in every message).
+    required : tuple of str
+        Columns a planner's layer must have (after ``columns`` renaming).
+    description : str
+    """
+
+    name: str
+    geom_types: tuple[str, ...]
+    id_column: str
+    required: tuple[str, ...]
+    description: str
+    optional: tuple[str, ...] = field(default=())
+
+
+_POLY = ("Polygon", "MultiPolygon")
+_LINE = ("LineString", "MultiLineString")
+_POINT = ("Point", "MultiPoint")
+
+LAYERS: dict[str, LayerSpec] = {
+    s.name: s
+    for s in [
+        LayerSpec(
+            "boundaries", _POLY, "adcode", ("adcode", "name_zh", "level", "parent_adcode"),
+            "Prefectures (level=prefecture) and counties/districts (level=county).",
+            ("name_en", "area_km2", "area_official_km2", "population_2020", "population_source"),
+        ),
+        LayerSpec(
+            "places", _POINT, "place_id", ("place_id", "name_zh", "kind"),
+            "City cores, county seats and park supporting facilities.",
+            ("name_en", "county_adcode", "park_id"),
+        ),
+        LayerSpec(
+            "parks", _POLY, "park_id", ("park_id", "name_zh"),
+            "Industrial parks and development zones.",
+            ("name_en", "city", "county_adcode", "level", "leading_industries",
+             "declared_area_km2", "area_km2", "area_basis"),
+        ),
+        LayerSpec(
+            "corridors", _LINE, "corridor_id", ("corridor_id", "name_zh", "class"),
+            "Railways, high-speed railways, expressways and national highways.",
+            ("name_en", "design_speed_kmh", "status", "opening_year", "stations", "length_km"),
+        ),
+        LayerSpec(
+            "nodes", _POINT, "node_id", ("node_id", "name_zh", "kind"),
+            "Stations, airports, interchanges and route waypoints.",
+            ("name_en", "county_adcode", "status", "opening_year"),
+        ),
+        LayerSpec(
+            "eco_zones", _POLY, "zone_id", ("zone_id", "name_zh", "kind"),
+            "Nature reserves and the Horqin sandy land.",
+            ("name_en", "protection_level", "official_area_km2", "area_km2", "county_adcode"),
+        ),
+        LayerSpec(
+            "rivers", _LINE, "river_id", ("river_id", "name_zh"),
+            "The West Liao River system.",
+            ("name_en", "length_km"),
+        ),
+    ]
+}
+
+#: Classes of corridor, with the default design speed used where none is given.
+CORRIDOR_CLASSES = {
+    "high_speed_rail": 250,
+    "railway": 120,
+    "expressway": 100,
+    "national_highway": 80,
+}
+
+NODE_KINDS = ("hsr_station", "rail_station", "airport", "interchange", "waypoint", "outside_anchor")
