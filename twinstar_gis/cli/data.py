@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -25,7 +26,7 @@ def data():
 def build(out_dir, dem):
     """Assemble, validate and write the embedded Chifeng-Tongliao dataset."""
     steps = ["boundaries", "layers", "validation", "terrain", "writing"]
-    with click.progressbar(length=len(steps), label="Building dataset", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=len(steps), label="Building dataset", file=sys.stderr) as bar:
         gpkg, report = build_dataset(out_dir, dem=dem, on_step=lambda s: bar.update(1))
     click.echo(f"Wrote {gpkg}")
     click.echo(f"Validation: {len(report.checks)} checks passed")

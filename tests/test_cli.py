@@ -1,0 +1,150 @@
+"""The command line: the happy path and every kind of bad input (exit code 2, one clear message)."""
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, Polygon, box
+
+from twinstar_gis import __version__
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+def _bad(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for n in needles:
+        assert n in result.output, (n, result.output)
+
+
+def test_version(run):
+    r = run("--version")
+    assert r.exit_code == 0 and __version__ in r.output
+
+
+def test_build_info_validate(run, tmp_path):
+    r = run("data", "build")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "twinstar_output/data/twinstar_region.gpkg").exists()
+    r = run("data", "info")
+    assert r.exit_code == 0, r.output
+    for layer, n in [("boundaries", 22), ("parks", 14), ("corridors", 15), ("eco_zones", 8), ("rivers", 5)]:
+        assert any(line.split()[:2] == [layer, str(n)] for line in r.output.splitlines()), (layer, r.output)
+    assert "EPSG:4326" in r.output and "terrain:" in r.output
+    r = run("data", "validate")
+    assert r.exit_code == 0 and "checks passed" in r.output
+    assert "gap 0.000000 km2" in r.output
+
+
+def test_project_file_is_validated(run):
+    run("data", "build")
+    r = run("data", "validate", "--project", EXAMPLES / "project.toml")
+    assert r.exit_code == 0, r.output
+    r = run("data", "info", "--project", EXAMPLES / "project.toml")
+    assert r.exit_code == 0 and "project" in r.output
+
+
+def _parks(path, geoms, **cols):
+    data = {"park_id": [f"P{i}" for i in range(len(geoms))], "name_zh": ["园区"] * len(geoms)}
+    data.update(cols)
+    gdf = gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
+    gdf.to_file(path)
+    return path
+
+
+def test_missing_file(run):
+    _bad(run("data", "validate", "nowhere.gpkg"), "nowhere.gpkg", "file not found")
+    _bad(run("data", "validate", "nowhere.geojson", "--kind", "parks"), "nowhere.geojson", "file not found")
+
+
+def test_unreadable_format(run, tmp_path):
+    p = tmp_path / "garbage.geojson"
+    p.write_text("this is not geojson")
+    _bad(run("data", "validate", p, "--kind", "parks"), "garbage.geojson", "cannot read it as a GIS layer")
+
+
+def test_missing_crs(run, tmp_path):
+    p = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        gpd.GeoDataFrame({"park_id": ["A"], "name_zh": ["x"]}, geometry=[box(118.8, 42.2, 118.85, 42.25)]).to_file(p)
+    assert not p.with_suffix(".prj").exists()
+    _bad(run("data", "validate", p, "--kind", "parks"), "nocrs.shp", "no coordinate reference system")
+    # ... and the override fixes it
+    assert run("data", "validate", p, "--kind", "parks", "--crs", "EPSG:4326").exit_code == 0
+
+
+def test_invalid_geometry_reported_with_ids_and_fixed(run, tmp_path):
+    bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
+    p = _parks(tmp_path / "bow.geojson", [box(118.8, 42.2, 118.85, 42.25), bowtie])
+    before = p.read_bytes()
+    _bad(run("data", "validate", p, "--kind", "parks"), "P1", "invalid geometry", "Self-intersection", "--fix")
+    fixed = tmp_path / "fixed.gpkg"
+    r = run("data", "validate", p, "--kind", "parks", "--fix", "--out", fixed)
+    assert r.exit_code == 0, r.output
+    assert "fixed:" in r.output and "P1" in r.output and "repaired" in r.output
+    assert p.read_bytes() == before  # input untouched
+    out = gpd.read_file(fixed, layer="parks")
+    assert out.is_valid.all() and len(out) == 2
+
+
+def test_empty_layer(run, tmp_path):
+    p = tmp_path / "empty.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    _bad(run("data", "validate", p, "--kind", "parks", "--crs", "EPSG:4326"), "empty.geojson", "layer is empty")
+
+
+def test_wrong_geometry_type(run, tmp_path):
+    p = _parks(tmp_path / "pts.geojson", [Point(118.9, 42.3), Point(119.0, 42.3)])
+    _bad(run("data", "validate", p, "--kind", "parks"), "wrong geometry type", "P0, P1", "Polygon")
+
+
+def test_missing_attribute(run, tmp_path):
+    p = tmp_path / "noname.geojson"
+    gpd.GeoDataFrame({"park_id": ["A"]}, geometry=[box(118.8, 42.2, 118.85, 42.25)], crs=4326).to_file(p)
+    _bad(run("data", "validate", p, "--kind", "parks"), "missing attribute", "name_zh", "columns =")
+
+
+def test_undecodable_text(run, tmp_path):
+    p = tmp_path / "gbk.shp"
+    gpd.GeoDataFrame({"park_id": ["A"], "name_zh": ["赤峰松山园区"]}, geometry=[box(118.8, 42.2, 118.85, 42.25)],
+                     crs=4326).to_file(p, encoding="GBK")
+    p.with_suffix(".cpg").write_text("UTF-8")  # a lying .cpg, as happens
+    _bad(run("data", "validate", p, "--kind", "parks"), "gbk.shp", "cannot decode", "encoding")
+    # The right encoding reads it
+    r = run("data", "validate", p, "--kind", "parks", "--encoding", "GBK")
+    assert r.exit_code == 0, r.output
+
+
+def test_gbk_shapefile_without_cpg_is_decoded(tmp_path):
+    from twinstar_gis.io import read_layer
+
+    p = tmp_path / "nocpg.shp"
+    gpd.GeoDataFrame({"name_zh": ["通辽经济技术开发区"]}, geometry=[Point(122.2, 43.6)], crs=4326).to_file(p, encoding="GBK")
+    p.with_suffix(".cpg").unlink(missing_ok=True)
+    assert read_layer(p)["name_zh"].iloc[0] == "通辽经济技术开发区"
+
+
+def test_park_in_wrong_county_is_named(run, tmp_path):
+    run("data", "build")
+    p = _parks(tmp_path / "wrong.geojson", [box(122.20, 43.58, 122.24, 43.61)], county_adcode=["150404"])
+    _bad(run("data", "validate", p, "--kind", "parks"), "P0 claims county 150404", "0%")
+
+
+def test_bad_project_file(run, tmp_path):
+    p = tmp_path / "proj.toml"
+    p.write_text('[layers.roads]\npath = "x.shp"\n[layers.parks]\npath = "p.shp"\ncoord_system = "mars"\n')
+    _bad(run("data", "validate", "--project", p), "unknown layer kind", "coord_system 'mars'")
+
+
+def test_example_inputs_are_read_correctly():
+    from twinstar_gis.io import read_layer
+
+    shp = read_layer(EXAMPLES / "example_parks_gk40.shp", encoding="GBK", coord_system="cgcs2000")
+    assert shp["名称"].iloc[0].startswith("松山区信息科技产业园")
+    assert 118.8 < shp.geometry.iloc[0].centroid.x < 118.9
+    csv = read_layer(EXAMPLES / "example_poi_amap.csv", coord_system="gcj02")
+    # The GCJ-02 export, converted, lands back on the embedded (WGS-84) facility positions.
+    assert csv.geometry.x.iloc[0] == pytest.approx(118.838, abs=1e-7)
+    assert csv.geometry.y.iloc[0] == pytest.approx(42.292, abs=1e-6)

@@ -1,0 +1,67 @@
+"""CRS policy: zones, reading projected / CGCS2000 data, areas on the ellipsoid."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from pyproj import Geod
+from shapely.geometry import Point, box
+
+from twinstar_gis import CRSError, crs
+from twinstar_gis.io import read_layer
+
+
+@pytest.mark.parametrize("lon,z3,z6", [(116.4, 39, 20), (118.9, 40, 20), (120.1, 40, 21), (122.25, 41, 21), (123.7, 41, 21)])
+def test_gauss_kruger_zones_of_the_region(lon, z3, z6):
+    assert crs.gk_zone_3deg(lon) == z3
+    assert crs.gk_zone_6deg(lon) == z6
+    # The zone's central meridian is within half a zone width of the point.
+    assert abs(_central_meridian(crs.gk_crs(z3)) - lon) <= 1.5
+    assert abs(_central_meridian(crs.gk_crs(z6, width=6)) - lon) <= 3.0
+
+
+def _central_meridian(c):
+    return next(p.value for p in c.coordinate_operation.params if "Longitude of natural origin" in p.name)
+
+
+@pytest.mark.parametrize("epsg", [4490, 4528, 4549, 4527, 4529, 4499, 4509, 32650, 32651, 3857])
+def test_projected_and_cgcs2000_files_are_read_back_to_wgs84(tmp_path, epsg):
+    pts = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[Point(118.95, 42.27), Point(122.25, 43.62)], crs="EPSG:4326")
+    path = tmp_path / f"p{epsg}.gpkg"
+    pts.to_crs(epsg=epsg).to_file(path)
+    back = read_layer(path)
+    assert back.crs.to_epsg() == 4326
+    d = Geod(ellps="WGS84").inv(pts.geometry.x, pts.geometry.y, back.geometry.x, back.geometry.y)[2]
+    # CGCS2000 and WGS-84 are treated as one datum: sub-millimetre here.
+    assert np.max(d) < 0.001
+
+
+def test_prefix_free_gauss_kruger_needs_the_right_crs(tmp_path):
+    # Zone 40 without prefix (EPSG:4549) read as zone 40 with prefix (4528) lands far away:
+    # the regional-extent warning is how validation catches it.
+    pts = gpd.GeoDataFrame({"id": [1]}, geometry=[Point(118.95, 42.27)], crs="EPSG:4326").to_crs(4549)
+    path = tmp_path / "noprefix.gpkg"
+    pts.to_file(path)
+    wrong = read_layer(path, crs="EPSG:4528")
+    assert abs(wrong.geometry.x.iloc[0] - 118.95) > 10
+
+
+def test_no_crs_is_refused(tmp_path):
+    gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[Point(500000, 4600000)])
+    with pytest.raises(CRSError, match="no coordinate reference system"):
+        crs.to_storage_crs(gdf, source="x.shp")
+
+
+def test_geodesic_area_of_one_degree_cell_matches_formula():
+    # Area of a lon/lat cell on the ellipsoid via the authalic latitude is hard to do by
+    # hand; on a sphere of radius R it is R^2 * dlon * (sin(lat2) - sin(lat1)).  A sphere
+    # with the WGS-84 authalic radius agrees with the ellipsoid to ~0.3 % at 42-43 N.
+    r = 6371007.2
+    sphere = r * r * np.radians(1.0) * (np.sin(np.radians(43)) - np.sin(np.radians(42))) / 1e6
+    got = crs.geodesic_area_km2([box(118, 42, 119, 43)])[0]
+    assert got == pytest.approx(sphere, rel=0.005)
+    assert got == pytest.approx(crs.equal_area_km2(gpd.GeoDataFrame(geometry=[box(118, 42, 119, 43)], crs=4326))[0], rel=1e-3)
+
+
+def test_geodesic_circle_has_requested_area():
+    poly = crs.geodesic_circle(118.9, 42.3, 17.76)
+    assert crs.geodesic_area_km2([poly])[0] == pytest.approx(17.76, rel=1e-4)
