@@ -148,3 +148,50 @@ def test_example_inputs_are_read_correctly():
     # The GCJ-02 export, converted, lands back on the embedded (WGS-84) facility positions.
     assert csv.geometry.x.iloc[0] == pytest.approx(118.838, abs=1e-7)
     assert csv.geometry.y.iloc[0] == pytest.approx(42.292, abs=1e-6)
+
+
+def test_distances_overlap_indicators_write_files(run, tmp_path):
+    run("data", "build")
+    r = run("distances")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "twinstar_output/analysis"
+    raw = (out / "park_corridor_nearest.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "松山区信息科技产业园".encode() in raw
+    conn = gpd.read_file(out / "park_corridor_connectors.gpkg", layer="connectors")
+    assert len(conn) == 14 * 7 and conn.crs.to_epsg() == 4326
+    r = run("distances", "--classes", "hsr_station", "--max-km", "10")
+    assert r.exit_code == 0
+    near = gpd.pd.read_csv(out / "park_corridor_nearest.csv")
+    assert near["distance_km"].max() <= 10 and set(near["class"]) == {"hsr_station"}
+    r = run("distances", "--classes", "teleport")
+    assert r.exit_code == 2 and "unknown class" in r.output
+    r = run("overlap")
+    assert r.exit_code == 0, r.output
+    assert "Chifeng-Tongliao border 580" in r.output
+    for f in ("conflicts.csv", "park_eco_overlaps.csv", "corridor_eco_stretches.csv", "county_adjacency.csv", "overlap.gpkg"):
+        assert (out / f).exists(), f
+    r = run("overlap", "parks", "eco_zones", "--buffer", "1000")
+    assert r.exit_code == 0 and (out / "overlay_parks_intersection_eco_zones.gpkg").exists()
+    r = run("indicators")
+    assert r.exit_code == 0 and (out / "park_indicators.csv").exists()
+
+
+def test_analysis_on_a_project_file(run, tmp_path):
+    run("data", "build")
+    r = run("distances", "--project", EXAMPLES / "project.toml", "--out", tmp_path / "proj")
+    assert r.exit_code == 0, r.output
+    near = gpd.pd.read_csv(tmp_path / "proj" / "park_corridor_nearest.csv")
+    assert set(near["park_id"]) == {"X01", "X02"}
+    r = run("overlap", "--project", EXAMPLES / "project.toml", "--out", tmp_path / "proj")
+    assert r.exit_code == 0, r.output
+
+
+def test_invalid_user_geometry_is_reported_not_measured(run, tmp_path):
+    run("data", "build")
+    bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
+    _parks(tmp_path / "bad.geojson", [bowtie], county_adcode=["150404"])
+    proj = tmp_path / "p.toml"
+    proj.write_text('base = "embedded"\n[layers.parks]\npath = "bad.geojson"\n')
+    r = run("distances", "--project", proj)
+    _bad(r, "P0", "invalid geometry")
+    assert not (tmp_path / "twinstar_output/analysis/park_corridor_nearest.csv").exists()

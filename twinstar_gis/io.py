@@ -31,6 +31,7 @@ __all__ = [
     "read_layer",
     "atomic_output",
     "write_gpkg",
+    "write_csv",
     "read_gpkg",
     "LayerSource",
     "Project",
@@ -224,6 +225,15 @@ def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.D
         for name, df in (tables or {}).items():
             pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
     log.info("wrote %s (%d layers)", path, len(layers) + len(tables or {}))
+    return Path(path)
+
+
+def write_csv(path, df: pd.DataFrame) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with BOM (Chinese shows correctly), atomically."""
+    df = pd.DataFrame(df).drop(columns=["geometry"], errors="ignore")
+    with atomic_output(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    log.info("wrote %s (%d rows)", path, len(df))
     return Path(path)
 
 

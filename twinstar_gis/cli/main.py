@@ -43,6 +43,8 @@ def cli(verbose, quiet):
     _configure_logging(verbose, quiet)
 
 
+from .analysis import distances, indicators, overlap  # noqa: E402
 from .data import data  # noqa: E402
 
-cli.add_command(data)
+for _cmd in (data, distances, overlap, indicators):
+    cli.add_command(_cmd)

@@ -1,0 +1,168 @@
+"""``twinstar distances``, ``twinstar overlap``, ``twinstar indicators``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._errors import DataSourceError
+from ..dataset import load_dataset
+from ..indicators import park_indicators
+from ..io import read_layer, write_csv, write_gpkg
+from ..overlay import (ZONE_BUFFERS, area_overlaps, conflict_report, county_adjacency, length_inside,
+                       overlay_layers)
+from ..proximity import CORRIDOR_CLASSES, park_corridor_distances, park_corridor_matrix, pivot_matrix
+from ..schema import LAYERS
+from ..validate import validate_dataset
+from .options import gpkg_arg, project_opt
+
+DEFAULT_ANALYSIS_DIR = Path("twinstar_output") / "analysis"
+out_opt = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ANALYSIS_DIR,
+                       show_default=True, help="Output folder.")
+
+
+def _load_valid(path, project, needed):
+    ds = load_dataset(path, project=project)
+    missing = [k for k in needed if k not in ds.layers]
+    if missing:
+        raise DataSourceError(f"{ds.origin}: missing layer(s) {missing}; add them to the project file or use base = \"embedded\".")
+    _, report = validate_dataset(ds.layers)
+    report.raise_if_failed()
+    return ds
+
+
+def _classes(ctx, param, value):
+    if not value:
+        return None
+    classes = [c.strip() for c in value.split(",") if c.strip()]
+    bad = [c for c in classes if c not in CORRIDOR_CLASSES]
+    if bad:
+        raise click.BadParameter(f"unknown class(es) {bad}; choose from {', '.join(CORRIDOR_CLASSES)}")
+    return classes
+
+
+@click.command("distances")
+@gpkg_arg
+@project_opt
+@click.option("--classes", callback=_classes, help=f"Comma-separated corridor classes (default all): {', '.join(CORRIDOR_CLASSES)}.")
+@click.option("--max-km", type=click.FloatRange(min=0), help="Keep only distances up to this many km.")
+@click.option("--from", "measure_from", type=click.Choice(["boundary", "centroid"]), default="boundary", show_default=True,
+              help="Measure from the park boundary or its centroid.")
+@click.option("--include-planned", is_flag=True, help="Count planned corridors too (default: operating only).")
+@out_opt
+def distances(path, project, classes, max_km, measure_from, include_planned, out_dir):
+    """Park-to-corridor ground distances: nearest of each class, full matrix, connector lines."""
+    ds = _load_valid(path, project, ["parks"])
+    near = park_corridor_distances(ds.layers, classes=classes, measure_from=measure_from,
+                                   include_planned=include_planned, max_km=max_km)
+    matrix = pivot_matrix(park_corridor_matrix(ds.layers, classes=classes, measure_from=measure_from,
+                                               include_planned=include_planned, max_km=max_km))
+    written = [
+        write_csv(out_dir / "park_corridor_nearest.csv", near),
+        write_csv(out_dir / "park_corridor_matrix_km.csv", matrix),
+        write_gpkg(out_dir / "park_corridor_connectors.gpkg", {"connectors": near}),
+    ]
+    summary = near.groupby("class", sort=False)["distance_km"].agg(["count", "median", "max"]).round(1)
+    click.echo(f"Nearest corridor of each class for {near['park_id'].nunique()} parks (from the {measure_from}, km):")
+    click.echo(summary.to_string())
+    for p in written:
+        click.echo(f"Wrote {p}")
+
+
+def _layer_or_file(ds, name):
+    if name in ds.layers:
+        return ds.layers[name], name
+    p = Path(name)
+    if p.exists():
+        return read_layer(p), p.stem
+    raise DataSourceError(f"{name!r} is neither a layer of {ds.origin} ({', '.join(ds.layers)}) nor an existing file.")
+
+
+@click.command("overlap")
+@click.argument("layer_a", required=False)
+@click.argument("layer_b", required=False)
+@click.option("--dataset", "path", type=click.Path(dir_okay=False), help="Dataset GeoPackage (default: the built embedded one).")
+@project_opt
+@click.option("--how", type=click.Choice(["intersection", "difference", "union", "identity", "symmetric_difference"]),
+              default="intersection", show_default=True, help="Overlay operation for LAYER_A LAYER_B.")
+@click.option("--buffer", "buffer_m", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Buffer LAYER_B by this many metres first.")
+@click.option("--reserve-buffer", type=click.FloatRange(min=0), default=ZONE_BUFFERS["nature_reserve"], show_default=True,
+              help="Conflict report: metres around nature reserves.")
+@click.option("--river-buffer", type=click.FloatRange(min=0), default=ZONE_BUFFERS["river"], show_default=True,
+              help="Conflict report: riparian strip (metres each side of rivers).")
+@click.option("--near-km", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Conflict report: also list parks within this distance of a zone.")
+@out_opt
+def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, river_buffer, near_km, out_dir):
+    """Conflicts with ecological zones and county adjacency; or overlay LAYER_A with LAYER_B.
+
+    Without arguments: the conflict report (parks and corridors against reserves,
+    the Horqin sandy land and riparian strips), parks x zones overlaps, corridor
+    stretches inside zones, and the county shared-border table.  With two layer
+    names (dataset layers such as parks, eco_zones, or file paths): their overlay,
+    with areas (km2, ha, mu) or lengths on the ellipsoid.
+    """
+    if (layer_a is None) != (layer_b is None):
+        raise click.UsageError("give two layers (LAYER_A LAYER_B) or none")
+    if layer_a:
+        ds = load_dataset(path, project=project)
+        a, an = _layer_or_file(ds, layer_a)
+        b, bn = _layer_or_file(ds, layer_b)
+        for gdf, n in ((a, an), (b, bn)):
+            if n in LAYERS:
+                _, rep = validate_dataset({n: gdf})
+                rep.raise_if_failed()
+        res = overlay_layers(a, b, how=how, buffer_b_m=buffer_m)
+        stem = f"overlay_{an}_{how}_{bn}"
+        written = [write_csv(out_dir / f"{stem}.csv", res), write_gpkg(out_dir / f"{stem}.gpkg", {stem: res})]
+        measure = "length_km" if "length_km" in res else "area_km2"
+        click.echo(f"{how} of {an} and {bn}{f' (+{buffer_m:g} m)' if buffer_m else ''}: {len(res)} features, "
+                   f"{res[measure].sum():.3f} {measure.replace('_', ' ')} in all")
+    else:
+        ds = _load_valid(path, project, ["parks", "eco_zones"])
+        buffers = {**ZONE_BUFFERS, "nature_reserve": reserve_buffer, "river": river_buffer}
+        conflicts = conflict_report(ds.layers, zone_buffers=buffers, near_km=near_km)
+        eco = ds["eco_zones"]
+        park_eco = area_overlaps(ds["parks"], eco, a_id="park_id", b_id="zone_id")
+        layers = {"park_eco_overlaps": park_eco}
+        written = [write_csv(out_dir / "conflicts.csv", conflicts), write_csv(out_dir / "park_eco_overlaps.csv", park_eco)]
+        if "corridors" in ds.layers:
+            cor_eco = length_inside(ds["corridors"], eco, line_id="corridor_id", zone_id="zone_id", buffer=buffers)
+            layers["corridor_eco_stretches"] = cor_eco
+            written.append(write_csv(out_dir / "corridor_eco_stretches.csv", cor_eco))
+        if "boundaries" in ds.layers:
+            adj = county_adjacency(ds["boundaries"])
+            layers["county_borders"] = adj
+            written.append(write_csv(out_dir / "county_adjacency.csv", adj))
+            cross = adj[~adj["same_city"]]
+            click.echo(f"County adjacency: {len(adj)} shared borders; Chifeng-Tongliao border {cross['shared_border_km'].sum():.1f} km "
+                       f"in {len(cross)} pieces (longest: {cross.nlargest(1, 'shared_border_km')[['name_a', 'name_b']].values[0].tolist()})")
+        written.append(write_gpkg(out_dir / "overlap.gpkg", layers))
+        if len(conflicts):
+            by = conflicts.groupby(["feature_kind", "zone_kind"]).size().rename("conflicts")
+            click.echo("Conflicts with ecological zones (buffers: reserves "
+                       f"{reserve_buffer:g} m, rivers {river_buffer:g} m):")
+            click.echo(by.to_string())
+            click.echo(f"{int(conflicts['indicative'].sum())} of {len(conflicts)} involve indicative geometry: verify on surveyed outlines.")
+        else:
+            click.echo("No conflicts with ecological zones.")
+    for p in written:
+        click.echo(f"Wrote {p}")
+
+
+@click.command("indicators")
+@gpkg_arg
+@project_opt
+@out_opt
+def indicators(path, project, out_dir):
+    """Industry-city integration (产城融合) indicators, one row per park."""
+    ds = _load_valid(path, project, ["parks"])
+    table = park_indicators(ds.layers)
+    p = write_csv(out_dir / "park_indicators.csv", table)
+    cols = [c for c in ("park_id", "name_zh", "to_city_core_km", "to_county_seat_km", "facilities_within_5km",
+                        "share_in_urban_district", "nearest_hsr_station", "to_hsr_station_km") if c in table]
+    click.echo(table[cols].to_string(index=False))
+    click.echo(f"Wrote {p}")
+
