@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Settings", "DEFAULT"]
+__all__ = ["Settings", "DEFAULT", "Speeds", "DEFAULT_SPEEDS"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,60 @@ class Settings:
 
 
 DEFAULT = Settings()
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """Travel-speed assumptions of the accessibility model (km/h, minutes).
+
+    Every value is written into the outputs' metadata.  They are planning
+    assumptions, not measurements: average door-to-door speeds on each
+    corridor class, not design speeds.
+
+    Attributes
+    ----------
+    high_speed_rail, railway : float
+        Average running speed between stations, stops included.
+    expressway, national_highway : float
+        Average car speed.
+    other_road : float
+        Car speed used for road features of other classes in a user's data.
+    off_network : float
+        Speed of the straight-line links from places and parks to the network,
+        and of the off-network part of isochrones (local roads; a detour
+        factor is folded in).
+    off_road : float
+        Raster model: speed in cells without a corridor, before the slope penalty.
+    transfer_min : dict
+        Boarding plus alighting time at a station, by rail class (half is
+        charged at each end, so times stay symmetric).
+    max_link_km : float
+        Longest straight-line link from a place or park to the network.
+    """
+
+    high_speed_rail: float = 200.0
+    railway: float = 70.0
+    expressway: float = 100.0
+    national_highway: float = 60.0
+    other_road: float = 40.0
+    off_network: float = 30.0
+    off_road: float = 15.0
+    transfer_min: tuple = (("high_speed_rail", 20.0), ("railway", 20.0))
+    max_link_km: float = 60.0
+
+    def for_class(self, cls: str) -> float:
+        return float(getattr(self, cls, self.other_road))
+
+    def transfer(self, cls: str) -> float:
+        return float(dict(self.transfer_min).get(cls, 20.0))
+
+    def as_table(self):
+        """The assumptions as rows (name, value, unit) for metadata and reports."""
+        rows = [(k, getattr(self, k), "km/h") for k in
+                ("high_speed_rail", "railway", "expressway", "national_highway", "other_road", "off_network", "off_road")]
+        rows += [(f"transfer_{k}", v, "min (board + alight)") for k, v in self.transfer_min]
+        rows.append(("max_link_km", self.max_link_km, "km"))
+        return rows
+
+
+DEFAULT_SPEEDS = Speeds()

@@ -43,8 +43,9 @@ def cli(verbose, quiet):
     _configure_logging(verbose, quiet)
 
 
+from .access import access  # noqa: E402
 from .analysis import distances, indicators, overlap  # noqa: E402
 from .data import data  # noqa: E402
 
-for _cmd in (data, distances, overlap, indicators):
+for _cmd in (data, distances, overlap, indicators, access):
     cli.add_command(_cmd)
