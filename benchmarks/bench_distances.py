@@ -27,24 +27,30 @@ from twinstar_gis.distance import nearest
 W, S, E, N = 116.4, 41.3, 123.7, 45.6
 
 
-def synthetic(n_parks, n_segments, seed=0):
+def synthetic(n_parks, n_segments, seed=0, per_line=100):
+    """Parks of 0.25-16 km2 scattered over the region; corridors as random-walk polylines of
+    ~1 km segments (like real corridors), each segment its own feature."""
     rng = np.random.default_rng(seed)
     cx, cy = rng.uniform(W, E, n_parks), rng.uniform(S, N, n_parks)
-    half = rng.uniform(0.005, 0.03, n_parks)
+    half = rng.uniform(0.003, 0.024, n_parks)
     parks = gpd.GeoDataFrame({"park_id": np.arange(n_parks)},
                              geometry=shapely.box(cx - half, cy - half, cx + half, cy + half), crs=4326)
-    x0, y0 = rng.uniform(W, E, n_segments), rng.uniform(S, N, n_segments)
-    ang = rng.uniform(0, 2 * np.pi, n_segments)
-    length = rng.uniform(0.01, 0.1, n_segments)
-    coords = np.stack([np.column_stack([x0, y0]), np.column_stack([x0 + length * np.cos(ang), y0 + length * np.sin(ang)])], axis=1)
-    segs = gpd.GeoDataFrame({"seg_id": np.arange(n_segments)}, geometry=shapely.linestrings(coords), crs=4326)
+    n_lines = max(1, n_segments // per_line)
+    heading = rng.uniform(0, 2 * np.pi, n_lines)[:, None] + np.cumsum(rng.normal(0, 0.15, (n_lines, per_line)), axis=1)
+    step = 0.0105  # degrees, ~1 km
+    x = rng.uniform(W, E, n_lines)[:, None] + np.concatenate([np.zeros((n_lines, 1)), np.cumsum(step * np.cos(heading), 1)], 1)
+    y = rng.uniform(S, N, n_lines)[:, None] + np.concatenate([np.zeros((n_lines, 1)), np.cumsum(step * 0.75 * np.sin(heading), 1)], 1)
+    a = np.stack([x[:, :-1], y[:, :-1]], -1).reshape(-1, 2)
+    b = np.stack([x[:, 1:], y[:, 1:]], -1).reshape(-1, 2)
+    segs = gpd.GeoDataFrame({"seg_id": np.arange(len(a))}, geometry=shapely.linestrings(np.stack([a, b], 1)), crs=4326)
     return parks, segs
 
 
 def naive(parks, segs):
+    """The loop a first version would write: every park against every segment, in the projection."""
     p = parks.to_crs(EQUAL_AREA_CRS)
     s = segs.to_crs(EQUAL_AREA_CRS)
-    return [s.distance(g).idxmin() for g in p.geometry]
+    return np.array([s.distance(g).min() for g in p.geometry])
 
 
 def timed(fn):
@@ -70,13 +76,18 @@ def main():
     parks, segs = synthetic(args.parks, args.segments)
     res, t_idx = timed(lambda: nearest(parks, segs, dst_id="seg_id"))
     sample = parks.iloc[: args.naive_sample]
-    idx_naive, t_naive = timed(lambda: naive(sample, segs))
+    d_naive, t_naive = timed(lambda: naive(sample, segs))
     t_naive_full = t_naive * len(parks) / len(sample)
-    agree = np.mean(np.asarray(res["dst_index"].iloc[: args.naive_sample], dtype=int) == np.asarray(idx_naive))
+    # Both find the same nearest distance: the naive loop in the projection (scale within
+    # 0.3 % of true), ours on the ellipsoid.
+    d_ours = res["distance_m"].to_numpy()[: args.naive_sample]
+    far = d_naive > 100
+    rel = np.abs(d_ours[far] - d_naive[far]) / d_naive[far]
     print(f"{args.parks} parks x {args.segments} segments")
     print(f"  spatial index + ellipsoid: {t_idx:.2f} s")
     print(f"  naive geopandas loop:      {t_naive:.2f} s for {len(sample)} parks -> {t_naive_full:.0f} s for all (scaled)")
-    print(f"  ratio: {t_naive_full / t_idx:.0f}x; same nearest segment for {agree:.1%} of the sampled parks")
+    print(f"  ratio: {t_naive_full / t_idx:.0f}x; nearest distances (> 100 m) agree to {rel.max():.2%} at most "
+          f"(projection scale error); {np.mean(d_naive == 0):.0%} of sampled parks touch a segment")
     print(f"{'scale':>6} {'parks':>8} {'segments':>9} {'time s':>8} {'peak MiB':>9} {'us/park':>8}")
     for k in (1, 4, 16):
         p, s = synthetic(args.parks * k, args.segments * k, seed=k)

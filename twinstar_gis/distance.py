@@ -7,7 +7,7 @@ Method
    (:data:`twinstar_gis.crs.EQUAL_AREA_CRS`), whose distance scale stays within
    about 0.3 % of true over the region; an STRtree finds, for every source
    feature, the nearest target and every other target that could be nearest
-   once that distortion is allowed for (``within (1 + 1 %) * d + 1 km``).
+   once that distortion is allowed for (``within (1 + 1 %) * d + 50 m``).
 2. For each candidate pair the closest points are found (``shapely.shortest_line``,
    vectorised), brought back to lon/lat, and their distance is measured on the
    WGS-84 ellipsoid (:class:`pyproj.Geod`).  The reported distance is that
@@ -37,7 +37,7 @@ __all__ = ["nearest", "distance_pairs", "CANDIDATE_SLACK", "connector_lines"]
 log = logging.getLogger(__name__)
 
 #: Relative and absolute slack used when collecting candidates in the projection.
-CANDIDATE_SLACK = (0.01, 1000.0)
+CANDIDATE_SLACK = (0.01, 50.0)
 
 _TO_LL = Transformer.from_crs(EQUAL_AREA_CRS, "EPSG:4326", always_xy=True)
 
