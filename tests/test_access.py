@@ -200,3 +200,17 @@ def test_access_scenario_from_a_user_file(run, tmp_path):
     assert (sc["to_core_min_change"] <= 1e-9).all()
     # The link runs Daqintala (Naiman) - Kailu: Kailu's trip to Chifeng now takes it.
     assert sc.set_index("id").loc["SEAT_150523", "to_other_core_min_change"] < -30
+
+
+def test_access_on_a_project_file(run, tmp_path):
+    from pathlib import Path
+
+    run("data", "build")
+    proj = Path(__file__).resolve().parents[1] / "data" / "examples" / "project.toml"
+    r = run("access", "--project", proj, "--resolution", "2000", "--out", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    od = pd.read_csv(tmp_path / "p" / "od_matrix_minutes.csv")
+    # The project's parks replace the embedded ones; the Amap points were appended to places.
+    assert {"X01", "X02"} <= set(od["id"]) and "P01" not in set(od["id"])
+    near = pd.read_csv(tmp_path / "p" / "access_to_nearest.csv").set_index("id")
+    assert near.loc["X01", "to_core_min"] < 30  # the Songshan example outline lies next to the Chifeng core

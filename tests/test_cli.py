@@ -195,3 +195,14 @@ def test_invalid_user_geometry_is_reported_not_measured(run, tmp_path):
     r = run("distances", "--project", proj)
     _bad(r, "P0", "invalid geometry")
     assert not (tmp_path / "twinstar_output/analysis/park_corridor_nearest.csv").exists()
+
+
+def test_project_append_mode_keeps_embedded_features(run):
+    from twinstar_gis.dataset import load_dataset
+
+    run("data", "build")
+    ds = load_dataset(project=EXAMPLES / "project.toml")
+    kinds = ds["places"]["kind"].value_counts()
+    assert kinds["city_core"] == 2 and kinds["county_seat"] == 20
+    assert {"A01", "A02", "A03", "A04"} <= set(ds["places"]["place_id"])
+    assert set(ds["parks"]["park_id"]) == {"X01", "X02"}

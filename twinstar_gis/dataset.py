@@ -401,7 +401,14 @@ def load_dataset(path=None, *, project=None) -> Dataset:
         if proj.base == "embedded":
             base = load_dataset(path)
             layers, tables, dem = dict(base.layers), dict(base.tables), base.dem_path
-        layers.update(load_project_layers(proj))
+        for kind, gdf in load_project_layers(proj).items():
+            if proj.layers[kind].mode == "append" and kind in layers:
+                merged = pd.concat([layers[kind], gdf.to_crs(4326)], ignore_index=True)
+                merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+                merged.attrs["source_file"] = f"embedded {kind} + {gdf.attrs.get('source_file', '')}"
+                layers[kind] = merged
+            else:
+                layers[kind] = gdf
         return Dataset(layers=layers, tables=tables, origin=f"project {proj.path}", dem_path=dem)
     path = Path(path) if path else DEFAULT_OUT_DIR / GPKG_NAME
     layers, tables = read_gpkg(path)

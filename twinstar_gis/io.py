@@ -279,6 +279,9 @@ class LayerSource:
         Renaming: our attribute name -> the file's column name.
     defaults : dict
         Values for attributes the file lacks (e.g. ``geometry_quality``).
+    mode : {"replace", "append"}
+        With ``base = "embedded"``: replace the embedded layer, or add these
+        features to it (ids must stay unique).
     """
 
     kind: str
@@ -289,6 +292,7 @@ class LayerSource:
     coord_system: str = "wgs84"
     columns: dict = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
+    mode: str = "replace"
 
 
 @dataclass(frozen=True)
@@ -312,7 +316,7 @@ class Project:
     layers: dict
 
 
-_LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults"}
+_LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults", "mode"}
 
 
 def read_project(path) -> Project:
@@ -330,6 +334,7 @@ def read_project(path) -> Project:
         coord_system = "cgcs2000"  # wgs84 | cgcs2000 | gcj02 | bd09
         columns = { park_id = "CODE", name_zh = "名称" }
         defaults = { geometry_quality = "surveyed" }
+        mode = "replace"           # or "append" to add to the embedded layer
 
     Raises
     ------
@@ -374,6 +379,13 @@ def read_project(path) -> Project:
         if extra:
             problems.append(f"[layers.{kind}]: unknown keys {sorted(extra)} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
             continue
+        mode = spec.get("mode", "replace")
+        if mode not in ("replace", "append"):
+            problems.append(f"[layers.{kind}]: mode {mode!r} unknown; choose replace or append")
+            continue
+        if mode == "append" and base != "embedded":
+            problems.append(f"[layers.{kind}]: mode = \"append\" needs base = \"embedded\"")
+            continue
         cs = spec.get("coord_system", "wgs84")
         if cs not in COORD_SYSTEMS:
             problems.append(f"[layers.{kind}]: coord_system {cs!r} unknown; choose from {', '.join(COORD_SYSTEMS)}")
@@ -388,6 +400,7 @@ def read_project(path) -> Project:
             coord_system=cs,
             columns=dict(spec.get("columns") or {}),
             defaults=dict(spec.get("defaults") or {}),
+            mode=mode,
         )
     if not layers and base is None:
         problems.append("the project names no layers and no base")
