@@ -1,0 +1,273 @@
+"""Building blocks of twinstar maps: base map, styled layers, rasters, saving.
+
+Maps compose like geopandas' ``explore(m=...)``: every ``add_*`` function takes
+a :class:`folium.Map` and returns it, and every gallery map accepts ``m=``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import folium
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from ..gcj02 import convert_gdf, wgs84_to_gcj02
+from ..io import atomic_output
+from ._controls import Controls, css_element
+from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
+
+__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
+
+log = logging.getLogger(__name__)
+
+#: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale print.
+PALETTE = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#7F7F7F",
+}
+#: Sequential ramp for travel times (viridis stops: perceptually uniform, colour-blind safe).
+TIME_RAMP = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
+BASEMAPS = ("hillshade", "osm", "tianditu", "amap")
+INDICATIVE_DASH = "6 4"
+
+
+@dataclass
+class MapSpec:
+    """What a map is being built with: basemap, coordinate shift, legend and groups so far."""
+
+    basemap: str = "hillshade"
+    gcj: bool = False
+    legend: list = field(default_factory=list)
+    groups: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def _shift(gdf, spec):
+    return convert_gdf(gdf, "wgs84", "gcj02") if spec.gcj else gdf
+
+
+def _tianditu_layer(key, store_key):
+    # The key is read at view time from ?tk=... or localStorage, unless the user asked to store it.
+    url = ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default"
+           "&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}")
+    return folium.TileLayer(tiles=url, attr="天地图 Tianditu", name="天地图 Tianditu", subdomains="01234567",
+                            tk=key if (key and store_key) else "", max_zoom=18)
+
+
+def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = None, store_key: bool = False,
+            title: str = "") -> tuple[folium.Map, MapSpec]:
+    """An empty map fitted to ``bounds`` (west, south, east, north) with the chosen basemap."""
+    if basemap not in BASEMAPS:
+        raise ValueError(f"unknown basemap {basemap!r}; choose from {', '.join(BASEMAPS)}")
+    spec = MapSpec(basemap=basemap, gcj=basemap == "amap")
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+    m.default_js = list(MINIMAL_JS)
+    m.default_css = list(MINIMAL_CSS)
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(m)
+        spec.notes.append("Basemap: OpenStreetMap (online)")
+    elif basemap == "tianditu":
+        _tianditu_layer(tianditu_key, store_key).add_to(m)
+        spec.notes.append("Basemap: 天地图 Tianditu (online; key from ?tk= in the address)" if not store_key else
+                          "Basemap: 天地图 Tianditu (online)")
+    elif basemap == "amap":
+        folium.TileLayer(tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+                         attr="高德 Amap (GCJ-02)", name="高德 Amap", subdomains="1234").add_to(m)
+        spec.notes.append("Basemap: 高德 Amap (online, GCJ-02): every overlay shifted to GCJ-02 to sit on the tiles")
+    else:
+        spec.notes.append("Basemap: terrain shading from the DEM (offline)")
+    spec.bounds = [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+    if spec.gcj:
+        lo, la = wgs84_to_gcj02(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
+        spec.bounds = [[float(la[0]), float(lo[0])], [float(la[1]), float(lo[1])]]
+    spec.title = title
+    return m, spec
+
+
+def _prepare(gdf, *, simplify_deg: float, coverage: bool, decimals: int):
+    g = gdf.copy()
+    geoms = np.asarray(g.geometry.values)
+    if simplify_deg:
+        if coverage:
+            geoms = shapely.coverage_simplify(geoms, simplify_deg)
+        else:
+            geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, decimals))
+    g[g.geometry.name] = geoms
+    g = g[~g.geometry.is_empty & g.geometry.notna()]
+    for c in g.columns:
+        if c != g.geometry.name and g[c].dtype.kind == "f":
+            g[c] = g[c].round(3)
+        elif c != g.geometry.name and g[c].dtype == object:
+            g[c] = g[c].astype("string").fillna("")
+    return g
+
+
+def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str, color: str, kind: str = "polygon",
+               tooltip: list | None = None, popup: list | None = None, fill_opacity: float = 0.25, weight: float = 2.0,
+               legend_items: list | None = None, legend_title: str | None = None, color_by: dict | None = None,
+               radius: float = 5, show: bool = True, simplify_deg: float = 0.0, coverage: bool = False, decimals: int = 5):
+    """Add a styled vector layer; indicative features (``geometry_quality``) are drawn dashed.
+
+    ``tooltip`` / ``popup`` are lists of ``(column, "中文 English")`` pairs.
+    ``color_by = {"column": col, "map": {value: colour}}`` colours features by an attribute.
+    """
+    if gdf is None or len(gdf) == 0:
+        return m
+    g = _prepare(_shift(gdf.to_crs(4326), spec), simplify_deg=simplify_deg, coverage=coverage, decimals=decimals)
+    fg = folium.FeatureGroup(name=name, show=show)
+    cb = color_by or {}
+
+    def style(feature):
+        p = feature["properties"]
+        c = cb.get("map", {}).get(p.get(cb.get("column")), color) if cb else color
+        ind = p.get("geometry_quality") == "indicative"
+        st = {"color": c, "weight": weight, "opacity": 0.9}
+        if kind == "polygon":
+            st.update(fillColor=c, fillOpacity=fill_opacity * (0.6 if ind else 1.0))
+        if ind:
+            st["dashArray"] = INDICATIVE_DASH
+        return st
+
+    fields = [f for f, _ in (tooltip or []) if f in g.columns]
+    aliases = [a for f, a in (tooltip or []) if f in g.columns]
+    pfields = [f for f, _ in (popup or []) if f in g.columns]
+    paliases = [a for f, a in (popup or []) if f in g.columns]
+    keep = sorted(set(fields + pfields + ([cb["column"]] if cb else []) + ["geometry_quality"]) & set(g.columns))
+    g = g[keep + [g.geometry.name]]
+    marker = folium.CircleMarker(radius=radius, fill=True) if kind == "point" else None
+
+    def point_style(feature):
+        st = style(feature)
+        ind = feature["properties"].get("geometry_quality") == "indicative"
+        st.update(fillColor=st["color"], color="#222222", weight=1 if ind else 1.5,
+                  fillOpacity=0.55 if ind else 0.95)
+        return st
+
+    folium.GeoJson(
+        g.__geo_interface__, style_function=point_style if kind == "point" else style, marker=marker,
+        highlight_function=lambda f: {"weight": weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True) if fields else None,
+        popup=folium.GeoJsonPopup(fields=pfields, aliases=paliases, max_width=340) if pfields else None,
+        smooth_factor=1.0,
+    ).add_to(fg)
+    fg.add_to(m)
+    spec.groups[name] = group
+    if legend_items is None:
+        ind = "geometry_quality" in gdf.columns and (gdf["geometry_quality"] == "indicative").mean() >= 0.5
+        legend_items = [{"kind": "line" if kind == "line" else ("dot" if kind == "point" else "fill"), "color": color,
+                         "dash": bool(ind), "label": name + (" (示意 indicative)" if ind else "")}]
+    spec.legend.append({"layer": fg.get_name(), "title": legend_title or "", "items": legend_items})
+    return m
+
+
+def _to_lonlat(array, transform, crs, dst_res_deg=None):
+    """Reproject a raster array to EPSG:4326 (nearest for data, NaN outside)."""
+    h, w = array.shape
+    dst_t, dw, dh = calculate_default_transform(crs, "EPSG:4326", w, h, *rasterio.transform.array_bounds(h, w, transform),
+                                                resolution=dst_res_deg)
+    out = np.full((dh, dw), np.nan, dtype="float32")
+    reproject(array.astype("float32"), out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
+              dst_transform=dst_t, dst_crs="EPSG:4326", dst_nodata=np.nan, resampling=Resampling.nearest)
+    west, north = dst_t.c, dst_t.f
+    east, south = west + dst_t.a * dw, north + dst_t.e * dh
+    return out, (west, south, east, north)
+
+
+def _ramp(values, vmin, vmax, colors):
+    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
+    finite = np.isfinite(values)
+    x = np.clip((np.where(finite, values, vmin) - vmin) / (vmax - vmin), 0, 1) * (len(colors) - 1)
+    i = np.clip(np.floor(x).astype(int), 0, len(colors) - 2)
+    f = (x - i)[..., None]
+    rgb = stops[i] * (1 - f) + stops[i + 1] * f
+    a = np.where(finite, 200, 0)[..., None]
+    return np.concatenate([rgb, a], axis=-1).astype("uint8")
+
+
+def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str, vmin: float, vmax: float,
+               colors=TIME_RAMP, legend_label: str = "", show: bool = True, classes: list | None = None):
+    """Add a raster as a coloured image overlay (reprojected to lon/lat, drawn in Web Mercator)."""
+    ll, (w, s, e, n) = _to_lonlat(np.asarray(array, dtype="float32"), transform, crs)
+    if classes:  # stepped colours at class breaks (e.g. 30/60/90/120 min)
+        edges = np.asarray(classes, float)
+        idx = np.digitize(ll, edges)
+        ll = np.where(np.isfinite(ll), (np.clip(idx, 0, len(edges)) / len(edges)) * (vmax - vmin) + vmin, np.nan)
+    rgba = _ramp(ll, vmin, vmax, colors)
+    if spec.gcj:
+        lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
+        w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
+    fg = folium.FeatureGroup(name=name, show=show)
+    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=0.75,
+                                      interactive=False).add_to(fg)
+    fg.add_to(m)
+    spec.groups[name] = group
+    spec.legend.append({"layer": fg.get_name(), "title": name,
+                        "items": [{"kind": "ramp", "colors": list(colors), "label": legend_label}]})
+    # Raster legends come first: they explain the colours that cover the map.
+    spec.legend.insert(0, spec.legend.pop())
+    return m
+
+
+def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude: float = 45, upsample: int = 6):
+    """Terrain shading from the DEM as an offline base layer (always on, below the overlays)."""
+    if spec.basemap != "hillshade" or dem_path is None:
+        return m
+    with rasterio.open(dem_path) as src:
+        dem = src.read(1, masked=True).filled(np.nan).astype("float64")
+        t = src.transform
+        lat0 = (src.bounds.top + src.bounds.bottom) / 2
+    # Smooth upsampling of the coarse grid for a readable relief.
+    from scipy.ndimage import zoom
+
+    filled = np.where(np.isfinite(dem), dem, np.nanmean(dem))
+    z = zoom(filled, upsample, order=3)
+    dx = abs(t.a) / upsample * 111_320 * np.cos(np.radians(lat0))
+    dy = abs(t.e) / upsample * 110_574
+    gy, gx = np.gradient(z, dy, dx)
+    slope = np.arctan(np.hypot(gx, gy) * 3.0)  # vertical exaggeration for a 0.2-degree DEM
+    aspect = np.arctan2(-gx, gy)
+    az, alt = np.radians(360 - azimuth + 90), np.radians(altitude)
+    shade = np.sin(alt) * np.cos(slope) + np.cos(alt) * np.sin(slope) * np.cos(az - aspect)
+    shade = np.clip(shade, 0, 1)
+    elev = (z - np.nanmin(z)) / max(np.nanmax(z) - np.nanmin(z), 1)
+    base = np.stack([0.93 - 0.10 * elev, 0.92 - 0.06 * elev, 0.86 - 0.02 * elev], -1)  # light tint rising with height
+    rgb = np.clip(base * (0.55 + 0.45 * shade[..., None]), 0, 1)
+    rgba = np.concatenate([rgb * 255, np.full(shade.shape + (1,), 255)], -1).astype("uint8")
+    w, s, e, n = t.c, t.f + t.e * dem.shape[0], t.c + t.a * dem.shape[1], t.f
+    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=1.0,
+                                      interactive=False, name="地形 Terrain (DEM 0.2°)", zindex=1).add_to(m)
+    spec.groups["地形 Terrain (DEM 0.2°)"] = "底图 Base"
+    return m
+
+
+def finish(m, spec: MapSpec, *, note_lines: list | None = None):
+    """Add the layer control, legend, tools and note; return the map."""
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    lines = [f"<h4>{spec.title}</h4>"] if getattr(spec, "title", "") else []
+    lines += (note_lines or []) + spec.notes
+    lines.append("虚线 = 示意位置 Dashed = indicative geometry (not surveyed); see each feature's source and accuracy.")
+    m.get_root().header.add_child(css_element())
+    Controls(legend=spec.legend, groups=spec.groups, note="<br>".join(lines), bounds=spec.bounds).add_to(m)
+    return m
+
+
+def save_map(m: folium.Map, path, *, offline: bool = True):
+    """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones."""
+    html = m.get_root().render()
+    if offline:
+        html = inline_assets(html)
+        ext = external_references(html)
+        if ext:
+            from .._errors import TwinstarError
+
+            raise TwinstarError(f"{path}: the offline map would still load {ext}; this is a bug, please report it.")
+    with atomic_output(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    log.info("wrote %s (%.0f KiB)", path, len(html.encode()) / 1024)
+    return path
