@@ -11,9 +11,9 @@ import pandas as pd
 from shapely.geometry import Point
 
 from .._errors import DataSourceError
-from ..accessibility import DEFAULT_MINUTES, accessibility, compare_scenarios
-from ..io import read_layer, write_csv, write_gpkg
-from ..raster_access import write_raster
+from ..accessibility import DEFAULT_MINUTES
+from ..io import read_layer
+from ..outputs import write_access
 from ..validate import validate_dataset
 from .options import gpkg_arg, project_opt
 
@@ -90,46 +90,19 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
     if bad:
         raise click.BadParameter(f"unknown origin id(s) {bad}; use a place_id, park_id or station node_id", param_hint="--origin")
     all_origins = list(origins) + extra_ids
+    extra = _scenario_corridors(scenario)
     with click.progressbar(length=2 if scenario != "none" else 1, label="Accessibility", file=sys.stderr) as bar:
-        base = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=all_origins)
-        bar.update(1)
-        scen = None
-        if scenario != "none":
-            extra = _scenario_corridors(scenario)
-            scen = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=all_origins,
-                                 include_planned=scenario == "planned", extra_corridors=extra)
-            bar.update(1)
-    res = f"{resolution:g}m"
-    od = base.od.copy()
-    od.insert(0, "name_zh", [base.to_nearest.set_index("id")["name_zh"].get(i, i) for i in od.index])
-    od.index.name = "id"
-    tags = {f"assumption_{r.assumption}": f"{r.value} {r.unit}" for r in base.metadata.itertuples()}
-    written = [
-        write_csv(out_dir / "od_matrix_minutes.csv", od.reset_index().round(1)),
-        write_csv(out_dir / "access_to_nearest.csv", base.to_nearest),
-        write_gpkg(out_dir / "isochrones.gpkg", {"isochrones": base.isochrones}),
-        write_raster(out_dir / f"time_to_cores_{res}.tif", base.time_to_cores, base.grid,
-                     tags={"units": "minutes", "target": "nearest city core", **tags}),
-        write_raster(out_dir / f"time_to_hsr_stations_{res}.tif", base.time_to_hsr, base.grid,
-                     tags={"units": "minutes", "target": "nearest operating high-speed station", **tags}),
-        write_csv(out_dir / "county_access.csv", base.counties.round(4)),
-        write_csv(out_dir / "twin_city.csv", base.twin_city),
-        write_csv(out_dir / "assumptions.csv", base.metadata),
-    ]
-    click.echo(f"Chifeng core <-> Tongliao core: {base.twin_city.iloc[0]['value']:.0f} min fastest, "
-               f"{base.twin_city.iloc[1]['value']:.0f} min by road" if len(base.twin_city) > 1 else "")
+        written, base, scen, comparison = write_access(ds, out_dir, layers=layers, resolution=resolution, minutes=minutes,
+                                           origins=all_origins, scenario="file" if extra is not None else scenario,
+                                           extra_corridors=extra, on_step=lambda: bar.update(1))
+    tw = base.twin_city.set_index("indicator")["value"]
+    click.echo(f"Chifeng core <-> Tongliao core: {tw['core_to_core_fastest_min']:.0f} min fastest, "
+               f"{tw['core_to_core_road_min']:.0f} min by road")
     unreachable = base.to_nearest[~base.to_nearest["reachable"]]
     if len(unreachable):
         click.secho(f"Unreachable from every core: {', '.join(unreachable['id'])}", fg="yellow", err=True)
     if scen is not None:
-        counties, places, layer = compare_scenarios(base, scen, ds["boundaries"])
-        written += [
-            write_csv(out_dir / "scenario_counties.csv", counties),
-            write_csv(out_dir / "scenario_places.csv", places),
-            write_gpkg(out_dir / "scenario.gpkg", {"county_change": layer, "isochrones_scenario": scen.isochrones}),
-            write_raster(out_dir / f"scenario_time_to_cores_{res}.tif", scen.time_to_cores, base.grid,
-                         tags={"units": "minutes", "scenario": scenario, **tags}),
-        ]
+        counties = comparison[0]
         click.echo(f"Scenario '{scenario}': core <-> core {scen.twin_city.iloc[0]['value']:.0f} min; "
                    f"largest county gain in 2-hour area share: "
                    f"{counties.nlargest(1, 'area_share_120min_change')[['name_zh', 'area_share_120min_change']].values[0].tolist()}")

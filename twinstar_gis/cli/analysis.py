@@ -8,11 +8,10 @@ import click
 
 from .._errors import DataSourceError
 from ..dataset import load_dataset
-from ..indicators import park_indicators
 from ..io import read_layer, write_csv, write_gpkg
-from ..overlay import (ZONE_BUFFERS, area_overlaps, conflict_report, county_adjacency, length_inside,
-                       overlay_layers)
-from ..proximity import CORRIDOR_CLASSES, park_corridor_distances, park_corridor_matrix, pivot_matrix
+from ..outputs import write_distances, write_indicators, write_overlap
+from ..overlay import ZONE_BUFFERS, overlay_layers
+from ..proximity import CORRIDOR_CLASSES
 from ..schema import LAYERS
 from ..validate import validate_dataset
 from .options import gpkg_arg, project_opt
@@ -54,15 +53,8 @@ def _classes(ctx, param, value):
 def distances(path, project, classes, max_km, measure_from, include_planned, out_dir):
     """Park-to-corridor ground distances: nearest of each class, full matrix, connector lines."""
     ds = _load_valid(path, project, ["parks"])
-    near = park_corridor_distances(ds.layers, classes=classes, measure_from=measure_from,
-                                   include_planned=include_planned, max_km=max_km)
-    matrix = pivot_matrix(park_corridor_matrix(ds.layers, classes=classes, measure_from=measure_from,
-                                               include_planned=include_planned, max_km=max_km))
-    written = [
-        write_csv(out_dir / "park_corridor_nearest.csv", near),
-        write_csv(out_dir / "park_corridor_matrix_km.csv", matrix),
-        write_gpkg(out_dir / "park_corridor_connectors.gpkg", {"connectors": near}),
-    ]
+    written, near = write_distances(ds, out_dir, classes=classes, max_km=max_km, measure_from=measure_from,
+                                    include_planned=include_planned)
     summary = near.groupby("class", sort=False)["distance_km"].agg(["count", "median", "max"]).round(1)
     click.echo(f"Nearest corridor of each class for {near['park_id'].nunique()} parks (from the {measure_from}, km):")
     click.echo(summary.to_string())
@@ -123,23 +115,13 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
     else:
         ds = _load_valid(path, project, ["parks", "eco_zones"])
         buffers = {**ZONE_BUFFERS, "nature_reserve": reserve_buffer, "river": river_buffer}
-        conflicts = conflict_report(ds.layers, zone_buffers=buffers, near_km=near_km)
-        eco = ds["eco_zones"]
-        park_eco = area_overlaps(ds["parks"], eco, a_id="park_id", b_id="zone_id")
-        layers = {"park_eco_overlaps": park_eco}
-        written = [write_csv(out_dir / "conflicts.csv", conflicts), write_csv(out_dir / "park_eco_overlaps.csv", park_eco)]
-        if "corridors" in ds.layers:
-            cor_eco = length_inside(ds["corridors"], eco, line_id="corridor_id", zone_id="zone_id", buffer=buffers)
-            layers["corridor_eco_stretches"] = cor_eco
-            written.append(write_csv(out_dir / "corridor_eco_stretches.csv", cor_eco))
-        if "boundaries" in ds.layers:
-            adj = county_adjacency(ds["boundaries"])
-            layers["county_borders"] = adj
-            written.append(write_csv(out_dir / "county_adjacency.csv", adj))
+        written, result = write_overlap(ds, out_dir, zone_buffers=buffers, near_km=near_km)
+        conflicts = result["conflicts"]
+        if "adjacency" in result:
+            adj = result["adjacency"]
             cross = adj[~adj["same_city"]]
             click.echo(f"County adjacency: {len(adj)} shared borders; Chifeng-Tongliao border {cross['shared_border_km'].sum():.1f} km "
                        f"in {len(cross)} pieces (longest: {cross.nlargest(1, 'shared_border_km')[['name_a', 'name_b']].values[0].tolist()})")
-        written.append(write_gpkg(out_dir / "overlap.gpkg", layers))
         if len(conflicts):
             by = conflicts.groupby(["feature_kind", "zone_kind"]).size().rename("conflicts")
             click.echo("Conflicts with ecological zones (buffers: reserves "
@@ -159,8 +141,7 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
 def indicators(path, project, out_dir):
     """Industry-city integration (产城融合) indicators, one row per park."""
     ds = _load_valid(path, project, ["parks"])
-    table = park_indicators(ds.layers)
-    p = write_csv(out_dir / "park_indicators.csv", table)
+    (p,), table = write_indicators(ds, out_dir)
     cols = [c for c in ("park_id", "name_zh", "to_city_core_km", "to_county_seat_km", "facilities_within_5km",
                         "share_in_urban_district", "nearest_hsr_station", "to_hsr_station_km") if c in table]
     click.echo(table[cols].to_string(index=False))

@@ -46,6 +46,7 @@ def cli(verbose, quiet):
 from .access import access  # noqa: E402
 from .analysis import distances, indicators, overlap  # noqa: E402
 from .data import data  # noqa: E402
+from .maps import map_cmd, run  # noqa: E402
 
-for _cmd in (data, distances, overlap, indicators, access):
+for _cmd in (run, data, distances, overlap, indicators, access, map_cmd):
     cli.add_command(_cmd)

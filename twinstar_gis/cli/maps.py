@@ -1,0 +1,64 @@
+"""``twinstar map`` and ``twinstar run``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..maps import BASEMAPS
+from .options import gpkg_arg, project_opt
+
+
+def _map_options(f):
+    f = click.option("--store-key", is_flag=True, help="Write the Tianditu key into the HTML (default: read from ?tk= at view time).")(f)
+    f = click.option("--tianditu-key", envvar="TIANDITU_KEY", help="Tianditu key (or the TIANDITU_KEY environment variable).")(f)
+    f = click.option("--basemap", type=click.Choice(BASEMAPS), default="hillshade", show_default=True,
+                     help="hillshade works offline; osm, tianditu and amap (GCJ-02, overlays shifted to match) need the network.")(f)
+    f = click.option("--offline/--online", default=True, show_default=True,
+                     help="Inline every script and stylesheet (no network needed) or load Leaflet from its CDN.")(f)
+    return f
+
+
+@click.command("map")
+@gpkg_arg
+@project_opt
+@_map_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output") / "maps",
+              show_default=True)
+def map_cmd(path, project, offline, basemap, tianditu_key, store_key, out_dir):
+    """Write the map gallery: overview, distances, conflicts, accessibility, scenario."""
+    from ..dataset import load_dataset
+    from ..maps import write_gallery
+    from ..validate import validate_dataset
+
+    if basemap == "tianditu" and not tianditu_key:
+        click.secho("warning: no Tianditu key given; open the maps with ?tk=YOUR_KEY in the address", fg="yellow", err=True)
+    ds = load_dataset(path, project=project)
+    _, rep = validate_dataset(ds.layers)
+    rep.raise_if_failed()
+    paths = write_gallery(ds, out_dir, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key)
+    for name, p in paths.items():
+        click.echo(f"Wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")
+    click.echo(f"Map gallery: {paths['index'].resolve()}")
+
+
+@click.command("run")
+@project_opt
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True)
+@click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="A finer DEM for the build.")
+@click.option("--resolution", type=click.FloatRange(min=100), default=1000.0, show_default=True, help="Raster cell size (m).")
+@_map_options
+def run(project, out_dir, dem, resolution, offline, basemap, tianditu_key, store_key):
+    """The main job: build the data, run distances, overlap, indicators and accessibility, write the maps."""
+    from ..pipeline import STEPS, run_all
+
+    with click.progressbar(length=len(STEPS), label="twinstar run", file=sys.stderr) as bar:
+        written = run_all(out_dir, dem=dem, project=project, resolution=resolution, offline=offline, basemap=basemap,
+                          tianditu_key=tianditu_key, store_key=store_key, on_step=lambda s: bar.update(1))
+    for step in STEPS:
+        files = written.get(step, [])
+        click.echo(f"{step:>10}: {len(files)} file(s) in {os.path.commonpath([str(Path(f).parent) for f in files]) if files else '-'}")
+    click.echo(f"Map gallery: {Path(written['gallery']).resolve()}")

@@ -1,0 +1,112 @@
+"""Write the analysis products (CSV with BOM, GeoPackage, GeoTIFF) for a dataset.
+
+One function per product family; the CLI commands and :func:`twinstar_gis.pipeline.run_all`
+both call these, so the files are the same whichever way they were made.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .accessibility import accessibility, compare_scenarios
+from .indicators import park_indicators
+from .io import write_csv, write_gpkg
+from .overlay import ZONE_BUFFERS, area_overlaps, conflict_report, county_adjacency, length_inside
+from .proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
+from .raster_access import write_raster
+
+__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access"]
+
+log = logging.getLogger(__name__)
+
+
+def write_distances(ds, out_dir, *, classes=None, max_km=None, measure_from="boundary", include_planned=False):
+    """Nearest-corridor table, distance matrix and connector lines. Returns (paths, nearest table)."""
+    out_dir = Path(out_dir)
+    near = park_corridor_distances(ds.layers, classes=classes, measure_from=measure_from,
+                                   include_planned=include_planned, max_km=max_km)
+    matrix = pivot_matrix(park_corridor_matrix(ds.layers, classes=classes, measure_from=measure_from,
+                                               include_planned=include_planned, max_km=max_km))
+    paths = [
+        write_csv(out_dir / "park_corridor_nearest.csv", near),
+        write_csv(out_dir / "park_corridor_matrix_km.csv", matrix),
+        write_gpkg(out_dir / "park_corridor_connectors.gpkg", {"connectors": near}),
+    ]
+    return paths, near
+
+
+def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=5.0):
+    """Conflict report, park x zone overlaps, corridor stretches, county adjacency. Returns (paths, dict)."""
+    out_dir = Path(out_dir)
+    buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
+    conflicts = conflict_report(ds.layers, zone_buffers=buffers, near_km=near_km)
+    eco = ds["eco_zones"]
+    park_eco = area_overlaps(ds["parks"], eco, a_id="park_id", b_id="zone_id")
+    layers = {"park_eco_overlaps": park_eco}
+    paths = [write_csv(out_dir / "conflicts.csv", conflicts), write_csv(out_dir / "park_eco_overlaps.csv", park_eco)]
+    result = {"conflicts": conflicts, "park_eco": park_eco}
+    if "corridors" in ds.layers:
+        cor_eco = length_inside(ds["corridors"], eco, line_id="corridor_id", zone_id="zone_id", buffer=buffers)
+        layers["corridor_eco_stretches"] = cor_eco
+        paths.append(write_csv(out_dir / "corridor_eco_stretches.csv", cor_eco))
+        result["corridor_eco"] = cor_eco
+    if "boundaries" in ds.layers:
+        adj = county_adjacency(ds["boundaries"])
+        layers["county_borders"] = adj
+        paths.append(write_csv(out_dir / "county_adjacency.csv", adj))
+        result["adjacency"] = adj
+    paths.append(write_gpkg(out_dir / "overlap.gpkg", layers))
+    return paths, result
+
+
+def write_indicators(ds, out_dir):
+    """产城融合 indicators. Returns (paths, table)."""
+    table = park_indicators(ds.layers)
+    return [write_csv(Path(out_dir) / "park_indicators.csv", table)], table
+
+
+def write_access(ds, out_dir, *, layers=None, resolution=1000.0, minutes=(30, 60, 90, 120), origins=(),
+                 scenario="planned", extra_corridors=None, on_step=None):
+    """All accessibility products; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
+
+    Returns (paths, base result, scenario result or None, (county changes, place changes) or None).
+    """
+    out_dir = Path(out_dir)
+    step = on_step or (lambda: None)
+    layers = layers or ds.layers
+    base = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=list(origins))
+    step()
+    res = f"{resolution:g}m"
+    od = base.od.copy()
+    od.insert(0, "name_zh", [base.to_nearest.set_index("id")["name_zh"].get(i, i) for i in od.index])
+    od.index.name = "id"
+    tags = {f"assumption_{r.assumption}": f"{r.value} {r.unit}" for r in base.metadata.itertuples()}
+    paths = [
+        write_csv(out_dir / "od_matrix_minutes.csv", od.reset_index().round(1)),
+        write_csv(out_dir / "access_to_nearest.csv", base.to_nearest),
+        write_gpkg(out_dir / "isochrones.gpkg", {"isochrones": base.isochrones}),
+        write_raster(out_dir / f"time_to_cores_{res}.tif", base.time_to_cores, base.grid,
+                     tags={"units": "minutes", "target": "nearest city core", **tags}),
+        write_raster(out_dir / f"time_to_hsr_stations_{res}.tif", base.time_to_hsr, base.grid,
+                     tags={"units": "minutes", "target": "nearest operating high-speed station", **tags}),
+        write_csv(out_dir / "county_access.csv", base.counties.round(4)),
+        write_csv(out_dir / "twin_city.csv", base.twin_city),
+        write_csv(out_dir / "assumptions.csv", base.metadata),
+    ]
+    scen, comparison = None, None
+    if scenario != "none":
+        scen = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=list(origins),
+                             include_planned=scenario == "planned", extra_corridors=extra_corridors)
+        step()
+        counties, places, layer = compare_scenarios(base, scen, ds["boundaries"])
+        comparison = (counties, places)
+        paths += [
+            write_csv(out_dir / "scenario_counties.csv", counties),
+            write_csv(out_dir / "scenario_places.csv", places),
+            write_gpkg(out_dir / "scenario.gpkg", {"county_change": layer, "isochrones_scenario": scen.isochrones}),
+            write_raster(out_dir / f"scenario_time_to_cores_{res}.tif", scen.time_to_cores, base.grid,
+                         tags={"units": "minutes", "scenario": scenario, **tags}),
+        ]
+    return paths, base, scen, comparison
+
