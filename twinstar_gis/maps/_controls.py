@@ -115,7 +115,7 @@ _JS = Template("""
   tools.onAdd = function(){
     var div = L.DomUtil.create('div', 'leaflet-bar');
     var mb = L.DomUtil.create('a', 'ts-btn ts-measure', div); mb.href = '#'; mb.title = cfg.measureTitle; mb.innerHTML = '&#8596;';
-    var fb = L.DomUtil.create('a', 'ts-btn ts-fullscreen', div); fb.href = '#'; fb.title = cfg.fullscreenTitle; fb.innerHTML = '&#x26F6;';
+    var fb = L.DomUtil.create('a', 'ts-btn ts-fullscreen', div); fb.href = '#'; fb.title = cfg.fullscreenTitle; fb.innerHTML = '<svg width="14" height="14" viewBox="0 0 14 14" style="vertical-align:middle"><path d="M1 5V1h4M9 1h4v4M13 9v4H9M5 13H1V9" fill="none" stroke="#222" stroke-width="2"/></svg>';
     var on = false, pts = [], line = null, label = null;
     function reset(){ pts = []; if (line) map.removeLayer(line); if (label) map.removeLayer(label); line = label = null; }
     function onClick(e){
@@ -146,7 +146,7 @@ _JS = Template("""
   var note = L.control({position: 'bottomright'});
   note.onAdd = function(){ var d = L.DomUtil.create('div', 'ts-box ts-title'); d.innerHTML = cfg.note; return d; };
   note.addTo(map);
-  {% if this.bounds %}map.fitBounds({{ this.bounds }});{% endif %}
+  {% if this.bounds %}map.fitBounds({{ this.bounds }}, {paddingTopLeft: [10, 10], paddingBottomRight: [230, 10]});{% endif %}
   setTimeout(function(){ groupControl(); syncLegend(); window.__ts.ready = true; }, 0);
 })();
 {% endmacro %}
