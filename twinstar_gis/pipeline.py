@@ -15,18 +15,27 @@ from .outputs import write_access, write_distances, write_indicators, write_over
 __all__ = ["run_all", "STEPS"]
 
 log = logging.getLogger(__name__)
-STEPS = ("data", "distances", "overlap", "indicators", "access", "maps")
+STEPS = ("data", "distances", "overlap", "indicators", "access", "maps", "brief")
 
 
 def run_all(out_dir="twinstar_output", *, dem=None, project=None, resolution: float = 1000.0, offline: bool = True,
             basemap: str = "hillshade", tianditu_key=None, store_key=False, on_step=None) -> dict:
     """Build (or, with ``project``, load) the data, run distances, overlap, indicators and accessibility,
-    and write the map gallery.
+    write the map gallery and the planning brief.
 
     Returns
     -------
     dict
         Step name -> list of files written; ``"gallery"`` -> the gallery's index page.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> written = run_all(tempfile.mkdtemp(), resolution=4000)
+    >>> sorted(written)
+    ['access', 'brief', 'data', 'distances', 'gallery', 'indicators', 'maps', 'overlap']
+    >>> written["gallery"].name
+    'index.html'
     """
     out = Path(out_dir)
     step = on_step or (lambda s: None)
@@ -59,4 +68,8 @@ def run_all(out_dir="twinstar_output", *, dem=None, project=None, resolution: fl
                             store_key=store_key, near=near, base=base_res, scen=scen_res)
     written["maps"] = list(gallery.values())
     written["gallery"] = gallery["index"]
+    step("brief")
+    from .report import write_brief
+
+    written["brief"] = [write_brief(out)]
     return written

@@ -61,4 +61,16 @@ def run(project, out_dir, dem, resolution, offline, basemap, tianditu_key, store
     for step in STEPS:
         files = written.get(step, [])
         click.echo(f"{step:>10}: {len(files)} file(s) in {os.path.commonpath([str(Path(f).parent) for f in files]) if files else '-'}")
+    click.echo(f"Planning brief: {Path(written['brief'][0]).resolve()}")
     click.echo(f"Map gallery: {Path(written['gallery']).resolve()}")
+
+
+@click.command("report")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True,
+              help="The output folder of `twinstar run`.")
+def report(out_dir):
+    """Write the HTML planning brief (key tables, links to the maps) from the outputs of `twinstar run`."""
+    from ..report import write_brief
+
+    p = write_brief(out_dir)
+    click.echo(f"Planning brief: {p.resolve()}")
