@@ -186,7 +186,6 @@ def accessibility(layers: dict, *, dem_path=None, resolution: float = 1000.0, mi
         twin.append({"indicator": "core_to_core_road_min", "value": round(float(by_road), 1)})
     for th in (60, 120):
         pop = counties[f"population_{th}min"].sum(min_count=1)
-        known = counties["population_2020"] if "population_2020" in counties else None
         twin.append({"indicator": f"area_share_within_{th}min_of_a_core",
                      "value": round(float((counties[f"area_km2_{th}min"].sum()) / counties["area_km2_grid"].sum()), 4)})
         twin.append({"indicator": f"population_within_{th}min_of_a_core (counties with census data, uniform-density assumption)",

@@ -27,16 +27,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import LineString, Point, Polygon, shape
+from shapely.geometry import LineString, Polygon, shape
 
 from ._errors import DataSourceError
-from .crs import GEOD, equal_area_km2, geodesic_area_km2, geodesic_circle, geodesic_length_km
+from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
 from .io import Project, load_project_layers, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
 from .settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
-from .validate import ValidationReport, validate_dataset
+from .validate import validate_dataset
 
 __all__ = [
     "PREFECTURES",

@@ -10,7 +10,6 @@ All distances are ground distances (:mod:`twinstar_gis.distance`).
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 

@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.ops import nearest_points
 
 from ._errors import ValidationError
 from .crs import EQUAL_AREA_CRS, GEOD, geodesic_area_km2
@@ -292,7 +293,7 @@ def _check_corridor_stations(corridors, nodes, counties, report, settings):
             county = str(node.get("county_adcode") or "")
             if county in counties.index and not line.intersects(counties.geometry[county]):
                 probs.append(f"{_label(corridors, 'corridors')}: {ids[idx]} does not pass through county {county} of its station {sid}")
-            p, q = shapely.ops.nearest_points(node.geometry, line)
+            p, q = nearest_points(node.geometry, line)
             d = GEOD.inv(p.x, p.y, q.x, q.y)[2]
             if d > settings.station_on_line_m:
                 probs.append(f"{_label(corridors, 'corridors')}: {ids[idx]} passes {d:.0f} m from its station {sid} "
@@ -309,8 +310,6 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
         The (possibly repaired) layers and the report.  Call
         ``report.raise_if_failed()`` to turn problems into one error.
     """
-    import shapely.ops  # noqa: F401  (used by _check_corridor_stations)
-
     report = ValidationReport()
     out = {}
     for kind, gdf in layers.items():

@@ -14,10 +14,13 @@ from pathlib import Path
 
 __all__ = ["leaflet_assets", "inline_assets", "external_references", "MINIMAL_JS", "MINIMAL_CSS"]
 
-#: The only assets our maps need: folium's other defaults (jQuery, Bootstrap,
-#: Font Awesome, awesome-markers) serve widgets we do not use.
-MINIMAL_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
-MINIMAL_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+import folium
+
+#: The only assets our maps need, as folium itself names them (used as-is by
+#: ``--online``; inlined by ``--offline``).  folium's other defaults (jQuery,
+#: Bootstrap, Font Awesome, awesome-markers) serve widgets we do not use.
+MINIMAL_JS = [e for e in folium.Map.default_js if e[0] == "leaflet"]
+MINIMAL_CSS = [e for e in folium.Map.default_css if e[0] == "leaflet_css"]
 
 
 def _leaflet_dir() -> Path:

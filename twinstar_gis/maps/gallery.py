@@ -19,7 +19,7 @@ import pandas as pd
 from ..io import atomic_output
 from ..overlay import ZONE_BUFFERS, area_overlaps, buffer_m, length_inside
 from ..proximity import park_corridor_distances
-from .core import PALETTE, TIME_RAMP, add_hillshade, add_raster, add_vector, finish, new_map, save_map
+from .core import PALETTE, add_hillshade, add_raster, add_vector, finish, new_map, save_map
 
 __all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "write_gallery", "GALLERY"]
 
