@@ -65,3 +65,17 @@ def test_geodesic_area_of_one_degree_cell_matches_formula():
 def test_geodesic_circle_has_requested_area():
     poly = crs.geodesic_circle(118.9, 42.3, 17.76)
     assert crs.geodesic_area_km2([poly])[0] == pytest.approx(17.76, rel=1e-4)
+
+
+def test_filegdb_is_read(tmp_path):
+    import pyogrio
+
+    if "OpenFileGDB" not in pyogrio.list_drivers(write=True):
+        pytest.skip("this GDAL cannot write FileGDB to make the fixture")
+    pts = gpd.GeoDataFrame({"park_id": ["G1"], "name_zh": ["园区"]}, geometry=[box(118.80, 42.25, 118.85, 42.30)],
+                           crs="EPSG:4326").to_crs(4528)
+    gdb = tmp_path / "survey.gdb"
+    pyogrio.write_dataframe(pts, gdb, layer="parks", driver="OpenFileGDB")
+    back = read_layer(gdb, layer="parks")
+    assert back.crs.to_epsg() == 4326 and back["name_zh"].iloc[0] == "园区"
+    assert back.geometry.iloc[0].bounds[0] == pytest.approx(118.80, abs=1e-7)

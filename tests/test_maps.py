@@ -86,9 +86,9 @@ BROWSER = browser_available()
 @pytest.mark.parametrize("name,toggle,expected", [
     ("overview", "Industrial parks", ["Counties", "Industrial parks", "High-speed rail", "Nature reserves", "Horqin sandy land",
                                       "West Liao rivers", "Planned corridors", "Airports"]),
-    ("distances", "Industrial parks", ["nearest hsr_station", "nearest expressway", "Industrial parks"]),
+    ("distances", "Industrial parks", ["nearest 高铁站 HSR station", "nearest 高速公路 expressway", "Industrial parks", "Labels"]),
     ("conflicts", "Industrial parks", ["Park overlaps", "Corridor stretches in zones", "Riparian strip"]),
-    ("accessibility", "Counties", ["Time to nearest core", "Isochrone 60 min", "Isochrone 120 min"]),
+    ("accessibility", "County travel times", ["Time to nearest core", "Isochrone 60 min", "Isochrone 120 min", "County travel times"]),
     ("scenario", "Change in mean time", ["Change in mean time per county", "2-hour circle"]),
 ])
 def test_map_in_a_real_browser_offline(gallery, tmp_path, name, toggle, expected):

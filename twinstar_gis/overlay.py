@@ -152,6 +152,18 @@ def county_adjacency(boundaries: gpd.GeoDataFrame, *, min_km: float = 0.001) -> 
     Returns one row per unordered pair (``adcode_a`` < ``adcode_b``) with
     ``same_city``; geometry = the shared border.  Pairs touching only at a
     point (length below ``min_km``) are left out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from twinstar_gis.dataset import build_dataset, load_dataset
+    >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
+    >>> adj = county_adjacency(ds["boundaries"])
+    >>> cross = adj[~adj["same_city"]]
+    >>> round(float(cross["shared_border_km"].sum()))  # the Chifeng-Tongliao border
+    580
+    >>> cross.nlargest(1, "shared_border_km")[["name_a", "name_b"]].values.tolist()
+    [['阿鲁科尔沁旗', '扎鲁特旗']]
     """
     c = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
     geoms = np.asarray(c.geometry.values)

@@ -76,6 +76,17 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
         One row per park and class (classes with no feature in the data are
         skipped and logged), with a geodesic connector line from the park's
         closest point to the corridor's closest point.  Sorted by park, class.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from twinstar_gis.dataset import build_dataset, load_dataset
+    >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
+    >>> near = park_corridor_distances(ds.layers, classes=["hsr_station"]).set_index("park_id")
+    >>> near.loc["P01", ["park_name_zh", "target_name_zh"]].tolist()
+    ['松山区信息科技产业园', '赤峰站']
+    >>> bool(near.loc["P10", "distance_km"] > 250)  # Holingol is far from any high-speed station
+    True
     """
     parks = layers["parks"].sort_values("park_id").reset_index(drop=True)
     rows = []

@@ -222,11 +222,14 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
                "median_min": float(np.median(reach)) if reach.size else np.nan,
                "unreachable_share": 1 - reach.size / n if n else np.nan}
         pop = c.get("population_2020")
+        row["population_2020"] = pop
         for t in thresholds:
             share = float((reach <= t).sum() / n) if n else np.nan
             row[f"area_share_{t}min"] = share
             row[f"area_km2_{t}min"] = share * n * cell_km2 if n else np.nan
-            row[f"population_{t}min"] = share * pop if pop is not None and pd.notna(pop) else np.nan
+            known = pop is not None and pd.notna(pop)
+            row[f"population_{t}min"] = share * pop if known else np.nan
+            row[f"population_share_{t}min"] = share if known else np.nan
         row["population_method"] = "uniform over county area (assumption)"
         rows.append(row)
     return pd.DataFrame(rows)

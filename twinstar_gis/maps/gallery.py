@@ -12,10 +12,12 @@ import html
 import logging
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..gcj02 import wgs84_to_gcj02
 from ..io import atomic_output
 from ..overlay import ZONE_BUFFERS, area_overlaps, buffer_m, length_inside
 from ..proximity import park_corridor_distances
@@ -142,13 +144,28 @@ def distances_map(ds, near: gpd.GeoDataFrame | None = None, *, m=None, finish: b
     near = near.copy()
     near["label"] = [f"{d:.1f} km ± {u / 1000:.0f} km" if np.isfinite(u) else f"{d:.1f} km"
                      for d, u in zip(near["distance_km"], near["uncertainty_m"])]
-    for i, (cls, grp) in enumerate(near.groupby("class", sort=False)):
-        add_vector(m, spec, grp, name=f"最近{cls} → nearest {cls}", group=G_ANALYSIS, color=colours.get(cls, PALETTE["grey"]),
+    names = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高铁站 HSR station", "railway": "铁路 railway",
+             "railway_station": "火车站 railway station", "expressway": "高速公路 expressway",
+             "national_highway": "国道 national highway", "interchange": "互通 interchange", "airport": "机场 airport"}
+    for cls, grp in near.groupby("class", sort=False):
+        label = names.get(cls, cls)
+        add_vector(m, spec, grp, name=f"最近 nearest {label}", group=G_ANALYSIS, color=colours.get(cls, PALETTE["grey"]),
                    kind="line", weight=2.5, show=cls in ("hsr_station", "expressway"),
                    tooltip=[("park_name_zh", "园区 Park"), ("target_name_zh", "最近 Nearest"), ("label", "距离 Distance"),
                             ("measured_from", "起算 From")],
                    legend_items=[{"kind": "line", "color": colours.get(cls, PALETTE["grey"]), "dash": True,
-                                  "label": f"园区到最近{cls} park → nearest {cls} (ground distance)"}])
+                                  "label": f"园区→最近 park → nearest {label}"}])
+    labels = folium.FeatureGroup(name="标注 Labels: distance to HSR station", show=True)
+    for r in near[near["class"] == "hsr_station"].itertuples():
+        lon, lat = (r.park_lon + r.target_lon) / 2, (r.park_lat + r.target_lat) / 2
+        if spec.gcj:
+            lo, la = wgs84_to_gcj02(lon, lat)
+            lon, lat = float(lo), float(la)
+        folium.Marker([lat, lon], icon=folium.DivIcon(
+            html=f'<div class="ts-measure-label" style="border-color:{PALETTE["vermillion"]}">{r.distance_km:.1f} km</div>',
+            icon_size=(0, 0), icon_anchor=(0, 0), class_name="ts-label")).add_to(labels)
+    labels.add_to(m)
+    spec.groups[labels.layer_name] = G_ANALYSIS
     return _end(m, spec, finish, ["距离为椭球面地面距离；± 为示意几何带来的不确定性。 Distances are on the WGS-84 ellipsoid; "
                                   "± is the uncertainty from indicative geometry."])
 
@@ -199,7 +216,15 @@ def access_map(ds, result=None, *, m=None, finish: bool = True, basemap: str = "
         add_vector(m, spec, iso[iso["minutes"] == mins], name=f"等时圈 Isochrone {mins:g} min", group=G_ANALYSIS, color=colour,
                    fill_opacity=0.0 if mins != 60 else 0.10, weight=3 if mins == 60 else 2, show=mins in (60, 120),
                    simplify_deg=0.002, tooltip=[("label", "等时圈 Isochrone"), ("area_km2", "面积 Area (km²)")])
-    _admin(m, spec, ds, counties_show=True)
+    b = ds["boundaries"]
+    ct = b[b["level"] == "county"][["adcode", "geometry"]].merge(result.counties, on="adcode")
+    ct["geometry_quality"] = "surveyed"
+    add_vector(m, spec, ct, name="旗县区到中心城区时间 County travel times", group=G_ANALYSIS, color=PALETTE["grey"],
+               fill_opacity=0.0, weight=1, simplify_deg=0.002, coverage=True, decimals=4,
+               tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("mean_min", "平均 Mean (min)"),
+                        ("median_min", "中位 Median (min)"), ("area_share_60min", "一小时圈面积比 Share within 1 h"),
+                        ("area_share_120min", "两小时圈面积比 Share within 2 h")])
+    _admin(m, spec, ds, counties_show=False)
     _transport(m, spec, ds, show=False)
     tw = result.twin_city.set_index("indicator")["value"]
     notes = [f"中心城区间 Core to core: {tw.get('core_to_core_fastest_min', float('nan')):.0f} min fastest, "
