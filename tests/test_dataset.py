@@ -140,3 +140,25 @@ def test_dem_failure_mid_build_leaves_nothing_half_written(built, tmp_path):
     with pytest.raises(Exception, match="DEM file not found"):
         dsmod.build_dataset(out, dem=tmp_path / "missing.tif")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_build_with_a_finer_projected_dem(tmp_path):
+    """A planner's DEM in CGCS2000 / GK zone 40 (EPSG:4528) is reprojected to WGS-84 and clipped."""
+    from rasterio.transform import from_origin
+
+    # 500 m cells around Chifeng; elevation rises 1 m per 100 m eastwards: easy to check after reprojection.
+    x0, y0, n = 40_450_000.0, 4_700_000.0, 200
+    east = x0 + 250 + 500 * np.arange(n)
+    dem = np.tile((east - x0) / 100.0, (n, 1)).astype("float32")
+    src = tmp_path / "dem_gk40.tif"
+    with rasterio.open(src, "w", driver="GTiff", height=n, width=n, count=1, dtype="float32", crs="EPSG:4528",
+                       transform=from_origin(x0, y0, 500, 500), nodata=-1) as dst:
+        dst.write(dem, 1)
+    gpkg, _ = dsmod.build_dataset(tmp_path / "out", dem=src)
+    with rasterio.open(gpkg.parent / dsmod.DEM_NAME) as out:
+        assert out.crs.to_epsg() == 4326
+        data = out.read(1, masked=True)
+        assert 0 < data.min() and data.max() < 1001
+        assert out.tags()["crs_note"].startswith("reprojected from EPSG:4528")
+    meta = dsmod.load_dataset(gpkg).tables["metadata"].set_index("layer")
+    assert meta.loc["terrain", "licence"] == "as supplied"
