@@ -206,3 +206,10 @@ def test_project_append_mode_keeps_embedded_features(run):
     assert kinds["city_core"] == 2 and kinds["county_seat"] == 20
     assert {"A01", "A02", "A03", "A04"} <= set(ds["places"]["place_id"])
     assert set(ds["parks"]["park_id"]) == {"X01", "X02"}
+
+
+def test_file_without_a_known_layer_kind_is_not_passed_silently(run, tmp_path):
+    # A single file whose layer name is no layer kind used to report "0 checks passed".
+    bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
+    p = _parks(tmp_path / "mine.geojson", [bowtie])
+    _bad(run("data", "validate", p), "no layer is named after a layer kind", "mine", "--kind parks")

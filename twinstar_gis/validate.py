@@ -312,6 +312,14 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
     """
     report = ValidationReport()
     out = {}
+    unknown = [k for k in layers if k not in LAYERS]
+    if not any(k in LAYERS for k in layers):
+        report.add("layers: at least one known layer kind", [
+            f"no layer is named after a layer kind (found {unknown or 'none'}; known: {', '.join(LAYERS)}). "
+            "For a single file give its kind (twinstar data validate FILE --kind parks), or map files to kinds in a project file."])
+        return out, report
+    if unknown:
+        report.warnings.append(f"layers {unknown} are not layer kinds and were not checked")
     for kind, gdf in layers.items():
         if kind not in LAYERS:
             continue
