@@ -122,12 +122,13 @@ def test_failed_build_leaves_previous_gpkg_intact(built, tmp_path, monkeypatch):
     gpkg.write_bytes(Path(built[0]).read_bytes())
     before = gpkg.read_bytes()
 
+    real_build_places = dsmod.build_places
+
     def broken_places(boundaries):
-        p = dsmod.build_places.__wrapped__(boundaries) if hasattr(dsmod.build_places, "__wrapped__") else ORIG(boundaries)
+        p = real_build_places(boundaries)
         p.loc[p.index[0], "county_adcode"] = "150581"  # claim the wrong county
         return p
 
-    ORIG = dsmod.build_places
     monkeypatch.setattr(dsmod, "build_places", broken_places)
     with pytest.raises(ValidationError, match="claims county 150581"):
         dsmod.build_dataset(out)
