@@ -163,3 +163,21 @@ def test_build_with_a_finer_projected_dem(tmp_path):
         assert out.tags()["crs_note"].startswith("reprojected from EPSG:4528")
     meta = dsmod.load_dataset(gpkg).tables["metadata"].set_index("layer")
     assert meta.loc["terrain", "licence"] == "as supplied"
+
+
+def test_failed_gpkg_write_keeps_the_previous_dem_and_gpkg(built, tmp_path, monkeypatch):
+    out = tmp_path / "out3"
+    out.mkdir()
+    src = Path(built[0]).parent
+    (out / dsmod.GPKG_NAME).write_bytes((src / dsmod.GPKG_NAME).read_bytes())
+    (out / dsmod.DEM_NAME).write_bytes(b"DEM of an earlier build")  # distinguishable from a fresh clip
+    before = {n: (out / n).read_bytes() for n in (dsmod.GPKG_NAME, dsmod.DEM_NAME)}
+
+    def failing_write(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dsmod, "write_gpkg", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        dsmod.build_dataset(out)
+    assert {n: (out / n).read_bytes() for n in before} == before
+    assert sorted(os.listdir(out)) == sorted(before)

@@ -32,7 +32,7 @@ from shapely.geometry import LineString, Polygon, shape
 from ._errors import DataSourceError
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
-from .io import Project, load_project_layers, read_gpkg, read_project, write_gpkg
+from .io import Project, atomic_output, load_project_layers, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
 from .settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
@@ -378,9 +378,12 @@ def build_dataset(out_dir=DEFAULT_OUT_DIR, *, dem=None, settings: Settings = DEF
     report.raise_if_failed()
     step("terrain (DEM clip)")
     dem_src = Path(dem) if dem else default_dem_path()
-    dem_info = clip_dem(dem_src, tuple(boundaries.total_bounds), out_dir / DEM_NAME, margin_deg=settings.dem_margin_deg)
-    step("writing GeoPackage")
-    gpkg = write_gpkg(out_dir / GPKG_NAME, layers, {"metadata": _metadata(layers, dem_info, dem_src)})
+    # The DEM stays in its temporary file until the GeoPackage is in place, so a failure
+    # leaves the previous pair (GeoPackage + DEM) as it was.
+    with atomic_output(out_dir / DEM_NAME) as dem_tmp:
+        dem_info = clip_dem(dem_src, tuple(boundaries.total_bounds), dem_tmp, margin_deg=settings.dem_margin_deg)
+        step("writing GeoPackage")
+        gpkg = write_gpkg(out_dir / GPKG_NAME, layers, {"metadata": _metadata(layers, dem_info, dem_src)})
     return gpkg, report
 
 
