@@ -213,3 +213,12 @@ def test_file_without_a_known_layer_kind_is_not_passed_silently(run, tmp_path):
     bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
     p = _parks(tmp_path / "mine.geojson", [bowtie])
     _bad(run("data", "validate", p), "no layer is named after a layer kind", "mine", "--kind parks")
+
+
+def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
+    run("data", "build")
+    bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
+    p = tmp_path / "mine.geojson"
+    gpd.GeoDataFrame({"x": [1, 2]}, geometry=[box(118.8, 42.2, 118.85, 42.25), bowtie], crs=4326).to_file(p)
+    _bad(run("overlap", p, "eco_zones"), "mine.geojson", "row 1", "invalid geometry")
+    assert not (tmp_path / "twinstar_output/analysis/overlay_mine_intersection_eco_zones.csv").exists()

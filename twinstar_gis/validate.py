@@ -33,7 +33,7 @@ from .crs import EQUAL_AREA_CRS, GEOD, geodesic_area_km2
 from .schema import GEOMETRY_QUALITIES, LAYERS
 from .settings import DEFAULT, Settings
 
-__all__ = ["Check", "ValidationReport", "validate_layer", "validate_dataset"]
+__all__ = ["Check", "ValidationReport", "validate_layer", "validate_geometry", "validate_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,63 @@ def _repair(geom, family):
     return fixed
 
 
+def _check_geometry(gdf, ids, label, name, allowed, fix, report):
+    """Empty, wrong-type (when ``allowed`` is given) and invalid geometry, with feature ids; optional repair."""
+    geoms = gdf.geometry.values
+    none = np.asarray(gdf.geometry.isna()) | np.asarray(shapely.is_empty(np.asarray(geoms)))
+    report.add(f"{name}: no empty geometry",
+               [f"{label}: empty or missing geometry for {_ids(ids[none])}"] if none.any() else [])
+    types = np.asarray(gdf.geometry.geom_type.fillna("None"))
+    wrong = ~none & ~np.isin(types, allowed) if allowed else np.zeros(len(gdf), bool)
+    if allowed:
+        report.add(
+            f"{name}: geometry type",
+            [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {sorted(set(types[wrong]))}, "
+             f"expected {' or '.join(allowed)}"] if wrong.any() else [],
+        )
+    check = ~none & ~wrong
+    invalid = check & ~np.asarray(shapely.is_valid(np.asarray(geoms)))
+    if invalid.any() and fix:
+        for idx in np.flatnonzero(invalid):
+            before = geoms[idx]
+            family = _FAMILY[allowed[0]] if allowed else _FAMILY.get(before.geom_type, "polygon")
+            reason = shapely.is_valid_reason(before)
+            after = _repair(before, family)
+            if after is None or after.is_empty:
+                report.problems.append(f"{label}: {ids.iloc[idx]}: invalid geometry ({reason}) could not be repaired")
+                continue
+            a0, a1 = geodesic_area_km2([before.buffer(0) if family == "polygon" else before])[0], geodesic_area_km2([after])[0]
+            report.fixes.append(f"{label}: {ids.iloc[idx]}: repaired ({reason}); area {a0:.4f} -> {a1:.4f} km2")
+            gdf.iloc[idx, gdf.columns.get_loc(gdf.geometry.name)] = after
+        report.checks.append(Check(f"{name}: valid geometry", True, f"{int(invalid.sum())} repaired"))
+    else:
+        report.add(
+            f"{name}: valid geometry",
+            [f"{label}: invalid geometry for {_ids(ids[invalid])} "
+             f"({'; '.join(sorted(set(shapely.is_valid_reason(np.asarray(geoms)[invalid]))))[:300]}). "
+             "Repair it with `--fix` (reports what changed) or in your GIS."] if invalid.any() else [],
+        )
+    return gdf
+
+
+def validate_geometry(gdf: gpd.GeoDataFrame, *, label: str, id_column: str | None = None, fix: bool = False):
+    """Geometry checks for a layer of no particular kind (e.g. a file given to ``twinstar overlap``).
+
+    Returns ``(layer, report)`` like :func:`validate_layer`: empty layer, empty and invalid
+    geometry, each with feature ids (``id_column`` values, else row numbers).
+    """
+    report = ValidationReport()
+    gdf = gdf.copy()
+    if len(gdf) == 0:
+        report.add(f"{label}: not empty", [f"{label}: the layer is empty (0 features)."])
+        return gdf, report
+    if id_column and id_column in gdf.columns:
+        ids = gdf[id_column].astype(str)
+    else:
+        ids = pd.Series([f"row {i}" for i in range(len(gdf))], index=gdf.index)
+    return _check_geometry(gdf, ids, label, label, None, fix, report), report
+
+
 def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, report: ValidationReport | None = None):
     """Check one layer; return ``(layer, report)``.
 
@@ -143,39 +200,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
             probs.append(f"{label}: duplicate {spec.id_column}: {_ids(sorted(set(dup)))}")
     report.add(f"{kind}: unique ids", probs)
 
-    geoms = gdf.geometry.values
-    none = np.asarray(gdf.geometry.isna()) | np.asarray(shapely.is_empty(np.asarray(geoms)))
-    report.add(f"{kind}: no empty geometry",
-               [f"{label}: empty or missing geometry for {_ids(ids[none])}"] if none.any() else [])
-    types = np.asarray(gdf.geometry.geom_type.fillna("None"))
-    wrong = ~none & ~np.isin(types, spec.geom_types)
-    report.add(
-        f"{kind}: geometry type",
-        [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {sorted(set(types[wrong]))}, "
-         f"expected {' or '.join(spec.geom_types)}"] if wrong.any() else [],
-    )
-    check = ~none & ~wrong
-    invalid = check & ~np.asarray(shapely.is_valid(np.asarray(geoms)))
-    if invalid.any() and fix:
-        family = _FAMILY[spec.geom_types[0]]
-        for idx in np.flatnonzero(invalid):
-            before = geoms[idx]
-            reason = shapely.is_valid_reason(before)
-            after = _repair(before, family)
-            if after is None or after.is_empty:
-                report.problems.append(f"{label}: {ids.iloc[idx]}: invalid geometry ({reason}) could not be repaired")
-                continue
-            a0, a1 = geodesic_area_km2([before.buffer(0) if family == "polygon" else before])[0], geodesic_area_km2([after])[0]
-            report.fixes.append(f"{label}: {ids.iloc[idx]}: repaired ({reason}); area {a0:.4f} -> {a1:.4f} km2")
-            gdf.iloc[idx, gdf.columns.get_loc(gdf.geometry.name)] = after
-        report.checks.append(Check(f"{kind}: valid geometry", True, f"{int(invalid.sum())} repaired"))
-    else:
-        report.add(
-            f"{kind}: valid geometry",
-            [f"{label}: invalid geometry for {_ids(ids[invalid])} "
-             f"({'; '.join(sorted(set(shapely.is_valid_reason(np.asarray(geoms)[invalid]))))[:300]}). "
-             "Repair it with `--fix` (reports what changed) or in your GIS."] if invalid.any() else [],
-        )
+    gdf = _check_geometry(gdf, ids, label, kind, spec.geom_types, fix, report)
     if "geometry_quality" in gdf.columns:
         bad = ~gdf["geometry_quality"].isin(GEOMETRY_QUALITIES) & gdf["geometry_quality"].notna()
         report.add(f"{kind}: geometry_quality values",

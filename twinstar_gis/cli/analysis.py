@@ -13,7 +13,7 @@ from ..outputs import write_distances, write_indicators, write_overlap
 from ..overlay import ZONE_BUFFERS, overlay_layers
 from ..proximity import CORRIDOR_CLASSES
 from ..schema import LAYERS
-from ..validate import validate_dataset
+from ..validate import validate_dataset, validate_geometry
 from .options import gpkg_arg, project_opt
 
 DEFAULT_ANALYSIS_DIR = Path("twinstar_output") / "analysis"
@@ -102,10 +102,12 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
         ds = load_dataset(path, project=project)
         a, an = _layer_or_file(ds, layer_a)
         b, bn = _layer_or_file(ds, layer_b)
-        for gdf, n in ((a, an), (b, bn)):
+        for gdf, n, given in ((a, an, layer_a), (b, bn, layer_b)):
             if n in LAYERS:
                 _, rep = validate_dataset({n: gdf})
-                rep.raise_if_failed()
+            else:  # a file of no particular kind: its geometry still has to be sound
+                _, rep = validate_geometry(gdf, label=str(given))
+            rep.raise_if_failed()
         res = overlay_layers(a, b, how=how, buffer_b_m=buffer_m)
         stem = f"overlay_{an}_{how}_{bn}"
         written = [write_csv(out_dir / f"{stem}.csv", res), write_gpkg(out_dir / f"{stem}.gpkg", {stem: res})]
