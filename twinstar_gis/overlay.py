@@ -59,9 +59,14 @@ def buffer_m(gdf: gpd.GeoDataFrame, metres, *, resolution: int = 16) -> gpd.GeoS
     return gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs)
 
 
-def _pairs(a, b):
-    i, j = shapely.STRtree(np.asarray(b.geometry.values)).query(np.asarray(a.geometry.values), predicate="intersects")
-    return i, j
+def _intersections(a, b, measure):
+    """Pairs (i, j) of intersecting features, their intersections, and ``measure`` of each (> 0 only)."""
+    ga, gb = np.asarray(a.geometry.values), np.asarray(b.geometry.values)
+    i, j = shapely.STRtree(gb).query(ga, predicate="intersects")
+    inter = shapely.intersection(ga[i], gb[j])
+    size = measure(inter)
+    keep = size > 0
+    return i[keep], j[keep], inter[keep], size[keep]
 
 
 def area_overlaps(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, a_id: str, b_id: str,
@@ -71,11 +76,7 @@ def area_overlaps(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, a_id: str, b_id: 
     Returns one row per overlapping pair (sorted by the two ids): overlap in
     km2, ha and mu, and its share of each feature; geometry = the overlap.
     """
-    i, j = _pairs(a, b)
-    inter = shapely.intersection(np.asarray(a.geometry.values)[i], np.asarray(b.geometry.values)[j])
-    area = geodesic_area_km2(inter)
-    keep = area > 0
-    i, j, inter, area = i[keep], j[keep], inter[keep], area[keep]
+    i, j, inter, area = _intersections(a, b, geodesic_area_km2)
     area_a = geodesic_area_km2(np.asarray(a.geometry.values)[i])
     area_b = geodesic_area_km2(np.asarray(b.geometry.values)[j])
     data = {f"a_{a_id}": a[a_id].to_numpy()[i]}
@@ -111,11 +112,7 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
         widths = np.full(len(zones), float(buffer))
     zones["buffer_m"] = widths
     zones["geometry"] = buffer_m(zones, widths)
-    i, j = _pairs(lines, zones)
-    inter = shapely.intersection(np.asarray(lines.geometry.values)[i], np.asarray(zones.geometry.values)[j])
-    length = geodesic_length_km(inter)
-    keep = length > 0
-    i, j, inter, length = i[keep], j[keep], inter[keep], length[keep]
+    i, j, inter, length = _intersections(lines, zones, geodesic_length_km)
     total = geodesic_length_km(np.asarray(lines.geometry.values)[i])
     out = gpd.GeoDataFrame({
         f"line_{line_id}": lines[line_id].to_numpy()[i],
