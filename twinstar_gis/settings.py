@@ -1,41 +1,222 @@
-"""Typed, documented settings, overridable per call.
+"""Typed, documented settings: one object, overridable per call, by a project file and by the CLI.
 
 Nothing here reads the environment at import.  Functions take a
 :class:`Settings` (default :data:`DEFAULT`) and callers derive variants with
-:func:`dataclasses.replace`.
+:meth:`Settings.override` (dotted names) or :func:`dataclasses.replace`.
+A project file's ``[settings]`` table goes through :meth:`Settings.from_mapping`,
+which refuses unknown names and values of the wrong type.  :meth:`Settings.to_dict`
+is what a run records in its manifest and in GeoTIFF tags.
+
+Sections
+--------
+``speeds``      :class:`Speeds`           travel speeds by corridor class, links, off-road
+``network``     :class:`NetworkSettings`  how a line file becomes a routable graph
+``access``      :class:`AccessSettings`   the travel-time surface and its outputs
+``overlap``     :class:`OverlapSettings`  buffers around ecological zones
+``osm``         :class:`OsmSettings`      OpenStreetMap tag -> corridor class mapping
+top level       validation tolerances of the dataset checks
+
+Examples
+--------
+>>> s = DEFAULT.override(**{"speeds.expressway": 90, "access.resolution_m": 500})
+>>> s.speeds.expressway, s.access.resolution_m, DEFAULT.speeds.expressway
+(90.0, 500.0, 100.0)
+>>> Settings.from_mapping({"speeds": {"railway": 80}}).speeds.railway
+80.0
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
-__all__ = ["Settings", "DEFAULT", "Speeds", "DEFAULT_SPEEDS"]
+from ._errors import TwinstarError
+
+__all__ = ["Settings", "DEFAULT", "Speeds", "DEFAULT_SPEEDS", "NetworkSettings", "AccessSettings",
+           "OverlapSettings", "OsmSettings", "SettingsError", "CORRIDOR_CLASSES", "RAIL_CLASSES", "ROAD_CLASSES"]
+
+RAIL_CLASSES = ("high_speed_rail", "railway")
+ROAD_CLASSES = ("expressway", "national_highway", "provincial_highway", "county_road", "local_road", "ramp")
+#: Every corridor class the tool knows.  A file with another class name is bad input unless a
+#: project file maps the name onto one of these (``class_map``).
+CORRIDOR_CLASSES = RAIL_CLASSES + ROAD_CLASSES
+
+
+class SettingsError(TwinstarError, ValueError):
+    """A setting has an unknown name or an impossible value."""
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """Travel-speed assumptions (km/h, minutes).
+
+    They are planning assumptions, not measurements: average door-to-door
+    speeds on each corridor class (stops, junctions and slow stretches folded
+    in), not design speeds.  A road's ``maxspeed`` (OSM) or ``design_speed_kmh``
+    (curated data, scenario files) caps nothing and replaces the class speed
+    only where :attr:`NetworkSettings.use_maxspeed` says so.
+
+    Attributes
+    ----------
+    high_speed_rail, railway : float
+        Average running speed between stations, stops included.
+    expressway, national_highway, provincial_highway, county_road, local_road, ramp : float
+        Average car speed on each road class.
+    off_network : float
+        Speed of the straight link from a place, park or station to the nearest
+        network point (local roads; a detour factor is folded in).
+    off_road : float
+        Travel-time surface: speed in cells without a road, before the slope penalty.
+    transfer_min : tuple of (class, minutes)
+        Boarding plus alighting time at a station, by rail class (half is
+        charged at each end).
+    max_link_km : float
+        Longest straight link from a place, park or station to the network.
+    """
+
+    high_speed_rail: float = 200.0
+    railway: float = 70.0
+    expressway: float = 100.0
+    national_highway: float = 60.0
+    provincial_highway: float = 50.0
+    county_road: float = 40.0
+    local_road: float = 25.0
+    ramp: float = 40.0
+    off_network: float = 30.0
+    off_road: float = 15.0
+    transfer_min: tuple = (("high_speed_rail", 20.0), ("railway", 20.0))
+    max_link_km: float = 60.0
+
+    def for_class(self, cls: str) -> float:
+        """Speed of a corridor class; an unknown class is an error, never a silent default."""
+        if cls not in CORRIDOR_CLASSES:
+            raise SettingsError(f"unknown corridor class {cls!r}; known classes: {', '.join(CORRIDOR_CLASSES)}")
+        return float(getattr(self, cls))
+
+    def transfer(self, cls: str) -> float:
+        """Board + alight minutes at a station of rail class ``cls``."""
+        return float(dict(self.transfer_min)[cls])
+
+    def as_table(self):
+        """The assumptions as rows (name, value, unit) for metadata and reports."""
+        rows = [(k, getattr(self, k), "km/h") for k in CORRIDOR_CLASSES + ("off_network", "off_road")]
+        rows += [(f"transfer_{k}", v, "min (board + alight)") for k, v in self.transfer_min]
+        rows.append(("max_link_km", self.max_link_km, "km"))
+        return rows
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How a line file becomes a routable graph.
+
+    Attributes
+    ----------
+    node_crossings : bool
+        Plain line files without shared vertices: also join lines where they
+        cross (never across bridges, tunnels or different ``layer`` values).
+        Off by default: topology comes from shared vertices.
+    snap_m : float
+        Vertices of different lines closer than this are one node (0 = exact).
+    use_maxspeed : bool
+        Use a road's ``maxspeed`` where present instead of the class speed.
+    maxspeed_factor : float
+        Share of the posted ``maxspeed`` driven on average.
+    station_max_m : float
+        A station farther than this from every line that serves it is reported.
+    link_snap : str
+        ``"segment"``: places, parks and stations link to the nearest point of
+        the nearest road segment.
+    """
+
+    node_crossings: bool = False
+    snap_m: float = 0.0
+    use_maxspeed: bool = True
+    maxspeed_factor: float = 0.8
+    station_max_m: float = 2000.0
+    link_snap: str = "segment"
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """The travel-time surface and its outputs.
+
+    Attributes
+    ----------
+    resolution_m : float
+        Cell size of the travel-time surface (regional equal-area grid).
+    minutes : tuple of float
+        Isochrone thresholds.
+    circles : tuple of float
+        Thresholds of the county statistics (一小时/两小时经济圈).
+    tobler_a, tobler_b : float
+        Tobler slope factor ``exp(-a (|s| + b)) / exp(-a b)`` on the off-road speed.
+    scenario : str
+        ``"planned"`` (planned corridors), ``"none"``, or ``"file"``.
+    """
+
+    resolution_m: float = 1000.0
+    minutes: tuple = (30.0, 60.0, 90.0, 120.0)
+    circles: tuple = (60.0, 120.0)
+    tobler_a: float = 3.5
+    tobler_b: float = 0.05
+    scenario: str = "planned"
+
+
+@dataclass(frozen=True)
+class OverlapSettings:
+    """Buffers around ecological zones (metres) and the "near" distance of the conflict report."""
+
+    buffer_nature_reserve_m: float = 1000.0
+    buffer_river_m: float = 500.0
+    buffer_sandy_land_m: float = 0.0
+    near_km: float = 5.0
+
+    def zone_buffers(self) -> dict:
+        return {"nature_reserve": self.buffer_nature_reserve_m, "river": self.buffer_river_m,
+                "sandy_land": self.buffer_sandy_land_m}
+
+
+_HIGHWAY_CLASSES = (
+    ("motorway", "expressway"), ("motorway_link", "ramp"), ("trunk", "national_highway"),
+    ("trunk_link", "ramp"), ("primary", "national_highway"), ("primary_link", "ramp"),
+    ("secondary", "county_road"), ("secondary_link", "ramp"), ("tertiary", "county_road"),
+    ("tertiary_link", "ramp"), ("unclassified", "local_road"), ("residential", "local_road"),
+)
+
+
+@dataclass(frozen=True)
+class OsmSettings:
+    """OpenStreetMap ``highway=*`` values and their corridor classes.
+
+    ``trunk`` and ``primary`` become ``national_highway`` when their ``ref``
+    starts with G and ``provincial_highway`` when it starts with S.
+    """
+
+    highway_classes: tuple = _HIGHWAY_CLASSES
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Tolerances and defaults of the tool.
+    """Every tolerance, speed and model constant of the tool.
 
     Attributes
     ----------
-    area_tolerance_surveyed : float
-        Allowed relative difference between a park's computed and declared
-        area when its geometry is surveyed (0.02 = 2 %).
-    area_tolerance_indicative : float
-        The same for indicative geometry (0.10 = 10 %).
+    area_tolerance_surveyed, area_tolerance_indicative : float
+        Allowed relative difference between a park's computed and declared area.
     tiling_tolerance_km2 : float
-        Largest gap or overlap, km2, allowed between the counties of one
-        prefecture and the prefecture itself.
+        Largest gap or overlap, km2, between the counties of a prefecture and the prefecture.
     min_share_in_county : float
-        Smallest share of a polygon's area that must lie in the county it
-        claims (parks, reserves).
+        Smallest share of a polygon's area that must lie in the county it claims.
     station_on_line_m : float
         Largest distance, m, between a declared station and its corridor.
     gcj_tolerance_deg : float
-        Convergence tolerance of the GCJ-02 -> WGS-84 iteration (1e-10 deg
-        is about 0.01 mm).
+        Convergence tolerance of the GCJ-02 -> WGS-84 iteration.
     dem_margin_deg : float
         Margin around the region's bounding box kept when clipping the DEM.
+    region_margin_km : float
+        A layer must overlap the study area grown by this margin (region sanity check).
+    speeds, network, access, overlap, osm
+        The sections described in the module docstring.
     """
 
     area_tolerance_surveyed: float = 0.02
@@ -45,63 +226,83 @@ class Settings:
     station_on_line_m: float = 1000.0
     gcj_tolerance_deg: float = 1e-10
     dem_margin_deg: float = 0.5
+    region_margin_km: float = 50.0
+    speeds: Speeds = field(default_factory=Speeds)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    overlap: OverlapSettings = field(default_factory=OverlapSettings)
+    osm: OsmSettings = field(default_factory=OsmSettings)
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (JSON-ready) of every setting."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict | None, *, base: Settings | None = None, source: str = "settings") -> Settings:
+        """Settings from a nested mapping (a project file's ``[settings]`` table).
+
+        Unknown names and values of the wrong type raise :class:`SettingsError`
+        naming ``source`` and the key.
+        """
+        base = base or cls()
+        flat = {}
+
+        def walk(prefix, value):
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            else:
+                flat[prefix] = value
+
+        walk("", mapping or {})
+        return base.override(_source=source, **flat)
+
+    def override(self, _source: str = "settings", **dotted) -> Settings:
+        """A copy with dotted names replaced, e.g. ``override(**{"speeds.railway": 80})``."""
+        out = self
+        for name, value in dotted.items():
+            out = _set(out, name.split("."), value, name, _source)
+        return out
+
+
+def _coerce(current, value, name, source):
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"{source}: {name} must be true or false, not {value!r}")
+        return value
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"{source}: {name} must be a number, not {value!r}")
+        value = float(value)
+        if value != value or value < 0:
+            raise SettingsError(f"{source}: {name} must be a non-negative number, not {value!r}")
+        return value
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise SettingsError(f"{source}: {name} must be text, not {value!r}")
+        return value
+    if isinstance(current, tuple):
+        if isinstance(value, dict):
+            value = tuple(value.items())
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(f"{source}: {name} must be a list, not {value!r}")
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    raise SettingsError(f"{source}: {name} cannot be set")
+
+
+def _set(obj, parts, value, name, source):
+    names = {f.name for f in dataclasses.fields(obj)}
+    if parts[0] not in names:
+        raise SettingsError(f"{source}: unknown setting {name!r}; known here: {', '.join(sorted(names))}")
+    current = getattr(obj, parts[0])
+    if len(parts) == 1:
+        if dataclasses.is_dataclass(current):
+            raise SettingsError(f"{source}: {name} is a section; set its fields, e.g. {name}.<field>")
+        return dataclasses.replace(obj, **{parts[0]: _coerce(current, value, name, source)})
+    if not dataclasses.is_dataclass(current):
+        raise SettingsError(f"{source}: unknown setting {name!r}")
+    return dataclasses.replace(obj, **{parts[0]: _set(current, parts[1:], value, name, source)})
 
 
 DEFAULT = Settings()
-
-
-@dataclass(frozen=True)
-class Speeds:
-    """Travel-speed assumptions of the accessibility model (km/h, minutes).
-
-    Every value is written into the outputs' metadata.  They are planning
-    assumptions, not measurements: average door-to-door speeds on each
-    corridor class, not design speeds.
-
-    Attributes
-    ----------
-    high_speed_rail, railway : float
-        Average running speed between stations, stops included.
-    expressway, national_highway : float
-        Average car speed.
-    other_road : float
-        Car speed used for road features of other classes in a user's data.
-    off_network : float
-        Speed of the straight-line links from places and parks to the network,
-        and of the off-network part of isochrones (local roads; a detour
-        factor is folded in).
-    off_road : float
-        Raster model: speed in cells without a corridor, before the slope penalty.
-    transfer_min : dict
-        Boarding plus alighting time at a station, by rail class (half is
-        charged at each end, so times stay symmetric).
-    max_link_km : float
-        Longest straight-line link from a place or park to the network.
-    """
-
-    high_speed_rail: float = 200.0
-    railway: float = 70.0
-    expressway: float = 100.0
-    national_highway: float = 60.0
-    other_road: float = 40.0
-    off_network: float = 30.0
-    off_road: float = 15.0
-    transfer_min: tuple = (("high_speed_rail", 20.0), ("railway", 20.0))
-    max_link_km: float = 60.0
-
-    def for_class(self, cls: str) -> float:
-        return float(getattr(self, cls, self.other_road))
-
-    def transfer(self, cls: str) -> float:
-        return float(dict(self.transfer_min).get(cls, 20.0))
-
-    def as_table(self):
-        """The assumptions as rows (name, value, unit) for metadata and reports."""
-        rows = [(k, getattr(self, k), "km/h") for k in
-                ("high_speed_rail", "railway", "expressway", "national_highway", "other_road", "off_network", "off_road")]
-        rows += [(f"transfer_{k}", v, "min (board + alight)") for k, v in self.transfer_min]
-        rows.append(("max_link_km", self.max_link_km, "km"))
-        return rows
-
-
-DEFAULT_SPEEDS = Speeds()
+DEFAULT_SPEEDS = DEFAULT.speeds
