@@ -262,6 +262,9 @@ def build_eco_zones(region) -> gpd.GeoDataFrame:
     sandy["county_adcode"] = None
     zones = pd.concat([reserves, sandy[[c for c in reserves.columns if c in sandy.columns]]], ignore_index=True)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs="EPSG:4326")
+    zones["official_area_km2"] = pd.to_numeric(zones["official_area_km2"], errors="coerce")  # None for the sandy land
+    if "approval_year" in zones.columns:
+        zones["approval_year"] = pd.to_numeric(zones["approval_year"], errors="coerce").astype("Int64")
     zones["area_km2"] = geodesic_area_km2(zones.geometry.values)
     return zones
 
