@@ -29,10 +29,10 @@ from .crs import GEOD, geodesic_area_km2
 __all__ = [
     "RESERVE_AREA_TOLERANCE",
     "check_data_facts",
-    "check_station_accuracy",
-    "check_station_order",
     "check_population_sums",
     "check_reserve_areas",
+    "check_station_accuracy",
+    "check_station_order",
     "data_quality_table",
     "quality_markdown",
 ]
@@ -146,6 +146,7 @@ def check_data_facts(layers: dict, report) -> None:
     eco = layers.get("eco_zones")
     if eco is not None and "official_area_km2" in eco.columns:
         check_reserve_areas(eco, report)
+    log.info("fact checks: %d problems", len(report.problems))
 
 
 def data_quality_table(layers: dict, missing: pd.DataFrame | None = None) -> pd.DataFrame:

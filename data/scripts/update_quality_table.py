@@ -22,7 +22,7 @@ def main():
         gpkg, _ = build_dataset(tmp)
         table = quality_markdown(load_dataset(gpkg).tables["data_quality"])
     text = DOC.read_text(encoding="utf-8")
-    pattern = re.compile(r"\| layer \| features \| surveyed \|.*?\n(?=\n)", re.S)
+    pattern = re.compile(r"\| layer \| features \| surveyed \|.*?\n(?=\n)", re.DOTALL)
     if not pattern.search(text):
         raise SystemExit(f"{DOC}: no data-quality table found to replace")
     DOC.write_text(pattern.sub(table + "\n", text, count=1), encoding="utf-8")
