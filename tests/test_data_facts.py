@@ -233,7 +233,7 @@ def test_data_quality_table_in_gpkg_and_docs(ds):
     assert q.loc["nodes", "surveyed"] == 4  # Tongliao station (Wikipedia) and three AIP airports
     assert q.loc["nodes", "surveyed"] + q.loc["nodes", "indicative"] == len(nodes)
     assert q.loc["nodes", "missing"] == (missing_features()["layer"] == "nodes").sum()
-    assert q.loc["nodes", "worst_accuracy_m"] == nodes["accuracy_m"].max() == 15000
+    assert q.loc["nodes", "worst_accuracy_m"] == nodes["accuracy_m"].max() == 25000  # Chabuga, placed from running times
     text = DOCS.read_text(encoding="utf-8")
     assert data_checks.quality_markdown(ds.tables["data_quality"]) in text, "regenerate the table in docs/data_dictionary.md"
 

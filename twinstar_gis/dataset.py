@@ -316,7 +316,7 @@ def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
         "corridors": ("station lists, 12306 timetables, line articles, opening notices (per row); hand-curated",
                       "project (MIT)", "indicative ±8-30 km between stations"),
         "nodes": ("CAAC AIP airport reference points; Wikipedia; 12306 station lists; stations placed in their towns",
-                  "project (MIT)", "airports ~100 m; stations ±0.3-15 km"),
+                  "project (MIT)", "airports ~100 m; stations ±0.3-25 km"),
         "eco_zones": ("reserve profiles (official areas, extents), per row; hand-curated", "project (MIT)",
                       "indicative ±5-25 km; footprints of official areas"),
         "rivers": ("GSHHG 2.3.7 rivers (WDB II, public domain); hand-placed tributaries", "public domain; project (MIT)",
