@@ -34,9 +34,9 @@ def test_layers_and_counts(ds):
     assert cor["class"].isin(["expressway", "national_highway"]).sum() >= 4
     planned = cor[cor["status"] == "planned"]
     assert len(planned) >= 1 and planned["stations"].str.contains("N_CHIFENG").all() and planned["stations"].str.contains("N_TONGLIAO").all()
-    assert (ds["nodes"]["kind"] == "airport").sum() == 2
+    assert (ds["nodes"]["kind"] == "airport").sum() == 4  # Chifeng, Tongliao, Holingol, Ar Horqin (general aviation)
     eco = ds["eco_zones"]
-    assert (eco["kind"] == "nature_reserve").sum() >= 6 and (eco["kind"] == "sandy_land").sum() == 1
+    assert (eco["kind"] == "nature_reserve").sum() == 10 and (eco["kind"] == "sandy_land").sum() == 1
     assert {"西辽河", "西拉木伦河", "老哈河", "教来河", "新开河"} <= set(ds["rivers"]["name_zh"])
 
 
@@ -96,6 +96,7 @@ def test_every_feature_has_provenance(ds):
 def test_metadata_table_and_dem(ds):
     meta = ds.tables["metadata"].set_index("layer")
     assert set(ds.layers) | {"terrain"} == set(meta.index)
+    assert set(ds.tables["data_quality"]["layer"]) == set(ds.layers)
     assert (meta["as_of"] != "").all() and meta["licence"].notna().all()
     assert meta.loc["parks", "feature_count"] == len(ds["parks"])
     with rasterio.open(ds.dem_path) as src:

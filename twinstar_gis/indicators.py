@@ -1,7 +1,8 @@
 """Industry-city integration (产城融合) indicators, one row per park.
 
 * distance to its own city's core and to the nearest county seat;
-* facilities of each kind within 1, 3 and 5 km of the park boundary;
+* facilities of each kind within 1, 3 and 5 km of the park boundary (missing, not
+  zero, for parks without curated facility data);
 * share of the park inside an urban district (市辖区: 红山区, 元宝山区, 松山区, 科尔沁区);
 * nearest high-speed station and its distance.
 
@@ -25,6 +26,32 @@ _NON_FACILITY = ("city_core", "county_seat")
 def _urban_districts(boundaries):
     c = boundaries[(boundaries["level"] == "county") & boundaries["name_zh"].str.endswith("区")]
     return c
+
+
+def _facility_counts(out, parks, fac, radii_km):
+    """Facilities within each radius, for parks whose facilities were curated.
+
+    When facilities name the park they serve (``park_id``, as in the embedded
+    data), only those parks were surveyed: for the other parks the counts are
+    missing (``<NA>``), not zero.  Facilities tied to no park (a region-wide
+    POI file) cover every park.  ``facility_data`` says which.
+    """
+    pairs = all_pairs(parks, fac, max_m=max(radii_km) * 1000)
+    pairs["kind"] = fac["kind"].to_numpy()[pairs["dst_index"].astype(int)]
+    pairs["park"] = parks["park_id"].to_numpy()[pairs["src_index"].astype(int)]
+    tagged = fac["park_id"].dropna().astype(str) if "park_id" in fac else pd.Series([], dtype=str)
+    # Facilities tied to parks (the embedded data): only those parks were surveyed.  Facilities
+    # tied to no park (a planner's region-wide POI file): every park was.
+    covered = out["park_id"].astype(str).isin(set(tagged)) if len(tagged) else pd.Series(True, index=out.index)
+    for r in radii_km:
+        counts = pairs[pairs["distance_m"] <= r * 1000].groupby("park").size()
+        n = out["park_id"].map(counts).fillna(0).astype("Int64")
+        out[f"facilities_within_{r:g}km"] = n.where(covered, pd.NA)
+    kinds = pairs[pairs["distance_m"] <= max(radii_km) * 1000].groupby("park")["kind"].agg(
+        lambda s: "; ".join(f"{k} {n}" for k, n in sorted(s.value_counts().items())))
+    out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).fillna("").where(covered, None)
+    out["facility_data"] = np.where(covered, "curated for this park", "no facility data (missing, not zero)")
+    return out
 
 
 def park_indicators(layers: dict, *, radii_km=FACILITY_RADII_KM) -> pd.DataFrame:
@@ -57,15 +84,7 @@ def park_indicators(layers: dict, *, radii_km=FACILITY_RADII_KM) -> pd.DataFrame
             out["to_county_seat_km"] = (nn["distance_m"] / 1000).to_numpy()
         fac = places[~places["kind"].isin(_NON_FACILITY)].reset_index(drop=True)
         if len(fac):
-            pairs = all_pairs(parks, fac, max_m=max(radii_km) * 1000)
-            pairs["kind"] = fac["kind"].to_numpy()[pairs["dst_index"].astype(int)]
-            pairs["park"] = parks["park_id"].to_numpy()[pairs["src_index"].astype(int)]
-            for r in radii_km:
-                counts = pairs[pairs["distance_m"] <= r * 1000].groupby("park").size()
-                out[f"facilities_within_{r:g}km"] = out["park_id"].map(counts).fillna(0).astype(int)
-            kinds = pairs[pairs["distance_m"] <= max(radii_km) * 1000].groupby("park")["kind"].agg(
-                lambda s: "; ".join(f"{k} {n}" for k, n in sorted(s.value_counts().items())))
-            out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).fillna("")
+            out = _facility_counts(out, parks, fac, radii_km)
     if b is not None:
         urban = _urban_districts(b)
         from shapely import union_all

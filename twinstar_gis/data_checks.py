@@ -1,0 +1,195 @@
+"""Checks of the embedded dataset against facts a reviewer can verify, and its quality table.
+
+:func:`check_data_facts` adds four checks to a build's validation report:
+
+* every declared station lies on its line within the line's stated
+  ``accuracy_m`` (ellipsoidal distance);
+* every line passes through its declared stations in the declared order;
+* county populations add up to their city's total (2020 census);
+* every nature reserve's drawn area matches its official area.
+
+:func:`data_quality_table` summarises, per layer, how many features are
+surveyed, indicative or known but missing (``data/curated/missing_features.csv``),
+the worst stated positional accuracy and the number of distinct sources; the
+build writes it into the GeoPackage as the ``data_quality`` table and
+``docs/data_dictionary.md`` shows it (:func:`quality_markdown`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import nearest_points
+
+from .crs import GEOD, geodesic_area_km2
+
+__all__ = [
+    "RESERVE_AREA_TOLERANCE",
+    "check_data_facts",
+    "check_population_sums",
+    "check_reserve_areas",
+    "check_station_accuracy",
+    "check_station_order",
+    "data_quality_table",
+    "quality_markdown",
+]
+
+log = logging.getLogger(__name__)
+
+#: Relative tolerance between a reserve's drawn and official area.  Footprints
+#: are drawn to the official area, so only numerical error is expected.
+RESERVE_AREA_TOLERANCE = 0.01
+
+
+def _declared(stations) -> list[str]:
+    if not isinstance(stations, str):
+        return []
+    return [s.strip() for s in stations.split(";") if s.strip()]
+
+
+def _station_points(corridors, nodes):
+    """(corridor_id, line, accuracy_m, [(station_id, point) ...]) for corridors with known stations."""
+    pts = dict(zip(nodes["node_id"].astype(str), nodes.geometry))
+    out = []
+    for r in corridors.itertuples():
+        sts = [(s, pts[s]) for s in _declared(getattr(r, "stations", None)) if s in pts]
+        if sts and r.geometry is not None and not r.geometry.is_empty:
+            out.append((r.corridor_id, r.geometry, float(getattr(r, "accuracy_m", np.nan)), sts))
+    return out
+
+
+def check_station_accuracy(corridors, nodes, report) -> None:
+    """Each declared station lies within its line's stated accuracy (metres, on the ellipsoid).
+
+    Stations that are not in the nodes layer are reported by
+    :mod:`twinstar_gis.validate`; they are skipped here.
+    """
+    probs, n, worst = [], 0, 0.0
+    for cid, line, acc, sts in _station_points(corridors, nodes):
+        for sid, pt in sts:
+            p, q = nearest_points(pt, line)
+            d = GEOD.inv(p.x, p.y, q.x, q.y)[2]
+            n += 1
+            worst = max(worst, d)
+            if not d <= acc:  # NaN accuracy fails too
+                probs.append(f"corridors: {cid} passes {d:.0f} m from its station {sid}, beyond its stated accuracy ({acc:.0f} m)")
+    report.add("corridors: stations lie within the line's stated accuracy", probs,
+               f"{n} station claims checked, largest distance {worst:.0f} m")
+
+
+def check_station_order(corridors, nodes, report) -> None:
+    """Each line passes through its declared stations in the declared order.
+
+    The stations' positions along the line (``line_locate_point``) must be
+    strictly monotonic, in either direction of digitising.
+    """
+    probs, n = [], 0
+    for cid, line, _, sts in _station_points(corridors, nodes):
+        if len(sts) < 2:
+            continue
+        n += 1
+        along = np.array([shapely.line_locate_point(line, pt) for _, pt in sts])
+        steps = np.diff(along)
+        if not ((steps > 0).all() or (steps < 0).all()):
+            order = [sid for _, sid in sorted(zip(along, [s for s, _ in sts]))]
+            probs.append(f"corridors: {cid} declares stations {[s for s, _ in sts]} but the line passes them as {order}")
+    report.add("corridors: lines pass through their stations in order", probs, f"{n} lines with two or more stations checked")
+
+
+def check_population_sums(boundaries, report) -> None:
+    """County populations (2020) add up exactly to their prefecture's total."""
+    b = boundaries
+    pop = pd.to_numeric(b["population_2020"], errors="coerce")
+    probs, lines = [], []
+    for _, pref in b[b["level"] == "prefecture"].iterrows():
+        total = pop[pref.name]
+        kids = pop[(b["level"] == "county") & (b["parent_adcode"].astype(str) == str(pref["adcode"]))]
+        if pd.isna(total):
+            probs.append(f"boundaries: {pref['adcode']} has no 2020 population")
+            continue
+        missing = int(kids.isna().sum())
+        s = int(kids.sum())
+        lines.append(f"{pref['adcode']}: {s} of {int(total)}")
+        if missing or s != int(total):
+            probs.append(f"boundaries: the counties of {pref['adcode']} sum to {s} (missing {missing}), "
+                         f"the city total is {int(total)}")
+    report.add("boundaries: county populations sum to the city total", probs, "; ".join(lines))
+
+
+def check_reserve_areas(eco_zones, report, tolerance: float = RESERVE_AREA_TOLERANCE) -> None:
+    """Each reserve's drawn area (ellipsoid) matches its official area within ``tolerance``."""
+    res = eco_zones[eco_zones["kind"] == "nature_reserve"]
+    probs, lines = [], []
+    area = geodesic_area_km2(res.geometry.values)
+    for (_, r), a in zip(res.iterrows(), area):
+        off = float(r["official_area_km2"])
+        rel = abs(a - off) / off if off > 0 else np.inf
+        lines.append(f"{r['zone_id']} {a:.1f}/{off:.1f} km2")
+        if not rel <= tolerance:
+            probs.append(f"eco_zones: {r['zone_id']} is drawn with {a:.1f} km2, official {off:.1f} km2 "
+                         f"({rel:.1%} off; tolerance {tolerance:.0%})")
+    report.add("eco_zones: reserve areas match their official areas", probs, "; ".join(lines))
+
+
+def check_data_facts(layers: dict, report) -> None:
+    """Run the four fact checks on a built (validated) dataset, adding them to ``report``."""
+    cor, nodes = layers.get("corridors"), layers.get("nodes")
+    if cor is not None and nodes is not None and "stations" in cor.columns:
+        check_station_accuracy(cor, nodes, report)
+        check_station_order(cor, nodes, report)
+    b = layers.get("boundaries")
+    if b is not None and "population_2020" in b.columns:
+        check_population_sums(b, report)
+    eco = layers.get("eco_zones")
+    if eco is not None and "official_area_km2" in eco.columns:
+        check_reserve_areas(eco, report)
+    log.info("fact checks: %d problems", len(report.problems))
+
+
+def data_quality_table(layers: dict, missing: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per layer: features, surveyed, indicative, known-but-missing, worst accuracy, sources.
+
+    Parameters
+    ----------
+    layers : dict
+        Layer kind -> GeoDataFrame, each with ``geometry_quality``,
+        ``accuracy_m`` and ``source``.
+    missing : DataFrame, optional
+        Real features known to be absent (columns ``layer``, ``name_zh``,
+        ``reason``), e.g. ``data/curated/missing_features.csv``.
+
+    Returns
+    -------
+    DataFrame
+        One row per layer; ``worst_accuracy_m`` is the largest stated
+        ``accuracy_m`` and ``distinct_sources`` the number of distinct
+        ``source`` texts.
+    """
+    missing = missing if missing is not None else pd.DataFrame(columns=["layer"])
+    rows = []
+    for kind, gdf in layers.items():
+        q = gdf["geometry_quality"] if "geometry_quality" in gdf else pd.Series(dtype=str)
+        acc = pd.to_numeric(gdf["accuracy_m"], errors="coerce") if "accuracy_m" in gdf else pd.Series(dtype=float)
+        rows.append({
+            "layer": kind,
+            "features": len(gdf),
+            "surveyed": int((q == "surveyed").sum()),
+            "indicative": int((q == "indicative").sum()),
+            "missing": int((missing["layer"] == kind).sum()),
+            "worst_accuracy_m": float(acc.max()) if acc.notna().any() else np.nan,
+            "distinct_sources": int(gdf["source"].nunique()) if "source" in gdf else 0,
+        })
+    return pd.DataFrame(rows)
+
+
+def quality_markdown(table: pd.DataFrame) -> str:
+    """The quality table as a Markdown table (as shown in ``docs/data_dictionary.md``)."""
+    cols = ["layer", "features", "surveyed", "indicative", "missing", "worst_accuracy_m", "distinct_sources"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in table[cols].itertuples(index=False):
+        cells = [f"{v:,.0f}" if isinstance(v, float) and np.isfinite(v) else ("" if isinstance(v, float) else str(v)) for v in r]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
