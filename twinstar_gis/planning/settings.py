@@ -61,6 +61,8 @@ class PlanningSettings:
         Area of a candidate joint park (a square).
     w_site_balance, w_site_hsr, w_site_expressway, w_site_suitability, w_site_park_distance : float
         Weights of the site score components (normalised to sum 1).
+    site_min_gap_km : float
+        Smallest distance between two chosen sites, so the top N are distinct alternatives.
     park_distance_cap_km : float
         Distance to the nearest existing park at which the "avoid duplication" component saturates.
     gravity_b : float
@@ -89,6 +91,7 @@ class PlanningSettings:
     w_site_suitability: float = 0.2
     w_site_park_distance: float = 0.15
     park_distance_cap_km: float = 30.0
+    site_min_gap_km: float = 10.0
     gravity_b: float = 2.0
     catchment_min: float = 30.0
     sensitivity_step: float = 0.25
