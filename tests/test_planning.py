@@ -327,3 +327,26 @@ def test_write_planning_into_a_run_folder(ds, tmp_path):
     # class areas add up to the county's cells on the 8 km grid (64 km² each)
     total = counties[["area_km2_unsuitable", "area_km2_fair", "area_km2_suitable", "area_km2_no_data"]].sum(axis=1)
     assert (total % 64 == 0).all() and (total > 0).all()
+
+
+def test_cli_on_a_project_with_a_redline_file(run, tmp_path):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "data" / "examples"
+    assert run("data", "build").exit_code == 0
+    # a planner's 生态保护红线 over the part of 奈曼旗 where the best sites lie without it
+    zone = box(120.9, 43.0, 121.5, 43.3)
+    red = tmp_path / "redline.geojson"
+    gpd.GeoDataFrame({"name": ["红线"]}, geometry=[zone], crs=4326).to_file(red, driver="GeoJSON")
+    common = ["--counties", "150525", "--top", 2, "--resolution", 8000]
+    res = run("sites", "--project", examples / "project.toml", *common, "--out", tmp_path / "free")
+    assert res.exit_code == 0, res.output
+    free = gpd.read_file(tmp_path / "free" / "planning" / "sites.gpkg", layer="sites")
+    assert free.intersects(zone).any()  # so the check below can fail
+    res = run("sites", "--project", examples / "project.toml", "--eco-redline", red, *common, "--out", tmp_path / "proj")
+    assert res.exit_code == 0, res.output
+    sites = gpd.read_file(tmp_path / "proj" / "planning" / "sites.gpkg", layer="sites")
+    assert len(sites) == 2
+    assert not sites.intersects(zone).any()
+    # the project's own parks (X01, X02) replace the embedded ones in the duplication check
+    assert sites["park_km"].notna().all()
