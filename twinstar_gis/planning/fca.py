@@ -118,6 +118,6 @@ def facility_access(layers: dict, facilities: gpd.GeoDataFrame, *, capacity: str
         prk = pd.DataFrame({"park_id": pk.index, "name_zh": pk["name_zh"].to_numpy(), "access_index": pa.to_numpy(),
                             "facilities_within": n.to_numpy()})
         prk = prk.sort_values(["access_index", "park_id"], ascending=[False, True], na_position="last")
-        prk.insert(0, "rank", np.where(prk["access_index"].notna(), np.arange(1, len(prk) + 1), np.nan))
+        prk.insert(0, "rank", prk["access_index"].rank(method="min", ascending=False))  # ties share a rank
         out["parks"] = prk.reset_index(drop=True)
     return out

@@ -163,11 +163,13 @@ _LABELS = {"balance": "balanced time to both cores", "hsr": "high-speed station 
 
 
 def _explain(row, weights) -> str:
-    contrib = {k: row[f"{k}_points"] for k in COMPONENTS}
-    best = sorted(contrib, key=lambda k: (-contrib[k], k))[:2]
-    worst = min(COMPONENTS, key=lambda k: (row[f"{k}_component"], k))
-    return (f"strongest: {_LABELS[best[0]]} (+{contrib[best[0]]:.3f}), {_LABELS[best[1]]} (+{contrib[best[1]]:.3f}); "
-            f"weakest: {_LABELS[worst]} ({row[f'{worst}_component']:.2f} of 1)")
+    """The two components that earned most points and the one that lost most (weight x shortfall)."""
+    got = {k: row[f"{k}_points"] for k in COMPONENTS}
+    lost = {k: weights[k] - got[k] for k in COMPONENTS}
+    best = sorted(got, key=lambda k: (-got[k], k))[:2]
+    worst = sorted(lost, key=lambda k: (-lost[k], k))[0]
+    return (f"strongest: {_LABELS[best[0]]} (+{got[best[0]]:.3f}), {_LABELS[best[1]]} (+{got[best[1]]:.3f}); "
+            f"most points lost on {_LABELS[worst]} (-{lost[worst]:.3f})")
 
 
 def _candidates(layers, counties, side_m, ps):
