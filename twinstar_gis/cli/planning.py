@@ -60,8 +60,8 @@ def suitability(path, project, resolution, eco_redline, farmland, urban_boundary
     """Construction suitability (城镇建设适宜性): class GeoTIFF, area by class per county, class polygons."""
     from ..planning.outputs import write_suitability
 
-    layers, dem, settings = _load(path, project, resolution, dict(eco_redline=eco_redline, farmland=farmland,
-                                                                  urban_boundary=urban_boundary))
+    layers, dem, settings = _load(path, project, resolution, {"eco_redline": eco_redline, "farmland": farmland,
+                                                                  "urban_boundary": urban_boundary})
     paths, res = write_suitability(out_dir, layers, dem_path=dem, settings=settings)
     cell = (res.grid.resolution / 1000) ** 2
     click.echo("Area by class: " + ", ".join(f"{n} {int((res.classes == c).sum() * cell):,} km²"
@@ -85,8 +85,8 @@ def sites(path, project, resolution, eco_redline, farmland, urban_boundary, out_
     """Joint-park site finder (毗邻地区合作共建园区): top non-overlapping sites with every score component."""
     from ..planning.outputs import write_sites
 
-    layers, dem, settings = _load(path, project, resolution, dict(eco_redline=eco_redline, farmland=farmland,
-                                                                  urban_boundary=urban_boundary))
+    layers, dem, settings = _load(path, project, resolution, {"eco_redline": eco_redline, "farmland": farmland,
+                                                                  "urban_boundary": urban_boundary})
     paths, r = write_sites(out_dir, layers, dem_path=dem, settings=settings, counties=counties, area_km2=area_km2, top=top)
     for row in r["sites"].itertuples():
         click.echo(f"#{row.site_rank} {row.counties} ({row.lon:.3f}, {row.lat:.3f}) score {row.score:.3f}: {row.why}")

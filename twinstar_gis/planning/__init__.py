@@ -12,4 +12,4 @@ one travel-time model through :mod:`._times`.
 
 from .settings import DEFAULT_PLANNING, PlanningError, PlanningSettings
 
-__all__ = ["PlanningSettings", "DEFAULT_PLANNING", "PlanningError"]
+__all__ = ["DEFAULT_PLANNING", "PlanningError", "PlanningSettings"]

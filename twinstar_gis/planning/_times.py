@@ -25,7 +25,7 @@ try:  # the contract API (helper "model")
 except ImportError:  # pragma: no cover - removed at merge
     build_model = time_surface = None
 
-__all__ = ["Surfaces", "surfaces_for", "od_minutes", "point_minutes", "sample"]
+__all__ = ["Surfaces", "od_minutes", "point_minutes", "sample", "surfaces_for"]
 
 log = logging.getLogger(__name__)
 

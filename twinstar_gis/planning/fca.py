@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..crs import EQUAL_AREA_CRS
@@ -25,7 +24,7 @@ from ..settings import DEFAULT
 from . import _times
 from .settings import PlanningError, planning_settings
 
-__all__ = ["supply_ratios", "accessibility_index", "two_step_fca", "facility_access"]
+__all__ = ["accessibility_index", "facility_access", "supply_ratios", "two_step_fca"]
 
 log = logging.getLogger(__name__)
 

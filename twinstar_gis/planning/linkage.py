@@ -22,7 +22,7 @@ from ..settings import DEFAULT
 from . import _times
 from .settings import PlanningError, planning_settings
 
-__all__ = ["gravity_pairs", "unit_linkage", "linkage_units", "twin_city_linkage", "flow_lines"]
+__all__ = ["flow_lines", "gravity_pairs", "linkage_units", "twin_city_linkage", "unit_linkage"]
 
 log = logging.getLogger(__name__)
 

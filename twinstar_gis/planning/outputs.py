@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import rasterio
 
@@ -28,7 +27,7 @@ from ..raster_access import write_raster
 from ..settings import DEFAULT
 from .settings import planning_settings
 
-__all__ = ["write_suitability", "write_sites", "write_linkage", "write_2sfca", "write_planning", "BRIEF_TABLES"]
+__all__ = ["BRIEF_TABLES", "write_2sfca", "write_linkage", "write_planning", "write_sites", "write_suitability"]
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +48,11 @@ def _planning_dir(path) -> Path:
 
 
 def _write_classes(path, classes, grid, tags):
-    profile = dict(driver="GTiff", height=grid.height, width=grid.width, count=1, dtype="uint8", crs=grid.crs,
-                   transform=grid.transform, nodata=0, compress="deflate")
-    with atomic_output(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(classes.astype("uint8"), 1)
-            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+    profile = {"driver": "GTiff", "height": grid.height, "width": grid.width, "count": 1, "dtype": "uint8", "crs": grid.crs,
+                   "transform": grid.transform, "nodata": 0, "compress": "deflate"}
+    with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(classes.astype("uint8"), 1)
+        dst.update_tags(**{k: str(v) for k, v in tags.items()})
     return Path(path)
 
 
@@ -85,10 +83,21 @@ def write_sites(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=No
                    planning=planning, suitability=suitability)
     b = layers["boundaries"]
     searched = b[b["adcode"].astype(str).isin(r["counties"])][["adcode", "name_zh", "geometry"]]
-    sites = r["sites"].round(4)
+    sites = _rounded(r["sites"])
     paths = [write_csv(d / "sites.csv", sites), write_csv(d / "sites_sensitivity.csv", r["sensitivity"]),
              write_gpkg(d / "sites.gpkg", {"sites": sites, "site_counties": searched})]
     return paths, r
+
+
+def _rounded(df):
+    """Round to the precision the inputs support: minutes and km to 0.1, scores to 0.001."""
+    df = df.copy()
+    for c in df.columns:
+        if c.endswith(("_min", "_km")) or c == "minutes" or c.startswith("minutes_"):
+            df[c] = df[c].round(1)
+        elif c.endswith(("_component", "_points", "_score", "_change")) or "share" in c or c == "score":
+            df[c] = df[c].round(3)
+    return df
 
 
 def write_linkage(out_dir, layers, *, settings=DEFAULT, planning=None, include_planned=True, extra_corridors=None):
@@ -98,7 +107,7 @@ def write_linkage(out_dir, layers, *, settings=DEFAULT, planning=None, include_p
     d = _planning_dir(out_dir)
     r = twin_city_linkage(layers, settings=settings, planning=planning, include_planned=include_planned,
                           extra_corridors=extra_corridors)
-    paths = [write_csv(d / "linkage_units.csv", r["units"]), write_csv(d / "linkage_pairs.csv", r["pairs"]),
+    paths = [write_csv(d / "linkage_units.csv", _rounded(r["units"])), write_csv(d / "linkage_pairs.csv", _rounded(r["pairs"])),
              write_csv(d / "linkage_summary.csv", r["summary"]),
              write_gpkg(d / "linkage.gpkg", {"linkage_flows": r["flows"]})]
     return paths, r

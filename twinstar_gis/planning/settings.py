@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .._errors import TwinstarError
 
-__all__ = ["PlanningSettings", "DEFAULT_PLANNING", "planning_settings", "PlanningError"]
+__all__ = ["DEFAULT_PLANNING", "PlanningError", "PlanningSettings", "planning_settings"]
 
 
 class PlanningError(TwinstarError, ValueError):

@@ -33,8 +33,16 @@ from . import _times
 from .settings import PlanningError, planning_settings
 from .suitability import construction_suitability, hard_constraint_layers
 
-__all__ = ["border_counties", "candidate_squares", "normalise_components", "score_components", "select_top",
-           "sensitivity", "find_sites", "COMPONENTS"]
+__all__ = [
+    "COMPONENTS",
+    "border_counties",
+    "candidate_squares",
+    "find_sites",
+    "normalise_components",
+    "score_components",
+    "select_top",
+    "sensitivity",
+]
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +175,7 @@ def _explain(row, weights) -> str:
     got = {k: row[f"{k}_points"] for k in COMPONENTS}
     lost = {k: weights[k] - got[k] for k in COMPONENTS}
     best = sorted(got, key=lambda k: (-got[k], k))[:2]
-    worst = sorted(lost, key=lambda k: (-lost[k], k))[0]
+    worst = min(lost, key=lambda k: (-lost[k], k))
     return (f"strongest: {_LABELS[best[0]]} (+{got[best[0]]:.3f}), {_LABELS[best[1]]} (+{got[best[1]]:.3f}); "
             f"most points lost on {_LABELS[worst]} (-{lost[worst]:.3f})")
 

@@ -42,8 +42,18 @@ from ..settings import DEFAULT
 from . import _times
 from .settings import planning_settings
 
-__all__ = ["CLASS_NAMES", "slope_degrees", "grade", "weighted_score", "classify", "hard_constraint_layers",
-           "SuitabilityResult", "construction_suitability", "area_by_class", "class_polygons"]
+__all__ = [
+    "CLASS_NAMES",
+    "SuitabilityResult",
+    "area_by_class",
+    "class_polygons",
+    "classify",
+    "construction_suitability",
+    "grade",
+    "hard_constraint_layers",
+    "slope_degrees",
+    "weighted_score",
+]
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +245,7 @@ def area_by_class(classes: np.ndarray, grid, boundaries: gpd.GeoDataFrame, *, ur
     for i, c in counties.iterrows():
         z = zones == i + 1
         row = {"adcode": c["adcode"], "name_zh": c["name_zh"], "city_adcode": c["parent_adcode"]}
-        for code, name in CLASS_NAMES.items():
+        for code in CLASS_NAMES:
             row[f"area_km2_{CLASS_NAMES_EN[code]}"] = float((z & (classes == code)).sum() * cell)
             if urban is not None:
                 row[f"area_km2_{CLASS_NAMES_EN[code]}_in_urban_boundary"] = float((z & urban & (classes == code)).sum() * cell)
