@@ -145,6 +145,17 @@ def test_normalise_and_score_by_hand():
     assert s.tolist() == pytest.approx([1.0, 0.15 + 0.2 * 0.5 + 0.15 * 0.5])
 
 
+def test_distance_to_the_nearest_park_in_km():
+    from twinstar_gis.planning.sites import _park_km
+
+    # a 1 km square candidate; parks 5 km and 12 km east of it (equal-area metres)
+    cand = gpd.GeoDataFrame({"candidate_id": ["a"]}, geometry=[box(0, 0, 1000, 1000)], crs=EQUAL_AREA_CRS)
+    parks = gpd.GeoDataFrame({"park_id": ["P1", "P2"]}, geometry=[box(6000, 0, 7000, 1000), box(13000, 0, 14000, 1000)],
+                             crs=EQUAL_AREA_CRS).to_crs(4326)
+    assert _park_km(cand, parks) == pytest.approx([5.0], abs=1e-6)
+    assert np.isnan(_park_km(cand, None)).all()  # no park layer: unknown, not 0
+
+
 def test_select_top_skips_overlaps_and_ignores_row_order():
     g = gpd.GeoDataFrame({"candidate_id": ["a", "b", "c", "d"], "score": [0.9, 0.8, 0.8, 0.1]},
                          geometry=[box(0, 0, 2, 2), box(1, 1, 3, 3), box(5, 5, 7, 7), box(2, 0, 4, 2)])
@@ -258,7 +269,7 @@ def _fca_case():
     tracts and gives no small worked example we could check here).
 
     Demand k1 = 1000, k2 = 2000, k3 = 500; supply j1 = 10, j2 = 6; catchment 30 min.
-    Minutes: k1 -> j1 10, j2 40; k2 -> j1 20, j2 25; k3 -> j1 50, j2 15 (30 exactly counts as inside).
+    Minutes: k1 -> j1 10, j2 40; k2 -> j1 20, j2 25; k3 -> j1 50, j2 15.
     R1 = 10 / (1000 + 2000) = 1/300 ; R2 = 6 / (2000 + 500) = 0.0024
     A1 = 1/300 ; A2 = 1/300 + 0.0024 ; A3 = 0.0024
     """
@@ -277,8 +288,10 @@ def test_2sfca_by_hand():
     # conservation: population-weighted access equals total supply when every facility has demand
     assert float((res["access_index"] * demand).sum()) == pytest.approx(16.0)
     assert res["facilities_within"].tolist() == [1, 2, 1]
-    # the catchment edge is inside: at d0 = 25 k2 still reaches j2
-    assert two_step_fca(supply, demand, t, 25.0).loc["k2", "facilities_within"] == 2
+    # the catchment edge is inside: at d0 = 25 k2 (25 min from j2) still counts in both steps,
+    # so every index is the same as at d0 = 30 (were it outside, R2 would be 6 / 500 = 0.012)
+    edge = two_step_fca(supply, demand, t, 25.0)
+    pd.testing.assert_frame_equal(edge, res)
 
 
 def test_2sfca_missing_is_missing_and_order_free():
