@@ -145,6 +145,27 @@ def test_normalise_and_score_by_hand():
     assert s.tolist() == pytest.approx([1.0, 0.15 + 0.2 * 0.5 + 0.15 * 0.5])
 
 
+def test_box_windows_on_a_small_grid():
+    from rasterio.transform import from_origin
+
+    from twinstar_gis.planning.sites import box_any, box_mean
+    from twinstar_gis.raster_access import Grid
+
+    # 4 x 4 cells of 1 km, top-left corner at (0, 4000); row 0 is the top row
+    grid = Grid(from_origin(0, 4000, 1000, 1000), 4, 4, EQUAL_AREA_CRS, 1000.0)
+    vals = np.arange(16, dtype=float).reshape(4, 4)
+    vals[3, 1] = NAN
+    # box (500, 500)-(1500, 1500) touches rows 2-3, cols 0-1: cells 8, 9, 12 and NaN -> mean 29/3
+    # box (1000, 0)-(2000, 1000) lies exactly on cell edges: only row 3, col 1 (NaN) -> NaN
+    # box (2000, 2000)-(4000, 4000): rows 0-1, cols 2-3: 2, 3, 6, 7 -> 4.5
+    bounds = np.array([[500, 500, 1500, 1500], [1000, 0, 2000, 1000], [2000, 2000, 4000, 4000]])
+    got = box_mean(vals, grid, bounds)
+    assert got[0] == pytest.approx(29 / 3) and np.isnan(got[1]) and got[2] == pytest.approx(4.5)
+    mask = np.zeros((4, 4), bool)
+    mask[2, 1] = True  # inside the first box only
+    assert box_any(mask, grid, bounds).tolist() == [True, False, False]
+
+
 def test_distance_to_the_nearest_park_in_km():
     from twinstar_gis.planning.sites import _park_km
 

@@ -2,15 +2,17 @@
 
 Candidates are squares of the requested area laid on a lattice (step = half
 the side) in the equal-area projection, kept only when they lie wholly inside
-the chosen counties and touch no hard constraint (vector constraints tested
-exactly; slope / elevation at the cells under the square's centre and corners).
+the chosen counties and touch no hard constraint: vector constraints are tested
+on the geometry, raster ones (slope, elevation) over every cell the square
+touches (the squares and the grid share the equal-area CRS, so a square's cells
+are a rectangle of rows and columns, summed exactly with a summed-area table).
 
 Components (raw value -> 0..1, 1 best)
 --------------------------------------
 ``balance``       worse of the minutes to the two city cores; min-max over the candidates, lower is better
 ``hsr``           minutes to the nearest operating high-speed station; min-max, lower is better
 ``expressway``    minutes to the nearest expressway access point; min-max, lower is better
-``suitability``   mean suitability score (1-5) under the square; (s - 1) / 4
+``suitability``   mean suitability score (1-5) of the cells the square touches; (s - 1) / 4
 ``park_distance`` km to the nearest existing park; min(d, cap) / cap
 
 Score = sum of weight x component (weights normalised to 1).  The top N are
@@ -158,12 +160,39 @@ def _park_km(cands_ea, parks):
     return dist / 1000.0
 
 
-def _probe_points(cands_ea):
-    """Centre and four corners of every square (equal-area), as a (5, n) GeoSeries list."""
-    b = cands_ea.geometry.bounds
-    cx, cy = (b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2
-    pts = [(cx, cy), (b.minx + 1, b.miny + 1), (b.minx + 1, b.maxy - 1), (b.maxx - 1, b.miny + 1), (b.maxx - 1, b.maxy - 1)]
-    return [gpd.GeoSeries(gpd.points_from_xy(x, y), crs=EQUAL_AREA_CRS) for x, y in pts]
+def box_cells(grid, bounds: np.ndarray, shape) -> tuple:
+    """Inclusive row / column ranges of the cells that axis-aligned boxes (grid CRS) touch, clipped to the grid.
+
+    ``bounds`` is an (n, 4) array of minx, miny, maxx, maxy.  A box edge lying exactly
+    on a cell edge does not touch the next cell (1 mm inset).
+    """
+    b = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    eps = 1e-3
+    r0, c0 = grid.rowcol(b[:, 0] + eps, b[:, 3] - eps)
+    r1, c1 = grid.rowcol(b[:, 2] - eps, b[:, 1] + eps)
+    h, w = shape
+    return np.clip(r0, 0, h - 1), np.clip(c0, 0, w - 1), np.clip(r1, 0, h - 1), np.clip(c1, 0, w - 1)
+
+
+def box_sum(values: np.ndarray, r0, c0, r1, c1) -> np.ndarray:
+    """Sum of ``values`` over each inclusive cell window (summed-area table, exact)."""
+    sat = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
+    sat[1:, 1:] = np.asarray(values, dtype=float).cumsum(0).cumsum(1)
+    return sat[r1 + 1, c1 + 1] - sat[r0, c1 + 1] - sat[r1 + 1, c0] + sat[r0, c0]
+
+
+def box_mean(values: np.ndarray, grid, bounds) -> np.ndarray:
+    """Mean of the finite cells each box touches (NaN where none is finite)."""
+    win = box_cells(grid, bounds, values.shape)
+    ok = np.isfinite(values)
+    n = box_sum(ok, *win)
+    total = box_sum(np.where(ok, values, 0.0), *win)
+    return np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
+
+
+def box_any(mask: np.ndarray, grid, bounds) -> np.ndarray:
+    """Whether any cell each box touches is set."""
+    return box_sum(np.asarray(mask, bool), *box_cells(grid, bounds, mask.shape)) > 0
 
 
 _LABELS = {"balance": "balanced time to both cores", "hsr": "high-speed station access", "expressway": "expressway access",
@@ -236,15 +265,13 @@ def find_sites(layers: dict, *, dem_path=None, counties=None, area_km2: float | 
     if len(cores) != 2:
         raise PlanningError(f"the site finder needs exactly two city cores (places kind=city_core), found {cores}")
     surf = _times.surfaces_for(layers, {"core_a": [cores[0]], "core_b": [cores[1]]}, dem_path=dem_path, settings=settings)
-    probes = _probe_points(cands)
+    bounds = cands.geometry.bounds.to_numpy()
     hard_raster = np.zeros(len(cands), bool)
     for name in ("steep_slope", "high_elevation"):
         if name in suit.hard:
-            for p in probes:
-                hard_raster |= _times.sample(suit.hard[name].astype(float), suit.grid, p) > 0
-    s = np.nanmean(np.column_stack([_times.sample(suit.score, suit.grid, p) for p in probes]), axis=1) \
-        if np.isfinite(suit.score).any() else np.full(len(cands), np.nan)
-    c = probes[0]
+            hard_raster |= box_any(suit.hard[name], suit.grid, bounds)
+    s = box_mean(suit.score, suit.grid, bounds)
+    c = cands.geometry.centroid
     raw = pd.DataFrame({
         "core_a_min": _times.sample(surf.minutes["core_a"], surf.grid, c),
         "core_b_min": _times.sample(surf.minutes["core_b"], surf.grid, c),
