@@ -83,6 +83,17 @@ def test_weights_renormalise_over_available_factors():
     assert s.tolist() == [3.0]
 
 
+def test_impossible_planning_settings_are_refused():
+    from twinstar_gis.planning.settings import PlanningSettings
+
+    with pytest.raises(PlanningError, match="fair_min_score"):
+        PlanningSettings(fair_min_score=4.0)
+    with pytest.raises(PlanningError, match="ascending"):
+        PlanningSettings(slope_breaks_deg=(3.0, 8.0, 25.0, 15.0))
+    with pytest.raises(PlanningError, match="weights"):
+        PlanningSettings(w_site_balance=-1.0)
+
+
 def test_nan_score_is_no_data_not_unsuitable():
     cls = classify(np.array([NAN, 4.0]), np.array([False, False]), suitable_min=3.5, fair_min=2.5)
     assert cls.tolist() == [0, 3]

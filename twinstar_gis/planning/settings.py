@@ -96,6 +96,24 @@ class PlanningSettings:
     catchment_min: float = 30.0
     sensitivity_step: float = 0.25
 
+    def __post_init__(self):
+        problems = []
+        for name in ("slope_breaks_deg", "time_breaks_min"):
+            b = tuple(getattr(self, name))
+            if len(b) != 4 or any(not b[i] < b[i + 1] for i in range(3)):
+                problems.append(f"{name} must be four ascending numbers, not {b}")
+        if self.fair_min_score > self.suitable_min_score:
+            problems.append("fair_min_score must not exceed suitable_min_score")
+        for name in ("site_area_km2", "catchment_min", "park_distance_cap_km"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be positive")
+        if not 0 < self.sensitivity_step < 1:
+            problems.append("sensitivity_step must lie between 0 and 1 (0.25 = ±25 %)")
+        if problems:
+            raise PlanningError("planning settings: " + "; ".join(problems))
+        self.suitability_weights()
+        self.site_weights()
+
     def suitability_weights(self) -> dict:
         """Factor weights, normalised to sum 1."""
         return _normalised({"slope": self.w_slope, "core_time": self.w_core_time, "corridor_time": self.w_corridor_time})
