@@ -102,8 +102,16 @@ def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT
                                   include_planned=include_planned, extra_corridors=extra_corridors)
     model = build_model(layers, dem_path=dem_path, settings=settings, include_planned=include_planned,
                         extra_corridors=extra_corridors)
-    return Surfaces(grid=model.grid, inside=model.inside,
-                    minutes={k: time_surface(model, v) for k, v in targets.items()})
+    minutes = {}
+    for name, src in targets.items():
+        pts = _as_points(src)
+        if pts is not None:  # the model refuses points off its grid: keep those inside the region
+            on = ~np.isnan(sample(np.where(model.inside, 0.0, np.nan), model.grid, pts))
+            if not on.all():
+                log.info("%s: %d of %d points lie outside the region and are left out", name, (~on).sum(), len(pts))
+            src = pts[on]
+        minutes[name] = time_surface(model, src) if len(src) else np.full(model.inside.shape, np.nan)
+    return Surfaces(grid=model.grid, inside=model.inside, minutes=minutes)
 
 
 def od_minutes(layers: dict, ids, *, settings=DEFAULT, include_planned: bool = False, extra_corridors=None) -> pd.DataFrame:
@@ -114,9 +122,13 @@ def od_minutes(layers: dict, ids, *, settings=DEFAULT, include_planned: bool = F
         from ..network import build_network
 
         net = build_network(layers, speeds=settings.speeds, include_planned=include_planned, extra_corridors=extra_corridors)
-    else:
-        net = build_model(layers, settings=settings, include_planned=include_planned, extra_corridors=extra_corridors).network
-    return od_matrix(net, list(ids))
+        return od_matrix(net, list(ids))
+    from .. import traveltime
+
+    model = build_model(layers, settings=settings, include_planned=include_planned, extra_corridors=extra_corridors)
+    if hasattr(traveltime, "od_matrix"):  # OD of the joined model
+        return traveltime.od_matrix(model, list(ids))
+    return od_matrix(model.network, list(ids))
 
 
 def point_minutes(layers: dict, origins: gpd.GeoSeries, destinations: gpd.GeoSeries, *, dem_path=None,
