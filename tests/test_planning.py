@@ -133,6 +133,20 @@ def test_a_redline_layer_is_a_hard_constraint(ds, suit):
     assert with_line.hard["eco_redline"][r, c]
 
 
+def test_area_by_class_inside_an_urban_boundary(ds, suit):
+    from twinstar_gis.planning.suitability import area_by_class
+
+    b = ds["boundaries"]
+    urban = b[b["adcode"] == "150402"][["geometry"]]  # 红山区 as a (very generous) 城镇开发边界
+    t = area_by_class(suit.classes, suit.grid, b, urban_boundary=urban).set_index("adcode")
+    for cls in ("unsuitable", "fair", "suitable"):
+        # every cell counted in 红山区 has its centre inside the boundary, so it is all "inside"
+        assert t.loc["150402", f"area_km2_{cls}_in_urban_boundary"] == t.loc["150402", f"area_km2_{cls}"]
+        assert (t[f"area_km2_{cls}_in_urban_boundary"] <= t[f"area_km2_{cls}"]).all()
+    # cells are counted by their centre: none of the neighbours' cells is inside
+    assert t.drop(index="150402")[[c for c in t if c.endswith("_in_urban_boundary")]].to_numpy().sum() == 0
+
+
 # ---------------------------------------------------------------- sites (pure)
 
 def test_candidate_squares_on_a_lattice():

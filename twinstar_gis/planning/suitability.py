@@ -138,12 +138,13 @@ def hard_constraint_layers(layers: dict, *, river_buffer_m: float) -> dict:
     return out
 
 
-def _burn(geoms: gpd.GeoSeries, grid) -> np.ndarray:
+def _burn(geoms: gpd.GeoSeries, grid, *, all_touched: bool = True) -> np.ndarray:
+    """Cells of polygons: every cell touched (constraints, conservative) or cells whose centre is inside (areas)."""
     g = [x for x in geoms.to_crs(EQUAL_AREA_CRS) if x is not None and not x.is_empty]
     if not g:
         return np.zeros((grid.height, grid.width), bool)
     return rasterize([(x, 1) for x in g], out_shape=(grid.height, grid.width), transform=grid.transform,
-                     fill=0, all_touched=True, dtype="uint8").astype(bool)
+                     fill=0, all_touched=all_touched, dtype="uint8").astype(bool)
 
 
 @dataclass(frozen=True)
@@ -234,12 +235,13 @@ def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, p
 def area_by_class(classes: np.ndarray, grid, boundaries: gpd.GeoDataFrame, *, urban_boundary=None) -> pd.DataFrame:
     """Area (km², cell count x cell area on the equal-area grid) of each class per county.
 
-    A cell belongs to the county holding its centre.
+    A cell belongs to the county, and to the urban boundary, holding its centre.
     """
     counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
     zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(EQUAL_AREA_CRS).geometry)],
                       out_shape=classes.shape, transform=grid.transform, fill=0, dtype="int32")
-    urban = _burn(urban_boundary.geometry, grid) if urban_boundary is not None and len(urban_boundary) else None
+    urban = _burn(urban_boundary.geometry, grid, all_touched=False) \
+        if urban_boundary is not None and len(urban_boundary) else None
     cell = (grid.resolution / 1000.0) ** 2
     rows = []
     for i, c in counties.iterrows():
