@@ -27,7 +27,7 @@ from ..raster_access import write_raster
 from ..settings import DEFAULT
 from .settings import planning_settings
 
-__all__ = ["BRIEF_TABLES", "write_2sfca", "write_linkage", "write_planning", "write_sites", "write_suitability"]
+__all__ = ["BRIEF_TABLES", "MAP_LAYERS", "write_2sfca", "write_linkage", "write_planning", "write_sites", "write_suitability"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,15 @@ BRIEF_TABLES = {
     "planning/linkage_units.csv": "Gravity linkage per county: total, strongest partner, cross-city share, base vs scenario",
     "planning/linkage_summary.csv": "Twin-city linkage indicators (one economic circle), base vs scenario",
     "planning/access_2sfca_parks.csv": "Parks ranked by 2SFCA access to the planner's facilities",
+}
+
+#: Map layers for the renderers: file (relative to the run folder) -> layer names and what to draw.
+MAP_LAYERS = {
+    "planning/suitability_classes.tif": "class raster (1 不适宜, 2 一般适宜, 3 适宜, 0 nodata), equal-area grid",
+    "planning/suitability.gpkg": {"suitability_classes": "polygons per class: class_code, class_zh, class_en, area_km2"},
+    "planning/sites.gpkg": {"sites": "candidate squares: site_rank, score, every *_component / *_points, why",
+                            "site_counties": "the counties searched"},
+    "planning/linkage.gpkg": {"linkage_flows": "seat-to-seat lines: strength, strength_scenario, strength_rel, cross_city"},
 }
 
 
