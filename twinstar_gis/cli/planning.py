@@ -1,0 +1,142 @@
+"""``twinstar suitability``, ``twinstar sites``, ``twinstar linkage``, ``twinstar access2sfca``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._errors import DataSourceError
+from ..gcj02 import COORD_SYSTEMS
+from ..io import read_layer
+from ..settings import DEFAULT
+from .options import gpkg_arg, project_opt
+
+DEFAULT_PLANNING_DIR = Path("twinstar_output") / "planning"
+CONTROL_LINES = (("eco_redline", "生态保护红线 (ecological protection red line)"),
+                 ("farmland", "永久基本农田 (permanent basic farmland)"),
+                 ("urban_boundary", "城镇开发边界 (urban development boundary)"))
+
+
+def planning_options(f):
+    """Dataset, resolution, control lines and output folder shared by the planning commands."""
+    f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PLANNING_DIR,
+                     show_default=True, help="Output folder.")(f)
+    for kind, label in reversed(CONTROL_LINES):
+        f = click.option(f"--{kind.replace('_', '-')}", kind, type=click.Path(exists=True, path_type=str),
+                         help=f"Polygon file of the {label}, when the project does not carry it.")(f)
+    f = click.option("--resolution", type=click.FloatRange(min=100), default=None,
+                     help="Raster cell size in metres (default: the access.resolution_m setting).")(f)
+    return project_opt(gpkg_arg(f))
+
+
+def _load(path, project, resolution, control):
+    """Validated layers (+ control-line files), DEM path and settings."""
+    from ..dataset import load_dataset
+    from ..validate import validate_dataset
+
+    ds = load_dataset(path, project=project)
+    for k in ("boundaries", "places", "corridors"):
+        if k not in ds.layers:
+            raise DataSourceError(f"{ds.origin}: the planning analyses need the {k} layer.")
+    _, rep = validate_dataset(ds.layers)
+    rep.raise_if_failed()
+    layers = dict(ds.layers)
+    for kind, file in control.items():
+        if file:
+            layers[kind] = read_layer(file)
+    settings = DEFAULT if resolution is None else DEFAULT.override(**{"access.resolution_m": resolution})
+    return layers, ds.dem_path, settings
+
+
+def _echo_paths(paths):
+    for p in paths:
+        click.echo(f"Wrote {p}")
+
+
+@click.command("suitability")
+@planning_options
+def suitability(path, project, resolution, eco_redline, farmland, urban_boundary, out_dir):
+    """Construction suitability (城镇建设适宜性): class GeoTIFF, area by class per county, class polygons."""
+    from ..planning.outputs import write_suitability
+
+    layers, dem, settings = _load(path, project, resolution, {"eco_redline": eco_redline, "farmland": farmland,
+                                                                  "urban_boundary": urban_boundary})
+    paths, res = write_suitability(out_dir, layers, dem_path=dem, settings=settings)
+    cell = (res.grid.resolution / 1000) ** 2
+    click.echo("Area by class: " + ", ".join(f"{n} {int((res.classes == c).sum() * cell):,} km²"
+                                             for c, n in ((3, "适宜"), (2, "一般适宜"), (1, "不适宜"))))
+    _echo_paths(paths)
+
+
+def _adcodes(ctx, param, value):
+    if not value:
+        return None
+    return sorted({v.strip() for v in value.split(",") if v.strip()})
+
+
+@click.command("sites")
+@planning_options
+@click.option("--counties", callback=_adcodes, help="County adcodes to search, comma-separated "
+              "(default: the counties along the Chifeng-Tongliao border).")
+@click.option("--area-km2", type=click.FloatRange(min=0.01), default=None, help="Park size (default 10 km²).")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="Number of sites.")
+def sites(path, project, resolution, eco_redline, farmland, urban_boundary, out_dir, counties, area_km2, top):
+    """Joint-park site finder (毗邻地区合作共建园区): top non-overlapping sites with every score component."""
+    from ..planning.outputs import write_sites
+
+    layers, dem, settings = _load(path, project, resolution, {"eco_redline": eco_redline, "farmland": farmland,
+                                                                  "urban_boundary": urban_boundary})
+    paths, r = write_sites(out_dir, layers, dem_path=dem, settings=settings, counties=counties, area_km2=area_km2, top=top)
+    for row in r["sites"].itertuples():
+        click.echo(f"#{row.site_rank} {row.counties} ({row.lon:.3f}, {row.lat:.3f}) score {row.score:.3f}: {row.why}")
+    _echo_paths(paths)
+
+
+@click.command("linkage")
+@planning_options
+@click.option("--scenario", default="planned", show_default=True,
+              help="'planned' (the dataset's planned corridors) or a corridor file (GeoJSON, GPKG, ...).")
+def linkage(path, project, resolution, eco_redline, farmland, urban_boundary, out_dir, scenario):
+    """Twin-city gravity linkage (城市联系强度) between the county-level units, today and with the scenario."""
+    from ..planning.outputs import write_linkage
+    from .access import _scenario_corridors
+
+    layers, _, settings = _load(path, project, resolution, {})
+    extra = _scenario_corridors(scenario)
+    paths, r = write_linkage(out_dir, layers, settings=settings, include_planned=scenario == "planned",
+                             extra_corridors=extra)
+    s = r["summary"].set_index("indicator")
+    share = s.loc["cross_city_share_of_all_linkage"]
+    click.echo(f"Cross-city share of all linkage: {share['base']:.1%} today, {share['scenario']:.1%} with the scenario "
+               f"({int(s.loc['units_without_population', 'base'])} units without census population left out)")
+    _echo_paths(paths)
+
+
+@click.command("access2sfca")
+@click.argument("facilities", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@planning_options
+@click.option("--capacity", required=True, help="Capacity column of the facility file (beds, seats, ...).")
+@click.option("--coord-system", type=click.Choice(COORD_SYSTEMS), default="wgs84", show_default=True,
+              help="Coordinate system of the facility file (gcj02 for Amap, bd09 for Baidu POI exports).")
+@click.option("--encoding", help="Attribute encoding of the facility file (e.g. GBK).")
+@click.option("--catchment-min", type=click.FloatRange(min=1), default=None,
+              help="2SFCA catchment in minutes (default: the planning.catchment_min setting, 30).")
+def access2sfca(facilities, path, project, resolution, eco_redline, farmland, urban_boundary, out_dir, capacity,
+                coord_system, encoding, catchment_min):
+    """Two-step floating catchment (2SFCA) access to a planner's facilities, per county and park."""
+    import dataclasses
+
+    from ..planning.outputs import write_2sfca
+    from ..planning.settings import planning_settings
+
+    layers, dem, settings = _load(path, project, resolution, {})
+    fac = read_layer(facilities, coord_system=coord_system, encoding=encoding)
+    ps = planning_settings(settings)
+    if catchment_min is not None:
+        ps = dataclasses.replace(ps, catchment_min=float(catchment_min))
+    paths, r = write_2sfca(out_dir, layers, fac, capacity=capacity, dem_path=dem, settings=settings, planning=ps)
+    if "parks" in r:
+        best = r["parks"].dropna(subset=["access_index"]).head(3)
+        click.echo("Best-served parks: " + ", ".join(f"{n} ({a:.3g})" for n, a in zip(best["name_zh"], best["access_index"])))
+    _echo_paths(paths)

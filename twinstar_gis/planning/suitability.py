@@ -1,0 +1,274 @@
+"""Construction suitability (城镇建设适宜性), after the 2020 双评价 guideline.
+
+Pure functions (grading, weighting, classing) work on arrays; a thin
+:func:`construction_suitability` assembles the factors for a dataset.
+
+Method
+------
+* Factors, each graded 5 (best) to 1 (worst):
+
+  - slope (degrees, from the DEM on the run's grid): <= 3, 3-8, 8-15, 15-25, > 25;
+    inside sandy land the grade is capped at ``sandy_land_score`` (fragile, not excluded);
+  - location advantage (区位优势度): minutes to the nearest city core, and to the
+    nearest corridor access (high-speed station or expressway, whichever is
+    quicker), graded <= 30, 30-60, 60-90, 90-120, > 120 (or unreachable).
+
+* Score = weighted mean of the grades present (weights normalised over the
+  factors available; without a DEM there is no slope factor).
+* Hard constraints make a cell 不适宜 whatever its score: nature reserves,
+  生态保护红线 (``eco_redline``), 永久基本农田 (``farmland``), land within
+  ``river_buffer_m`` of a river, slope > ``slope_max_deg``, elevation >
+  ``elevation_max_m``.  Polygons are burnt in with every cell they touch.
+* Classes: 3 适宜 (score >= ``suitable_min_score``), 2 一般适宜 (>= ``fair_min_score``),
+  1 不适宜; 0 = outside the region or no data.
+
+The urban development boundary (``urban_boundary``) is where construction is
+already planned; it is not a constraint, and the county table reports each
+class's area inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rasterio.features import rasterize, shapes
+
+from ..crs import EQUAL_AREA_CRS
+from ..settings import DEFAULT
+from . import _times
+from .settings import planning_settings
+
+__all__ = [
+    "CLASS_NAMES",
+    "SuitabilityResult",
+    "area_by_class",
+    "class_polygons",
+    "classify",
+    "construction_suitability",
+    "grade",
+    "hard_constraint_layers",
+    "slope_degrees",
+    "weighted_score",
+]
+
+log = logging.getLogger(__name__)
+
+#: Class codes of the suitability raster.
+CLASS_NAMES = {1: "不适宜", 2: "一般适宜", 3: "适宜"}
+CLASS_NAMES_EN = {1: "unsuitable", 2: "fair", 3: "suitable"}
+
+
+def slope_degrees(dem: np.ndarray, resolution: float) -> np.ndarray:
+    """Slope in degrees of a DEM on a square grid (central differences; NaN where the DEM is NaN).
+
+    Examples
+    --------
+    >>> dem = np.tile(np.arange(4.0) * 100.0, (3, 1))  # rises 100 m per 100 m cell eastwards
+    >>> slope_degrees(dem, 100.0).round(6)[1]
+    array([45., 45., 45., 45.])
+    """
+    dem = np.asarray(dem, dtype=float)
+    gy, gx = np.gradient(dem, resolution)
+    return np.degrees(np.arctan(np.hypot(gx, gy)))
+
+
+def grade(values: np.ndarray, breaks, *, missing_grade: float | None = None) -> np.ndarray:
+    """Grade values 5 (<= first break) down to 1 (> last break) with four ascending breaks.
+
+    A value equal to a break falls in the better grade.  NaN stays NaN unless
+    ``missing_grade`` is given (an unreachable cell is the worst grade, not unknown).
+
+    Examples
+    --------
+    >>> grade(np.array([0.0, 3.0, 3.1, 25.0, 40.0, np.nan]), (3, 8, 15, 25)).tolist()
+    [5.0, 5.0, 4.0, 2.0, 1.0, nan]
+    """
+    breaks = np.asarray(breaks, dtype=float)
+    if breaks.size != 4 or np.any(np.diff(breaks) <= 0):
+        from .settings import PlanningError
+
+        raise PlanningError(f"grade breaks must be four ascending numbers, got {breaks.tolist()}")
+    v = np.asarray(values, dtype=float)
+    out = 5.0 - np.searchsorted(breaks, np.where(np.isnan(v), 0.0, v), side="left").astype(float)
+    fill = np.nan if missing_grade is None else float(missing_grade)
+    return np.where(np.isnan(v), fill, out)
+
+
+def weighted_score(grades: dict, weights: dict) -> np.ndarray:
+    """Weighted mean of the factor grades; weights renormalised over the factors given.
+
+    A cell where any given factor is NaN scores NaN (no data).
+    """
+    names = [k for k in weights if k in grades]
+    total = sum(weights[k] for k in names)
+    score = sum(weights[k] / total * np.asarray(grades[k], dtype=float) for k in names)
+    return np.asarray(score, dtype=float)
+
+
+def classify(score: np.ndarray, hard: np.ndarray, *, suitable_min: float, fair_min: float, inside=None) -> np.ndarray:
+    """Classes 3 适宜 / 2 一般适宜 / 1 不适宜 (0 = outside or no data); hard constraints force 1."""
+    score = np.asarray(score, dtype=float)
+    cls = np.where(score >= suitable_min, 3, np.where(score >= fair_min, 2, 1)).astype("uint8")
+    cls[np.isnan(score)] = 0
+    cls[np.asarray(hard, bool)] = 1
+    if inside is not None:
+        cls[~np.asarray(inside, bool)] = 0
+    return cls
+
+
+def hard_constraint_layers(layers: dict, *, river_buffer_m: float) -> dict:
+    """Hard-constraint polygons by name (WGS-84 GeoSeries), from what the dataset holds."""
+    out = {}
+    eco = layers.get("eco_zones")
+    if eco is not None and len(eco):
+        res = eco[eco["kind"] == "nature_reserve"]
+        if len(res):
+            out["nature_reserve"] = res.geometry
+    for kind in ("eco_redline", "farmland"):
+        g = layers.get(kind)
+        if g is not None and len(g):
+            out[kind] = g.geometry.to_crs(4326)
+    rivers = layers.get("rivers")
+    if rivers is not None and len(rivers) and river_buffer_m > 0:
+        out["river_buffer"] = rivers.geometry.to_crs(EQUAL_AREA_CRS).buffer(river_buffer_m).to_crs(4326)
+    return out
+
+
+def _burn(geoms: gpd.GeoSeries, grid, *, all_touched: bool = True) -> np.ndarray:
+    """Cells of polygons: every cell touched (constraints, conservative) or cells whose centre is inside (areas)."""
+    g = [x for x in geoms.to_crs(EQUAL_AREA_CRS) if x is not None and not x.is_empty]
+    if not g:
+        return np.zeros((grid.height, grid.width), bool)
+    return rasterize([(x, 1) for x in g], out_shape=(grid.height, grid.width), transform=grid.transform,
+                     fill=0, all_touched=all_touched, dtype="uint8").astype(bool)
+
+
+@dataclass(frozen=True)
+class SuitabilityResult:
+    """Suitability raster and its parts, on one equal-area grid."""
+
+    classes: np.ndarray
+    score: np.ndarray
+    grades: dict
+    hard: dict
+    grid: object
+    inside: np.ndarray
+    surfaces: dict
+
+
+def corridor_targets(layers: dict, *, include_planned: bool = False) -> dict:
+    """Target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (points)."""
+    places = layers["places"]
+    out = {"cores": sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))}
+    nodes = layers.get("nodes")
+    if nodes is not None and len(nodes):
+        hsr = nodes[nodes["kind"] == "hsr_station"]
+        if not include_planned and "status" in hsr:
+            hsr = hsr[hsr["status"].fillna("operating") == "operating"]
+        if len(hsr):
+            out["hsr"] = sorted(hsr["node_id"].astype(str))
+    cors = layers["corridors"]
+    if not include_planned and "status" in cors:
+        cors = cors[cors["status"].fillna("operating") == "operating"]
+    exp = cors[cors["class"] == "expressway"]
+    if len(exp):
+        # access points every ~10 km along the expressways (interchange spacing in the region)
+        lines = exp.geometry.to_crs(EQUAL_AREA_CRS).segmentize(10_000)
+        pts = lines.get_coordinates()
+        out["expressway"] = gpd.GeoSeries(gpd.points_from_xy(pts.x, pts.y), crs=EQUAL_AREA_CRS).to_crs(4326)
+    return out
+
+
+def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, planning=None) -> SuitabilityResult:
+    """Construction suitability of every cell of the run's grid (see the module docstring).
+
+    Parameters
+    ----------
+    layers : dict
+        ``boundaries``, ``places``, ``corridors`` (required); ``nodes``, ``eco_zones``,
+        ``rivers``, ``eco_redline``, ``farmland`` when present.
+    dem_path : path-like, optional
+        DEM for slope and elevation; without it the slope factor is left out.
+    settings : Settings
+        Resolution (``access.resolution_m``) and speeds.
+    planning : PlanningSettings, optional
+        Default: ``settings.planning`` or :data:`DEFAULT_PLANNING`.
+    """
+    from ..raster_access import _dem_on_grid
+
+    ps = planning or planning_settings(settings)
+    surf = _times.surfaces_for(layers, corridor_targets(layers), dem_path=dem_path, settings=settings)
+    grid, inside = surf.grid, surf.inside
+    m = surf.minutes
+    corridor = np.fmin(m.get("hsr", np.full(inside.shape, np.nan)), m.get("expressway", np.full(inside.shape, np.nan)))
+    grades = {"core_time": grade(m["cores"], ps.time_breaks_min, missing_grade=1.0),
+              "corridor_time": grade(corridor, ps.time_breaks_min, missing_grade=1.0)}
+    hard = {}
+    if dem_path is not None:
+        dem = _dem_on_grid(dem_path, grid)
+        slope = slope_degrees(dem, grid.resolution)
+        g = grade(slope, ps.slope_breaks_deg)
+        eco = layers.get("eco_zones")
+        if eco is not None and (eco["kind"] == "sandy_land").any():
+            sandy = _burn(eco.loc[eco["kind"] == "sandy_land"].geometry, grid)
+            g = np.where(sandy, np.fmin(g, ps.sandy_land_score), g)
+        grades["slope"] = g
+        hard["steep_slope"] = slope > ps.slope_max_deg
+        hard["high_elevation"] = dem > ps.elevation_max_m
+    else:
+        log.warning("no DEM: construction suitability without the slope factor")
+    for name, geoms in hard_constraint_layers(layers, river_buffer_m=ps.river_buffer_m).items():
+        hard[name] = _burn(geoms, grid)
+    any_hard = np.zeros(inside.shape, bool)
+    for h in hard.values():
+        any_hard |= h
+    score = weighted_score(grades, ps.suitability_weights())
+    classes = classify(score, any_hard, suitable_min=ps.suitable_min_score, fair_min=ps.fair_min_score, inside=inside)
+    return SuitabilityResult(classes=classes, score=np.where(inside, score, np.nan), grades=grades, hard=hard,
+                             grid=grid, inside=inside, surfaces={"cores": m["cores"], "corridor": corridor, **m})
+
+
+def area_by_class(classes: np.ndarray, grid, boundaries: gpd.GeoDataFrame, *, urban_boundary=None) -> pd.DataFrame:
+    """Area (km², cell count x cell area on the equal-area grid) of each class per county.
+
+    A cell belongs to the county, and to the urban boundary, holding its centre.
+    """
+    counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
+    zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(EQUAL_AREA_CRS).geometry)],
+                      out_shape=classes.shape, transform=grid.transform, fill=0, dtype="int32")
+    urban = _burn(urban_boundary.geometry, grid, all_touched=False) \
+        if urban_boundary is not None and len(urban_boundary) else None
+    cell = (grid.resolution / 1000.0) ** 2
+    rows = []
+    for i, c in counties.iterrows():
+        z = zones == i + 1
+        row = {"adcode": c["adcode"], "name_zh": c["name_zh"], "city_adcode": c["parent_adcode"]}
+        for code in CLASS_NAMES:
+            row[f"area_km2_{CLASS_NAMES_EN[code]}"] = float((z & (classes == code)).sum() * cell)
+            if urban is not None:
+                row[f"area_km2_{CLASS_NAMES_EN[code]}_in_urban_boundary"] = float((z & urban & (classes == code)).sum() * cell)
+        row["area_km2_no_data"] = float((z & (classes == 0)).sum() * cell)
+        classed = sum(row[f"area_km2_{v}"] for v in CLASS_NAMES_EN.values())
+        row["share_suitable"] = row["area_km2_suitable"] / classed if classed else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def class_polygons(classes: np.ndarray, grid) -> gpd.GeoDataFrame:
+    """The class raster as polygons (one multipolygon per class, WGS-84) with area_km2 from the grid."""
+    recs = [(int(v), geom) for geom, v in shapes(classes, mask=classes > 0, transform=grid.transform)]
+    if not recs:
+        return gpd.GeoDataFrame({"class_code": [], "class_zh": [], "class_en": [], "area_km2": []}, geometry=[], crs=4326)
+    import shapely.geometry as sg
+
+    gdf = gpd.GeoDataFrame({"class_code": [r[0] for r in recs]}, geometry=[sg.shape(r[1]) for r in recs], crs=EQUAL_AREA_CRS)
+    gdf = gdf.dissolve("class_code").reset_index()
+    cell = (grid.resolution / 1000.0) ** 2
+    gdf["area_km2"] = [float((classes == c).sum() * cell) for c in gdf["class_code"]]
+    gdf["class_zh"] = gdf["class_code"].map(CLASS_NAMES)
+    gdf["class_en"] = gdf["class_code"].map(CLASS_NAMES_EN)
+    return gdf[["class_code", "class_zh", "class_en", "area_km2", "geometry"]].to_crs(4326)
