@@ -89,6 +89,21 @@ LAYERS: dict[str, LayerSpec] = {
             "The West Liao River system.",
             ("name_en", "length_km"),
         ),
+        LayerSpec(
+            "eco_redline", _POLY, "redline_id", ("redline_id",),
+            "生态保护红线 (ecological protection red line): a hard constraint of the planning analyses.",
+            ("name_zh", "kind", "source"),
+        ),
+        LayerSpec(
+            "farmland", _POLY, "farmland_id", ("farmland_id",),
+            "永久基本农田 (permanent basic farmland): a hard constraint of the planning analyses.",
+            ("name_zh", "source"),
+        ),
+        LayerSpec(
+            "urban_boundary", _POLY, "boundary_id", ("boundary_id",),
+            "城镇开发边界 (urban development boundary): reported by the suitability analysis, not a constraint.",
+            ("name_zh", "county_adcode", "source"),
+        ),
     ]
 }
 

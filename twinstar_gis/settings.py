@@ -14,6 +14,7 @@ Sections
 ``access``      :class:`AccessSettings`   the travel-time surface and its outputs
 ``overlap``     :class:`OverlapSettings`  buffers around ecological zones
 ``osm``         :class:`OsmSettings`      OpenStreetMap tag -> corridor class mapping
+``planning``    :class:`~twinstar_gis.planning.settings.PlanningSettings`  suitability, sites, linkage, 2SFCA
 top level       validation tolerances of the dataset checks
 
 Examples
@@ -31,6 +32,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ._errors import TwinstarError
+from .planning.settings import PlanningSettings
 
 __all__ = ["Settings", "DEFAULT", "Speeds", "DEFAULT_SPEEDS", "NetworkSettings", "AccessSettings",
            "OverlapSettings", "OsmSettings", "SettingsError", "CORRIDOR_CLASSES", "RAIL_CLASSES", "ROAD_CLASSES"]
@@ -232,6 +234,7 @@ class Settings:
     access: AccessSettings = field(default_factory=AccessSettings)
     overlap: OverlapSettings = field(default_factory=OverlapSettings)
     osm: OsmSettings = field(default_factory=OsmSettings)
+    planning: PlanningSettings = field(default_factory=PlanningSettings)
 
     def to_dict(self) -> dict:
         """Plain nested dict (JSON-ready) of every setting."""
