@@ -18,13 +18,13 @@ Measured 2026-11-24 (2 CPU cores shared with other jobs, so times are upper boun
 
 network: 1888 nodes, 4044 directed edges, 36 sources: scipy 4-9 ms, networkx 90-310 ms (22-35x), max diff 0
 
-=======  =========  =========  ==========  =======  =========  ==========  ==========  ============  =============  ========  ============  =========
-cell m   cells      inside     edges       build s  surface s  limit120 s  access() s  cells-only s  skimage MCP s  MCP/ours  max diff min  peak MiB
-=======  =========  =========  ==========  =======  =========  ==========  ==========  ============  =============  ========  ============  =========
-   4000     18,422      9,106      75,800     0.30       0.00        0.00         0.4          0.00           0.00       1.2       2.3e-13        213
-   1000    291,114    145,821   1,163,346     0.70       0.11        0.02         6.3          0.11           0.15       1.4       4.5e-13        355
-    250  4,650,048  2,332,971  18,634,498    11.52       3.38        0.27       143.8          1.13           1.27       1.1       3.4e-13      2,386
-=======  =========  =========  ==========  =======  =========  ==========  ==========  ============  =============  ========  ============  =========
+cell m  cells      inside     edges       build s  surface s  limit120 s  access() s  MCP/ours  max diff  peak MiB
+4000       18,422      9,106      75,800     0.30       0.00        0.00         0.4       1.2   2.3e-13       213
+1000      291,114    145,821   1,163,346     0.70       0.11        0.02         6.3       1.4   4.5e-13       355
+ 250    4,650,048  2,332,971  18,634,498    11.52       3.38        0.27       143.8       1.1   3.4e-13     2,386
+
+(cells only, seeded at the two cores: ours 0.00 / 0.11 / 1.13 s, scikit-image MCP_Geometric
+0.00 / 0.15 / 1.27 s; same cells reached; max diff in minutes.)
 
 ``access()`` at 250 m is ~45 whole-graph Dijkstras (36 OD origins, per-core and per-station
 surfaces, expressway, isochrones) of ~3 s each; ``limit=120`` cuts a surface ~10x.
@@ -91,13 +91,15 @@ cell = tt._cells_of(m.grid, pts.x.to_numpy(), pts.y.to_numpy())
 rc = [divmod(int(c), m.grid.width) for c in cell]
 t = time.perf_counter(); ours = tt.time_surface(cells_only, pts); t_ours = time.perf_counter() - t
 cost = np.where(m.inside, 60.0 / m.speed_kmh / 1000.0 * res, -1.0)  # minutes to cross one cell; -1 impassable
-t = time.perf_counter(); mcp = MCP_Geometric(cost, fully_connected=True); theirs, _ = mcp.find_costs(rc); t_mcp = time.perf_counter() - t
+t = time.perf_counter(); mcp = MCP_Geometric(cost, fully_connected=True)
+theirs, _ = mcp.find_costs(rc); t_mcp = time.perf_counter() - t
 theirs = np.where(m.inside & np.isfinite(theirs), theirs, np.nan)
 ok = np.isfinite(ours) & np.isfinite(theirs)
 diff = float(np.max(np.abs(ours[ok] - theirs[ok])))
 same = bool((np.isfinite(ours) == np.isfinite(theirs)).all())
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(m.grid.width * m.grid.height, int(m.inside.sum()), m.graph.nnz, t_build, t_surf, t_lim, t_all, t_ours, t_mcp, diff, same, rss)
+print(m.grid.width * m.grid.height, int(m.inside.sum()), m.graph.nnz, t_build, t_surf, t_lim, t_all,
+      t_ours, t_mcp, diff, same, rss)
 """
 
 
@@ -115,12 +117,13 @@ def main():
     net = build_network(ds.layers)
     ids = [i for i in net.place_index.index if i.startswith(("SEAT_", "CORE_", "P"))]
     compare_network(net.graph, net.place_index[ids].to_numpy(), "embedded multimodal network")
-    head = (f"{'cell m':>7} {'cells':>9} {'inside':>9} {'edges':>10} {'build s':>8} {'surface s':>9} {'limit120 s':>10} "
-            f"{'access() s':>10} {'cells-only s':>12} {'skimage MCP s':>13} {'MCP/ours':>8} {'max diff min':>12} "
-            f"{'same reach':>10} {'peak MiB':>9}")
+    head = (f"{'cell m':>7} {'cells':>9} {'inside':>9} {'edges':>10} {'build s':>8} {'surface s':>9} "
+            f"{'limit120 s':>10} {'access() s':>10} {'cells-only s':>12} {'skimage MCP s':>13} {'MCP/ours':>8} "
+            f"{'max diff min':>12} {'same reach':>10} {'peak MiB':>9}")
     print(head)
     for res in args.res:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(res)], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(res)],
+                             capture_output=True, text=True, check=True)
         cells, inside, edges, tb, ts, tl, ta, to, tm, diff, same, rss = out.stdout.split()
         print(f"{res:>7.0f} {int(cells):>9} {int(inside):>9} {int(edges):>10} {float(tb):>8.2f} {float(ts):>9.2f} "
               f"{float(tl):>10.2f} {float(ta):>10.1f} {float(to):>12.2f} {float(tm):>13.2f} "

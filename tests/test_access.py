@@ -12,7 +12,6 @@ from shapely.geometry import LineString, Point
 
 from twinstar_gis import accessibility as acc
 from twinstar_gis import network, raster_access as ra
-from twinstar_gis.crs import EQUAL_AREA_CRS
 from twinstar_gis.settings import Speeds
 
 GEOD = Geod(ellps="WGS84")

@@ -644,7 +644,8 @@ def compare_scenarios(base: AccessResult, scen: AccessResult, boundaries: gpd.Ge
         scen.counties[["adcode"] + cols], on="adcode", suffixes=("_base", "_scenario"))
     for col in cols:
         c[f"{col}_change"] = c[f"{col}_scenario"] - c[f"{col}_base"]
-    n = base.to_nearest.merge(scen.to_nearest[["id", "to_core_min", "to_hsr_station_min"]], on="id", suffixes=("_base", "_scenario"))
+    n = base.to_nearest.merge(scen.to_nearest[["id", "to_core_min", "to_hsr_station_min"]], on="id",
+                              suffixes=("_base", "_scenario"))
     n["to_core_min_change"] = n["to_core_min_scenario"] - n["to_core_min_base"]
     n["to_hsr_station_min_change"] = n["to_hsr_station_min_scenario"] - n["to_hsr_station_min_base"]
     # Time to the *other* city's core matters most for the twin-city strategy.
