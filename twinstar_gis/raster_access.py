@@ -94,30 +94,32 @@ def _dem_on_grid(dem_path, grid: Grid):
     return out
 
 
-def corridor_speeds(corridors: gpd.GeoDataFrame, settings: Settings = DEFAULT) -> np.ndarray:
-    """Speed (km/h) of every corridor feature, by the one rule the model uses.
+def corridor_speeds(corridors: gpd.GeoDataFrame, settings: Settings = DEFAULT, *, scenario=None) -> np.ndarray:
+    """Speed (km/h) of every road feature, by the rule the network uses for its edges.
 
-    Where :attr:`NetworkSettings.use_maxspeed` is on and a feature has a positive
-    ``maxspeed`` (OSM; ``"80"`` or ``"50 mph"``) or ``design_speed_kmh`` (curated
-    data, scenario files), its speed is that value x ``maxspeed_factor``; otherwise
-    the class speed of :attr:`Settings.speeds`.  An unknown class is an error.
+    The class speed of :attr:`Settings.speeds`, unless :attr:`NetworkSettings.use_maxspeed`
+    is on and the feature has a positive ``maxspeed`` (OSM; ``"80"`` or ``"50 mph"``) or,
+    for a scenario feature (``scenario`` True), a ``design_speed_kmh``: then that value x
+    ``maxspeed_factor``.  The embedded corridors' ``design_speed_kmh`` are design speeds,
+    not average speeds, and are not used.  An unknown class is an error.
 
     Examples
     --------
     >>> import geopandas as gpd
-    >>> c = gpd.GeoDataFrame({"class": ["county_road", "county_road"], "design_speed_kmh": [None, 200]})
-    >>> corridor_speeds(c).tolist()
-    [40.0, 160.0]
+    >>> c = gpd.GeoDataFrame({"class": ["county_road"] * 3, "design_speed_kmh": [None, 200, 200]})
+    >>> corridor_speeds(c, scenario=[True, True, False]).tolist()
+    [40.0, 160.0, 40.0]
     """
-    cls_speed = np.array([settings.speeds.for_class(c) for c in corridors["class"]], dtype=float)
+    speed = np.array([settings.speeds.for_class(c) for c in corridors["class"]], dtype=float)
     if not settings.network.use_maxspeed:
-        return cls_speed
-    posted = np.full(len(corridors), np.nan)
-    for col in ("design_speed_kmh", "maxspeed"):  # OSM's maxspeed wins where both are present
+        return speed
+    scenario = np.zeros(len(corridors), bool) if scenario is None else np.asarray(scenario, bool)
+    for col, only_scenario in (("maxspeed", False), ("design_speed_kmh", True)):
         if col in corridors.columns:
-            posted = np.where(np.isfinite(v := _parse_speed(corridors[col])), v, posted)
-    ok = np.isfinite(posted) & (posted > 0)
-    return np.where(ok, posted * settings.network.maxspeed_factor, cls_speed)
+            v = _parse_speed(corridors[col])
+            use = np.isfinite(v) & (v > 0) & (scenario if only_scenario else True)
+            speed = np.where(use, v * settings.network.maxspeed_factor, speed)
+    return speed
 
 
 def _parse_speed(values: pd.Series) -> np.ndarray:
@@ -136,8 +138,9 @@ def _corridors_in_use(layers, include_planned, extra_corridors):
     cors = layers["corridors"]
     if not include_planned and "status" in cors.columns:
         cors = cors[cors["status"].fillna("operating") == "operating"]
+    cors = cors.assign(_scenario=False)
     if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
-        cors = pd.concat([cors, extra_corridors.to_crs(4326)], ignore_index=True)
+        cors = pd.concat([cors, extra_corridors.to_crs(4326).assign(_scenario=True)], ignore_index=True)
     return cors
 
 
@@ -168,7 +171,7 @@ def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Setti
     cors = _corridors_in_use(layers, include_planned, extra_corridors)
     roads = cors[cors["class"].isin(BURNT_CLASSES)]
     if len(roads):
-        v = corridor_speeds(roads, settings)
+        v = corridor_speeds(roads, settings, scenario=roads["_scenario"].to_numpy(bool))
         order = np.argsort(v, kind="stable")  # slowest first: the fastest is burnt last and wins
         geoms = roads.to_crs(EQUAL_AREA_CRS).geometry.to_numpy()
         burnt = rasterize([(geoms[i], v[i]) for i in order], out_shape=speed.shape, transform=grid.transform,
