@@ -32,10 +32,10 @@ def _layers(corridors, places, nodes=None):
 
 
 def test_tiny_road_graph_by_hand():
-    # One straight expressway along the 43 N parallel... (a lon/lat segment), places on its vertices.
+    # One straight national highway along the 43 N parallel (a lon/lat segment), places on its vertices.
     a, b, c = (120.0, 43.0), (120.5, 43.0), (121.0, 43.0)
     layers = _layers(
-        {"corridor_id": ["E1"], "name_zh": ["e"], "class": ["expressway"], "status": ["operating"],
+        {"corridor_id": ["E1"], "name_zh": ["e"], "class": ["national_highway"], "status": ["operating"],
          "geometry": [LineString([a, b, c])]},
         {"place_id": ["A", "B", "C"], "name_zh": ["a", "b", "c"], "kind": ["county_seat"] * 3,
          "geometry": [Point(a), Point(b), Point(c)]})
@@ -43,13 +43,13 @@ def test_tiny_road_graph_by_hand():
     od = network.od_matrix(net, ["A", "B", "C"])
     km_ab = _path_km(a, b)
     km_ac = km_ab + _path_km(b, c)
-    assert od.loc["A", "B"] == pytest.approx(km_ab / 100 * 60, rel=1e-6)  # 100 km/h
-    assert od.loc["A", "C"] == pytest.approx(km_ac / 100 * 60, rel=1e-6)
+    assert od.loc["A", "B"] == pytest.approx(km_ab / 60 * 60, rel=1e-6)  # 60 km/h
+    assert od.loc["A", "C"] == pytest.approx(km_ac / 60 * 60, rel=1e-6)
     np.testing.assert_allclose(od.to_numpy(), od.to_numpy().T)
-    # Slower default for a national highway: 60 km/h.
-    layers["corridors"]["class"] = "national_highway"
+    # Slower default for a county road: 40 km/h.
+    layers["corridors"]["class"] = "county_road"
     od2 = network.od_matrix(network.build_network(layers), ["A", "C"])
-    assert od2.loc["A", "C"] == pytest.approx(km_ac / 60 * 60, rel=1e-6)
+    assert od2.loc["A", "C"] == pytest.approx(km_ac / 40 * 60, rel=1e-6)
 
 
 def test_rail_is_entered_only_at_stations():
