@@ -216,6 +216,7 @@ def test_a_point_far_from_the_network_gets_a_finite_consistent_time():
     assert tt.times_at(model, surf, layers["places"].geometry)[1] == pytest.approx(od.loc["A", "FAR"], abs=2.83)
     # From FAR given as a bare point (no id: its cell): the same trip, within both ends' joins.
     s_far = tt.time_surface(model, np.array([far]))
+    np.testing.assert_array_equal(s_far, tt.time_surface(model, [far]))  # a list of (lon, lat) works the same
     assert tt.times_at(model, s_far, layers["places"].geometry)[0] == pytest.approx(od.loc["A", "FAR"], abs=2 * 2.83)
 
 

@@ -281,6 +281,9 @@ def _point_cells(model, points, crs):
 
 def _source_nodes(model: TravelTimeModel, sources, crs=4326) -> np.ndarray:
     """Graph nodes of sources: ids of places/parks/stations, or points (their cells)."""
+    if isinstance(sources, (list, tuple)) and sources and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p) for p in sources):
+        sources = np.asarray(sources, dtype=float)  # [(lon, lat), ...]
     if isinstance(sources, (gpd.GeoSeries, gpd.GeoDataFrame)) or (
             isinstance(sources, np.ndarray) and sources.dtype.kind in "fi"):
         cells = _point_cells(model, sources, crs)
