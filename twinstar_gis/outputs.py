@@ -66,47 +66,71 @@ def write_indicators(ds, out_dir):
     return [write_csv(Path(out_dir) / "park_indicators.csv", table)], table
 
 
-def write_access(ds, out_dir, *, layers=None, resolution=1000.0, minutes=(30, 60, 90, 120), origins=(),
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flat(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+def _raster_tags(settings, **extra) -> dict:
+    """GeoTIFF tags: units, what the raster holds, and every setting (``settings.speeds.expressway`` ...)."""
+    tags = {"units": "minutes", "nodata": "no finite travel time (outside the region)", **extra}
+    tags.update({f"settings.{k}": v for k, v in _flat(settings.to_dict()).items()})
+    return tags
+
+
+def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
                  scenario="planned", extra_corridors=None, on_step=None):
-    """All accessibility products; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
+    """All accessibility products at their fixed names; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
+
+    ``resolution`` and ``minutes`` are shorthands for ``access.resolution_m`` and
+    ``access.minutes`` of ``settings`` (default :data:`twinstar_gis.settings.DEFAULT`).
 
     Returns (paths, base result, scenario result or None, (county changes, place changes) or None).
     """
+    from .settings import DEFAULT
+    from .traveltime import _with_aliases
+
     out_dir = Path(out_dir)
     step = on_step or (lambda: None)
     layers = layers or ds.layers
-    base = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=list(origins))
+    settings = _with_aliases(settings or DEFAULT, resolution, minutes)
+    base = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins))
     step()
-    res = f"{resolution:g}m"
     od = base.od.copy()
     od.insert(0, "name_zh", [base.to_nearest.set_index("id")["name_zh"].get(i, i) for i in od.index])
     od.index.name = "id"
-    tags = {f"assumption_{r.assumption}": f"{r.value} {r.unit}" for r in base.metadata.itertuples()}
+    iso = base.isochrones.copy()
+    iso["area_km2"] = iso["area_km2"].round(2)
     paths = [
         write_csv(out_dir / "od_matrix_minutes.csv", od.reset_index().round(1)),
         write_csv(out_dir / "access_to_nearest.csv", base.to_nearest),
-        write_gpkg(out_dir / "isochrones.gpkg", {"isochrones": base.isochrones}),
-        write_raster(out_dir / f"time_to_cores_{res}.tif", base.time_to_cores, base.grid,
-                     tags={"units": "minutes", "target": "nearest city core", **tags}),
-        write_raster(out_dir / f"time_to_hsr_stations_{res}.tif", base.time_to_hsr, base.grid,
-                     tags={"units": "minutes", "target": "nearest operating high-speed station", **tags}),
+        write_gpkg(out_dir / "isochrones.gpkg", {"isochrones": iso}),
+        write_raster(out_dir / "time_to_cores.tif", base.time_to_cores, base.grid,
+                     tags=_raster_tags(settings, target="nearest city core", direction="to the target")),
+        write_raster(out_dir / "time_to_hsr_stations.tif", base.time_to_hsr, base.grid,
+                     tags=_raster_tags(settings, target="nearest operating high-speed station", direction="to the target")),
         write_csv(out_dir / "county_access.csv", base.counties.round(4)),
         write_csv(out_dir / "twin_city.csv", base.twin_city),
         write_csv(out_dir / "assumptions.csv", base.metadata),
     ]
     scen, comparison = None, None
     if scenario != "none":
-        scen = accessibility(layers, dem_path=ds.dem_path, resolution=resolution, minutes=minutes, origins=list(origins),
+        scen = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins),
                              include_planned=scenario == "planned", extra_corridors=extra_corridors)
         step()
         counties, places, layer = compare_scenarios(base, scen, ds["boundaries"])
         comparison = (counties, places)
+        siso = scen.isochrones.copy()
+        siso["area_km2"] = siso["area_km2"].round(2)
         paths += [
             write_csv(out_dir / "scenario_counties.csv", counties),
             write_csv(out_dir / "scenario_places.csv", places),
-            write_gpkg(out_dir / "scenario.gpkg", {"county_change": layer, "isochrones_scenario": scen.isochrones}),
-            write_raster(out_dir / f"scenario_time_to_cores_{res}.tif", scen.time_to_cores, base.grid,
-                         tags={"units": "minutes", "scenario": scenario, **tags}),
+            write_gpkg(out_dir / "scenario.gpkg", {"county_change": layer, "isochrones_scenario": siso}),
+            write_raster(out_dir / "scenario_time_to_cores.tif", scen.time_to_cores, base.grid,
+                         tags=_raster_tags(settings, target="nearest city core", direction="to the target",
+                                           scenario=scenario)),
         ]
     return paths, base, scen, comparison
-

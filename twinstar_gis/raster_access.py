@@ -8,20 +8,20 @@ would resample the values, so maps reproject them only for display.
 
 Friction
 --------
-* Road corridors are burnt in with their class speed (``all_touched``).
-  Rail is *not* burnt in: a train cannot be boarded between stations.  Rail
-  enters through the seeds below.
+* Roads a traveller can leave anywhere (every road class but expressways) are
+  burnt in with their feature speed (:func:`corridor_speeds`, ``all_touched``).
+  Expressways and rail are *not* burnt in: they are entered and left only at
+  network exits, which the travel-time model (:mod:`twinstar_gis.traveltime`)
+  joins to their cells.
 * Other cells: the off-road speed times Tobler's slope factor
-  ``exp(-3.5 (|s| + 0.05)) / exp(-3.5 * 0.05)`` (1 on the flat, 0.5 at a
-  20 % slope), with the slope from the DEM.
+  ``exp(-a (|s| + b)) / exp(-a b)`` (``access.tobler_a``/``tobler_b``; 1 on the
+  flat, 0.5 at a 20 % slope with the defaults), with the slope from the DEM.
 * Cost between neighbouring cells (8-connected) = distance x mean pace of
   the two cells.
 
-Travel time to a target set (the cores, or stations) is a multi-source
-Dijkstra on the cell graph (:func:`scipy.sparse.csgraph.dijkstra`).  Seeds can
-carry a start time, which is how the network model hands over: every station
-and road node reached over the network seeds its cell with its network time,
-so the raster includes rail trips.
+Shortest times are :func:`scipy.sparse.csgraph.dijkstra` from many sources at
+once (:func:`multi_source_times`); sources sharing a node keep the smallest
+start time.
 """
 
 from __future__ import annotations
@@ -37,18 +37,20 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.features import rasterize
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .crs import EQUAL_AREA_CRS
 from .io import atomic_output
-from .network import RAIL_CLASSES
-from .settings import DEFAULT_SPEEDS, Speeds
+from .settings import DEFAULT, ROAD_CLASSES, Settings
 
-__all__ = ["Grid", "make_grid", "friction_surface", "cost_distance", "write_raster", "zonal_time_stats", "NODATA"]
+__all__ = ["Grid", "make_grid", "friction_surface", "corridor_speeds", "cost_distance", "multi_source_times", "write_raster",
+           "zonal_time_stats", "NODATA", "BURNT_CLASSES"]
 
 log = logging.getLogger(__name__)
 NODATA = -9999.0
+#: Road classes burnt into the friction surface: every road a traveller can leave anywhere.
+BURNT_CLASSES = tuple(c for c in ROAD_CLASSES if c != "expressway")
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,66 @@ def _dem_on_grid(dem_path, grid: Grid):
     return out
 
 
-def friction_surface(layers: dict, grid: Grid, *, dem_path=None, speeds: Speeds = DEFAULT_SPEEDS,
+def corridor_speeds(corridors: gpd.GeoDataFrame, settings: Settings = DEFAULT, *, scenario=None) -> np.ndarray:
+    """Speed (km/h) of every road feature, by the rule the network uses for its edges.
+
+    The class speed of :attr:`Settings.speeds`, unless :attr:`NetworkSettings.use_maxspeed`
+    is on and the feature has a positive ``maxspeed`` (OSM; ``"80"`` or ``"50 mph"``) or,
+    for a scenario feature (``scenario`` True), a ``design_speed_kmh``: then that value x
+    ``maxspeed_factor``.  The embedded corridors' ``design_speed_kmh`` are design speeds,
+    not average speeds, and are not used.  An unknown class is an error.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> c = gpd.GeoDataFrame({"class": ["county_road"] * 3, "design_speed_kmh": [None, 200, 200]})
+    >>> corridor_speeds(c, scenario=[True, True, False]).tolist()
+    [40.0, 160.0, 40.0]
+    """
+    speed = np.array([settings.speeds.for_class(c) for c in corridors["class"]], dtype=float)
+    if not settings.network.use_maxspeed:
+        return speed
+    scenario = np.zeros(len(corridors), bool) if scenario is None else np.asarray(scenario, bool)
+    for col, only_scenario in (("maxspeed", False), ("design_speed_kmh", True)):
+        if col in corridors.columns:
+            v = _parse_speed(corridors[col])
+            use = np.isfinite(v) & (v > 0) & (scenario if only_scenario else True)
+            speed = np.where(use, v * settings.network.maxspeed_factor, speed)
+    return speed
+
+
+def _parse_speed(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip().str.lower()
+    num = pd.to_numeric(text.str.extract(r"^([0-9]+(?:\.[0-9]+)?)", expand=False), errors="coerce").to_numpy(float)
+    mph = text.str.endswith("mph").fillna(False).to_numpy(bool)
+    return np.where(mph, num * 1.609344, num)
+
+
+def _tobler(slope: np.ndarray, settings: Settings) -> np.ndarray:
+    a, b = settings.access.tobler_a, settings.access.tobler_b
+    return np.exp(-a * (np.abs(slope) + b)) / np.exp(-a * b)
+
+
+def _corridors_in_use(layers, include_planned, extra_corridors):
+    cors = layers["corridors"]
+    if not include_planned and "status" in cors.columns:
+        cors = cors[cors["status"].fillna("operating") == "operating"]
+    cors = cors.assign(_scenario=False)
+    if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
+        cors = pd.concat([cors, extra_corridors.to_crs(4326).assign(_scenario=True)], ignore_index=True)
+    return cors
+
+
+def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Settings = DEFAULT,
                      include_planned: bool = False, extra_corridors=None):
-    """Speed (km/h) of every cell, and the slope factor applied off-road.
+    """Speed (km/h) of every cell, the slope factor applied off-road, and the cells that can be crossed.
+
+    Roads a traveller can leave anywhere (every road class but ``expressway``) are
+    burnt in with their feature speed (:func:`corridor_speeds`, ``all_touched``;
+    the fastest wins where roads share a cell).  Expressways and rail are not
+    burnt in: they are entered and left only at network exits.  Other cells:
+    ``speeds.off_road`` x Tobler's slope factor from the DEM.  A cell can be
+    crossed when its centre lies in a prefecture.
 
     Returns
     -------
@@ -104,50 +163,79 @@ def friction_surface(layers: dict, grid: Grid, *, dem_path=None, speeds: Speeds 
     region = layers["boundaries"]
     region = region[region["level"] == "prefecture"].to_crs(EQUAL_AREA_CRS)
     inside = rasterize([(g, 1) for g in region.geometry], out_shape=(grid.height, grid.width),
-                       transform=grid.transform, fill=0, all_touched=True, dtype="uint8").astype(bool)
+                       transform=grid.transform, fill=0, dtype="uint8").astype(bool)
     dem = _dem_on_grid(dem_path, grid)
     gy, gx = np.gradient(np.where(np.isfinite(dem), dem, np.nanmean(dem) if np.isfinite(dem).any() else 0.0), grid.resolution)
-    slope = np.hypot(gx, gy)
-    factor = np.exp(-3.5 * (slope + 0.05)) / np.exp(-3.5 * 0.05)
-    speed = (speeds.off_road * factor).astype("float64")
-    cors = layers["corridors"]
-    if not include_planned and "status" in cors.columns:
-        cors = cors[cors["status"].fillna("operating") == "operating"]
-    if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
-        cors = pd.concat([cors, extra_corridors.to_crs(4326)], ignore_index=True)
-    roads = cors[~cors["class"].isin(RAIL_CLASSES)].to_crs(EQUAL_AREA_CRS)
-    # Slowest first, so the fastest class wins where roads share cells.
-    for cls, grp in sorted(roads.groupby("class"), key=lambda kv: speeds.for_class(kv[0])):
-        burnt = rasterize([(g, 1) for g in grp.geometry], out_shape=speed.shape, transform=grid.transform,
-                          fill=0, all_touched=True, dtype="uint8").astype(bool)
-        speed[burnt] = speeds.for_class(cls)
+    factor = _tobler(np.hypot(gx, gy), settings)
+    speed = (settings.speeds.off_road * factor).astype("float64")
+    cors = _corridors_in_use(layers, include_planned, extra_corridors)
+    roads = cors[cors["class"].isin(BURNT_CLASSES)]
+    if len(roads):
+        v = corridor_speeds(roads, settings, scenario=roads["_scenario"].to_numpy(bool))
+        order = np.argsort(v, kind="stable")  # slowest first: the fastest is burnt last and wins
+        geoms = roads.to_crs(EQUAL_AREA_CRS).geometry.to_numpy()
+        burnt = rasterize([(geoms[i], v[i]) for i in order], out_shape=speed.shape, transform=grid.transform,
+                          fill=0, all_touched=True, dtype="float64")
+        speed = np.where(burnt > 0, burnt, speed)
     return speed, factor, inside
 
 
 def _cell_graph(speed_kmh: np.ndarray, resolution: float, active: np.ndarray):
-    """8-connected cell graph; edge minutes = distance x mean pace of both cells."""
+    """8-connected cell graph, both directions; edge minutes = distance x mean pace of both cells."""
     h, w = speed_kmh.shape
-    pace = np.where(active, 60.0 / speed_kmh / 1000.0, np.inf)  # minutes per metre
-    idx = np.arange(h * w).reshape(h, w)
+    with np.errstate(divide="ignore"):
+        pace = np.where(active, 60.0 / speed_kmh / 1000.0, np.inf)  # minutes per metre
+    idx = np.arange(h * w, dtype=np.int64).reshape(h, w)
     us, vs, ws = [], [], []
     for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
         r0, r1 = max(0, -dr), h - max(0, dr)
         c0, c1 = max(0, -dc), w - max(0, dc)
         a = idx[r0:r1, c0:c1]
         b = idx[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
-        pa = pace[r0:r1, c0:c1]
-        pb = pace[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
         dist = resolution * (np.sqrt(2.0) if dr and dc else 1.0)
-        cost = dist * (pa + pb) / 2.0
+        cost = dist * (pace[r0:r1, c0:c1] + pace[r0 + dr:r1 + dr, c0 + dc:c1 + dc]) / 2.0
         ok = np.isfinite(cost)
-        us.append(a[ok])
-        vs.append(b[ok])
-        ws.append(cost[ok])
+        us += [a[ok], b[ok]]
+        vs += [b[ok], a[ok]]
+        ws += [cost[ok], cost[ok]]
     return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+
+
+def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.ndarray:
+    """Minutes from the nearest of ``nodes`` (each with its start time) to every node of a directed graph.
+
+    Several sources on one node keep the smallest start time (never their sum).
+    Returns ``inf`` where unreachable (or beyond ``limit``).
+
+    Examples
+    --------
+    >>> from scipy.sparse import csr_matrix
+    >>> g = csr_matrix(([1.0, 1.0], ([0, 1], [1, 2])), shape=(3, 3))
+    >>> multi_source_times(g, [0, 0], [10.0, 30.0]).tolist()
+    [10.0, 11.0, 12.0]
+    """
+    n = graph.shape[0]
+    nodes = np.asarray(nodes, dtype=np.int64).ravel()
+    limit = np.inf if limit is None else float(limit)
+    if start_minutes is None or not np.any(np.asarray(start_minutes, float)):
+        return np.atleast_2d(dijkstra(graph, directed=True, indices=np.unique(nodes), min_only=True, limit=limit))[0]
+    start = np.asarray(start_minutes, dtype=float).ravel()
+    best = np.full(n, np.inf)
+    np.minimum.at(best, nodes, start)  # the minimum per node: coo_matrix would add duplicates up
+    seeds = np.flatnonzero(np.isfinite(best))
+    g = graph.tocsr()
+    # A virtual source (row n) linked to every seed node with its start time.
+    indptr = np.concatenate([g.indptr, [g.indptr[-1] + seeds.size]])
+    indices = np.concatenate([g.indices, seeds]).astype(g.indices.dtype if n < 2**31 - 1 else np.int64)
+    data = np.concatenate([g.data, np.maximum(best[seeds], 1e-12)])
+    aug = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    return dijkstra(aug, directed=True, indices=n, limit=limit)[:n]
 
 
 def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None, *, active=None) -> np.ndarray:
     """Minutes from the nearest seed (plus its start time) to every cell; NaN where unreachable.
+
+    Seeds sharing a cell: the cell starts at the smallest of their times.
 
     Parameters
     ----------
@@ -169,16 +257,8 @@ def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None
     ok = (r >= 0) & (r < h) & (c >= 0) & (c < w) & np.isfinite(seed_minutes)
     if not ok.any():
         raise ValueError("no seed lies on the grid")
-    cells = r[ok] * w + c[ok]
-    n = h * w
-    # A virtual source linked to every seed cell with its start time.
-    src = n
-    u = np.concatenate([u, np.full(cells.size, src)])
-    v = np.concatenate([v, cells])
-    wt = np.concatenate([wt, np.maximum(seed_minutes[ok], 1e-9)])
-    g = coo_matrix((wt, (u, v)), shape=(n + 1, n + 1)).tocsr()
-    t = dijkstra(g, directed=False, indices=src, min_only=False)
-    t = t[:n].reshape(h, w)
+    g = coo_matrix((wt, (u, v)), shape=(h * w, h * w)).tocsr()
+    t = multi_source_times(g, r[ok] * w + c[ok], seed_minutes[ok]).reshape(h, w)
     t[~np.isfinite(t)] = np.nan
     return t
 
@@ -200,8 +280,14 @@ def write_raster(path, array: np.ndarray, grid: Grid, *, tags: dict | None = Non
     return path
 
 
-def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFrame, *, thresholds=(60, 120)) -> pd.DataFrame:
+def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFrame, *, thresholds=(60, 120),
+                     active=None) -> pd.DataFrame:
     """Per county: mean and median minutes, area and population share within each threshold.
+
+    A cell belongs to the county holding its centre (and, with ``active``, only
+    if it can be crossed).  ``unreachable_share`` is the share of the county's
+    cells with no finite time.  Columns are named after the thresholds
+    (``area_share_60min``).
 
     Population shares assume the county's 2020 population is spread evenly over
     its area (no population grid is available offline): they equal the area
@@ -210,6 +296,8 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
     counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
     zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(EQUAL_AREA_CRS).geometry)],
                       out_shape=minutes.shape, transform=grid.transform, fill=0, dtype="int32")
+    if active is not None:
+        zones = np.where(active, zones, 0)
     cell_km2 = (grid.resolution / 1000.0) ** 2
     rows = []
     for i, c in counties.iterrows():
@@ -223,8 +311,9 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
                "unreachable_share": 1 - reach.size / n if n else np.nan}
         pop = c.get("population_2020")
         row["population_2020"] = pop
-        for t in thresholds:
-            share = float((reach <= t).sum() / n) if n else np.nan
+        for th in thresholds:
+            share = float((reach <= th).sum() / n) if n else np.nan
+            t = f"{float(th):g}"
             row[f"area_share_{t}min"] = share
             row[f"area_km2_{t}min"] = share * n * cell_km2 if n else np.nan
             known = pop is not None and pd.notna(pop)
