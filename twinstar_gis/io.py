@@ -11,6 +11,7 @@ file intact and no half-written file behind.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
@@ -26,6 +27,7 @@ from ._errors import CRSError, DataSourceError, ProjectFileError
 from .crs import to_storage_crs
 from .gcj02 import COORD_SYSTEMS, convert_gdf
 from .schema import LAYERS
+from .settings import CORRIDOR_CLASSES, DEFAULT, Settings, SettingsError
 
 __all__ = [
     "read_layer",
@@ -308,12 +310,19 @@ class Project:
         ``"embedded"`` to take every layer the project does not name from the
         embedded dataset; ``None`` to use only the project's layers.
     layers : dict of str to LayerSource
+    settings : Settings
+        The project's ``[settings]`` table over the defaults.
+    class_map : dict
+        The file's corridor class names -> known classes (``settings.CORRIDOR_CLASSES``),
+        e.g. ``{"HSR" = "high_speed_rail", "Expressway" = "expressway"}``.
     """
 
     path: Path
     name: str
     base: str | None
     layers: dict
+    settings: Settings = DEFAULT
+    class_map: dict = field(default_factory=dict)
 
 
 _LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults", "mode"}
@@ -361,9 +370,13 @@ def read_project(path) -> Project:
     except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
         raise ProjectFileError(f"{path}: cannot parse the project file: {exc}") from None
     problems = []
-    unknown_top = set(raw) - {"name", "base", "layers"}
+    if not isinstance(raw, dict):
+        raise ProjectFileError(f"{path}: a project file is a table of keys (name, base, layers, settings, class_map).")
+    unknown_top = set(raw) - _TOP_KEYS
     if unknown_top:
-        problems.append(f"unknown top-level keys {sorted(unknown_top)} (allowed: name, base, layers)")
+        problems.append(f"unknown top-level keys {sorted(unknown_top)} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    settings = _project_settings(raw.get("settings"), path, problems)
+    class_map = _class_map(raw.get("class_map"), problems)
     base = raw.get("base")
     if base not in (None, "embedded"):
         problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
@@ -378,6 +391,10 @@ def read_project(path) -> Project:
         extra = set(spec) - _LAYER_KEYS
         if extra:
             problems.append(f"[layers.{kind}]: unknown keys {sorted(extra)} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
+            continue
+        typed = _spec_type_problems(kind, spec)
+        if typed:
+            problems.extend(typed)
             continue
         mode = spec.get("mode", "replace")
         if mode not in ("replace", "append"):
@@ -406,7 +423,55 @@ def read_project(path) -> Project:
         problems.append("the project names no layers and no base")
     if problems:
         raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
-    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers)
+    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers,
+                   settings=settings, class_map=class_map)
+
+
+_TOP_KEYS = {"name", "base", "layers", "settings", "class_map"}
+
+
+def _project_settings(table, path, problems) -> Settings:
+    if table is None:
+        return DEFAULT
+    if not isinstance(table, dict):
+        problems.append("[settings] must be a table, e.g. [settings.speeds] expressway = 90")
+        return DEFAULT
+    try:
+        return Settings.from_mapping(table, source="[settings]")
+    except SettingsError as exc:
+        problems.append(str(exc))
+        return DEFAULT
+
+
+def _class_map(table, problems) -> dict:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        problems.append('class_map must be a table, e.g. class_map = { HSR = "high_speed_rail" }')
+        return {}
+    bad = {k: v for k, v in table.items() if v not in CORRIDOR_CLASSES}
+    if bad:
+        problems.append(f"class_map maps {', '.join(f'{k!r} -> {v!r}' for k, v in bad.items())}: "
+                        f"a target must be one of {', '.join(CORRIDOR_CLASSES)}")
+    return {str(k): v for k, v in table.items() if v in CORRIDOR_CLASSES}
+
+
+def _spec_type_problems(kind, spec) -> list[str]:
+    """Type checks of one ``[layers.KIND]`` table (e.g. ``encoding = 5``)."""
+    problems = []
+    for key in ("path", "layer", "encoding", "crs", "coord_system", "mode"):
+        if key in spec and not isinstance(spec[key], str):
+            problems.append(f"[layers.{kind}]: {key} = {spec[key]!r} must be text in quotes")
+    for key in ("columns", "defaults"):
+        if key in spec and not isinstance(spec[key], dict):
+            problems.append(f"[layers.{kind}]: {key} must be a table, e.g. {key} = {{ name_zh = \"NAME\" }}")
+    enc = spec.get("encoding")
+    if isinstance(enc, str):
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            problems.append(f"[layers.{kind}]: encoding {enc!r} is not a known text encoding (e.g. GBK, GB18030, UTF-8)")
+    return problems
 
 
 def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
@@ -428,5 +493,12 @@ def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
 
 
 def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer a project names (not the embedded base)."""
-    return {kind: load_layer_source(src) for kind, src in project.layers.items()}
+    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``."""
+    layers = {kind: load_layer_source(src) for kind, src in project.layers.items()}
+    if project.class_map and "corridors" in layers and "class" in layers["corridors"].columns:
+        cor = layers["corridors"]
+        attrs = dict(cor.attrs)
+        cor = cor.assign(**{"class": cor["class"].map(lambda v: project.class_map.get(v, v))})
+        cor.attrs.update(attrs)
+        layers["corridors"] = cor
+    return layers

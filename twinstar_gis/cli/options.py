@@ -23,3 +23,33 @@ def source_options(f):
     f = click.option("--coord-system", type=click.Choice(COORD_SYSTEMS), default="wgs84", show_default=True,
                      help="Coordinate system of the lon/lat values (gcj02 for Amap, bd09 for Baidu).")(f)
     return f
+
+
+def _settings_pairs(ctx, param, values):
+    """``--set speeds.expressway=90`` -> {"speeds.expressway": 90.0}; values parsed as TOML scalars or lists."""
+    import tomllib
+
+    out = {}
+    for v in values:
+        name, sep, raw = v.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{v!r}: give NAME=VALUE, e.g. speeds.expressway=90", param_hint="--set")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # plain text, e.g. access.scenario=none
+        out[name.strip()] = value
+    from ..settings import DEFAULT, SettingsError
+
+    try:
+        DEFAULT.override(_source="--set", **out)
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
+    return out
+
+
+set_opt = click.option(
+    "--set", "settings_set", multiple=True, callback=_settings_pairs, metavar="NAME=VALUE",
+    help="Override a setting, e.g. --set speeds.expressway=90 --set access.minutes=[30,60] (repeatable; "
+         "see twinstar_gis.settings).",
+)
