@@ -12,6 +12,7 @@ file intact and no half-written file behind.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import contextlib
 import logging
 import os
@@ -39,6 +40,7 @@ __all__ = [
     "Project",
     "read_project",
     "load_project_layers",
+    "pick_layer",
 ]
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ def read_layer(
     except DataSourceError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataSourceError(f"{where}: cannot read it as a GIS layer: {exc}".rstrip()) from None
+        raise DataSourceError(_unreadable(where, path, exc, "a GIS layer")) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise DataSourceError(f"{where}: the layer has no geometry column.")
     gdf = to_storage_crs(gdf, source=where, crs_override=crs)
@@ -154,6 +156,45 @@ def read_layer(
         log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
         gdf = convert_gdf(gdf, coord_system, "wgs84")
     return gdf
+
+
+def _unreadable(where, path: Path, exc, what: str) -> str:
+    """One clear sentence for a file GDAL cannot open (empty, truncated, damaged, wrong format)."""
+    text = str(exc)
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:
+        size = None
+    if size == 0:
+        return f"{where}: the file is empty (0 bytes); it cannot be {what}. Copy or export it again."
+    if "malformed" in text or "not a database" in text or "truncated" in text.lower() or "file is too short" in text:
+        return (f"{where}: the file is damaged or truncated ({size:,} bytes; SQLite reports a malformed database). "
+                "Copy or export it again.")
+    if "not recognized as" in text or "not recognised as" in text:
+        return f"{where}: not a format GDAL can read as {what} ({size:,} bytes). Check the file and its extension."
+    first = text.split(";")[0].strip()
+    return f"{where}: cannot read it as {what}: {first}"
+
+
+def pick_layer(path, kind: str) -> str | None:
+    """The layer of a multi-layer file to read for ``kind``: the one named like the kind.
+
+    Returns None for a single-layer file (read it whole).  A multi-layer file with no layer
+    named ``kind`` raises :class:`~twinstar_gis.DataSourceError` listing its layers.
+    """
+    path = Path(path)
+    if not path.exists() or path.suffix.lower() == ".csv":
+        return None
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(_unreadable(str(path), path, exc, "a GIS layer")) from None
+    if len(names) <= 1:
+        return None
+    if kind in names:
+        return kind
+    raise DataSourceError(f"{path}: has {len(names)} layers ({', '.join(names)}) and none is named {kind}; "
+                          "say which one holds the features with --layer (or `layer = ...` in the project file).")
 
 
 def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
@@ -180,7 +221,8 @@ def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
     y = pd.to_numeric(df[yc], errors="coerce")
     bad = x.isna() | y.isna()
     if bad.any():
-        raise DataSourceError(f"{where}: non-numeric or missing coordinates in rows {list(df.index[bad][:12] + 2)} (line numbers).")
+        lines = ", ".join(str(i) for i in (df.index[bad][:12] + 2))
+        raise DataSourceError(f"{where}: non-numeric or missing coordinates on lines {lines}.")
     if crs is None:
         crs = "EPSG:4326"
     try:
@@ -206,8 +248,11 @@ def atomic_output(path):
     'done'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise DataSourceError(f"{path}: cannot write here ({exc.strerror or exc}); choose another --out.") from None
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp = Path(tmp)
@@ -246,11 +291,16 @@ def read_gpkg(path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame
         raise DataSourceError(f"{path}: file not found. Run `twinstar data build` first, or give the path to a dataset.")
     try:
         listing = pyogrio.list_layers(path)
-    except pyogrio.errors.DataSourceError as exc:
-        raise DataSourceError(f"{path}: cannot read it as a GeoPackage: {exc}") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(_unreadable(str(path), path, exc, "a GeoPackage")) from None
+    if len(listing) == 0:
+        raise DataSourceError(f"{path}: the GeoPackage holds no layers.")
     layers, tables = {}, {}
     for name, gtype in listing:
-        df = pyogrio.read_dataframe(path, layer=name)
+        try:
+            df = pyogrio.read_dataframe(path, layer=name)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise DataSourceError(_unreadable(f"{path} (layer {name!r})", path, exc, "a GeoPackage layer")) from None
         if gtype is None:
             tables[name] = pd.DataFrame(df)
         else:
@@ -476,7 +526,9 @@ def _spec_type_problems(kind, spec) -> list[str]:
 
 def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
     """Read one project layer, rename its columns and fill defaults."""
-    gdf = read_layer(src.path, layer=src.layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
+    layer = src.layer or pick_layer(src.path, src.kind)
+    src = dataclasses.replace(src, layer=layer)
+    gdf = read_layer(src.path, layer=layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
     if src.columns:
         missing = [c for c in src.columns.values() if c not in gdf.columns]
         if missing:

@@ -173,7 +173,12 @@ def _metadata(layers, embedded_meta) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def prepare_run(*, project=None, dem=None, settings: Settings | None = None, overrides: dict | None = None) -> RunInputs:
+#: Layers every run needs.
+RUN_LAYERS = ("boundaries", "places", "parks", "corridors", "eco_zones")
+
+
+def prepare_run(*, project=None, dem=None, settings: Settings | None = None, overrides: dict | None = None,
+                required=RUN_LAYERS) -> RunInputs:
     """Read and check every input of a run; write nothing.
 
     Raises
@@ -191,10 +196,10 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
     layers, proj, files, default_dem = load_run_layers(proj, settings=settings)
     layers, report = validate_dataset(layers, settings=settings)
     report.raise_if_failed()
-    for k in ("boundaries", "places", "parks", "corridors", "eco_zones"):
-        if k not in layers:
-            raise DataSourceError(f"{proj.path if proj else 'the dataset'}: a run needs the {k} layer; "
-                                  "add it to the project file or use base = \"embedded\".")
+    missing = [k for k in required if k not in layers]
+    if missing:
+        raise DataSourceError(f"{proj.path if proj else 'the dataset'}: this needs the layer(s) {', '.join(missing)}; "
+                              "add them to the project file or use base = \"embedded\".")
     dem_src = Path(dem) if dem is not None else default_dem
     inputs = (_records([proj.path], "project") if proj else []) + _records(files, "layer") \
         + (_records([dem_src], "dem") if dem_src else [])

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -78,10 +79,12 @@ def check_output_dir(out_dir) -> Path:
     parent = out.parent
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise DataSourceError(f"{out_dir}: cannot write here ({parent} is not a writable folder); choose another --out.")
-    if out.exists() and not os.access(out, os.W_OK | os.X_OK):
-        raise DataSourceError(f"{out_dir}: the folder is not writable; choose another --out.")
+    if not parent.is_dir():
+        raise DataSourceError(f"{out_dir}: cannot write here ({parent} is a file, not a folder); choose another --out.")
+    try:  # a real probe: permissions, read-only mounts and pseudo file systems all show here
+        os.rmdir(tempfile.mkdtemp(prefix=".twinstar-probe-", dir=parent))
+    except OSError as exc:
+        raise DataSourceError(f"{out_dir}: cannot write in {parent} ({exc.strerror or exc}); choose another --out.") from None
     return out
 
 

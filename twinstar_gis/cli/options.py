@@ -53,3 +53,49 @@ set_opt = click.option(
     help="Override a setting, e.g. --set speeds.expressway=90 --set access.minutes=[30,60] (repeatable; "
          "see twinstar_gis.settings).",
 )
+
+
+def open_inputs(path, project, *, needed=(), validate=True):
+    """The dataset and settings a command works on, validated.
+
+    ``PATH`` given: that GeoPackage (and, with ``--project``, the project over it).
+    Only ``--project``: the project, over the embedded dataset built in memory when it
+    says ``base = "embedded"`` (never an earlier build in the current folder); the
+    packaged DEM is clipped into a temporary folder that lives as long as the command.
+    Nothing: the built dataset (``twinstar data build``).
+
+    Returns
+    -------
+    (Dataset, Settings)
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .._errors import DataSourceError
+    from ..dataset import DEM_NAME, Dataset, load_dataset
+    from ..io import read_project
+    from ..settings import DEFAULT
+    from ..validate import validate_dataset
+
+    if project is not None and path is None:
+        from ..pipeline import prepare_run
+        from ..terrain import clip_dem
+
+        prep = prepare_run(project=project, required=needed)
+        dem = None
+        if prep.dem_src is not None:
+            tmp = Path(click.get_current_context().with_resource(tempfile.TemporaryDirectory(prefix="twinstar-dem-")))
+            dem = tmp / DEM_NAME
+            clip_dem(prep.dem_src, tuple(prep.layers["boundaries"].total_bounds), dem, margin_deg=prep.settings.dem_margin_deg)
+        return Dataset(layers=prep.layers, tables={"metadata": prep.metadata}, origin=f"project {project}", dem_path=dem), \
+            prep.settings
+    ds = load_dataset(path, project=project)
+    settings = read_project(project).settings if project is not None else DEFAULT
+    missing = [k for k in needed if k not in ds.layers]
+    if missing:
+        raise DataSourceError(f"{ds.origin}: missing layer(s) {', '.join(missing)}; add them to the project file "
+                              "or use base = \"embedded\".")
+    if validate:
+        _, report = validate_dataset(ds.layers, settings=settings)
+        report.raise_if_failed()
+    return ds, settings
