@@ -492,10 +492,11 @@ def check_corridors(corridors, nodes, report: ValidationReport, *, settings: Set
     ids, label = _feature_ids(corridors, "corridors"), _label(corridors, "corridors")
     cls = corridors["class"]
     unknown = ~cls.isin(CORRIDOR_CLASSES)
+    names = sorted(set(cls[unknown].astype(str)))
     report.add("corridors: known classes", [
-        f"{label}: unknown corridor class {sorted(set(cls[unknown].astype(str)))} for {_ids(ids[unknown])}; known classes: "
+        f"{label}: unknown corridor class {', '.join(names)} for {_ids(ids[unknown])}; known classes: "
         f"{', '.join(CORRIDOR_CLASSES)}. Rename them, or map them in the project file, e.g. "
-        f"class_map = {{ {str(cls[unknown].iloc[0])!r} = \"high_speed_rail\" }}".replace("'", '"')] if unknown.any() else [])
+        f"class_map = {{ \"{names[0]}\" = \"expressway\" }}"] if unknown.any() else [])
     report.add("corridors: plausible design speeds", _speed_problems(corridors, ids, label, settings))
     if nodes is not None and "kind" in nodes.columns:
         report.add("corridors: rail lines have stations", _station_problems(corridors, nodes, ids, label, settings))
