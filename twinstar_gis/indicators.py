@@ -65,7 +65,7 @@ def park_indicators(layers: dict, *, radii_km=FACILITY_RADII_KM) -> pd.DataFrame
                 out[f"facilities_within_{r:g}km"] = out["park_id"].map(counts).fillna(0).astype(int)
             kinds = pairs[pairs["distance_m"] <= max(radii_km) * 1000].groupby("park")["kind"].agg(
                 lambda s: "; ".join(f"{k} {n}" for k, n in sorted(s.value_counts().items())))
-            out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).fillna("")
+            out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).astype(object).fillna("")
     if b is not None:
         urban = _urban_districts(b)
         from shapely import union_all

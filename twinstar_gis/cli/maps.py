@@ -46,6 +46,25 @@ def map_cmd(path, project, offline, basemap, tianditu_key, store_key, out_dir):
     click.echo(f"Map gallery: {paths['index'].resolve()}")
 
 
+def _command_line(ctx) -> list[str]:
+    """The command as given (options that differ from their defaults), for run.json; never the Tianditu key."""
+    out = ["twinstar", "run"]
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if v is None or v == p.default or v in ((), {}, False):
+            continue
+        flag = p.opts[0]
+        if p.name == "tianditu_key":
+            out += [flag, "(not recorded)"]
+        elif isinstance(v, dict):
+            out += [x for k, val in v.items() for x in (flag, f"{k}={val}")]
+        elif v is True:
+            out.append(flag)
+        else:
+            out += [flag, str(v)]
+    return out
+
+
 @click.command("run")
 @project_opt
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True,
@@ -72,7 +91,7 @@ def run(ctx, project, out_dir, dem, resolution, settings_set, offline, basemap, 
                            hidden=quiet) as bar:
         written = run_all(out_dir, dem=dem, project=project, overrides=overrides, offline=offline, basemap=basemap,
                           tianditu_key=tianditu_key, store_key=store_key, on_step=lambda s: bar.update(1),
-                          command=["twinstar", *sys.argv[1:]])
+                          command=_command_line(ctx))
     if quiet:
         return
     for step in STEPS:
