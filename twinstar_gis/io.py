@@ -171,7 +171,7 @@ def _unreadable(where, path: Path, exc, what: str) -> str:
         return (f"{where}: the file is damaged or truncated ({size:,} bytes; SQLite reports a malformed database). "
                 "Copy or export it again.")
     if "not recognized as" in text or "not recognised as" in text:
-        return f"{where}: not a format GDAL can read as {what} ({size:,} bytes). Check the file and its extension."
+        return f"{where}: cannot read it as {what}: not a format GDAL recognises ({size:,} bytes). Check the file and its extension."
     first = text.split(";")[0].strip()
     return f"{where}: cannot read it as {what}: {first}"
 
