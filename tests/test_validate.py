@@ -163,3 +163,18 @@ def test_origin_point_off_the_map(run, tmp_path):
     _bad(run("access", "--resolution", 8000, "--origin-point", "104.06,30.67"), "--origin-point 104.06,30.67",
          "outside the study area")
     assert not (tmp_path / "twinstar_output" / "access").exists()
+
+
+def test_scenario_line_without_stations_is_refused_before_any_computation(run, tmp_path):
+    run("data", "build")
+    p = _corridors(tmp_path / "scen.geojson", "high_speed_rail", 250, LineString([(119.5, 44.5), (120.5, 44.8)]))
+    _bad(run("access", "--resolution", 8000, "--scenario", p), "scen.geojson", "X1", "no station")
+    assert not (tmp_path / "twinstar_output" / "access").exists()
+
+
+def test_messages_name_columns_without_python_lists(run, tmp_path):
+    p = tmp_path / "noname.geojson"
+    gpd.GeoDataFrame({"park_id": ["A"], "名称": ["x"]}, geometry=[SONGSHAN], crs=4326).to_file(p)
+    r = run("data", "validate", p, "--kind", "parks")
+    _bad(r, "missing attribute(s) name_zh; the file has park_id, 名称")
+    assert "['" not in r.output

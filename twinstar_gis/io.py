@@ -424,7 +424,7 @@ def read_project(path) -> Project:
         raise ProjectFileError(f"{path}: a project file is a table of keys (name, base, layers, settings, class_map).")
     unknown_top = set(raw) - _TOP_KEYS
     if unknown_top:
-        problems.append(f"unknown top-level keys {sorted(unknown_top)} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
     settings = _project_settings(raw.get("settings"), path, problems)
     class_map = _class_map(raw.get("class_map"), problems)
     base = raw.get("base")
@@ -440,7 +440,7 @@ def read_project(path) -> Project:
             continue
         extra = set(spec) - _LAYER_KEYS
         if extra:
-            problems.append(f"[layers.{kind}]: unknown keys {sorted(extra)} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
+            problems.append(f"[layers.{kind}]: unknown keys {', '.join(map(str, sorted(extra)))} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
             continue
         typed = _spec_type_problems(kind, spec)
         if typed:
@@ -533,8 +533,8 @@ def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
         missing = [c for c in src.columns.values() if c not in gdf.columns]
         if missing:
             raise ProjectFileError(
-                f"{_describe(src.path, src.layer)}: columns {missing} named in [layers.{src.kind}].columns "
-                f"are not in the file (it has {[c for c in gdf.columns if c != gdf.geometry.name]})."
+                f"{_describe(src.path, src.layer)}: columns {', '.join(map(str, missing))} named in [layers.{src.kind}].columns "
+                f"are not in the file (it has {', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name)))})."
             )
         gdf = gdf.rename(columns={v: k for k, v in src.columns.items()})
     for col, value in src.defaults.items():

@@ -149,7 +149,7 @@ def check_dem(path) -> Path:
             crs = src.crs
     except rasterio.errors.RasterioIOError as exc:
         raise DataSourceError(f"{path}: cannot read it as a raster: {exc}") from None
-    if crs is None and path.suffix.lower() != ".nc":
+    if crs is None:
         raise CRSError(f"{path}: the DEM has no coordinate reference system. Write one into the file "
                        "(e.g. gdal_edit.py -a_srs EPSG:4326 DEM.tif) so its position is not guessed.")
     return path

@@ -113,7 +113,7 @@ def _check_geometry(gdf, ids, label, name, allowed, fix, report):
     if allowed:
         report.add(
             f"{name}: geometry type",
-            [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {sorted(set(types[wrong]))}, "
+            [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {', '.join(sorted(set(types[wrong])))}, "
              f"expected {' or '.join(allowed)}"] if wrong.any() else [],
         )
     check = ~none & ~wrong
@@ -186,7 +186,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
     missing = [c for c in spec.required if c not in gdf.columns]
     report.add(
         f"{kind}: required attributes",
-        [f"{label}: missing attribute(s) {missing}; the file has {[c for c in gdf.columns if c != gdf.geometry.name]}. "
+        [f"{label}: missing attribute(s) {', '.join(missing)}; the file has {', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name))) or 'no attributes'}. "
          f"Rename them in the file or map them with `columns = {{{missing[0]} = \"YOUR_COLUMN\"}}` in the project file."]
         if missing else [],
     )
@@ -205,7 +205,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
     if "geometry_quality" in gdf.columns:
         bad = ~gdf["geometry_quality"].isin(GEOMETRY_QUALITIES) & gdf["geometry_quality"].notna()
         report.add(f"{kind}: geometry_quality values",
-                   [f"{label}: geometry_quality must be one of {GEOMETRY_QUALITIES} for {_ids(ids[bad])}"] if bad.any() else [])
+                   [f"{label}: geometry_quality must be {' or '.join(GEOMETRY_QUALITIES)} for {_ids(ids[bad])}"] if bad.any() else [])
     return gdf, report
 
 
@@ -511,10 +511,10 @@ def _speed_problems(corridors, ids, label, settings) -> list[str]:
     text = raw.notna() & num.isna()
     if text.any():
         probs.append(f"{label}: design_speed_kmh is not a number for {_ids(ids[text])} "
-                     f"(values {sorted(set(raw[text].astype(str)))[:5]}); give km/h as a number or leave it empty")
+                     f"(values {', '.join(sorted(set(raw[text].astype(str)))[:5])}); give km/h as a number or leave it empty")
     nonpos = num.notna() & (num <= 0)
     if nonpos.any():
-        probs.append(f"{label}: design_speed_kmh must be positive; {_ids(ids[nonpos])} have {sorted(set(num[nonpos]))[:5]} km/h")
+        probs.append(f"{label}: design_speed_kmh must be positive; {_ids(ids[nonpos])} have {', '.join(f'{v:g}' for v in sorted(set(num[nonpos]))[:5])} km/h")
     rail = corridors["class"].isin(RAIL_CLASSES)
     limit = np.where(rail, settings.max_speed_rail_kmh, settings.max_speed_road_kmh)
     fast = num.notna() & (num > 0) & (num > limit)
