@@ -33,7 +33,8 @@ from pathlib import Path
 from ._errors import DataSourceError, TwinstarError
 
 __all__ = ["MANIFEST", "SCHEMA", "RunFolderError", "read_run", "file_record", "sha256_file", "check_output_dir",
-           "clean_leftovers", "staging_dir", "swap_into_place", "write_manifest", "outputs_of", "utc_now"]
+           "clean_leftovers", "staging_dir", "swap_into_place", "staged", "write_manifest", "outputs_of", "update_record",
+           "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def clean_leftovers(out_dir) -> list[Path]:
     if not out.parent.exists():
         return []
     done = []
-    for p in sorted(out.parent.glob(f"{out.name}.*-*-*")):
+    for p in sorted(q for q in out.parent.iterdir() if q.name.startswith(f"{out.name}.")):
         m = _LEFTOVER.search(p.name)
         if not m or p.name != f"{out.name}{m.group(0)}" or _alive(int(m.group(2))):
             continue
@@ -175,7 +176,10 @@ def outputs_of(run_dir) -> dict:
 def write_manifest(run_dir, manifest: dict) -> Path:
     """Write ``run.json`` (with ``outputs`` filled from the folder), atomically. Returns its path."""
     root = Path(run_dir)
-    manifest = {**manifest, "outputs": outputs_of(root)}
+    return _dump(root, {**manifest, "outputs": outputs_of(root)})
+
+
+def _dump(root: Path, manifest: dict) -> Path:
     tmp = root / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, root / MANIFEST)
@@ -249,6 +253,4 @@ def update_record(run_dir, rel: str) -> None:
     root = Path(run_dir)
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     manifest["outputs"][rel] = file_record(root / rel)
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, root / MANIFEST)
+    _dump(root, manifest)

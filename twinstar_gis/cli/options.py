@@ -89,6 +89,8 @@ def open_inputs(path, project, *, needed=(), validate=True):
             clip_dem(prep.dem_src, tuple(prep.layers["boundaries"].total_bounds), dem, margin_deg=prep.settings.dem_margin_deg)
         return Dataset(layers=prep.layers, tables={"metadata": prep.metadata}, origin=f"project {project}", dem_path=dem), \
             prep.settings
+    if path is None:
+        path = _default_dataset()
     ds = load_dataset(path, project=project)
     settings = read_project(project).settings if project is not None else DEFAULT
     missing = [k for k in needed if k not in ds.layers]
@@ -99,3 +101,14 @@ def open_inputs(path, project, *, needed=(), validate=True):
         _, report = validate_dataset(ds.layers, settings=settings)
         report.raise_if_failed()
     return ds, settings
+
+
+def _default_dataset():
+    """The built dataset (``data build``) or, failing that, the data of the run in ``twinstar_output`` (``twinstar run``)."""
+    from pathlib import Path
+
+    from ..dataset import DEFAULT_OUT_DIR, GPKG_NAME
+    from ..pipeline import GPKG
+
+    built, run = DEFAULT_OUT_DIR / GPKG_NAME, Path("twinstar_output") / GPKG
+    return run if not built.exists() and run.exists() else None
