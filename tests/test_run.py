@@ -119,26 +119,41 @@ def test_nothing_is_written_before_the_inputs_are_checked(tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.output and "choose another --out" in r.output
 
 
+def _wait_for(pattern_dir: Path, prefix: str, sub: str, proc, timeout=180.0):
+    """Wait until a staging folder beside the run holds ``sub`` (the run is that far); False if the run ended first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if any((p / sub).exists() for p in pattern_dir.glob(f"{prefix}.staging-*")):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_a_killed_run_leaves_the_previous_run_complete(first_run, tmp_path):
     out = tmp_path / "D"
     shutil.copytree(first_run, out)
     old = json.loads((out / "run.json").read_text(encoding="utf-8"))
     cmd = [sys.executable, "-m", "twinstar_gis", "-q", "run", "--out", str(out), *COARSE]
     rng = random.Random(9)
-    for delay in sorted(rng.uniform(0.5, 6.0) for _ in range(3)):
+    # Kill a run at three moments: while it writes the analyses, the accessibility outputs, the maps
+    # (a random fraction of a second after each step began).
+    for step in ("analysis", "access", "maps"):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(delay)
-        finished = proc.poll() is not None
-        if not finished:
+        reached = _wait_for(tmp_path, "D", step, proc)
+        time.sleep(rng.uniform(0.0, 0.4))
+        killed = proc.poll() is None
+        if killed:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert reached and killed, f"the run ended before it was killed during {step}"
         m = read_run(out)  # every output listed exists with its recorded size and SHA-256
-        if not finished:
-            assert m["started"] == old["started"], f"killed after {delay:.1f} s but run.json changed"
+        assert m["started"] == old["started"], f"killed during {step} but run.json changed"
+    # each run starts by removing the staging folder of the run killed before it: one is left ...
+    assert len(_siblings(out)) == 1 and _siblings(out)[0].startswith("D.staging-")
     r = _cli("-q", "run", "--out", out, *COARSE)
     assert r.exit_code == 0, r.output
     assert read_run(out)["started"] != old["started"]
-    assert _siblings(out) == []  # staging folders of the killed runs are gone
+    assert _siblings(out) == []  # ... are gone after the next run
     assert not [p for p in out.rglob("*") if ".part" in p.name]
 
 
