@@ -26,7 +26,7 @@ from .io import Project, read_project, write_gpkg
 from .run import check_output_dir, file_record, staged, utc_now, write_manifest
 from .settings import DEFAULT, Settings, SettingsError
 
-__all__ = ["run_all", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
+__all__ = ["run_all", "run_access", "check_dem", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
 
 log = logging.getLogger(__name__)
 STEPS = ("data", "distances", "overlap", "indicators", "access", "maps", "brief")
@@ -240,18 +240,18 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
     return written
 
 
-def _write_access(ds, out_dir, settings):
-    """Call ``outputs.write_access`` with the run's settings.
+def run_access(ds, out_dir, settings: Settings, **kw):
+    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``).
 
     Merge note: helper "model" gives ``write_access`` a ``settings=`` keyword (GeoTIFF tags from
     ``settings.to_dict()``); until then the resolution and minutes are passed one by one.
     """
     from .outputs import write_access
 
+    kw.setdefault("scenario", settings.access.scenario)
     if "settings" in inspect.signature(write_access).parameters:
-        return write_access(ds, out_dir, settings=settings, scenario=settings.access.scenario)
-    return write_access(ds, out_dir, resolution=settings.access.resolution_m, minutes=settings.access.minutes,
-                        scenario=settings.access.scenario)
+        return write_access(ds, out_dir, settings=settings, **kw)
+    return write_access(ds, out_dir, resolution=settings.access.resolution_m, minutes=list(settings.access.minutes), **kw)
 
 
 def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Settings | None = None,
@@ -332,7 +332,7 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     step("indicators")
     written["indicators"], _ = write_indicators(ds, stage / "analysis")
     step("access")
-    written["access"], base_res, scen_res, _ = _write_access(ds, stage / "access", s)
+    written["access"], base_res, scen_res, _ = run_access(ds, stage / "access", s)
     # Planning analyses (helper "plan") go here: one call writing stage / "planning".
     step("maps")
     # Merge note: helper "maps" turns this into write_gallery(stage) reading the run folder,

@@ -11,7 +11,6 @@ import pandas as pd
 from shapely.geometry import Point
 
 from ..io import read_layer
-from ..outputs import write_access
 from ..validate import validate_dataset
 from ..run import check_output_dir
 from .options import gpkg_arg, open_inputs, project_opt, set_opt
@@ -70,13 +69,14 @@ def _scenario_corridors(value, layers, settings):
 @click.option("--origin", "origins", multiple=True, help="Extra isochrone origin: a place, park or station id (repeatable).")
 @click.option("--origin-point", "origin_points", multiple=True, callback=_points,
               help="Extra isochrone origin as LON,LAT (repeatable).")
-@click.option("--scenario", default="planned", show_default=True,
-              help="'planned' (the dataset's planned corridors), a corridor file (GeoJSON, GPKG, ...), or 'none'.")
+@click.option("--scenario",
+              help="'planned' (the dataset's planned corridors), a corridor file (GeoJSON, GPKG, ...), or 'none' "
+                   "(default: access.scenario, planned).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ACCESS_DIR, show_default=True)
 @set_opt
 def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set):
     """Accessibility: OD matrix, isochrones, travel-time GeoTIFFs, county table, scenario comparison."""
-    from ..pipeline import resolve_settings
+    from ..pipeline import resolve_settings, run_access
     from ..validate import check_points_in_region
 
     check_output_dir(out_dir)
@@ -87,7 +87,8 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
     if minutes is not None:
         overrides["access.minutes"] = minutes
     settings = resolve_settings(settings=settings, overrides=overrides)
-    resolution, minutes = settings.access.resolution_m, list(settings.access.minutes)
+    if scenario is None:
+        scenario = settings.access.scenario
     layers = dict(ds.layers)
     if origin_points:
         check_points_in_region(origin_points, layers=layers, settings=settings, what="--origin-point")
@@ -102,13 +103,14 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
         | set(layers.get("nodes", pd.DataFrame(columns=["node_id"]))["node_id"].astype(str))
     bad = [o for o in origins if o not in known]
     if bad:
-        raise click.BadParameter(f"unknown origin id(s) {bad}; use a place_id, park_id or station node_id", param_hint="--origin")
+        raise click.BadParameter(f"unknown origin id(s) {', '.join(bad)}; use a place_id, park_id or station node_id",
+                                 param_hint="--origin")
     all_origins = list(origins) + extra_ids
     extra = _scenario_corridors(scenario, layers, settings)
     with click.progressbar(length=2 if scenario != "none" else 1, label="Accessibility", file=sys.stderr) as bar:
-        written, base, scen, comparison = write_access(ds, out_dir, layers=layers, resolution=resolution, minutes=minutes,
-                                           origins=all_origins, scenario="file" if extra is not None else scenario,
-                                           extra_corridors=extra, on_step=lambda: bar.update(1))
+        written, base, scen, comparison = run_access(ds, out_dir, settings, layers=layers, origins=all_origins,
+                                                     scenario="file" if extra is not None else scenario,
+                                                     extra_corridors=extra, on_step=lambda: bar.update(1))
     tw = base.twin_city.set_index("indicator")["value"]
     click.echo(f"Chifeng core <-> Tongliao core: {tw['core_to_core_fastest_min']:.0f} min fastest, "
                f"{tw['core_to_core_road_min']:.0f} min by road")
