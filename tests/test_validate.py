@@ -9,9 +9,9 @@ import math
 import geopandas as gpd
 import pyproj
 import pytest
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, box
 
-from twinstar_gis.validate import TWIN_STAR_BOUNDS, _grow, check_region, study_bounds, ValidationReport
+from twinstar_gis.validate import TWIN_STAR_BOUNDS, ValidationReport, _grow, check_region, study_bounds
 
 SONGSHAN = box(118.80, 42.20, 118.85, 42.25)  # a 5 km x 5 km park near Chifeng
 

@@ -12,8 +12,8 @@ file intact and no half-written file behind.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import contextlib
+import dataclasses
 import logging
 import os
 import tempfile

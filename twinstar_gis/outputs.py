@@ -37,7 +37,7 @@ def write_distances(ds, out_dir, *, classes=None, max_km=None, measure_from="bou
     return paths, near
 
 
-def eco_buffers(layers: dict, zone_buffers: dict) -> "gpd.GeoDataFrame":
+def eco_buffers(layers: dict, zone_buffers: dict):
     """The ecological zones and rivers as buffered by the conflict report (one feature per zone).
 
     Columns: ``zone_id``, ``name_zh``, ``kind``, ``buffer_m``, ``geometry`` (the zone grown by

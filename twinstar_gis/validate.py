@@ -448,10 +448,13 @@ def check_region(layers: dict, report: ValidationReport, *, settings: Settings =
                 f"{label}: {_ids(ids[outside])} lie outside the study area (lon {area[0]:.2f}-{area[2]:.2f}, "
                 f"lat {area[1]:.2f}-{area[3]:.2f}, + {settings.region_margin_km:g} km): their extent "
                 f"[{ext[0]:.3f}, {ext[1]:.3f}, {ext[2]:.3f}, {ext[3]:.3f}] is about {far:.0f} km away. Likely cause: "
-                f"{'a wrong CRS or Gauss-Krüger zone (the region lies in CGCS2000 3-degree Gauss-Krüger zones 39-41: EPSG:4527-4529, or EPSG:4548-4550 (CM 117E-123E) without the zone number)' if far < 3000 else 'a wrong CRS'}"
-                ", a wrong coord_system, or features of another region.")
+                f"{_GK_HINT if far < 3000 else 'a wrong CRS'}, a wrong coord_system, or features of another region.")
         report.add(f"{kind}: inside the study area", probs,
                    f"study area [{', '.join(f'{v:.2f}' for v in area)}] + {settings.region_margin_km:g} km")
+
+
+_GK_HINT = ("a wrong CRS or Gauss-Krüger zone (the region lies in CGCS2000 3-degree Gauss-Krüger zones 39-41: "
+            "EPSG:4527-4529, or EPSG:4548-4550 (CM 117E-123E) without the zone number)")
 
 
 def _distance_km(ext, area) -> float:

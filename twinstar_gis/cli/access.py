@@ -11,8 +11,8 @@ import pandas as pd
 from shapely.geometry import Point
 
 from ..io import read_layer
-from ..validate import validate_dataset
 from ..run import check_output_dir
+from ..validate import validate_dataset
 from .options import gpkg_arg, open_inputs, project_opt, set_opt
 
 DEFAULT_ACCESS_DIR = Path("twinstar_output") / "access"
