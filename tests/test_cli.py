@@ -335,3 +335,12 @@ def test_console_lines_print_no_python_lists(run):
 def test_bad_setting_on_the_command_line(run):
     _bad(run("run", "--set", "speeds.teleport=900"), "unknown setting", "speeds.teleport")
     _bad(run("access", "--set", "speeds.expressway=fast"), "must be a number")
+
+
+def test_embedded_base_project_works_from_an_empty_folder(run, tmp_path):
+    # no `data build` here: base = "embedded" is the embedded dataset built in memory
+    r = run("distances", "--project", EXAMPLES / "project.toml", "--classes", "hsr_station", "--out", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    near = gpd.pd.read_csv(tmp_path / "p" / "park_corridor_nearest.csv")
+    assert set(near["park_id"]) == {"X01", "X02"}
+    assert not (tmp_path / "twinstar_output").exists()
