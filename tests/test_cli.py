@@ -222,3 +222,125 @@ def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
     gpd.GeoDataFrame({"x": [1, 2]}, geometry=[box(118.8, 42.2, 118.85, 42.25), bowtie], crs=4326).to_file(p)
     _bad(run("overlap", p, "eco_zones"), "mine.geojson", "row 1", "invalid geometry")
     assert not (tmp_path / "twinstar_output/analysis/overlay_mine_intersection_eco_zones.csv").exists()
+
+
+# --------------------------------------------------------------------------
+# Every error a user can cause: exit 2, one message, no traceback (issue #9)
+# --------------------------------------------------------------------------
+
+def test_distances_to_a_class_absent_from_the_data(run):
+    run("data", "build")
+    _bad(run("distances", "--classes", "interchange"), "no feature of class interchange", "classes present")
+
+
+def test_union_of_a_line_layer(run):
+    run("data", "build")
+    _bad(run("overlap", "corridors", "eco_zones", "--how", "union"), "corridors holds lines", "--how")
+
+
+def test_union_with_boundaries_uses_counties_only(run):
+    run("data", "build")
+    r = run("overlap", "parks", "boundaries", "--how", "union")
+    assert r.exit_code == 0, r.output
+    total = float(r.output.split(" area km2 in all")[0].split()[-1])
+    from twinstar_gis.crs import geodesic_area_km2
+    from twinstar_gis.dataset import build_boundaries
+
+    b = build_boundaries()
+    region = geodesic_area_km2(b[b["level"] == "prefecture"].geometry.values).sum()
+    # the union covers the region once (parks lie inside it), not prefectures + counties (about twice)
+    assert total == pytest.approx(region, rel=1e-3)
+
+
+def test_project_with_a_non_text_encoding(run, tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text('base = "embedded"\n[layers.parks]\npath = "x.geojson"\nencoding = 5\n')
+    _bad(run("data", "validate", "--project", p), "encoding = 5", "text")
+    p.write_text('base = "embedded"\n[layers.parks]\npath = "x.geojson"\nencoding = "klingon"\n')
+    _bad(run("data", "validate", "--project", p), "not a known text encoding")
+
+
+def test_unwritable_out(run, tmp_path):
+    run("data", "build")
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    _bad(run("distances", "--out", blocker / "sub"), "cannot write")
+    _bad(run("run", "--out", blocker / "sub", "--resolution", 8000), "choose another --out")
+    _bad(run("access", "--out", blocker / "sub", "--resolution", 8000), "choose another --out")
+
+
+def test_fix_out_onto_the_input_is_refused(run, tmp_path):
+    bowtie = Polygon([(118.80, 42.25), (118.90, 42.35), (118.90, 42.25), (118.80, 42.35)])
+    p = _parks(tmp_path / "x.geojson", [bowtie])
+    before = p.read_bytes()
+    _bad(run("data", "validate", p, "--kind", "parks", "--fix", "--out", p), "is the input")
+    assert p.read_bytes() == before
+
+
+def test_kind_without_layer_picks_the_layer_named_like_the_kind(run, tmp_path):
+    run("data", "build")
+    gpkg = tmp_path / "twinstar_output/data/twinstar_region.gpkg"
+    r = run("data", "validate", gpkg, "--kind", "parks")
+    assert r.exit_code == 0, r.output
+    assert "P01 17.76/17.76 km2" in r.output  # the parks layer, not boundaries (the first layer)
+    two = tmp_path / "two.gpkg"
+    gpd.GeoDataFrame({"a": [1]}, geometry=[box(118.8, 42.2, 118.85, 42.25)], crs=4326).to_file(two, layer="alpha")
+    gpd.GeoDataFrame({"a": [1]}, geometry=[box(118.8, 42.2, 118.85, 42.25)], crs=4326).to_file(two, layer="beta")
+    _bad(run("data", "validate", two, "--kind", "parks"), "2 layers (alpha, beta)", "--layer")
+
+
+def test_empty_and_truncated_geopackages(run, tmp_path):
+    run("data", "build")
+    empty = tmp_path / "empty.gpkg"
+    empty.write_bytes(b"")
+    _bad(run("data", "validate", empty), "empty.gpkg", "the file is empty")
+    _bad(run("data", "validate", empty, "--kind", "parks"), "the file is empty")
+    good = (tmp_path / "twinstar_output/data/twinstar_region.gpkg").read_bytes()
+    trunc = tmp_path / "trunc.gpkg"
+    trunc.write_bytes(good[: len(good) // 3])
+    r = run("data", "validate", trunc)
+    _bad(r, "trunc.gpkg", "damaged or truncated")
+    assert "sqlite3_prepare" not in r.output
+
+
+def test_dem_without_crs_is_refused(run, tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    dem = tmp_path / "nocrs.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+                       transform=from_origin(116, 46, 1, 1)) as dst:
+        dst.write(np.ones((1, 10, 10), dtype="float32"))
+    _bad(run("data", "build", "--dem", dem), "nocrs.tif", "no coordinate reference system")
+    _bad(run("run", "--dem", dem, "--out", tmp_path / "o"), "no coordinate reference system")
+    assert not (tmp_path / "o").exists()
+
+
+def test_validate_a_file_with_chinese_column_names(run, tmp_path):
+    p = tmp_path / "cn.geojson"
+    gpd.GeoDataFrame({"编号": ["C1"], "名称": ["松山园区"]}, geometry=[box(118.8, 42.2, 118.85, 42.25)], crs=4326).to_file(p)
+    _bad(run("data", "validate", p, "--kind", "parks"), "missing attribute")
+    r = run("data", "validate", p, "--kind", "parks", "--column", "park_id=编号", "--column", "name_zh=名称")
+    assert r.exit_code == 0, r.output
+
+
+def test_console_lines_print_no_python_lists(run):
+    run("data", "build")
+    r = run("overlap")
+    assert r.exit_code == 0, r.output
+    assert "['" not in r.output and "(longest: 阿鲁科尔沁旗 - 扎鲁特旗)" in r.output
+
+
+def test_bad_setting_on_the_command_line(run):
+    _bad(run("run", "--set", "speeds.teleport=900"), "unknown setting", "speeds.teleport")
+    _bad(run("access", "--set", "speeds.expressway=fast"), "must be a number")
+
+
+def test_embedded_base_project_works_from_an_empty_folder(run, tmp_path):
+    # no `data build` here: base = "embedded" is the embedded dataset built in memory
+    r = run("distances", "--project", EXAMPLES / "project.toml", "--classes", "hsr_station", "--out", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    near = gpd.pd.read_csv(tmp_path / "p" / "park_corridor_nearest.csv")
+    assert set(near["park_id"]) == {"X01", "X02"}
+    assert not (tmp_path / "twinstar_output").exists()

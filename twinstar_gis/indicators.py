@@ -49,7 +49,7 @@ def _facility_counts(out, parks, fac, radii_km):
         out[f"facilities_within_{r:g}km"] = n.where(covered, pd.NA)
     kinds = pairs[pairs["distance_m"] <= max(radii_km) * 1000].groupby("park")["kind"].agg(
         lambda s: "; ".join(f"{k} {n}" for k, n in sorted(s.value_counts().items())))
-    out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).fillna("").where(covered, None)
+    out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).astype(object).fillna("").where(covered, None)
     out["facility_data"] = np.where(covered, "curated for this park", "no facility data (missing, not zero)")
     return out
 

@@ -11,7 +11,9 @@ file intact and no half-written file behind.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import dataclasses
 import logging
 import os
 import tempfile
@@ -26,6 +28,7 @@ from ._errors import CRSError, DataSourceError, ProjectFileError
 from .crs import to_storage_crs
 from .gcj02 import COORD_SYSTEMS, convert_gdf
 from .schema import LAYERS
+from .settings import CORRIDOR_CLASSES, DEFAULT, Settings, SettingsError
 
 __all__ = [
     "read_layer",
@@ -37,6 +40,7 @@ __all__ = [
     "Project",
     "read_project",
     "load_project_layers",
+    "pick_layer",
 ]
 
 log = logging.getLogger(__name__)
@@ -144,7 +148,7 @@ def read_layer(
     except DataSourceError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataSourceError(f"{where}: cannot read it as a GIS layer: {exc}".rstrip()) from None
+        raise DataSourceError(_unreadable(where, path, exc, "a GIS layer")) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise DataSourceError(f"{where}: the layer has no geometry column.")
     gdf = to_storage_crs(gdf, source=where, crs_override=crs)
@@ -152,6 +156,45 @@ def read_layer(
         log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
         gdf = convert_gdf(gdf, coord_system, "wgs84")
     return gdf
+
+
+def _unreadable(where, path: Path, exc, what: str) -> str:
+    """One clear sentence for a file GDAL cannot open (empty, truncated, damaged, wrong format)."""
+    text = str(exc)
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:
+        size = None
+    if size == 0:
+        return f"{where}: the file is empty (0 bytes); it cannot be {what}. Copy or export it again."
+    if "malformed" in text or "not a database" in text or "truncated" in text.lower() or "file is too short" in text:
+        return (f"{where}: the file is damaged or truncated ({size:,} bytes; SQLite reports a malformed database). "
+                "Copy or export it again.")
+    if "not recognized as" in text or "not recognised as" in text:
+        return f"{where}: cannot read it as {what}: not a format GDAL recognises ({size:,} bytes). Check the file and its extension."
+    first = text.split(";")[0].strip()
+    return f"{where}: cannot read it as {what}: {first}"
+
+
+def pick_layer(path, kind: str) -> str | None:
+    """The layer of a multi-layer file to read for ``kind``: the one named like the kind.
+
+    Returns None for a single-layer file (read it whole).  A multi-layer file with no layer
+    named ``kind`` raises :class:`~twinstar_gis.DataSourceError` listing its layers.
+    """
+    path = Path(path)
+    if not path.exists() or path.suffix.lower() == ".csv":
+        return None
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(_unreadable(str(path), path, exc, "a GIS layer")) from None
+    if len(names) <= 1:
+        return None
+    if kind in names:
+        return kind
+    raise DataSourceError(f"{path}: has {len(names)} layers ({', '.join(names)}) and none is named {kind}; "
+                          "say which one holds the features with --layer (or `layer = ...` in the project file).")
 
 
 def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
@@ -178,7 +221,8 @@ def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
     y = pd.to_numeric(df[yc], errors="coerce")
     bad = x.isna() | y.isna()
     if bad.any():
-        raise DataSourceError(f"{where}: non-numeric or missing coordinates in rows {list(df.index[bad][:12] + 2)} (line numbers).")
+        lines = ", ".join(str(i) for i in (df.index[bad][:12] + 2))
+        raise DataSourceError(f"{where}: non-numeric or missing coordinates on lines {lines}.")
     if crs is None:
         crs = "EPSG:4326"
     try:
@@ -204,8 +248,11 @@ def atomic_output(path):
     'done'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise DataSourceError(f"{path}: cannot write here ({exc.strerror or exc}); choose another --out.") from None
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp = Path(tmp)
@@ -244,11 +291,16 @@ def read_gpkg(path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame
         raise DataSourceError(f"{path}: file not found. Run `twinstar data build` first, or give the path to a dataset.")
     try:
         listing = pyogrio.list_layers(path)
-    except pyogrio.errors.DataSourceError as exc:
-        raise DataSourceError(f"{path}: cannot read it as a GeoPackage: {exc}") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(_unreadable(str(path), path, exc, "a GeoPackage")) from None
+    if len(listing) == 0:
+        raise DataSourceError(f"{path}: the GeoPackage holds no layers.")
     layers, tables = {}, {}
     for name, gtype in listing:
-        df = pyogrio.read_dataframe(path, layer=name)
+        try:
+            df = pyogrio.read_dataframe(path, layer=name)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise DataSourceError(_unreadable(f"{path} (layer {name!r})", path, exc, "a GeoPackage layer")) from None
         if gtype is None:
             tables[name] = pd.DataFrame(df)
         else:
@@ -308,12 +360,19 @@ class Project:
         ``"embedded"`` to take every layer the project does not name from the
         embedded dataset; ``None`` to use only the project's layers.
     layers : dict of str to LayerSource
+    settings : Settings
+        The project's ``[settings]`` table over the defaults.
+    class_map : dict
+        The file's corridor class names -> known classes (``settings.CORRIDOR_CLASSES``),
+        e.g. ``{"HSR" = "high_speed_rail", "Expressway" = "expressway"}``.
     """
 
     path: Path
     name: str
     base: str | None
     layers: dict
+    settings: Settings = DEFAULT
+    class_map: dict = field(default_factory=dict)
 
 
 _LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults", "mode"}
@@ -361,9 +420,13 @@ def read_project(path) -> Project:
     except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
         raise ProjectFileError(f"{path}: cannot parse the project file: {exc}") from None
     problems = []
-    unknown_top = set(raw) - {"name", "base", "layers"}
+    if not isinstance(raw, dict):
+        raise ProjectFileError(f"{path}: a project file is a table of keys (name, base, layers, settings, class_map).")
+    unknown_top = set(raw) - _TOP_KEYS
     if unknown_top:
-        problems.append(f"unknown top-level keys {sorted(unknown_top)} (allowed: name, base, layers)")
+        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    settings = _project_settings(raw.get("settings"), path, problems)
+    class_map = _class_map(raw.get("class_map"), problems)
     base = raw.get("base")
     if base not in (None, "embedded"):
         problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
@@ -377,7 +440,11 @@ def read_project(path) -> Project:
             continue
         extra = set(spec) - _LAYER_KEYS
         if extra:
-            problems.append(f"[layers.{kind}]: unknown keys {sorted(extra)} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
+            problems.append(f"[layers.{kind}]: unknown keys {', '.join(map(str, sorted(extra)))} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
+            continue
+        typed = _spec_type_problems(kind, spec)
+        if typed:
+            problems.extend(typed)
             continue
         mode = spec.get("mode", "replace")
         if mode not in ("replace", "append"):
@@ -406,18 +473,68 @@ def read_project(path) -> Project:
         problems.append("the project names no layers and no base")
     if problems:
         raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
-    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers)
+    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers,
+                   settings=settings, class_map=class_map)
+
+
+_TOP_KEYS = {"name", "base", "layers", "settings", "class_map"}
+
+
+def _project_settings(table, path, problems) -> Settings:
+    if table is None:
+        return DEFAULT
+    if not isinstance(table, dict):
+        problems.append("[settings] must be a table, e.g. [settings.speeds] expressway = 90")
+        return DEFAULT
+    try:
+        return Settings.from_mapping(table, source="[settings]")
+    except SettingsError as exc:
+        problems.append(str(exc))
+        return DEFAULT
+
+
+def _class_map(table, problems) -> dict:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        problems.append('class_map must be a table, e.g. class_map = { HSR = "high_speed_rail" }')
+        return {}
+    bad = {k: v for k, v in table.items() if v not in CORRIDOR_CLASSES}
+    if bad:
+        problems.append(f"class_map maps {', '.join(f'{k!r} -> {v!r}' for k, v in bad.items())}: "
+                        f"a target must be one of {', '.join(CORRIDOR_CLASSES)}")
+    return {str(k): v for k, v in table.items() if v in CORRIDOR_CLASSES}
+
+
+def _spec_type_problems(kind, spec) -> list[str]:
+    """Type checks of one ``[layers.KIND]`` table (e.g. ``encoding = 5``)."""
+    problems = []
+    for key in ("path", "layer", "encoding", "crs", "coord_system", "mode"):
+        if key in spec and not isinstance(spec[key], str):
+            problems.append(f"[layers.{kind}]: {key} = {spec[key]!r} must be text in quotes")
+    for key in ("columns", "defaults"):
+        if key in spec and not isinstance(spec[key], dict):
+            problems.append(f"[layers.{kind}]: {key} must be a table, e.g. {key} = {{ name_zh = \"NAME\" }}")
+    enc = spec.get("encoding")
+    if isinstance(enc, str):
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            problems.append(f"[layers.{kind}]: encoding {enc!r} is not a known text encoding (e.g. GBK, GB18030, UTF-8)")
+    return problems
 
 
 def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
     """Read one project layer, rename its columns and fill defaults."""
-    gdf = read_layer(src.path, layer=src.layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
+    layer = src.layer or pick_layer(src.path, src.kind)
+    src = dataclasses.replace(src, layer=layer)
+    gdf = read_layer(src.path, layer=layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
     if src.columns:
         missing = [c for c in src.columns.values() if c not in gdf.columns]
         if missing:
             raise ProjectFileError(
-                f"{_describe(src.path, src.layer)}: columns {missing} named in [layers.{src.kind}].columns "
-                f"are not in the file (it has {[c for c in gdf.columns if c != gdf.geometry.name]})."
+                f"{_describe(src.path, src.layer)}: columns {', '.join(map(str, missing))} named in [layers.{src.kind}].columns "
+                f"are not in the file (it has {', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name)))})."
             )
         gdf = gdf.rename(columns={v: k for k, v in src.columns.items()})
     for col, value in src.defaults.items():
@@ -428,5 +545,12 @@ def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
 
 
 def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer a project names (not the embedded base)."""
-    return {kind: load_layer_source(src) for kind, src in project.layers.items()}
+    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``."""
+    layers = {kind: load_layer_source(src) for kind, src in project.layers.items()}
+    if project.class_map and "corridors" in layers and "class" in layers["corridors"].columns:
+        cor = layers["corridors"]
+        attrs = dict(cor.attrs)
+        cor = cor.assign(**{"class": cor["class"].map(lambda v: project.class_map.get(v, v))})
+        cor.attrs.update(attrs)
+        layers["corridors"] = cor
+    return layers

@@ -12,11 +12,12 @@ from pathlib import Path
 from .accessibility import accessibility, compare_scenarios
 from .indicators import park_indicators
 from .io import write_csv, write_gpkg
-from .overlay import ZONE_BUFFERS, area_overlaps, conflict_report, county_adjacency, length_inside
+from .overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
 from .proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from .raster_access import write_raster
+from .settings import DEFAULT, Settings
 
-__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access"]
+__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers"]
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,38 @@ def write_distances(ds, out_dir, *, classes=None, max_km=None, measure_from="bou
     return paths, near
 
 
-def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=5.0):
-    """Conflict report, park x zone overlaps, corridor stretches, county adjacency. Returns (paths, dict)."""
+def eco_buffers(layers: dict, zone_buffers: dict):
+    """The ecological zones and rivers as buffered by the conflict report (one feature per zone).
+
+    Columns: ``zone_id``, ``name_zh``, ``kind``, ``buffer_m``, ``geometry`` (the zone grown by
+    ``buffer_m``; rivers become riparian strips).  Maps draw exactly these.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    parts = []
+    if "eco_zones" in layers:
+        parts.append(layers["eco_zones"][["zone_id", "name_zh", "kind", "geometry"]])
+    if "rivers" in layers:
+        r = layers["rivers"].rename(columns={"river_id": "zone_id"}).assign(kind="river")
+        parts.append(r[["zone_id", "name_zh", "kind", "geometry"]])
+    zones = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    zones["buffer_m"] = zones["kind"].map(zone_buffers).fillna(0.0).astype(float)
+    zones["geometry"] = buffer_m(zones, zones["buffer_m"].to_numpy())
+    return zones
+
+
+def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Settings = DEFAULT):
+    """Conflict report, park x zone overlaps, corridor stretches, county adjacency, the buffers used.
+
+    ``zone_buffers`` (kind -> metres) and ``near_km`` default to ``settings.overlap``.
+    ``overlap.gpkg`` holds the layers ``park_eco_overlaps``, ``corridor_eco_stretches``,
+    ``county_borders`` and ``eco_buffers`` (the zones as buffered for this report).
+    Returns (paths, dict of tables).
+    """
     out_dir = Path(out_dir)
-    buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
+    buffers = settings.overlap.zone_buffers() if zone_buffers is None else zone_buffers
+    near_km = settings.overlap.near_km if near_km is None else near_km
     conflicts = conflict_report(ds.layers, zone_buffers=buffers, near_km=near_km)
     eco = ds["eco_zones"]
     park_eco = area_overlaps(ds["parks"], eco, a_id="park_id", b_id="zone_id")
@@ -56,6 +85,7 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=5.0):
         layers["county_borders"] = adj
         paths.append(write_csv(out_dir / "county_adjacency.csv", adj))
         result["adjacency"] = adj
+    layers["eco_buffers"] = result["eco_buffers"] = eco_buffers(ds.layers, buffers)
     paths.append(write_gpkg(out_dir / "overlap.gpkg", layers))
     return paths, result
 

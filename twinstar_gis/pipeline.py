@@ -1,75 +1,348 @@
-"""The main job in one call: build the data, run every analysis, write the maps.
+"""The main job in one call: one consistent, self-describing run folder.
 
-``twinstar run`` calls :func:`run_all`.
+``twinstar run`` calls :func:`run_all`.  It works in two phases:
+
+1. :func:`prepare_run` reads and checks everything (settings, project file,
+   every layer, the DEM) and writes nothing.  Bad input stops the run here.
+2. The run is staged in a sibling folder (:mod:`twinstar_gis.run`): the layers
+   used (``data/twinstar.gpkg``), the DEM, the analyses, the accessibility
+   model, the maps, the brief and finally ``run.json``; then the staging
+   folder is swapped into place.  The previous run stays complete until then.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dataset import GPKG_NAME, build_dataset, load_dataset
-from .maps import write_gallery
-from .outputs import write_access, write_distances, write_indicators, write_overlap
+import pandas as pd
 
-__all__ = ["run_all", "STEPS"]
+from . import __version__
+from ._errors import CRSError, DataSourceError
+from .io import Project, read_project, write_gpkg
+from .run import check_output_dir, file_record, staged, utc_now, write_manifest
+from .settings import DEFAULT, Settings, SettingsError
+
+__all__ = ["run_all", "run_access", "check_dem", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
 
 log = logging.getLogger(__name__)
 STEPS = ("data", "distances", "overlap", "indicators", "access", "maps", "brief")
+#: Fixed paths inside a run folder (see the run-folder contract).
+GPKG = "data/twinstar.gpkg"
+DEM = "data/twinstar_dem.tif"
 
 
-def run_all(out_dir="twinstar_output", *, dem=None, project=None, resolution: float = 1000.0, offline: bool = True,
-            basemap: str = "hillshade", tianditu_key=None, store_key=False, on_step=None) -> dict:
-    """Build (or, with ``project``, load) the data, run distances, overlap, indicators and accessibility,
-    write the map gallery and the planning brief.
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything a run reads, checked, before anything is written.
+
+    Attributes
+    ----------
+    layers : dict
+        Layer kind -> validated GeoDataFrame (WGS-84).
+    metadata : pandas.DataFrame
+        One row per layer: source, licence, accuracy (embedded rows from the
+        embedded metadata, project rows from the project's files).
+    settings : Settings
+    project : Project or None
+    dem_src : pathlib.Path or None
+        The DEM to clip into the run folder.
+    inputs : list of dict
+        ``{"role", "path", "bytes", "sha256"}`` of every file read.
+    """
+
+    layers: dict
+    metadata: pd.DataFrame
+    settings: Settings
+    project: Project | None = None
+    dem_src: Path | None = None
+    inputs: list = field(default_factory=list)
+
+
+def resolve_settings(*, project: Project | None = None, settings: Settings | None = None, overrides: dict | None = None,
+                     source: str = "command line") -> Settings:
+    """Defaults, then the project's ``[settings]``, then ``settings`` given per call, then dotted ``overrides``.
+
+    Examples
+    --------
+    >>> resolve_settings(overrides={"speeds.expressway": 90}).speeds.expressway
+    90.0
+    """
+    out = settings or (project.settings if project is not None else DEFAULT)
+    out = out.override(_source=source, **(overrides or {}))
+    if out.access.scenario not in ("planned", "none", "file"):
+        raise SettingsError(f"{source}: access.scenario must be planned, none or file, not {out.access.scenario!r}")
+    if out.access.resolution_m < 100:
+        raise SettingsError(f"{source}: access.resolution_m must be at least 100 m, not {out.access.resolution_m:g}")
+    return out
+
+
+def _records(paths, role) -> list[dict]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        parts = [p] + ([p.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg")] if p.suffix.lower() == ".shp" else [])
+        for q in parts:
+            if q.is_file():
+                out.append({"role": role, "path": str(q.resolve()), **file_record(q)})
+            elif q.is_dir():  # a FileGDB folder
+                out += [{"role": role, "path": str(f.resolve()), **file_record(f)} for f in sorted(q.rglob("*")) if f.is_file()]
+    return out
+
+
+def _embedded():
+    """The embedded layers built in memory, their metadata rows and the files they come from."""
+    from .dataset import build_layers, curated_dir
+    from .terrain import default_dem_path
+
+    layers = build_layers()
+    files = sorted(p for p in Path(curated_dir()).rglob("*") if p.is_file())
+    return layers, files, Path(default_dem_path())
+
+
+def load_run_layers(project=None, *, settings: Settings | None = None):
+    """The layers of a run: the embedded dataset (built in memory), a project's, or both merged.
+
+    Never reads the current folder: ``base = "embedded"`` means the embedded
+    dataset itself, built in memory, not an earlier ``data build``.
+
+    Returns
+    -------
+    (dict, Project or None, list of pathlib.Path, pathlib.Path or None)
+        Layers, the project, the input files read, the default DEM (None for a project without base).
+    """
+    from .io import load_project_layers
+
+    proj = project if (project is None or isinstance(project, Project)) else read_project(project)
+    layers, files, dem = {}, [], None
+    if proj is None or proj.base == "embedded":
+        layers, files, dem = _embedded()
+        for kind, gdf in layers.items():
+            gdf.attrs["source_file"] = f"embedded {kind}"
+    if proj is not None:
+        for kind, gdf in load_project_layers(proj).items():
+            if proj.layers[kind].mode == "append" and kind in layers:
+                merged = pd.concat([layers[kind], gdf.to_crs(4326)], ignore_index=True)
+                import geopandas as gpd
+
+                merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+                merged.attrs["source_file"] = f"embedded {kind} + {gdf.attrs.get('source_file', '')}"
+                layers[kind] = merged
+            else:
+                layers[kind] = gdf
+            files.append(proj.layers[kind].path)
+    return layers, proj, files, dem
+
+
+def check_dem(path) -> Path:
+    """Refuse a DEM that is missing, unreadable or without a CRS (like a vector layer without one)."""
+    import rasterio
+
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"{path}: DEM file not found.")
+    try:
+        with rasterio.open(path) as src:
+            crs = src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        raise DataSourceError(f"{path}: cannot read it as a raster: {exc}") from None
+    if crs is None:
+        raise CRSError(f"{path}: the DEM has no coordinate reference system. Write one into the file "
+                       "(e.g. gdal_edit.py -a_srs EPSG:4326 DEM.tif) so its position is not guessed.")
+    return path
+
+
+def _metadata(layers, embedded_meta) -> pd.DataFrame:
+    """One row per layer: embedded rows as built, project rows from the project's files and `source` columns."""
+    rows = []
+    for kind, gdf in layers.items():
+        src_file = gdf.attrs.get("source_file", "")
+        if src_file == f"embedded {kind}" and embedded_meta is not None and kind in set(embedded_meta["layer"]):
+            rows.append(embedded_meta[embedded_meta["layer"] == kind].iloc[0].to_dict())
+            continue
+        sources = sorted({str(v) for v in gdf["source"].dropna()}) if "source" in gdf else []
+        n_ind = int((gdf["geometry_quality"] == "indicative").sum()) if "geometry_quality" in gdf else 0
+        rows.append({"layer": kind, "feature_count": len(gdf), "indicative_count": n_ind,
+                     "source": f"{src_file}" + (f" (source column: {'; '.join(sources[:5])})" if sources else ""),
+                     "licence": "as supplied", "as_of": "", "accuracy": "", "crs": "EPSG:4326", "notes": "project layer"})
+    if embedded_meta is not None:
+        rows += [r for r in embedded_meta.to_dict("records") if r["layer"] == "terrain"]
+    return pd.DataFrame(rows)
+
+
+#: Layers every run needs.
+RUN_LAYERS = ("boundaries", "places", "parks", "corridors", "eco_zones")
+
+
+def prepare_run(*, project=None, dem=None, settings: Settings | None = None, overrides: dict | None = None,
+                required=RUN_LAYERS) -> RunInputs:
+    """Read and check every input of a run; write nothing.
+
+    Raises
+    ------
+    TwinstarError
+        Any bad input: project file, settings, layers (validation incl. the
+        region sanity check), DEM.
+    """
+    from .validate import validate_dataset
+
+    proj = project if (project is None or isinstance(project, Project)) else read_project(project)
+    settings = resolve_settings(project=proj, settings=settings, overrides=overrides)
+    if dem is not None:
+        check_dem(dem)
+    layers, proj, files, default_dem = load_run_layers(proj, settings=settings)
+    layers, report = validate_dataset(layers, settings=settings)
+    report.raise_if_failed()
+    missing = [k for k in required if k not in layers]
+    if missing:
+        raise DataSourceError(f"{proj.path if proj else 'the dataset'}: this needs the layer(s) {', '.join(missing)}; "
+                              "add them to the project file or use base = \"embedded\".")
+    dem_src = Path(dem) if dem is not None else default_dem
+    inputs = (_records([proj.path], "project") if proj else []) + _records(files, "layer") \
+        + (_records([dem_src], "dem") if dem_src else [])
+    embedded_meta = None
+    if proj is None or proj.base == "embedded":
+        embedded_meta = _embedded_metadata(layers, dem_src)
+    return RunInputs(layers=layers, metadata=_metadata(layers, embedded_meta), settings=settings, project=proj,
+                     dem_src=dem_src, inputs=inputs)
+
+
+def _embedded_metadata(layers, dem_src):
+    from .dataset import _metadata as dataset_metadata
+
+    embedded = {k: v for k, v in layers.items() if v.attrs.get("source_file") == f"embedded {k}"}
+    # the terrain row is completed once the DEM is clipped (write_data); placeholder statistics here
+    info = {"shape": (0,), "resolution_deg": float("nan"), "min": float("nan"), "max": float("nan"), "crs_note": ""}
+    return dataset_metadata(embedded, info, dem_src) if embedded else None
+
+
+def write_data(prep: RunInputs, run_dir) -> list[Path]:
+    """``data/twinstar.gpkg`` (the layers used + metadata) and ``data/twinstar_dem.tif`` in ``run_dir``."""
+    from .terrain import clip_dem
+
+    run_dir = Path(run_dir)
+    meta = prep.metadata
+    written = []
+    if prep.dem_src is not None:
+        info = clip_dem(prep.dem_src, tuple(prep.layers["boundaries"].total_bounds), run_dir / DEM,
+                        margin_deg=prep.settings.dem_margin_deg)
+        written.append(run_dir / DEM)
+        meta = meta[meta["layer"] != "terrain"]
+        meta = pd.concat([meta, pd.DataFrame([{
+            "layer": "terrain", "feature_count": int(pd.Series(info["shape"]).prod()), "indicative_count": 0,
+            "source": f"{prep.dem_src.name} ({info['crs_note']})", "licence": "", "as_of": "",
+            "accuracy": f"{info['resolution_deg']:.4f} deg cells; {info['min']:.0f}-{info['max']:.0f} m",
+            "crs": "EPSG:4326", "notes": "the DEM this run used"}])], ignore_index=True)
+    written.insert(0, write_gpkg(run_dir / GPKG, prep.layers, {"metadata": meta}))
+    return written
+
+
+def run_access(ds, out_dir, settings: Settings, **kw):
+    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``).
+
+    Merge note: helper "model" gives ``write_access`` a ``settings=`` keyword (GeoTIFF tags from
+    ``settings.to_dict()``); until then the resolution and minutes are passed one by one.
+    """
+    from .outputs import write_access
+
+    kw.setdefault("scenario", settings.access.scenario)
+    if "settings" in inspect.signature(write_access).parameters:
+        return write_access(ds, out_dir, settings=settings, **kw)
+    return write_access(ds, out_dir, resolution=settings.access.resolution_m, minutes=list(settings.access.minutes), **kw)
+
+
+def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Settings | None = None,
+            overrides: dict | None = None, resolution: float | None = None, offline: bool = True,
+            basemap: str = "hillshade", tianditu_key=None, store_key=False, on_step=None, command=None) -> dict:
+    """Check every input, then stage the whole run beside ``out_dir`` and swap it into place.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The run folder.  An earlier run there stays complete until this one is.
+    project : path-like or Project, optional
+        A project file; its ``[settings]`` table applies.
+    settings, overrides
+        A :class:`Settings` to start from, and dotted overrides on top
+        (``{"speeds.expressway": 90}``); ``resolution`` is ``access.resolution_m``.
+    command : list of str, optional
+        The command line recorded in ``run.json`` (default ``sys.argv``).
 
     Returns
     -------
     dict
-        Step name -> list of files written; ``"gallery"`` -> the gallery's index page.
+        Step name -> list of files (in ``out_dir``); ``"gallery"`` -> the gallery's index page;
+        ``"manifest"`` -> ``run.json``.
 
     Examples
     --------
-    >>> import tempfile
-    >>> written = run_all(tempfile.mkdtemp(), resolution=4000)
-    >>> sorted(written)
-    ['access', 'brief', 'data', 'distances', 'gallery', 'indicators', 'maps', 'overlap']
+    >>> import tempfile, json, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> written = run_all(out, resolution=8000)
+    >>> json.loads((out / "run.json").read_text())["settings"]["access"]["resolution_m"]
+    8000.0
     >>> written["gallery"].name
     'index.html'
     """
-    out = Path(out_dir)
+    started = utc_now()
+    if resolution is not None:
+        overrides = {**(overrides or {}), "access.resolution_m": resolution}
+    check_output_dir(out_dir)
     step = on_step or (lambda s: None)
-    written = {}
     step("data")
-    if project is None:
-        gpkg, _ = build_dataset(out / "data", dem=dem)
-        written["data"] = [gpkg, out / "data" / "twinstar_dem.tif"]
-        ds = load_dataset(gpkg)
-    else:
-        base = out / "data" / GPKG_NAME
-        if not base.exists():
-            build_dataset(out / "data", dem=dem)
-        ds = load_dataset(base, project=project)
-        from .validate import validate_dataset
+    prep = prepare_run(project=project, dem=dem, settings=settings, overrides=overrides)
+    out = Path(out_dir).absolute()
+    with staged(out) as stage:
+        staged_files = _run_steps(prep, stage, step, offline=offline, basemap=basemap, tianditu_key=tianditu_key,
+                                  store_key=store_key, started=started, command=command)
+    written = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in staged_files.items()}
+    written["gallery"] = out / "maps" / "index.html"
+    written["manifest"] = out / "run.json"
+    return written
 
-        _, report = validate_dataset(ds.layers)
-        report.raise_if_failed()
-        written["data"] = [Path(project)]
-    step("distances")
-    written["distances"], near = write_distances(ds, out / "analysis")
-    step("overlap")
-    written["overlap"], _ = write_overlap(ds, out / "analysis")
-    step("indicators")
-    written["indicators"], _ = write_indicators(ds, out / "analysis")
-    step("access")
-    written["access"], base_res, scen_res, _ = write_access(ds, out / "access", resolution=resolution)
-    step("maps")
-    gallery = write_gallery(ds, out / "maps", offline=offline, basemap=basemap, tianditu_key=tianditu_key,
-                            store_key=store_key, near=near, base=base_res, scen=scen_res)
-    written["maps"] = list(gallery.values())
-    written["gallery"] = gallery["index"]
-    step("brief")
+
+def _manifest_head(prep: RunInputs, started, command) -> dict:
+    proj = prep.project
+    return {
+        "schema": 1, "tool": "twinstar_gis", "version": __version__,
+        "command": list(command if command is not None else sys.argv),
+        "project": None if proj is None else {"name": proj.name, "file": str(proj.path.resolve()),
+                                              "sha256": file_record(proj.path)["sha256"]},
+        "dataset": GPKG, "dem": DEM if prep.dem_src is not None else None,
+        "inputs": prep.inputs, "settings": prep.settings.to_dict(), "started": started,
+    }
+
+
+def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu_key, store_key, started, command) -> dict:
+    from .dataset import load_dataset
+    from .maps import write_gallery
+    from .outputs import write_distances, write_indicators, write_overlap
     from .report import write_brief
 
-    written["brief"] = [write_brief(out)]
+    s = prep.settings
+    written = {"data": write_data(prep, stage)}
+    ds = load_dataset(stage / GPKG)
+    step("distances")
+    written["distances"], near = write_distances(ds, stage / "analysis")
+    step("overlap")
+    written["overlap"], _ = write_overlap(ds, stage / "analysis", settings=s)
+    step("indicators")
+    written["indicators"], _ = write_indicators(ds, stage / "analysis")
+    step("access")
+    written["access"], base_res, scen_res, _ = run_access(ds, stage / "access", s)
+    # Planning analyses (helper "plan") go here: one call writing stage / "planning".
+    step("maps")
+    # Merge note: helper "maps" turns this into write_gallery(stage) reading the run folder,
+    # followed by write_figures(stage).
+    gallery = write_gallery(ds, stage / "maps", offline=offline, basemap=basemap, tianditu_key=tianditu_key,
+                            store_key=store_key, near=near, base=base_res, scen=scen_res)
+    written["maps"] = list(gallery.values())
+    step("brief")
+    manifest = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
+    written["brief"] = [write_brief(stage, manifest=manifest)]
+    manifest["finished"] = utc_now()
+    write_manifest(stage, manifest)
     return written

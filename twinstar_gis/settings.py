@@ -217,6 +217,9 @@ class Settings:
         Margin around the region's bounding box kept when clipping the DEM.
     region_margin_km : float
         A layer must overlap the study area grown by this margin (region sanity check).
+    max_speed_rail_kmh, max_speed_road_kmh : float
+        Highest plausible ``design_speed_kmh`` of a rail line / a road; faster is refused
+        (usually m/s, mph or a wrong class).
     speeds, network, access, overlap, osm
         The sections described in the module docstring.
     """
@@ -229,6 +232,8 @@ class Settings:
     gcj_tolerance_deg: float = 1e-10
     dem_margin_deg: float = 0.5
     region_margin_km: float = 50.0
+    max_speed_rail_kmh: float = 400.0
+    max_speed_road_kmh: float = 150.0
     speeds: Speeds = field(default_factory=Speeds)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     access: AccessSettings = field(default_factory=AccessSettings)

@@ -31,9 +31,10 @@ from shapely.ops import nearest_points
 from ._errors import ValidationError
 from .crs import EQUAL_AREA_CRS, GEOD, geodesic_area_km2
 from .schema import GEOMETRY_QUALITIES, LAYERS
-from .settings import DEFAULT, Settings
+from .settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, Settings
 
-__all__ = ["Check", "ValidationReport", "validate_layer", "validate_geometry", "validate_dataset"]
+__all__ = ["Check", "ValidationReport", "validate_layer", "validate_geometry", "validate_dataset",
+           "TWIN_STAR_BOUNDS", "study_bounds", "check_region", "check_corridors", "check_points_in_region"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _check_geometry(gdf, ids, label, name, allowed, fix, report):
     if allowed:
         report.add(
             f"{name}: geometry type",
-            [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {sorted(set(types[wrong]))}, "
+            [f"{label}: wrong geometry type for {_ids(ids[wrong])}: got {', '.join(sorted(set(types[wrong])))}, "
              f"expected {' or '.join(allowed)}"] if wrong.any() else [],
         )
     check = ~none & ~wrong
@@ -185,7 +186,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
     missing = [c for c in spec.required if c not in gdf.columns]
     report.add(
         f"{kind}: required attributes",
-        [f"{label}: missing attribute(s) {missing}; the file has {[c for c in gdf.columns if c != gdf.geometry.name]}. "
+        [f"{label}: missing attribute(s) {', '.join(missing)}; the file has {', '.join(map(str, (c for c in gdf.columns if c != gdf.geometry.name))) or 'no attributes'}. "
          f"Rename them in the file or map them with `columns = {{{missing[0]} = \"YOUR_COLUMN\"}}` in the project file."]
         if missing else [],
     )
@@ -204,12 +205,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
     if "geometry_quality" in gdf.columns:
         bad = ~gdf["geometry_quality"].isin(GEOMETRY_QUALITIES) & gdf["geometry_quality"].notna()
         report.add(f"{kind}: geometry_quality values",
-                   [f"{label}: geometry_quality must be one of {GEOMETRY_QUALITIES} for {_ids(ids[bad])}"] if bad.any() else [])
-    b = gdf.total_bounds
-    if np.all(np.isfinite(b)) and (b[2] < 110 or b[0] > 130 or b[3] < 38 or b[1] > 50):
-        report.warnings.append(
-            f"{label}: extent {np.round(b, 3).tolist()} lies outside the Twin Star region; "
-            "check the CRS / coord_system of the file.")
+                   [f"{label}: geometry_quality must be {' or '.join(GEOMETRY_QUALITIES)} for {_ids(ids[bad])}"] if bad.any() else [])
     return gdf, report
 
 
@@ -326,8 +322,13 @@ def _check_corridor_stations(corridors, nodes, counties, report, settings):
     report.add("corridors: pass through their stations' counties", probs, f"{n} station claims checked")
 
 
-def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DEFAULT):
+def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DEFAULT, study_area=None):
     """Validate a whole dataset (dict of layer kind -> GeoDataFrame).
+
+    Besides each layer's own checks: the region sanity check (:func:`check_region`;
+    the study area is ``study_area`` (lon/lat bounds), else the ``boundaries``
+    layer, else :data:`TWIN_STAR_BOUNDS`) and the corridor checks
+    (:func:`check_corridors`: known classes, plausible speeds, rail lines with stations).
 
     Returns
     -------
@@ -351,6 +352,10 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
         out[kind], report = validate_layer(gdf, kind, fix=fix, report=report)
     if report.problems:  # cross-layer checks need sound layers
         return out, report
+    check_region(out, report, settings=settings, study_area=study_area)
+    check_corridors(out.get("corridors"), out.get("nodes"), report, settings=settings)
+    if report.problems:
+        return out, report
     b = out.get("boundaries")
     if b is not None and {"level", "parent_adcode"} <= set(b.columns):
         _check_tiling(b, report, settings)
@@ -362,3 +367,183 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
         _check_corridor_stations(out.get("corridors"), out.get("nodes"), counties, report, settings)
     _check_park_areas(out.get("parks"), report, settings)
     return out, report
+
+
+# --------------------------------------------------------------------------
+# Region sanity check and corridor attributes
+# --------------------------------------------------------------------------
+
+#: Lon/lat bounds (west, south, east, north) of the two prefectures, Chifeng and Tongliao
+#: (the embedded boundaries' extent, rounded outward to 0.01 degree).
+TWIN_STAR_BOUNDS = (116.34, 41.28, 123.72, 45.66)
+
+
+def study_bounds(layers: dict | None = None, *, study_area=None) -> tuple:
+    """The study area's lon/lat bounds: ``study_area``, the ``boundaries`` layer, or :data:`TWIN_STAR_BOUNDS`."""
+    if study_area is not None:
+        return tuple(float(v) for v in study_area)
+    b = (layers or {}).get("boundaries")
+    if b is not None and len(b):
+        bounds = b.total_bounds
+        if np.all(np.isfinite(bounds)):
+            return tuple(float(v) for v in bounds)
+    return TWIN_STAR_BOUNDS
+
+
+def _grow(bounds, km):
+    w, s, e, n = bounds
+    dlat = km / 111.0
+    dlon = km / (111.0 * np.cos(np.radians(np.clip(max(abs(s), abs(n)), 0, 89))))
+    return (w - dlon, s - dlat, e + dlon, n + dlat)
+
+
+def _coordinate_cause(x, y) -> str:
+    """The likely cause of coordinates that are no valid lon/lat of the region."""
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return "non-finite coordinates (NaN or infinity)"
+    big = max(np.abs(x).max(), np.abs(y).max())
+    if big > 1e8:
+        return f"absurd coordinates (up to {big:.3g}); the file is corrupt or uses a no-data value as a coordinate"
+    if 38 <= np.median(x) <= 50 and 110 <= np.median(y) <= 130:
+        return ("longitude and latitude look swapped (x values {:.1f}-{:.1f} are latitudes, y values {:.1f}-{:.1f} "
+                "are longitudes); swap the columns or the axis order").format(x.min(), x.max(), y.min(), y.max())
+    if big > 180:
+        return ("values up to {:.0f} look like projected metres (e.g. Gauss-Krüger) labelled as degrees; "
+                "give the file's real CRS (e.g. --crs EPSG:4549 or `crs = ...` in the project file)").format(big)
+    return "latitudes beyond +-90 degrees; check the axis order and the CRS"
+
+
+def check_region(layers: dict, report: ValidationReport, *, settings: Settings = DEFAULT, study_area=None) -> None:
+    """Region sanity check: coordinates finite and plausible, every feature near the study area.
+
+    Every feature must be finite lon/lat (|lon| <= 180, |lat| <= 90) and intersect the study
+    area's bounds (:func:`study_bounds`) grown by ``settings.region_margin_km``.  Problems name
+    the layer, the feature ids and the likely cause: swapped axes, metres labelled degrees,
+    a wrong Gauss-Krüger zone or CRS, data of another region.
+    """
+    area = study_bounds(layers, study_area=study_area)
+    grown = _grow(area, settings.region_margin_km)
+    for kind, gdf in layers.items():
+        if kind not in LAYERS or not len(gdf):
+            continue
+        ids, label = _feature_ids(gdf, kind), _label(gdf, kind)
+        xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+        counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
+        owner = np.repeat(np.arange(len(gdf)), counts)
+        bad_xy = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
+        if bad_xy.any():
+            rows = np.unique(owner[bad_xy])
+            cause = _coordinate_cause(xy[bad_xy, 0], xy[bad_xy, 1])
+            report.add(f"{kind}: plausible coordinates", [f"{label}: impossible lon/lat for {_ids(ids.iloc[rows])}: {cause}."])
+            continue
+        report.add(f"{kind}: plausible coordinates", [])
+        b = np.asarray(gdf.geometry.bounds)
+        outside = (b[:, 2] < grown[0]) | (b[:, 0] > grown[2]) | (b[:, 3] < grown[1]) | (b[:, 1] > grown[3])
+        outside &= np.isfinite(b).all(axis=1)
+        probs = []
+        if outside.any():
+            ext = gdf.geometry[outside].total_bounds
+            far = _distance_km(ext, area)
+            probs.append(
+                f"{label}: {_ids(ids[outside])} lie outside the study area (lon {area[0]:.2f}-{area[2]:.2f}, "
+                f"lat {area[1]:.2f}-{area[3]:.2f}, + {settings.region_margin_km:g} km): their extent "
+                f"[{ext[0]:.3f}, {ext[1]:.3f}, {ext[2]:.3f}, {ext[3]:.3f}] is about {far:.0f} km away. Likely cause: "
+                f"{_GK_HINT if far < 3000 else 'a wrong CRS'}, a wrong coord_system, or features of another region.")
+        report.add(f"{kind}: inside the study area", probs,
+                   f"study area [{', '.join(f'{v:.2f}' for v in area)}] + {settings.region_margin_km:g} km")
+
+
+_GK_HINT = ("a wrong CRS or Gauss-Krüger zone (the region lies in CGCS2000 3-degree Gauss-Krüger zones 39-41: "
+            "EPSG:4527-4529, or EPSG:4548-4550 (CM 117E-123E) without the zone number)")
+
+
+def _distance_km(ext, area) -> float:
+    """Great-circle distance between the centres of two lon/lat boxes, km."""
+    cx, cy = (ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2
+    ax, ay = (area[0] + area[2]) / 2, (area[1] + area[3]) / 2
+    return GEOD.inv(ax, ay, cx, cy)[2] / 1000.0
+
+
+def check_points_in_region(points, *, layers: dict | None = None, settings: Settings = DEFAULT, what: str = "point") -> None:
+    """Raise :class:`~twinstar_gis.ValidationError` for (lon, lat) pairs that are impossible or far from the study area."""
+    area = study_bounds(layers)
+    grown = _grow(area, settings.region_margin_km)
+    probs = []
+    for lon, lat in points:
+        if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
+            probs.append(f"{what} {lon:g},{lat:g}: not a WGS-84 lon/lat "
+                         f"({_coordinate_cause(np.array([lon]), np.array([lat]))})")
+        elif not (grown[0] <= lon <= grown[2] and grown[1] <= lat <= grown[3]):
+            probs.append(f"{what} {lon:g},{lat:g} lies outside the study area (lon {area[0]:.2f}-{area[2]:.2f}, "
+                         f"lat {area[1]:.2f}-{area[3]:.2f}, + {settings.region_margin_km:g} km); give LON,LAT in that order")
+    if probs:
+        raise ValidationError(probs)
+
+
+def check_corridors(corridors, nodes, report: ValidationReport, *, settings: Settings = DEFAULT) -> None:
+    """Corridor attributes that change travel times: class, design speed, stations of rail lines.
+
+    * ``class`` must be one of :data:`twinstar_gis.settings.CORRIDOR_CLASSES` (a project's
+      ``class_map`` maps other names onto them before this check);
+    * ``design_speed_kmh``, where given, must be a positive number no higher than
+      ``settings.max_speed_rail_kmh`` (rail) or ``settings.max_speed_road_kmh`` (roads);
+    * a rail line (with a ``nodes`` layer to check against) must have stations: declared in
+      ``stations`` and present in ``nodes``, or a station within ``settings.network.station_max_m``.
+    """
+    if corridors is None or "class" not in corridors.columns:
+        return
+    ids, label = _feature_ids(corridors, "corridors"), _label(corridors, "corridors")
+    cls = corridors["class"]
+    unknown = ~cls.isin(CORRIDOR_CLASSES)
+    names = sorted(set(cls[unknown].astype(str)))
+    report.add("corridors: known classes", [
+        f"{label}: unknown corridor class {', '.join(names)} for {_ids(ids[unknown])}; known classes: "
+        f"{', '.join(CORRIDOR_CLASSES)}. Rename them, or map them in the project file, e.g. "
+        f"class_map = {{ \"{names[0]}\" = \"expressway\" }}"] if unknown.any() else [])
+    report.add("corridors: plausible design speeds", _speed_problems(corridors, ids, label, settings))
+    if nodes is not None and "kind" in nodes.columns:
+        report.add("corridors: rail lines have stations", _station_problems(corridors, nodes, ids, label, settings))
+
+
+def _speed_problems(corridors, ids, label, settings) -> list[str]:
+    if "design_speed_kmh" not in corridors.columns:
+        return []
+    raw = corridors["design_speed_kmh"]
+    num = pd.to_numeric(raw, errors="coerce")
+    probs = []
+    text = raw.notna() & num.isna()
+    if text.any():
+        probs.append(f"{label}: design_speed_kmh is not a number for {_ids(ids[text])} "
+                     f"(values {', '.join(sorted(set(raw[text].astype(str)))[:5])}); give km/h as a number or leave it empty")
+    nonpos = num.notna() & (num <= 0)
+    if nonpos.any():
+        probs.append(f"{label}: design_speed_kmh must be positive; {_ids(ids[nonpos])} have {', '.join(f'{v:g}' for v in sorted(set(num[nonpos]))[:5])} km/h")
+    rail = corridors["class"].isin(RAIL_CLASSES)
+    limit = np.where(rail, settings.max_speed_rail_kmh, settings.max_speed_road_kmh)
+    fast = num.notna() & (num > 0) & (num > limit)
+    if fast.any():
+        probs.append(f"{label}: implausible design_speed_kmh for {_ids(ids[fast])} "
+                     f"({', '.join(f'{v:g}' for v in num[fast][:5])} km/h; at most {settings.max_speed_rail_kmh:g} "
+                     f"for rail, {settings.max_speed_road_kmh:g} for roads). Is it in m/s or mph, or the wrong class?")
+    return probs
+
+
+def _station_problems(corridors, nodes, ids, label, settings) -> list[str]:
+    stations = nodes[nodes["kind"].isin(["hsr_station", "rail_station"])]
+    known = set(stations["node_id"].astype(str)) if "node_id" in stations else set()
+    missing = []
+    for idx in corridors.index[corridors["class"].isin(RAIL_CLASSES)]:
+        declared = corridors["stations"].get(idx) if "stations" in corridors.columns else None
+        names = [s.strip() for s in declared.split(";") if s.strip()] if isinstance(declared, str) else []
+        if any(n in known for n in names):
+            continue
+        line = corridors.geometry[idx]
+        near = [nearest_points(p, line) for p in stations.geometry]
+        if any(GEOD.inv(p.x, p.y, q.x, q.y)[2] <= settings.network.station_max_m for p, q in near):
+            continue
+        missing.append(ids[idx])
+    if not missing:
+        return []
+    return [f"{label}: rail line(s) {_ids(missing)} have no station (none declared in `stations` that is in the nodes "
+            f"layer, none within {settings.network.station_max_m:g} m): trains could not be boarded, so the line would "
+            "change no travel time. Add its stations to the nodes layer (kind hsr_station / rail_station) and list them in `stations`."]

@@ -10,17 +10,17 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from .._errors import DataSourceError
-from ..accessibility import DEFAULT_MINUTES
 from ..io import read_layer
-from ..outputs import write_access
+from ..run import check_output_dir
 from ..validate import validate_dataset
-from .options import gpkg_arg, project_opt
+from .options import gpkg_arg, open_inputs, project_opt, set_opt
 
 DEFAULT_ACCESS_DIR = Path("twinstar_output") / "access"
 
 
 def _minutes(ctx, param, value):
+    if value is None:
+        return None
     try:
         mins = sorted({float(v) for v in value.split(",") if v.strip()})
     except ValueError:
@@ -37,18 +37,24 @@ def _points(ctx, param, values):
             lon, lat = (float(x) for x in v.split(","))
         except ValueError:
             raise click.BadParameter(f"{v!r}: give LON,LAT in WGS-84 degrees, e.g. 119.9,42.3") from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            hint = " (longitude and latitude swapped? give LON first)" if abs(lat) > 90 and abs(lon) <= 90 else ""
+            raise click.BadParameter(f"{v!r}: not a WGS-84 lon/lat: latitude must lie within ±90 and longitude "
+                                     f"within ±180{hint}")
         pts.append((lon, lat))
     return pts
 
 
-def _scenario_corridors(value):
+def _scenario_corridors(value, layers, settings):
+    """A scenario corridor file, checked like the dataset's corridors (classes, speeds, stations, region)."""
     if value in (None, "none", "planned"):
         return None
     gdf = read_layer(value)
     gdf.attrs["source_file"] = str(value)
     if "status" not in gdf:
         gdf["status"] = "scenario"
-    _, rep = validate_dataset({"corridors": gdf})
+    context = {k: layers[k] for k in ("boundaries", "nodes") if k in layers}
+    _, rep = validate_dataset({**context, "corridors": gdf}, settings=settings)
     rep.raise_if_failed()
     return gdf
 
@@ -56,27 +62,36 @@ def _scenario_corridors(value):
 @click.command("access")
 @gpkg_arg
 @project_opt
-@click.option("--resolution", type=click.FloatRange(min=100), default=1000.0, show_default=True,
-              help="Raster cell size in metres (250 works for the whole region).")
-@click.option("--minutes", callback=_minutes, default=",".join(f"{m:g}" for m in DEFAULT_MINUTES), show_default=True,
-              help="Isochrone thresholds.")
+@click.option("--resolution", type=click.FloatRange(min=100),
+              help="Raster cell size in metres; sets access.resolution_m (default 1000; 250 works for the whole region).")
+@click.option("--minutes", callback=_minutes,
+              help="Isochrone thresholds, e.g. 30,60,90,120; sets access.minutes.")
 @click.option("--origin", "origins", multiple=True, help="Extra isochrone origin: a place, park or station id (repeatable).")
 @click.option("--origin-point", "origin_points", multiple=True, callback=_points,
               help="Extra isochrone origin as LON,LAT (repeatable).")
-@click.option("--scenario", default="planned", show_default=True,
-              help="'planned' (the dataset's planned corridors), a corridor file (GeoJSON, GPKG, ...), or 'none'.")
+@click.option("--scenario",
+              help="'planned' (the dataset's planned corridors), a corridor file (GeoJSON, GPKG, ...), or 'none' "
+                   "(default: access.scenario, planned).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ACCESS_DIR, show_default=True)
-def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir):
+@set_opt
+def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set):
     """Accessibility: OD matrix, isochrones, travel-time GeoTIFFs, county table, scenario comparison."""
-    from ..dataset import load_dataset
+    from ..pipeline import resolve_settings, run_access
+    from ..validate import check_points_in_region
 
-    ds = load_dataset(path, project=project)
-    for k in ("boundaries", "places", "corridors"):
-        if k not in ds.layers:
-            raise DataSourceError(f"{ds.origin}: the accessibility model needs the {k} layer.")
-    _, rep = validate_dataset(ds.layers)
-    rep.raise_if_failed()
+    check_output_dir(out_dir)
+    ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))
+    overrides = dict(settings_set)
+    if resolution is not None:
+        overrides["access.resolution_m"] = resolution
+    if minutes is not None:
+        overrides["access.minutes"] = minutes
+    settings = resolve_settings(settings=settings, overrides=overrides)
+    if scenario is None:
+        scenario = settings.access.scenario
     layers = dict(ds.layers)
+    if origin_points:
+        check_points_in_region(origin_points, layers=layers, settings=settings, what="--origin-point")
     extra_ids = []
     if origin_points:
         add = gpd.GeoDataFrame({"place_id": [f"ORIGIN_{i + 1}" for i in range(len(origin_points))],
@@ -88,23 +103,25 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
         | set(layers.get("nodes", pd.DataFrame(columns=["node_id"]))["node_id"].astype(str))
     bad = [o for o in origins if o not in known]
     if bad:
-        raise click.BadParameter(f"unknown origin id(s) {bad}; use a place_id, park_id or station node_id", param_hint="--origin")
+        raise click.BadParameter(f"unknown origin id(s) {', '.join(bad)}; use a place_id, park_id or station node_id",
+                                 param_hint="--origin")
     all_origins = list(origins) + extra_ids
-    extra = _scenario_corridors(scenario)
+    extra = _scenario_corridors(scenario, layers, settings)
     with click.progressbar(length=2 if scenario != "none" else 1, label="Accessibility", file=sys.stderr) as bar:
-        written, base, scen, comparison = write_access(ds, out_dir, layers=layers, resolution=resolution, minutes=minutes,
-                                           origins=all_origins, scenario="file" if extra is not None else scenario,
-                                           extra_corridors=extra, on_step=lambda: bar.update(1))
+        written, base, scen, comparison = run_access(ds, out_dir, settings, layers=layers, origins=all_origins,
+                                                     scenario="file" if extra is not None else scenario,
+                                                     extra_corridors=extra, on_step=lambda: bar.update(1))
     tw = base.twin_city.set_index("indicator")["value"]
     click.echo(f"Chifeng core <-> Tongliao core: {tw['core_to_core_fastest_min']:.0f} min fastest, "
                f"{tw['core_to_core_road_min']:.0f} min by road")
     unreachable = base.to_nearest[~base.to_nearest["reachable"]]
     if len(unreachable):
-        click.secho(f"Unreachable from every core: {', '.join(unreachable['id'])}", fg="yellow", err=True)
+        click.secho(f"Unreachable from every core: {', '.join(map(str, unreachable['id']))}", fg="yellow", err=True)
     if scen is not None:
         counties = comparison[0]
+        top = counties.nlargest(1, "area_share_120min_change")
+        gain = f"{top['name_zh'].iloc[0]} {top['area_share_120min_change'].iloc[0]:+.3f}" if len(top) else "none"
         click.echo(f"Scenario '{scenario}': core <-> core {scen.twin_city.iloc[0]['value']:.0f} min; "
-                   f"largest county gain in 2-hour area share: "
-                   f"{counties.nlargest(1, 'area_share_120min_change')[['name_zh', 'area_share_120min_change']].values[0].tolist()}")
+                   f"largest county gain in 2-hour area share: {gain}")
     for p in written:
         click.echo(f"Wrote {p}")

@@ -7,14 +7,13 @@ from pathlib import Path
 import click
 
 from .._errors import DataSourceError
-from ..dataset import load_dataset
 from ..io import read_layer, write_csv, write_gpkg
 from ..outputs import write_distances, write_indicators, write_overlap
-from ..overlay import ZONE_BUFFERS, overlay_layers
+from ..overlay import overlay_layers
 from ..proximity import CORRIDOR_CLASSES
 from ..schema import LAYERS
 from ..validate import validate_dataset, validate_geometry
-from .options import gpkg_arg, project_opt
+from .options import gpkg_arg, open_inputs, project_opt
 
 DEFAULT_ANALYSIS_DIR = Path("twinstar_output") / "analysis"
 out_opt = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ANALYSIS_DIR,
@@ -22,13 +21,7 @@ out_opt = click.option("--out", "out_dir", type=click.Path(file_okay=False, path
 
 
 def _load_valid(path, project, needed):
-    ds = load_dataset(path, project=project)
-    missing = [k for k in needed if k not in ds.layers]
-    if missing:
-        raise DataSourceError(f"{ds.origin}: missing layer(s) {missing}; add them to the project file or use base = \"embedded\".")
-    _, report = validate_dataset(ds.layers)
-    report.raise_if_failed()
-    return ds
+    return open_inputs(path, project, needed=needed)[0]
 
 
 def _classes(ctx, param, value):
@@ -53,6 +46,7 @@ def _classes(ctx, param, value):
 def distances(path, project, classes, max_km, measure_from, include_planned, out_dir):
     """Park-to-corridor ground distances: nearest of each class, full matrix, connector lines."""
     ds = _load_valid(path, project, ["parks"])
+    _check_classes_present(ds, classes)
     written, near = write_distances(ds, out_dir, classes=classes, max_km=max_km, measure_from=measure_from,
                                     include_planned=include_planned)
     summary = near.groupby("class", sort=False)["distance_km"].agg(["count", "median", "max"]).round(1)
@@ -60,6 +54,34 @@ def distances(path, project, classes, max_km, measure_from, include_planned, out
     click.echo(summary.to_string())
     for p in written:
         click.echo(f"Wrote {p}")
+
+
+def _check_classes_present(ds, classes):
+    """Refuse classes of which the data hold no feature (e.g. --classes interchange without interchange nodes)."""
+    from ..proximity import CORRIDOR_CLASSES as SOURCES
+
+    present = []
+    for cls, (layer, col, values) in SOURCES.items():
+        gdf = ds.layers.get(layer)
+        if gdf is not None and col in gdf.columns and gdf[col].isin(values).any():
+            present.append(cls)
+    absent = [c for c in (classes or []) if c not in present]
+    if absent:
+        raise DataSourceError(f"{ds.origin}: no feature of class {', '.join(absent)} in the data "
+                              f"(classes present: {', '.join(present) or 'none'}). Choose from those, or add the features.")
+
+
+def _county_level(gdf, name):
+    """A boundaries layer in an overlay: counties only, so prefectures and counties are not stacked."""
+    is_boundaries = name == "boundaries" or {"adcode", "parent_adcode", "level"} <= set(gdf.columns)
+    if is_boundaries and gdf["level"].nunique() > 1:
+        counties = gdf[gdf["level"] == "county"]
+        if counties.empty:
+            raise DataSourceError(f"{name}: mixes levels {', '.join(sorted(map(str, gdf['level'].unique())))} and has "
+                                  "no county level; overlay one level at a time.")
+        click.echo(f"{name}: using the {len(counties)} counties (level = county), not the prefectures that contain them")
+        return counties
+    return gdf
 
 
 def _layer_or_file(ds, name):
@@ -80,12 +102,12 @@ def _layer_or_file(ds, name):
               default="intersection", show_default=True, help="Overlay operation for LAYER_A LAYER_B.")
 @click.option("--buffer", "buffer_m", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Buffer LAYER_B by this many metres first.")
-@click.option("--reserve-buffer", type=click.FloatRange(min=0), default=ZONE_BUFFERS["nature_reserve"], show_default=True,
-              help="Conflict report: metres around nature reserves.")
-@click.option("--river-buffer", type=click.FloatRange(min=0), default=ZONE_BUFFERS["river"], show_default=True,
-              help="Conflict report: riparian strip (metres each side of rivers).")
-@click.option("--near-km", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Conflict report: also list parks within this distance of a zone.")
+@click.option("--reserve-buffer", type=click.FloatRange(min=0),
+              help="Conflict report: metres around nature reserves (default: overlap.buffer_nature_reserve_m, 1000).")
+@click.option("--river-buffer", type=click.FloatRange(min=0),
+              help="Conflict report: riparian strip, metres each side of rivers (default: overlap.buffer_river_m, 500).")
+@click.option("--near-km", type=click.FloatRange(min=0),
+              help="Conflict report: also list parks within this distance of a zone (default: overlap.near_km, 5).")
 @out_opt
 def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, river_buffer, near_km, out_dir):
     """Conflicts with ecological zones and county adjacency; or overlay LAYER_A with LAYER_B.
@@ -99,7 +121,7 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
     if (layer_a is None) != (layer_b is None):
         raise click.UsageError("give two layers (LAYER_A LAYER_B) or none")
     if layer_a:
-        ds = load_dataset(path, project=project)
+        ds = open_inputs(path, project, validate=False)[0]
         a, an = _layer_or_file(ds, layer_a)
         b, bn = _layer_or_file(ds, layer_b)
         for gdf, n, given in ((a, an, layer_a), (b, bn, layer_b)):
@@ -108,6 +130,11 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
             else:  # a file of no particular kind: its geometry still has to be sound
                 _, rep = validate_geometry(gdf, label=str(given))
             rep.raise_if_failed()
+        a, b = _county_level(a, an), _county_level(b, bn)
+        line_a = a.geom_type.isin(["LineString", "MultiLineString"]).all()
+        if line_a and how not in ("intersection", "difference"):
+            raise click.BadParameter(f"{an} holds lines: a line layer can only be intersected with or differenced "
+                                     f"from polygons, not '{how}'. Use --how intersection or difference.", param_hint="--how")
         res = overlay_layers(a, b, how=how, buffer_b_m=buffer_m)
         stem = f"overlay_{an}_{how}_{bn}"
         written = [write_csv(out_dir / f"{stem}.csv", res), write_gpkg(out_dir / f"{stem}.gpkg", {stem: res})]
@@ -115,15 +142,20 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
         click.echo(f"{how} of {an} and {bn}{f' (+{buffer_m:g} m)' if buffer_m else ''}: {len(res)} features, "
                    f"{res[measure].sum():.3f} {measure.replace('_', ' ')} in all")
     else:
-        ds = _load_valid(path, project, ["parks", "eco_zones"])
-        buffers = {**ZONE_BUFFERS, "nature_reserve": reserve_buffer, "river": river_buffer}
-        written, result = write_overlap(ds, out_dir, zone_buffers=buffers, near_km=near_km)
+        ds, settings = open_inputs(path, project, needed=["parks", "eco_zones"])
+        o = settings.overlap
+        reserve_buffer = o.buffer_nature_reserve_m if reserve_buffer is None else reserve_buffer
+        river_buffer = o.buffer_river_m if river_buffer is None else river_buffer
+        buffers = {**o.zone_buffers(), "nature_reserve": reserve_buffer, "river": river_buffer}
+        written, result = write_overlap(ds, out_dir, zone_buffers=buffers, near_km=o.near_km if near_km is None else near_km)
         conflicts = result["conflicts"]
         if "adjacency" in result:
             adj = result["adjacency"]
             cross = adj[~adj["same_city"]]
+            longest = cross.nlargest(1, "shared_border_km")
+            longest = f"{longest['name_a'].iloc[0]} - {longest['name_b'].iloc[0]}" if len(longest) else "none"
             click.echo(f"County adjacency: {len(adj)} shared borders; Chifeng-Tongliao border {cross['shared_border_km'].sum():.1f} km "
-                       f"in {len(cross)} pieces (longest: {cross.nlargest(1, 'shared_border_km')[['name_a', 'name_b']].values[0].tolist()})")
+                       f"in {len(cross)} pieces (longest: {longest})")
         if len(conflicts):
             by = conflicts.groupby(["feature_kind", "zone_kind"]).size().rename("conflicts")
             click.echo("Conflicts with ecological zones (buffers: reserves "

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..dataset import DEFAULT_OUT_DIR, GPKG_NAME, build_dataset, describe_dataset, load_dataset
-from ..io import read_layer, write_gpkg
+from ..dataset import DEFAULT_OUT_DIR, build_dataset, describe_dataset, load_dataset
+from ..io import read_project, write_gpkg
+from ..settings import DEFAULT
 from ..validate import validate_dataset
-from .options import gpkg_arg, project_opt, source_options
+from .options import gpkg_arg, open_inputs, project_opt, source_options
 
 
 @click.group()
@@ -25,6 +26,10 @@ def data():
               help="A finer DEM (GeoTIFF, any CRS) instead of the packaged 0.2-degree sample.")
 def build(out_dir, dem):
     """Assemble, validate and write the embedded Chifeng-Tongliao dataset."""
+    if dem is not None:
+        from ..pipeline import check_dem
+
+        check_dem(dem)
     steps = ["boundaries", "layers", "validation", "terrain", "writing"]
     with click.progressbar(length=len(steps), label="Building dataset", file=sys.stderr) as bar:
         gpkg, report = build_dataset(out_dir, dem=dem, on_step=lambda s: bar.update(1))
@@ -38,7 +43,7 @@ def build(out_dir, dem):
 @project_opt
 def info(path, project):
     """List layers with feature counts, CRS, extent and sources."""
-    ds = load_dataset(path, project=project)
+    ds = open_inputs(path, project, validate=False)[0]
     click.echo(f"Dataset: {ds.origin}")
     table = describe_dataset(ds)
     click.echo(table.drop(columns=["source"]).to_string(index=False))
@@ -53,31 +58,77 @@ def info(path, project):
         click.echo(f"DEM: {ds.dem_path}")
 
 
+def _column_pairs(ctx, param, values):
+    out = {}
+    for v in values:
+        ours, sep, theirs = v.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise click.BadParameter(f"{v!r}: give OUR_NAME=FILE_COLUMN, e.g. name_zh=名称", param_hint="--column")
+        out[ours.strip()] = theirs.strip()
+    return out
+
+
+def _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns):
+    """One file as a layer of ``kind``, beside the embedded boundaries (and nodes) built in memory.
+
+    Never reads the current folder: the same file gives the same answer wherever it is validated.
+    """
+    from ..dataset import build_layers
+    from ..io import LayerSource, load_layer_source
+
+    src = LayerSource(kind=kind, path=Path(path), layer=layer, encoding=encoding, crs=crs, coord_system=coord_system,
+                      columns=columns)
+    layers = {kind: load_layer_source(src)}
+    if kind != "boundaries":
+        embedded = build_layers()
+        extra = {"boundaries": embedded["boundaries"]}
+        if kind == "corridors":
+            extra["nodes"] = embedded["nodes"]
+        layers = {**extra, **layers}
+    return layers
+
+
 @data.command("validate")
 @gpkg_arg
 @project_opt
 @source_options
+@click.option("--column", "columns", multiple=True, callback=_column_pairs, metavar="OURS=THEIRS",
+              help="With --kind: map a column of the file to an attribute, e.g. --column name_zh=名称 (repeatable), "
+                   "like `columns` in a project file.")
 @click.option("--fix", is_flag=True, help="Repair invalid geometry and report what changed.")
 @click.option("--out", "fixed_out", type=click.Path(dir_okay=False, path_type=Path),
               help="With --fix: write the repaired layers to this GeoPackage (your input is never changed).")
-def validate(path, project, kind, layer, encoding, crs, coord_system, fix, fixed_out):
+def validate(path, project, kind, layer, encoding, crs, coord_system, columns, fix, fixed_out):
     """Validate the dataset, a project, or one file (with --kind).
 
     PATH is a dataset GeoPackage (default: the built embedded dataset) or,
-    with --kind, any single vector file.
+    with --kind, any single vector file; a multi-layer file is read at the
+    layer named like the kind unless --layer says otherwise.  A single file is
+    checked against the embedded boundaries, whatever folder you are in.
     """
+    if fixed_out is not None:
+        if not fix:
+            raise click.UsageError("--out writes the repaired layers; give --fix too")
+        inputs = [Path(p) for p in (path,) if p] + ([Path(project)] if project else [])
+        if any(Path(fixed_out).resolve() == p.resolve() for p in inputs):
+            raise click.BadParameter(f"{fixed_out} is the input; write the repaired layers to a new file.", param_hint="--out")
+    settings = DEFAULT
     if path and kind:
-        layers = {kind: read_layer(path, layer=layer, encoding=encoding, crs=crs, coord_system=coord_system)}
-        layers[kind].attrs["source_file"] = str(path) + (f" (layer {layer!r})" if layer else "")
-        default = DEFAULT_OUT_DIR / GPKG_NAME
-        if kind != "boundaries" and default.exists():
-            base = load_dataset(default)
-            layers = {"boundaries": base["boundaries"], **({"nodes": base["nodes"]} if kind == "corridors" else {}), **layers}
+        layers = _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns)
         origin = str(path)
+    elif columns:
+        raise click.UsageError("--column maps the columns of one file: give PATH and --kind too")
+    elif project and not path:
+        from ..pipeline import load_run_layers
+
+        layers, proj, _, _ = load_run_layers(project)
+        settings, origin = proj.settings, f"project {project}"
     else:
         ds = load_dataset(path, project=project)
         layers, origin = ds.layers, ds.origin
-    checked, report = validate_dataset(layers, fix=fix)
+        if project:
+            settings = read_project(project).settings
+    checked, report = validate_dataset(layers, fix=fix, settings=settings)
     for fx in report.fixes:
         click.echo(f"fixed: {fx}")
     for w in report.warnings:
@@ -88,5 +139,5 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, fix, fixed
             click.echo(f"  ok  {c.name}: {c.detail}")
     click.echo(f"{origin}: {len(report.checks)} checks passed" + (f", {len(report.fixes)} geometries repaired" if report.fixes else ""))
     if fix and fixed_out:
-        write_gpkg(fixed_out, checked)
+        write_gpkg(fixed_out, {k: v for k, v in checked.items() if not (path and kind) or k == kind})
         click.echo(f"Wrote repaired layers to {fixed_out}")

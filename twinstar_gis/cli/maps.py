@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..maps import BASEMAPS
-from .options import gpkg_arg, project_opt
+from .options import gpkg_arg, project_opt, set_opt
 
 
 def _map_options(f):
@@ -45,32 +46,73 @@ def map_cmd(path, project, offline, basemap, tianditu_key, store_key, out_dir):
     click.echo(f"Map gallery: {paths['index'].resolve()}")
 
 
+def _command_line(ctx) -> list[str]:
+    """The command as given (options that differ from their defaults), for run.json; never the Tianditu key."""
+    out = ["twinstar", "run"]
+    for p in ctx.command.params:
+        v = ctx.params.get(p.name)
+        if v is None or v == p.default or v in ((), {}, False):
+            continue
+        flag = p.opts[0]
+        if p.name == "tianditu_key":
+            out += [flag, "(not recorded)"]
+        elif isinstance(v, dict):
+            out += [x for k, val in v.items() for x in (flag, f"{k}={val}")]
+        elif v is True:
+            out.append(flag)
+        else:
+            out += [flag, str(v)]
+    return out
+
+
 @click.command("run")
 @project_opt
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True)
-@click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="A finer DEM for the build.")
-@click.option("--resolution", type=click.FloatRange(min=100), default=1000.0, show_default=True, help="Raster cell size (m).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True,
+              help="The run folder; an earlier run there is replaced only once this one is complete.")
+@click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="A finer DEM (GeoTIFF with a CRS).")
+@click.option("--resolution", type=click.FloatRange(min=100), default=None,
+              help="Raster cell size (m); sets access.resolution_m (default 1000).")
+@set_opt
 @_map_options
-def run(project, out_dir, dem, resolution, offline, basemap, tianditu_key, store_key):
-    """The main job: build the data, run distances, overlap, indicators and accessibility, write the maps."""
+@click.pass_context
+def run(ctx, project, out_dir, dem, resolution, settings_set, offline, basemap, tianditu_key, store_key):
+    """The main job: one run folder with the data used, every analysis, the maps, the brief and run.json.
+
+    Everything is checked before anything is written; the run is written beside
+    --out and swapped into place when complete.
+    """
     from ..pipeline import STEPS, run_all
 
-    with click.progressbar(length=len(STEPS), label="twinstar run", file=sys.stderr) as bar:
-        written = run_all(out_dir, dem=dem, project=project, resolution=resolution, offline=offline, basemap=basemap,
-                          tianditu_key=tianditu_key, store_key=store_key, on_step=lambda s: bar.update(1))
+    overrides = dict(settings_set)
+    if resolution is not None:
+        overrides["access.resolution_m"] = resolution
+    quiet = logging.getLogger("twinstar_gis").getEffectiveLevel() > logging.WARNING
+    with click.progressbar(length=len(STEPS), label="twinstar run", file=sys.stderr,
+                           hidden=quiet) as bar:
+        written = run_all(out_dir, dem=dem, project=project, overrides=overrides, offline=offline, basemap=basemap,
+                          tianditu_key=tianditu_key, store_key=store_key, on_step=lambda s: bar.update(1),
+                          command=_command_line(ctx))
+    if quiet:
+        return
     for step in STEPS:
         files = written.get(step, [])
-        click.echo(f"{step:>10}: {len(files)} file(s) in {os.path.commonpath([str(Path(f).parent) for f in files]) if files else '-'}")
+        where = os.path.commonpath([str(Path(f).parent) for f in files]) if files else "-"
+        click.echo(f"{step:>10}: {len(files)} file(s) in {where}")
+    click.echo(f"Manifest: {Path(written['manifest']).resolve()}")
     click.echo(f"Planning brief: {Path(written['brief'][0]).resolve()}")
     click.echo(f"Map gallery: {Path(written['gallery']).resolve()}")
 
 
 @click.command("report")
+@click.argument("run_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True,
-              help="The output folder of `twinstar run`.")
-def report(out_dir):
-    """Write the HTML planning brief (key tables, links to the maps) from the outputs of `twinstar run`."""
+              help="The run folder (same as RUN_DIR).")
+def report(run_dir, out_dir):
+    """Re-render brief.html of a run folder from its outputs and run.json.
+
+    Refuses a folder without run.json or whose files do not match it.
+    """
     from ..report import write_brief
 
-    p = write_brief(out_dir)
+    p = write_brief(run_dir or out_dir)
     click.echo(f"Planning brief: {p.resolve()}")
