@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from .settings import DEFAULT, Settings, SettingsError
 __all__ = ["run_all", "run_access", "check_dem", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
 
 log = logging.getLogger(__name__)
-STEPS = ("data", "distances", "overlap", "indicators", "access", "maps", "brief")
+STEPS = ("data", "distances", "overlap", "indicators", "access", "planning", "maps", "brief")
 #: Fixed paths inside a run folder (see the run-folder contract).
 GPKG = "data/twinstar.gpkg"
 DEM = "data/twinstar_dem.tif"
@@ -241,17 +240,11 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
 
 
 def run_access(ds, out_dir, settings: Settings, **kw):
-    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``).
-
-    Merge note: helper "model" gives ``write_access`` a ``settings=`` keyword (GeoTIFF tags from
-    ``settings.to_dict()``); until then the resolution and minutes are passed one by one.
-    """
+    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``)."""
     from .outputs import write_access
 
     kw.setdefault("scenario", settings.access.scenario)
-    if "settings" in inspect.signature(write_access).parameters:
-        return write_access(ds, out_dir, settings=settings, **kw)
-    return write_access(ds, out_dir, resolution=settings.access.resolution_m, minutes=list(settings.access.minutes), **kw)
+    return write_access(ds, out_dir, settings=settings, **kw)
 
 
 def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Settings | None = None,
@@ -320,6 +313,7 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     from .dataset import load_dataset
     from .maps import write_gallery
     from .outputs import write_distances, write_indicators, write_overlap
+    from .planning.outputs import write_planning
     from .report import write_brief
 
     s = prep.settings
@@ -333,7 +327,9 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     written["indicators"], _ = write_indicators(ds, stage / "analysis")
     step("access")
     written["access"], base_res, scen_res, _ = run_access(ds, stage / "access", s)
-    # Planning analyses (helper "plan") go here: one call writing stage / "planning".
+    step("planning")
+    written["planning"] = write_planning(stage, ds.layers, dem_path=ds.dem_path, settings=s,
+                                         include_planned=s.access.scenario == "planned")
     step("maps")
     # Merge note: helper "maps" turns this into write_gallery(stage) reading the run folder,
     # followed by write_figures(stage).
