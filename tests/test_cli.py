@@ -30,7 +30,7 @@ def test_build_info_validate(run, tmp_path):
     assert (tmp_path / "twinstar_output/data/twinstar_region.gpkg").exists()
     r = run("data", "info")
     assert r.exit_code == 0, r.output
-    for layer, n in [("boundaries", 22), ("parks", 14), ("corridors", 15), ("eco_zones", 8), ("rivers", 5)]:
+    for layer, n in [("boundaries", 22), ("parks", 16), ("corridors", 21), ("eco_zones", 11), ("rivers", 5)]:
         assert any(line.split()[:2] == [layer, str(n)] for line in r.output.splitlines()), (layer, r.output)
     assert "EPSG:4326" in r.output and "terrain:" in r.output
     r = run("data", "validate")
@@ -158,7 +158,7 @@ def test_distances_overlap_indicators_write_files(run, tmp_path):
     raw = (out / "park_corridor_nearest.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "松山区信息科技产业园".encode() in raw
     conn = gpd.read_file(out / "park_corridor_connectors.gpkg", layer="connectors")
-    assert len(conn) == 14 * 7 and conn.crs.to_epsg() == 4326
+    assert len(conn) == 16 * 7 and conn.crs.to_epsg() == 4326
     r = run("distances", "--classes", "hsr_station", "--max-km", "10")
     assert r.exit_code == 0
     near = gpd.pd.read_csv(out / "park_corridor_nearest.csv")
