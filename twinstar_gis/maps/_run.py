@@ -113,8 +113,17 @@ class Run:
                     self._cache[rel] = (a, src.transform, src.crs)
         return self._cache[rel]
 
+    @classmethod
+    def from_dataset(cls, ds) -> Run:
+        """A data-only stand-in for a loaded :class:`~twinstar_gis.dataset.Dataset` (enough for the overview map;
+        analysis maps then say which run file is missing)."""
+        return cls(Path(ds.origin).parent if ds.origin else Path("."), {"schema": 1, "project": None, "dem": None},
+                   {"layers": dict(ds.layers), "dem": ds.dem_path})
+
     @property
     def dem_path(self) -> Path | None:
+        if "dem" in self._cache:
+            return self._cache["dem"]
         rel = self.manifest.get("dem", DEM)
         return self.file(rel, required=False) if rel else None
 

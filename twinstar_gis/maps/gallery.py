@@ -25,7 +25,7 @@ from ._controls import SyncMaps
 from ._run import Run, open_run
 from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, STATUS_LABELS, TIME_CLASSES,
-                    TIME_RAMP, class_label, corridor_style)
+                    TIME_RAMP, class_label, corridor_style, minutes_change)
 
 __all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "change_map", "write_gallery",
            "GALLERY", "headline_figures"]
@@ -41,7 +41,11 @@ NEAREST_LABELS = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高�
 
 
 def _run(run) -> Run:
-    return run if isinstance(run, Run) else open_run(run)
+    if isinstance(run, Run):
+        return run
+    if hasattr(run, "layers") and hasattr(run, "dem_path"):  # a loaded Dataset (notebooks): data layers only
+        return Run.from_dataset(run)
+    return open_run(run)
 
 
 def _start(run, m, basemap, title, **kw):
@@ -375,7 +379,7 @@ def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
                legend_items=[{"kind": "fill", "color": c, "fill": 0.8, "edge": "#444444", "label": lab}
                              for c, lab in zip(CHANGE_COLORS, CHANGE_LABELS)])
     lab = layer.copy()
-    lab["t"] = lab["name_zh"] + " " + lab["mean_min_change"].map(lambda x: "0" if abs(x) < 0.05 else f"{x:+.0f} min")
+    lab["t"] = lab["name_zh"] + " " + lab["mean_min_change"].map(lambda x: f"{minutes_change(x)} min")
     lab["e"] = lab["name_en"] + ": " + lab["mean_min_base"].map("{:.0f}".format) + " → " + \
         lab["mean_min_scenario"].map("{:.0f}".format) + " min"
     add_labels(spec, lab, cls="change", priority=70, min_zoom=0, text="t", english="e")

@@ -34,7 +34,7 @@ from __future__ import annotations
 from ..settings import CORRIDOR_CLASSES, RAIL_CLASSES
 
 __all__ = ["OKABE_ITO", "PALETTE", "CORRIDOR", "STATUS_DASH", "DATA", "ANALYSIS", "TIME_RAMP", "TIME_CLASSES",
-           "CHANGE_BINS", "CHANGE_COLORS", "CHANGE_LABELS", "INDICATIVE", "corridor_style", "mpl_dash", "class_label",
+           "CHANGE_BINS", "CHANGE_COLORS", "CHANGE_LABELS", "INDICATIVE", "corridor_style", "minutes_change", "mpl_dash", "class_label",
            "STATUS_LABELS"]
 
 OKABE_ITO = {
@@ -110,6 +110,18 @@ def class_label(cls: str) -> str:
     """``"国道 National highway"``."""
     c = CORRIDOR[cls]
     return f"{c['zh']} {c['en']}"
+
+
+def minutes_change(x: float) -> str:
+    """A change in minutes as a label: ``"0"``, ``"−0.4"``, ``"−8"``, ``"+2"`` (never "-0").
+
+    >>> [minutes_change(v) for v in (0.01, -0.36, -8.2, 2.0)]
+    ['0', '−0.4', '−8', '+2']
+    """
+    if not abs(x) >= 0.05:
+        return "0"
+    s = f"{abs(x):.1f}" if abs(x) < 1 else f"{abs(x):.0f}"
+    return ("−" if x < 0 else "+") + s
 
 
 def mpl_dash(dash: str | None, width: float):
