@@ -145,7 +145,6 @@ _JS = Template("""
   // ---- labels by zoom, with collision handling
   function placeLabels(){
     var z = map.getZoom(), placed = [];
-    var mr = root.getBoundingClientRect();
     st.labels.forEach(function(l){
       var el = l.marker.getElement();
       if (!el) return;
@@ -157,7 +156,6 @@ _JS = Template("""
       el.style.display = on ? '' : 'none';
       if (!on) return;
       var r = span.getBoundingClientRect();
-      if (r.right < mr.left || r.left > mr.right || r.bottom < mr.top || r.top > mr.bottom) return;
       var hit = placed.some(function(p){ return !(r.right + 2 < p.left || r.left - 2 > p.right || r.bottom + 1 < p.top || r.top - 1 > p.bottom); });
       if (hit) { el.style.display = 'none'; return; }
       placed.push(r);
