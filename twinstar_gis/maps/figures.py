@@ -102,11 +102,9 @@ def _hillshade(ax, run: Run, extent):
 
 
 def _frame(run, title, subtitle, *, panels=1):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=A4)
-    FigureCanvasAgg(fig)  # a renderer for measuring labels (collision handling)
     fig.text(0.02, 0.955, title, fontsize=17, weight="bold", va="top")
     fig.text(0.02, 0.905, subtitle, fontsize=9.5, color="#444", va="top")
     width = 0.70 if panels == 1 else 0.37
@@ -185,8 +183,11 @@ def _points(ax, gdf, *, color, size, edge="#222", marker="o", z=8):
 
 def _labels(ax, items):
     """Place labels by priority; skip one that would overlap a label already placed (as on the web maps)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = ax.figure
-    renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
+    renderer = FigureCanvasAgg(fig).get_renderer()  # measures the labels (collision handling)
     placed = []
     for it in sorted(items, key=lambda d: -d["p"]):
         t = ax.text(it["x"], it["y"], it["t"], fontsize=it.get("size", 8), weight=it.get("weight", "normal"),
@@ -195,13 +196,13 @@ def _labels(ax, items):
         import matplotlib.patheffects as pe
 
         t.set_path_effects([pe.withStroke(linewidth=2.2, foreground="white")])
-        if renderer is None:
-            continue
         bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
         if any(bb.overlaps(p) for p in placed):
             t.remove()
         else:
             placed.append(bb)
+    FigureCanvasBase(fig)  # back to a canvas that does not redraw on every geopandas plot
+    return placed
 
 
 def _admin_labels(run, *, counties=True, cores=True, extra=()):
