@@ -40,7 +40,7 @@ def map_cmd(run_dir, offline, basemap, tianditu_key, store_key, out_dir):
         click.secho("warning: no Tianditu key given; open the maps with ?tk=YOUR_KEY in the address", fg="yellow", err=True)
     paths = write_gallery(run_dir, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,
                           out_dir=out_dir)
-    for name, p in paths.items():
+    for p in paths.values():
         click.echo(f"Wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")
     click.echo(f"Map gallery: {paths['index'].resolve()}")
 

@@ -372,7 +372,6 @@ def fig_overview(run):
 def _raster(ax, run, rel, ext):
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from rasterio.warp import Resampling, reproject
-    import rasterio
 
     a, t, crs = run.raster(rel)
     x0, x1, y0, y1 = ext

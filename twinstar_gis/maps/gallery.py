@@ -15,7 +15,6 @@ import logging
 from pathlib import Path
 
 import branca
-import folium
 import numpy as np
 import pandas as pd
 
