@@ -304,3 +304,21 @@ def test_change_map_labels_and_headline(browser, gallery, run_dir):
     h = headline_figures(run_dir)
     assert f"{h['core_to_core_now']:.0f} → {h['core_to_core_scenario']:.0f} min" in head
     assert measure == pytest.approx(GEOD.inv(118.88076, 42.2559, 122.23789, 43.65052)[2], abs=0.01)
+
+
+def test_symbol_system_separates_classes_and_analysis():
+    """One symbol per corridor class; analysis overlays use colours no data layer uses."""
+    from twinstar_gis.maps.style import ANALYSIS, CORRIDOR, DATA, STATUS_DASH, corridor_style
+    from twinstar_gis.settings import CORRIDOR_CLASSES
+
+    symbols = {(c["color"], c["width"], c["rail"]) for c in CORRIDOR.values()}
+    assert len(symbols) == len(CORRIDOR_CLASSES)
+    # the issue's defect: rivers and national highways were both light blue
+    assert CORRIDOR["national_highway"]["color"] != DATA["river"]["color"]
+    data_colours = {c["color"].lower() for c in CORRIDOR.values()} | {d["color"].lower() for d in DATA.values()}
+    for name in ("connector", "isochrone", "conflict"):
+        assert ANALYSIS[name]["color"].lower() not in data_colours, name
+    assert len(set(STATUS_DASH.values())) == 3
+    assert corridor_style("high_speed_rail")["ties"] and not corridor_style("high_speed_rail", "planned")["ties"]
+    with pytest.raises(KeyError):
+        corridor_style("motorway")

@@ -69,7 +69,7 @@ def scale_bar_length(width_m: float) -> float:
     """A round scale-bar length (m) near a fifth of the map width.
 
     >>> scale_bar_length(700_000), scale_bar_length(90_000)
-    (100000.0, 20000.0)
+    (100000.0, 10000.0)
     """
     target = width_m / 5
     steps = np.array([1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) * 1000.0
