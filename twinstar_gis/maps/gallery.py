@@ -344,10 +344,18 @@ def _scenario_side(run, fig, *, left: bool, basemap, **kw):
     v = h["core_to_core_now"] if left else h["core_to_core_scenario"]
     delta = h["core_to_core_scenario"] - h["core_to_core_now"]
     banner = (f"{'现状 Now' if left else '情景 Scenario'} · 中心城区间 core ↔ core <b>{_fmt(v)} min</b>"
-              + ("" if left else f" ({'−' if delta < 0 else '+'}{_fmt(abs(delta))})"))
+              + ("" if left else f" ({'−' if delta < 0 else '+'}{_fmt(abs(delta))})") + _ramp_key())
     finish(m, spec, note_lines=["Same colours, classes and extent on both sides; the two maps move together.",
                                 "Planned routes and speeds are assumptions."], banner=banner, collapse_below=900)
     return m
+
+
+def _ramp_key() -> str:
+    """A one-line key of the travel-time classes for the banner (the panel starts collapsed on half-width maps)."""
+    edges = ["<30", "30", "60", "90", "120", "≥150"]
+    chips = "".join(f'<span style="display:inline-block;background:{c};color:{"#000" if i < 2 else "#fff"};'
+                    f'font-size:11px;padding:0 4px">{e}</span>' for i, (c, e) in enumerate(zip(TIME_RAMP, edges)))
+    return f'<br><span style="font-size:11px">到中心城区 min to core </span>{chips}'
 
 
 def scenario_map(run, *, basemap: str = "hillshade", **kw):
