@@ -107,9 +107,9 @@ def test_north_arrow_points_to_true_north():
 
     fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
     x, y = fwd.transform(117.5, 44.0)
-    # an extent whose arrow anchor (6 % from the left, 12 % from the top) lands on (117.5 E, 44 N)
+    # an extent whose arrow anchor (6 % from the left, 16 % from the top) lands on (117.5 E, 44 N)
     w, h = 800_000, 600_000
-    ext = (x - 0.06 * w, x + 0.94 * w, y + 0.12 * h - h, y + 0.12 * h)
+    ext = (x - 0.06 * w, x + 0.94 * w, y + 0.16 * h - h, y + 0.16 * h)
     ang = np.degrees(F._north_arrow(Figure().add_subplot(), ext))
     n = (np.sin(np.radians(41.5)) + np.sin(np.radians(45.5))) / 2
     assert ang == pytest.approx(-n * (117.5 - 120.5), abs=0.1)

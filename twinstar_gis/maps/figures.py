@@ -226,7 +226,7 @@ def _admin_labels(run, *, counties=True, cores=True, extra=()):
 def _north_arrow(ax, extent):
     """An arrow to true north at its own position (meridians converge in the conic projection)."""
     x0, x1, y0, y1 = extent
-    x, y = x0 + 0.06 * (x1 - x0), y1 - 0.12 * (y1 - y0)
+    x, y = x0 + 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0)
     inv = Transformer.from_crs(EQUAL_AREA_CRS, 4326, always_xy=True)
     fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
     lon, lat = inv.transform(x, y)
@@ -509,7 +509,40 @@ def fig_conflicts(run):
     return fig
 
 
-FIGURES = {"overview": fig_overview, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
+def fig_distances(run, cls: str = "hsr_station"):
+    """Each park's connector to its nearest HSR station, labelled with the run's ground distance."""
+    fig, (ax,), side, ext = _frame(run, "园区—高铁站距离 Park to the nearest high-speed station",
+                                   "本次运行的地面距离 Ground distances of this run (analysis/park_corridor_nearest.csv)")
+    _admin(ax, run, counties=True)
+    used = _transport(ax, run, planned=False)
+    _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
+    conn = run.vector("analysis/park_corridor_connectors.gpkg", "connectors")
+    st = ANALYSIS["connector"]
+    _line(ax, conn[conn["class"] == cls], color=st["color"], width=st["width"], dash=st["dash"], z=8, alpha=1)
+    n = run.layer("nodes")
+    _points(ax, n[n["kind"] == "hsr_station"], color=DATA["hsr_station"]["color"], size=26)
+    near = run.table("analysis/park_corridor_nearest.csv")
+    near = near[near["class"] == cls]
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    x, y = fwd.transform(((near["park_lon"] + near["target_lon"]) / 2).to_numpy(),
+                         ((near["park_lat"] + near["target_lat"]) / 2).to_numpy())
+    items = [{"x": a, "y": b, "t": f"{d:.1f} km", "p": 80, "size": 7, "color": "#3f2870",
+              "bbox": {"facecolor": "white", "edgecolor": st["color"], "boxstyle": "round,pad=0.15", "linewidth": 0.8}}
+             for a, b, d in zip(x, y, near["distance_km"])]
+    _labels(ax, _admin_labels(run, counties=False) + items)
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    mf = near["measured_from"].iloc[0] if len(near) else "boundary"
+    hs = [_h_line(st["color"], st["width"], "园区→最近高铁站 park → nearest HSR station", dash=st["dash"]),
+          _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5),
+          _h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意 indicative)", 0.8, True)]
+    hs += _base_handles() + _transport_handles(used)
+    _legend(side, _handles(hs), _note(run), extra_text=f"Distances from the park {mf}, on the WGS-84 ellipsoid;\n"
+                                                       "labels hidden where they would overlap.")
+    return fig
+
+
+FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
            "scenario": fig_scenario, "change": fig_change}
 
 
