@@ -97,8 +97,8 @@ _JS = Template("""
     div.innerHTML = '<div class="ts-head"><button class="ts-collapse" title="收起/展开 Hide/show panel">&#8250;</button>' +
       '<span class="ts-ptitle">' + cfg.title + '</span><button class="ts-lang" title="标注语言 Label language">EN</button></div>' +
       '<div class="ts-body">' + (cfg.headline ? '<div class="ts-headline">' + cfg.headline + '</div>' : '') +
-      '<div class="ts-sec">图层 Layers</div><div class="ts-layers"></div>' +
-      '<div class="ts-sec">图例 Legend</div><div class="ts-legend"></div><div class="ts-note">' + cfg.note + '</div></div>';
+      '<div class="ts-sec">图例 Legend</div><div class="ts-legend"></div>' +
+      '<div class="ts-sec">图层 Layers</div><div class="ts-layers"></div><div class="ts-note">' + cfg.note + '</div></div>';
     var leg = div.querySelector('.ts-legend'), last = null;
     cfg.legend.forEach(function(block){
       if (block.group && block.group !== last) { var g = L.DomUtil.create('div', 'ts-group', leg); g.textContent = block.group; last = block.group; }

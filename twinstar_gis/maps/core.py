@@ -136,8 +136,8 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
             st.update(fillColor=c, fillOpacity=fill_opacity * (INDICATIVE["fill_factor"] if ind else 1.0))
             if edge:
                 st["color"] = edge
-            if ind:
-                st["dashArray"] = INDICATIVE_DASH
+            if ind or dash:
+                st["dashArray"] = dash or INDICATIVE_DASH
         else:
             if ind:
                 st["opacity"] = INDICATIVE["line_opacity"]
@@ -282,7 +282,7 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude:
     shade = np.clip(shade, 0, 1)
     elev = (z - np.nanmin(z)) / max(np.nanmax(z) - np.nanmin(z), 1)
     base = np.stack([0.93 - 0.10 * elev, 0.92 - 0.06 * elev, 0.86 - 0.02 * elev], -1)  # light tint rising with height
-    rgb = np.clip(base * (0.55 + 0.45 * shade[..., None]), 0, 1)
+    rgb = np.clip(base * (0.40 + 0.60 * shade[..., None]), 0, 1)
     rgba = np.concatenate([rgb * 255, np.full(shade.shape + (1,), 255)], -1).astype("uint8")
     w, s, e, n = t.c, t.f + t.e * dem.shape[0], t.c + t.a * dem.shape[1], t.f
     folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=1.0,

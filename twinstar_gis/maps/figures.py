@@ -127,15 +127,18 @@ def _frame(run, title, subtitle, *, panels=1):
     return fig, axes, side, extent
 
 
-def _poly(ax, gdf, *, face, edge, lw, alpha=1.0, z=2, hatch=None):
+def _poly(ax, gdf, *, face, edge, lw, alpha=1.0, z=2, dashed=False):
     if gdf is None or len(gdf) == 0:
         return
     g = gdf.to_crs(EQUAL_AREA_CRS)
     ind = g["geometry_quality"].eq("indicative") if "geometry_quality" in g else np.zeros(len(g), bool)
     for flag, part in ((False, g[~ind]), (True, g[ind])):
         if len(part):
-            part.plot(ax=ax, facecolor=face, alpha=alpha * (INDICATIVE["fill_factor"] if flag else 1), edgecolor="none", zorder=z)
-            part.boundary.plot(ax=ax, color=edge, linewidth=lw, linestyle=(0, (4, 2.5)) if flag else "solid", zorder=z + 0.1)
+            if face != "none":
+                part.plot(ax=ax, facecolor=face, alpha=alpha * (INDICATIVE["fill_factor"] if flag else 1), edgecolor="none",
+                          zorder=z)
+            part.boundary.plot(ax=ax, color=edge, linewidth=lw, linestyle=(0, (4, 2.5)) if flag or dashed else "solid",
+                               zorder=z + 0.1)
 
 
 def _line(ax, gdf, *, color, width, dash=None, ties=False, z=4, alpha=None):
@@ -485,7 +488,7 @@ def fig_conflicts(run):
     _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
     buf = run.vector("analysis/overlap.gpkg", "eco_buffers", required=False)
     b = ANALYSIS["buffer"]
-    _poly(ax, buf, face=b["color"], edge=b["color"], lw=0.5, alpha=0.15, z=1.5)
+    _poly(ax, buf, face="none", edge=b["color"], lw=b["width"] * PX, z=1.5, dashed=True)
     _line(ax, run.layer("rivers"), color=DATA["river"]["color"], width=DATA["river"]["width"], z=2.5, alpha=1)
     _admin(ax, run, counties=True)
     _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
@@ -499,8 +502,8 @@ def fig_conflicts(run):
     hs = [_h_fill(c["color"], "black", "园区占用生态区 Park inside a zone", 0.9),
           _h_line(c["color"], c["width"], "走廊穿越段 Corridor stretch in a zone", alpha=0.8)]
     if buf is not None:
-        hs.append(_h_fill(b["color"], b["color"], "缓冲区 Buffer: " + ", ".join(
-            f"{k} {v:g} m" for k, v in buf.groupby("kind")["buffer_m"].first().items()), 0.15))
+        hs.append(_h_fill("none", b["color"], "缓冲区 Buffer: " + ", ".join(
+            f"{k} {v:g} m" for k, v in buf.groupby("kind")["buffer_m"].first().items()), 1.0, True))
     hs += [_h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意)", 0.8, True),
            _h_fill(DATA["nature_reserve"]["color"], "#00694c", "自然保护区 Nature reserve (示意)", 0.4, True),
            _h_fill(DATA["sandy_land"]["color"], "#8a8300", "科尔沁沙地 Horqin sandy land (示意)", 0.35, True),

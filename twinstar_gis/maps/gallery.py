@@ -245,8 +245,8 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
         buf = buf.copy()
         buf["label"] = buf["name_zh"] + " + " + buf["buffer_m"].map(lambda x: f"{x:g} m")
         add_vector(m, spec, buf, name="生态缓冲区 Ecological buffers", group=G_ECO, color=b["color"], fill_opacity=b["fill"],
-                   weight=b["width"], simplify_deg=0.0005, tooltip=[("label", "缓冲 Buffer")],
-                   legend_items=[{"kind": "fill", "color": b["color"], "fill": b["fill"], "dash": b["dash"], "width": 1,
+                   weight=b["width"], dash=b["dash"], simplify_deg=0.0005, tooltip=[("label", "缓冲 Buffer")],
+                   legend_items=[{"kind": "fill", "color": b["color"], "fill": b["fill"], "dash": b["dash"], "width": 1.5,
                                   "label": "生态缓冲区 Buffer around reserves and rivers"}])
     _admin(m, spec, run, counties_show=False, seats=False)
     _parks(m, spec, run)

@@ -83,7 +83,7 @@ ANALYSIS = {
     "isochrone": {"color": "#F781BF", "width": 3.0, "dash": "10 3 2 3"},
     "isochrone_scenario": {"color": "#F781BF", "width": 3.0, "dash": "10 3 2 3"},
     "conflict": {"color": "#E7298A", "width": 6.0, "fill": 0.75},
-    "buffer": {"color": "#E7298A", "width": 0.8, "fill": 0.12, "dash": "3 3"},
+    "buffer": {"color": "#E7298A", "width": 1.2, "fill": 0.0, "dash": "3 3"},
 }
 
 #: Travel-time classes (minutes) and their colours (viridis stops: uniform, colour-blind safe, greyscale-monotone).
