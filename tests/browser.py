@@ -21,68 +21,6 @@ def browser_available() -> str | None:
     return None
 
 
-def open_map(path, screenshot=None, *, width=1280, height=860, timeout_ms=20000, toggle="Industrial parks") -> dict:
-    """Load ``path`` with every non-file request blocked; return console errors, requests, DOM facts."""
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
-
-    external, failed, errors = [], [], []
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS, headless=True,
-                                                   viewport={"width": width, "height": height})
-        page = ctx.new_page()
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("requestfailed", lambda req: failed.append(req.url))
-
-        def route(r):
-            url = r.request.url
-            if url.startswith(("file:", "data:", "blob:")):
-                r.continue_()
-            else:
-                external.append(url)
-                r.abort()
-
-        page.route("**/*", route)
-        page.goto(Path(path).resolve().as_uri())
-        page.wait_for_function("window.__ts && window.__ts.ready === true", timeout=timeout_ms)
-        page.wait_for_timeout(300)
-        facts = page.evaluate("""() => ({
-            overlays: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim()),
-            groups: Array.from(document.querySelectorAll('.ts-group')).map(g => g.textContent.trim()),
-            legendVisible: Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none')
-                .map(b => b.textContent.trim().slice(0, 60)),
-            paths: document.querySelectorAll('.leaflet-overlay-pane path').length,
-            markers: document.querySelectorAll('.leaflet-marker-pane *, .leaflet-overlay-pane circle').length,
-            images: Array.from(document.querySelectorAll('.leaflet-image-layer')).map(i => i.complete && i.naturalWidth > 0),
-            scale: !!document.querySelector('.leaflet-control-scale'),
-            measure: !!document.querySelector('.ts-measure'),
-            fullscreen: !!document.querySelector('.ts-fullscreen'),
-        })""")
-        if screenshot:
-            page.screenshot(path=str(screenshot))
-        facts["page"] = page
-        facts["external"], facts["failed"], facts["errors"] = external, failed, errors
-        facts["_ctx"] = ctx
-        # Toggle the first overlay off and on to check the legend follows it.
-        first = page.locator(".leaflet-control-layers-overlays label", has_text=toggle).locator("input").first
-        n_before = len(facts["legendVisible"])
-        first.click()
-        page.wait_for_timeout(100)
-        after_off = page.evaluate("() => Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none').length")
-        first.click()
-        page.wait_for_timeout(100)
-        after_on = page.evaluate("() => Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none').length")
-        facts["legend_toggle"] = (n_before, after_off, after_on)
-        # Measure a known distance with the tool's own function: Chifeng core -> Tongliao core.
-        facts["vincenty_m"] = page.evaluate("() => window.__ts.vincenty({lat: 42.2559, lng: 118.88076}, {lat: 43.65052, lng: 122.23789})")
-        ctx.close()
-    facts.pop("page")
-    facts.pop("_ctx")
-    return facts
-
-
 def launch(playwright):
     """One headless Chromium for a whole test module (pages are cheap, launches are not)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)

@@ -147,6 +147,18 @@ def test_not_a_run_folder(tmp_path):
         write_gallery(tmp_path)
 
 
+def test_staged_run_with_manifest_in_hand(run_dir, tmp_path):
+    """`twinstar run` writes run.json last: while staging it passes the manifest it is building."""
+    staged = tmp_path / "out.staging-1"
+    shutil.copytree(run_dir, staged)
+    manifest = json.loads((staged / "run.json").read_text(encoding="utf-8"))
+    (staged / "run.json").unlink()
+    with pytest.raises(RunFolderError):
+        write_gallery(staged, names=["overview"])
+    paths = write_gallery(staged, names=["overview"], manifest=manifest)
+    assert paths["overview"] == staged / "maps" / "overview.html" and paths["overview"].exists()
+
+
 def test_amap_basemap_shifts_overlays_to_gcj02(run_dir):
     plain = _point_coords(overview_map(run_dir).get_root().render())
     shifted = _point_coords(overview_map(run_dir, basemap="amap").get_root().render())

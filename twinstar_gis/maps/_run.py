@@ -133,9 +133,13 @@ class Run:
         return f"project {proj['name']}" if proj else "embedded Twin Star dataset"
 
 
-def open_run(run_dir) -> Run:
-    """Open a run folder (``twinstar run --out``); raises :class:`RunFolderError` if it is not one."""
+def open_run(run_dir, *, manifest: dict | None = None) -> Run:
+    """Open a run folder (``twinstar run --out``); raises :class:`RunFolderError` if it is not one.
+
+    ``manifest``: the run's manifest while it is still being staged (``twinstar run`` writes
+    ``run.json`` last); without it, ``run.json`` is read from the folder.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: not a folder; give the output folder of `twinstar run`.")
-    return Run(run_dir, _manifest(run_dir))
+    return Run(run_dir, dict(manifest) if manifest is not None else _manifest(run_dir))

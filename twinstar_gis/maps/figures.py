@@ -549,14 +549,16 @@ FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fi
            "scenario": fig_scenario, "change": fig_change}
 
 
-def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300) -> list[Path]:
+def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
+                  manifest: dict | None = None) -> list[Path]:
     """Render the run's figures into ``run_dir/figures`` (or ``out_dir``) in each format; return the files.
 
-    Raises :class:`FontNotFoundError` before drawing anything if no CJK font is installed.
+    ``manifest``: the run's manifest while the folder is still being staged (before run.json
+    exists).  Raises :class:`FontNotFoundError` before drawing anything if no CJK font is installed.
     """
     import matplotlib
 
-    run = run_dir if isinstance(run_dir, Run) else open_run(run_dir)
+    run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
     bad = set(formats) - {"png", "pdf", "svg"}
     if bad:
         raise TwinstarError(f"unknown figure format(s) {sorted(bad)}; choose from png, pdf, svg")

@@ -416,13 +416,14 @@ _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": co
 
 
 def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", tianditu_key=None, store_key=False,
-                  out_dir=None, names=None) -> dict:
+                  out_dir=None, names=None, manifest: dict | None = None) -> dict:
     """Write the gallery of a run folder into ``run_dir/maps`` (or ``out_dir``); return name -> path.
 
     Reads only the run's files (contracts: "The run folder").  Maps whose inputs the
-    run did not write (e.g. no scenario) are skipped with a log message.
+    run did not write (e.g. no scenario) are skipped with a log message.  ``manifest``:
+    the run's manifest while the folder is still being staged (before run.json exists).
     """
-    run = _run(run_dir)
+    run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
     out_dir = Path(out_dir) if out_dir is not None else run.path / "maps"
     kw = dict(basemap=basemap, tianditu_key=tianditu_key, store_key=store_key)
     paths = {}
