@@ -334,3 +334,24 @@ def test_symbol_system_separates_classes_and_analysis():
     assert corridor_style("high_speed_rail")["ties"] and not corridor_style("high_speed_rail", "planned")["ties"]
     with pytest.raises(KeyError):
         corridor_style("motorway")
+
+
+def test_raster_colours_are_the_legend_classes(run_dir):
+    """The travel-time image holds exactly the legend's class colours (no per-channel stretching)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from twinstar_gis.maps.style import TIME_RAMP
+
+    html = access_map(run_dir).get_root().render()
+    urls = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)', html)
+    found = None
+    for u in urls:
+        with Image.open(io.BytesIO(base64.b64decode(u))) as im:
+            px = np.asarray(im.convert("RGBA")).reshape(-1, 4)
+        if (px[:, 3] == 200).any():  # the classed raster (alpha 200); the terrain is opaque
+            found = {"#%02x%02x%02x" % tuple(p[:3]) for p in px[px[:, 3] > 0]}
+    assert found is not None
+    assert found <= set(TIME_RAMP) and len(found) >= 4, found

@@ -224,6 +224,24 @@ def _to_lonlat(array, transform, crs, dst_res_deg=None):
     return out, (west, south, east, north)
 
 
+def to_mercator_rows(rgba: np.ndarray, south: float, north: float) -> np.ndarray:
+    """Re-space the rows of a lat/lon image (north up) for Web Mercator, by nearest row, keeping uint8 colours exact.
+
+    (folium's ``mercator_project`` interpolates to floats and then stretches each channel to its
+    own maximum, which changes the colours of a classed raster.)
+
+    >>> img = np.arange(6, dtype="uint8").reshape(6, 1, 1)  # six rows from 80 N (row 0) down to the equator
+    >>> to_mercator_rows(img, 0.0, 80.0)[:, 0, 0].tolist()  # Mercator stretches the north: row 0 twice, row 4 dropped
+    [0, 0, 1, 2, 3, 5]
+    """
+    h = rgba.shape[0]
+    merc = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    y = merc(north) - (np.arange(h) + 0.5) / h * (merc(north) - merc(south))
+    lat = np.degrees(2 * np.arctan(np.exp(y)) - np.pi / 2)
+    src = np.clip(np.floor((north - lat) / (north - south) * h).astype(int), 0, h - 1)
+    return np.ascontiguousarray(rgba[src])
+
+
 def _ramp(values, vmin, vmax, colors):
     stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
     finite = np.isfinite(values)
@@ -248,8 +266,8 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
     fg = folium.FeatureGroup(name=name, show=show)
-    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=0.75,
-                                      interactive=False).add_to(fg)
+    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
+                                      opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
     spec.groups[name] = group
     spec.legend.append({"layer": fg.get_name(), "group": group, "title": name,
@@ -271,7 +289,9 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude:
     from scipy.ndimage import zoom
 
     filled = np.where(np.isfinite(dem), dem, np.nanmean(dem))
-    z = zoom(filled, upsample, order=3)
+    from scipy.ndimage import gaussian_filter
+
+    z = gaussian_filter(zoom(filled, upsample, order=3), sigma=upsample * 0.8)  # no facets from the coarse grid
     dx = abs(t.a) / upsample * 111_320 * np.cos(np.radians(lat0))
     dy = abs(t.e) / upsample * 110_574
     gy, gx = np.gradient(z, dy, dx)
@@ -282,10 +302,11 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude:
     shade = np.clip(shade, 0, 1)
     elev = (z - np.nanmin(z)) / max(np.nanmax(z) - np.nanmin(z), 1)
     base = np.stack([0.93 - 0.10 * elev, 0.92 - 0.06 * elev, 0.86 - 0.02 * elev], -1)  # light tint rising with height
-    rgb = np.clip(base * (0.40 + 0.60 * shade[..., None]), 0, 1)
+    rgb = np.clip(base * (0.72 + 0.28 * shade[..., None]), 0, 1)  # light: a base under coloured overlays
     rgba = np.concatenate([rgb * 255, np.full(shade.shape + (1,), 255)], -1).astype("uint8")
     w, s, e, n = t.c, t.f + t.e * dem.shape[0], t.c + t.a * dem.shape[1], t.f
-    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=1.0,
+    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
+                                      opacity=1.0,
                                       interactive=False, name="地形 Terrain (DEM 0.2°)", zindex=1).add_to(m)
     spec.groups["地形 Terrain (DEM 0.2°)"] = "底图 Base"
     return m
