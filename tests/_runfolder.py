@@ -35,6 +35,15 @@ def _eco_buffers(ds, buffers) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
 
 
+def write_overlap_outputs(ds, out, *, zone_buffers=None):
+    """analysis/ overlap files of the contract, with the ``eco_buffers`` layer today's writer lacks."""
+    buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
+    _, ov = write_overlap(ds, Path(out) / "analysis", zone_buffers=buffers)
+    layers = {"park_eco_overlaps": ov["park_eco"], "corridor_eco_stretches": ov["corridor_eco"],
+              "county_borders": ov["adjacency"], "eco_buffers": _eco_buffers(ds, buffers)}
+    write_gpkg(Path(out) / "analysis" / "overlap.gpkg", layers)
+
+
 def build_run_folder(out, *, resolution: float = 4000.0, distances_kw: dict | None = None, zone_buffers=None,
                      data_from: Path | None = None) -> Path:
     """Write data/, analysis/, access/ and run.json into ``out``; return ``out``.
@@ -51,11 +60,7 @@ def build_run_folder(out, *, resolution: float = 4000.0, distances_kw: dict | No
     (out / "data" / GPKG_NAME).rename(out / "data" / "twinstar.gpkg")
     ds = load_dataset(out / "data" / "twinstar.gpkg")
     write_distances(ds, out / "analysis", **(distances_kw or {}))
-    buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
-    _, ov = write_overlap(ds, out / "analysis", zone_buffers=buffers)
-    layers = {"park_eco_overlaps": ov["park_eco"], "corridor_eco_stretches": ov["corridor_eco"],
-              "county_borders": ov["adjacency"], "eco_buffers": _eco_buffers(ds, buffers)}
-    write_gpkg(out / "analysis" / "overlap.gpkg", layers)
+    write_overlap_outputs(ds, out, zone_buffers=zone_buffers)
     write_indicators(ds, out / "analysis")
     write_access(ds, out / "access", resolution=resolution)
     for tif in (out / "access").glob("*_*m.tif"):

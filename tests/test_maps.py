@@ -22,7 +22,7 @@ from twinstar_gis.maps._run import RunFolderError
 from twinstar_gis.maps.core import _prepare
 from twinstar_gis.maps.gallery import access_map, headline_figures
 
-from ._runfolder import build_run_folder
+from ._runfolder import build_run_folder, write_overlap_outputs
 from .browser import REGION_AND_PANEL, VISIBLE_LABELS, browser_available, launch, load
 
 GEOD = Geod(ellps="WGS84")
@@ -125,6 +125,28 @@ def test_headline_figures_from_the_run_tables(run_dir):
     assert h["core_to_core_now"] == tw["core_to_core_fastest_min"]
     assert h["core_to_core_scenario"] == sp.loc[sp["kind"] == "city_core", "to_other_core_min_scenario"].min()
     assert h["core_to_core_scenario"] < h["core_to_core_now"]
+
+
+def test_conflicts_show_the_runs_buffers(run_dir, tmp_path):
+    """A run made with 2000-m river buffers shows 2000-m strips and stretches, the default run 500 m."""
+    from twinstar_gis.dataset import load_dataset
+    from twinstar_gis.overlay import ZONE_BUFFERS
+
+    other = tmp_path / "run_wide"
+    shutil.copytree(run_dir, other)
+    write_overlap_outputs(load_dataset(other / "data" / "twinstar.gpkg"), other, zone_buffers={**ZONE_BUFFERS, "river": 2000})
+    wide, default = conflicts_map(other).get_root().render(), conflicts_map(run_dir).get_root().render()
+    assert "river 2000 m" in wide and "river 500 m" in default and "river 2000 m" not in default
+
+    def strip_area(html):
+        fcs = [fc for fc in _geojson_layers(html) if any(f["properties"].get("label", "").endswith(" + 2000 m")
+                                                          or f["properties"].get("label", "").endswith(" + 500 m")
+                                                          for f in fc["features"])]
+        feats = [f for fc in fcs for f in fc["features"] if f["properties"]["label"].endswith(("+ 2000 m", "+ 500 m"))]
+        return sum(abs(GEOD.geometry_area_perimeter(shapely.geometry.shape(f["geometry"]))[0]) for f in feats) / 1e6
+
+    # the drawn river strips of the wide run are about four times the default ones (2000 m vs 500 m each side)
+    assert 3.0 < strip_area(wide) / strip_area(default) < 4.5
 
 
 def test_conflicts_without_buffer_layer_says_so(run_dir, tmp_path):
