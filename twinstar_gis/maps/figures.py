@@ -551,10 +551,34 @@ FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fi
 
 def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
                   manifest: dict | None = None) -> list[Path]:
-    """Render the run's figures into ``run_dir/figures`` (or ``out_dir``) in each format; return the files.
+    """Render the run's print figures (A4 landscape) in each format.
 
-    ``manifest``: the run's manifest while the folder is still being staged (before run.json
-    exists).  Raises :class:`FontNotFoundError` before drawing anything if no CJK font is installed.
+    Parameters
+    ----------
+    run_dir : path-like or Run
+        Output folder of ``twinstar run`` (with ``run.json``).
+    formats : tuple of {"png", "pdf", "svg"}
+        PNG at ``dpi``; PDF with the CJK font embedded; SVG with text as paths.
+    out_dir : path-like, optional
+        Folder for the files (default ``run_dir/figures``).
+    names : list of str, optional
+        Keys of :data:`FIGURES` (default: all; scenario figures are skipped when the run has none).
+    dpi : int
+        PNG resolution (300 = print).
+    manifest : dict, optional
+        The run's manifest while the folder is still being staged (``run.json`` is written last).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, ``<name>.<format>``.
+
+    Raises
+    ------
+    FontNotFoundError
+        No CJK font is installed (checked before anything is drawn).
+    RunFolderError
+        ``run_dir`` is not a run folder, or a file a figure needs is missing.
     """
     import matplotlib
 

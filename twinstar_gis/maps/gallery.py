@@ -417,11 +417,37 @@ _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": co
 
 def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", tianditu_key=None, store_key=False,
                   out_dir=None, names=None, manifest: dict | None = None) -> dict:
-    """Write the gallery of a run folder into ``run_dir/maps`` (or ``out_dir``); return name -> path.
+    """Write the interactive map gallery of a run folder.
 
-    Reads only the run's files (contracts: "The run folder").  Maps whose inputs the
-    run did not write (e.g. no scenario) are skipped with a log message.  ``manifest``:
-    the run's manifest while the folder is still being staged (before run.json exists).
+    Reads only the run's files (contracts: "The run folder"); nothing is recomputed.
+    Maps whose inputs the run did not write (e.g. no scenario) are skipped with a log message.
+
+    Parameters
+    ----------
+    run_dir : path-like or Run
+        Output folder of ``twinstar run`` (with ``run.json``).
+    offline : bool
+        Inline Leaflet and every asset (the page requests nothing); False loads Leaflet from its CDN.
+    basemap : {"hillshade", "osm", "tianditu", "amap"}
+        ``hillshade`` (from the run's DEM) works offline; ``amap`` shifts every overlay to GCJ-02.
+    tianditu_key, store_key
+        Tianditu key, and whether to write it into the HTML (default: read from ``?tk=`` when viewed).
+    out_dir : path-like, optional
+        Folder for the pages (default ``run_dir/maps``).
+    names : list of str, optional
+        Keys of :data:`GALLERY` to write (default: all).
+    manifest : dict, optional
+        The run's manifest while the folder is still being staged (``run.json`` is written last).
+
+    Returns
+    -------
+    dict
+        Map name -> path of its page, plus ``"index"`` -> the gallery page.
+
+    Raises
+    ------
+    RunFolderError
+        ``run_dir`` is not a run folder, or a file a map needs is missing.
     """
     run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
     out_dir = Path(out_dir) if out_dir is not None else run.path / "maps"
