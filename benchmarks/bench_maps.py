@@ -6,7 +6,10 @@ fair offline comparison its Leaflet is inlined the same way as ours and its
 other CDN tags are removed (they only style widgets).  Load time = from
 navigation start until the overlay pane has drawn all its paths (median of 5).
 
-    python benchmarks/bench_maps.py [--dataset twinstar_output/data/twinstar_region.gpkg]
+    python benchmarks/bench_maps.py [--run twinstar_output]
+
+The overview map renders a run folder (``twinstar run``); without ``--run`` one is
+built at 4000 m in a temporary folder (tests/_runfolder.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser import CHROMIUM, FLAGS  # noqa: E402
 
-from twinstar_gis.dataset import build_dataset, load_dataset  # noqa: E402
+from _runfolder import build_run_folder  # noqa: E402
+
+from twinstar_gis.dataset import load_dataset  # noqa: E402
 from twinstar_gis.maps import overview_map, save_map  # noqa: E402
 from twinstar_gis.maps._offline import inline_assets  # noqa: E402
 
@@ -61,13 +66,13 @@ def load_times(path, runs=5):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset")
+    ap.add_argument("--run")
     args = ap.parse_args()
-    path = args.dataset or build_dataset(tempfile.mkdtemp())[0]
-    ds = load_dataset(path)
+    run = Path(args.run) if args.run else build_run_folder(tempfile.mkdtemp(), resolution=4000)
+    ds = load_dataset(run / "data" / "twinstar.gpkg")
     out = Path(tempfile.mkdtemp())
     ours = out / "overview.html"
-    save_map(overview_map(ds), ours, offline=True)
+    save_map(overview_map(run), ours, offline=True)
     theirs = out / "explore.html"
     explore_page(ds, theirs)
     for label, p in (("twinstar overview (offline)", ours), ("geopandas explore(), same layers", theirs)):

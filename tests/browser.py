@@ -21,63 +21,47 @@ def browser_available() -> str | None:
     return None
 
 
-def open_map(path, screenshot=None, *, width=1280, height=860, timeout_ms=20000, toggle="Industrial parks") -> dict:
-    """Load ``path`` with every non-file request blocked; return console errors, requests, DOM facts."""
-    import tempfile
+def launch(playwright):
+    """One headless Chromium for a whole test module (pages are cheap, launches are not)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
 
-    from playwright.sync_api import sync_playwright
 
-    external, failed, errors = [], [], []
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS, headless=True,
-                                                   viewport={"width": width, "height": height})
-        page = ctx.new_page()
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("requestfailed", lambda req: failed.append(req.url))
+def load(browser, path, *, width=1280, height=800, timeout_ms=20000):
+    """Open ``path`` offline in a new page; return (page, record) with console errors and blocked requests.
 
-        def route(r):
-            url = r.request.url
-            if url.startswith(("file:", "data:", "blob:")):
-                r.continue_()
-            else:
-                external.append(url)
-                r.abort()
+    Resolves when every map on the page says it is ready (``window.__ts.ready``).
+    """
+    rec = {"errors": [], "external": [], "failed": []}
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("console", lambda msg: rec["errors"].append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: rec["errors"].append(str(exc)))
+    page.on("requestfailed", lambda req: rec["failed"].append(req.url))
 
-        page.route("**/*", route)
-        page.goto(Path(path).resolve().as_uri())
-        page.wait_for_function("window.__ts && window.__ts.ready === true", timeout=timeout_ms)
-        page.wait_for_timeout(300)
-        facts = page.evaluate("""() => ({
-            overlays: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => l.textContent.trim()),
-            groups: Array.from(document.querySelectorAll('.ts-group')).map(g => g.textContent.trim()),
-            legendVisible: Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none')
-                .map(b => b.textContent.trim().slice(0, 60)),
-            paths: document.querySelectorAll('.leaflet-overlay-pane path').length,
-            markers: document.querySelectorAll('.leaflet-marker-pane *, .leaflet-overlay-pane circle').length,
-            images: Array.from(document.querySelectorAll('.leaflet-image-layer')).map(i => i.complete && i.naturalWidth > 0),
-            scale: !!document.querySelector('.leaflet-control-scale'),
-            measure: !!document.querySelector('.ts-measure'),
-            fullscreen: !!document.querySelector('.ts-fullscreen'),
-        })""")
-        if screenshot:
-            page.screenshot(path=str(screenshot))
-        facts["page"] = page
-        facts["external"], facts["failed"], facts["errors"] = external, failed, errors
-        facts["_ctx"] = ctx
-        # Toggle the first overlay off and on to check the legend follows it.
-        first = page.locator(".leaflet-control-layers-overlays label", has_text=toggle).locator("input").first
-        n_before = len(facts["legendVisible"])
-        first.click()
-        page.wait_for_timeout(100)
-        after_off = page.evaluate("() => Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none').length")
-        first.click()
-        page.wait_for_timeout(100)
-        after_on = page.evaluate("() => Array.from(document.querySelectorAll('.ts-legend .ts-block')).filter(b => b.style.display !== 'none').length")
-        facts["legend_toggle"] = (n_before, after_off, after_on)
-        # Measure a known distance with the tool's own function: Chifeng core -> Tongliao core.
-        facts["vincenty_m"] = page.evaluate("() => window.__ts.vincenty({lat: 42.2559, lng: 118.88076}, {lat: 43.65052, lng: 122.23789})")
-        ctx.close()
-    facts.pop("page")
-    facts.pop("_ctx")
-    return facts
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "blob:")):
+            r.continue_()
+        else:
+            rec["external"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(Path(path).resolve().as_uri())
+    page.wait_for_function("window.__ts && window.__ts.ready === true", timeout=timeout_ms)
+    page.wait_for_timeout(200)
+    return page, rec
+
+
+#: JS: boxes (client px) of the label spans shown now, with their text.
+VISIBLE_LABELS = """(root) => Array.from((root || document).querySelectorAll('.ts-lbl'))
+  .filter(el => el.style.display !== 'none')
+  .map(el => { const r = el.firstChild.getBoundingClientRect();
+               return {t: el.firstChild.textContent, c: el.className, l: r.left, r: r.right, t0: r.top, b: r.bottom}; })
+  .filter(b => b.r > b.l)"""
+
+#: JS: pixel box of the first map's study-area bounds and of its side panel.
+REGION_AND_PANEL = """() => { const s = window.__ts.maps[0], m = s.map, b = L.latLngBounds(s.bounds);
+  const c = m.getContainer().getBoundingClientRect();
+  const nw = m.latLngToContainerPoint(b.getNorthWest()), se = m.latLngToContainerPoint(b.getSouthEast());
+  const p = m.getContainer().querySelector('.ts-panel').getBoundingClientRect();
+  return {region: {l: c.left + nw.x, t: c.top + nw.y, r: c.left + se.x, b: c.top + se.y},
+          panel: {l: p.left, t: p.top, r: p.right, b: p.bottom}}; }"""

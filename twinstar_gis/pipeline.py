@@ -311,7 +311,7 @@ def _manifest_head(prep: RunInputs, started, command) -> dict:
 
 def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu_key, store_key, started, command) -> dict:
     from .dataset import load_dataset
-    from .maps import write_gallery
+    from .maps import write_figures, write_gallery
     from .outputs import write_distances, write_indicators, write_overlap
     from .planning.outputs import write_planning
     from .report import write_brief
@@ -320,24 +320,23 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     written = {"data": write_data(prep, stage)}
     ds = load_dataset(stage / GPKG)
     step("distances")
-    written["distances"], near = write_distances(ds, stage / "analysis")
+    written["distances"], _ = write_distances(ds, stage / "analysis")
     step("overlap")
     written["overlap"], _ = write_overlap(ds, stage / "analysis", settings=s)
     step("indicators")
     written["indicators"], _ = write_indicators(ds, stage / "analysis")
     step("access")
-    written["access"], base_res, scen_res, _ = run_access(ds, stage / "access", s)
+    written["access"] = run_access(ds, stage / "access", s)[0]
     step("planning")
     written["planning"] = write_planning(stage, ds.layers, dem_path=ds.dem_path, settings=s,
                                          include_planned=s.access.scenario == "planned")
     step("maps")
-    # Merge note: helper "maps" turns this into write_gallery(stage) reading the run folder,
-    # followed by write_figures(stage).
-    gallery = write_gallery(ds, stage / "maps", offline=offline, basemap=basemap, tianditu_key=tianditu_key,
-                            store_key=store_key, near=near, base=base_res, scen=scen_res)
-    written["maps"] = list(gallery.values())
+    head = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
+    gallery = write_gallery(stage, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,
+                            manifest=head)
+    written["maps"] = list(gallery.values()) + write_figures(stage, manifest=head)
     step("brief")
-    manifest = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
+    manifest = dict(head)
     written["brief"] = [write_brief(stage, manifest=manifest)]
     manifest["finished"] = utc_now()
     write_manifest(stage, manifest)

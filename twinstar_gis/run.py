@@ -250,7 +250,22 @@ def _mismatches(root: Path, recorded: dict, skip: set) -> list[str]:
 
 def update_record(run_dir, rel: str) -> None:
     """Record the current size and SHA-256 of one re-rendered output (e.g. ``brief.html``) in the manifest."""
-    root = Path(run_dir)
+    record_outputs(run_dir, [Path(run_dir) / rel])
+
+
+def record_outputs(run_dir, paths) -> int:
+    """Record re-rendered files (``twinstar map`` / ``figures`` into a run folder) in its manifest.
+
+    Files outside ``run_dir`` are left out (a gallery written elsewhere is not part of the run).
+    Returns how many were recorded.
+    """
+    root = Path(run_dir).resolve()
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    manifest["outputs"][rel] = file_record(root / rel)
+    n = 0
+    for p in paths:
+        p = Path(p).resolve()
+        if p.is_file() and root in p.parents:
+            manifest["outputs"][p.relative_to(root).as_posix()] = file_record(p)
+            n += 1
     _dump(root, manifest)
+    return n

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..maps import BASEMAPS
-from .options import gpkg_arg, project_opt, set_opt
+from .options import project_opt, set_opt
 
 
 def _map_options(f):
@@ -24,24 +24,26 @@ def _map_options(f):
 
 
 @click.command("map")
-@gpkg_arg
-@project_opt
+@click.argument("run_dir", required=False, default=Path("twinstar_output"),
+                type=click.Path(file_okay=False, path_type=Path))
 @_map_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output") / "maps",
-              show_default=True)
-def map_cmd(path, project, offline, basemap, tianditu_key, store_key, out_dir):
-    """Write the map gallery: overview, distances, conflicts, accessibility, scenario."""
-    from ..dataset import load_dataset
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the pages (default: RUN_DIR/maps).")
+def map_cmd(run_dir, offline, basemap, tianditu_key, store_key, out_dir):
+    """Write the map gallery of a run folder (RUN_DIR, the output of `twinstar run`; default twinstar_output).
+
+    The maps show the run's own outputs (overview, distances, conflicts, accessibility,
+    scenario now | planned, change per county); nothing is recomputed.
+    """
     from ..maps import write_gallery
-    from ..validate import validate_dataset
+    from ..run import record_outputs
 
     if basemap == "tianditu" and not tianditu_key:
         click.secho("warning: no Tianditu key given; open the maps with ?tk=YOUR_KEY in the address", fg="yellow", err=True)
-    ds = load_dataset(path, project=project)
-    _, rep = validate_dataset(ds.layers)
-    rep.raise_if_failed()
-    paths = write_gallery(ds, out_dir, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key)
-    for name, p in paths.items():
+    paths = write_gallery(run_dir, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,
+                          out_dir=out_dir)
+    record_outputs(run_dir, paths.values())  # pages written into the run folder become part of its record
+    for p in paths.values():
         click.echo(f"Wrote {p} ({p.stat().st_size / 1024:.0f} KiB)")
     click.echo(f"Map gallery: {paths['index'].resolve()}")
 

@@ -1,7 +1,20 @@
-"""Interactive, offline-capable Folium maps of the Twin Star region."""
+"""Maps and figures of a run folder: offline Folium gallery (interactive) and print-ready figures (static).
 
-from .core import BASEMAPS, PALETTE, new_map, save_map
-from .gallery import GALLERY, access_map, conflicts_map, distances_map, overview_map, scenario_map, write_gallery
+Both read a run's outputs (``twinstar run``) and never recompute an analysis.
+"""
+
+from .core import BASEMAPS, new_map, save_map
+from .gallery import (GALLERY, access_map, change_map, conflicts_map, distances_map, headline_figures, overview_map,
+                      scenario_map, write_gallery)
+from .style import PALETTE
+
+
+def write_figures(run_dir, *, formats=("png", "pdf"), **kw):
+    """Print-ready figures of a run folder; see :func:`twinstar_gis.maps.figures.write_figures`."""
+    from .figures import write_figures as _write
+
+    return _write(run_dir, formats=formats, **kw)
+
 
 __all__ = ["BASEMAPS", "PALETTE", "GALLERY", "new_map", "save_map", "overview_map", "distances_map", "conflicts_map",
-           "access_map", "scenario_map", "write_gallery"]
+           "access_map", "scenario_map", "change_map", "headline_figures", "write_gallery", "write_figures"]

@@ -1,10 +1,13 @@
 """Our own small Leaflet controls (JS/CSS written for this project, no copied plugin).
 
-* legend: one entry per overlay, hidden while its layer is switched off;
-* group headings in the layer control;
-* measure: click points, read the ellipsoidal (WGS-84, Vincenty) length;
-* fullscreen: the browser's Fullscreen API;
-* a note box (title, data quality, basemap).
+* a side panel (title, headline figures, layer switcher, grouped legend, notes):
+  collapsible, sized to the window, and the map is fitted beside it so it never
+  hides the study area;
+* labels by zoom level with collision handling (higher-priority classes first;
+  a label that would overlap one already placed is hidden), Chinese with the
+  English name on hover, and a 中/EN switch;
+* measure (ellipsoidal WGS-84, Vincenty) and fullscreen buttons;
+* :class:`SyncMaps`: two maps side by side that move together (scenario view).
 """
 
 from __future__ import annotations
@@ -14,26 +17,54 @@ import json
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-__all__ = ["Controls", "CSS"]
+__all__ = ["Controls", "SyncMaps", "CSS", "css_element"]
 
 CSS = """
-.ts-box{background:rgba(255,255,255,.93);padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);
- font:12px/1.35 "Helvetica Neue",Arial,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;color:#222;max-width:300px}
-.ts-legend{max-height:45vh;overflow:auto}
-.leaflet-control-layers-expanded{max-height:62vh;overflow:auto;font-size:12px;padding:4px 8px}
-.leaflet-control-layers-overlays label{margin:1px 0}
-.ts-legend .ts-item{display:flex;align-items:center;margin:2px 0}
-.ts-legend .ts-sw{flex:0 0 26px;height:12px;margin-right:6px;border-radius:2px}
-.ts-legend .ts-line{height:0;border-top-width:3px;border-top-style:solid;margin-top:6px}
-.ts-legend .ts-dot{flex:0 0 10px;width:10px;height:10px;border-radius:50%;margin:0 14px 0 2px}
-.ts-legend .ts-ramp{height:10px;flex:1 1 120px}
-.ts-legend h4,.ts-title h4{margin:0 0 4px;font-size:13px}
+.ts-panel{background:rgba(255,255,255,.95);border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.4);width:270px;
+ font:12px/1.35 "Helvetica Neue",Arial,"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;color:#222;
+ display:flex;flex-direction:column;overflow:hidden}
+.ts-panel.ts-collapsed{width:auto}
+.ts-panel.ts-collapsed .ts-body,.ts-panel.ts-collapsed .ts-ptitle{display:none}
+.ts-head{display:flex;align-items:center;gap:4px;padding:4px 6px;border-bottom:1px solid #ddd}
+.ts-ptitle{flex:1;font-weight:bold;font-size:13px}
+.ts-head button{border:1px solid #999;background:#fff;border-radius:3px;cursor:pointer;font:bold 12px Arial;padding:2px 6px}
+.ts-body{overflow:auto;padding:4px 8px 6px}
+.ts-headline{background:#f2f0f7;border-left:4px solid #5E3C99;padding:4px 6px;margin:4px 0;font-size:13px}
+.ts-headline b{font-size:15px}
+.ts-panel .leaflet-control-layers{box-shadow:none;border:0;background:transparent;margin:0!important;padding:0;float:none!important;clear:none;
+ position:static!important;font-size:12px}
+.ts-panel .leaflet-control-layers-separator{margin:3px 0}
+.ts-panel .leaflet-control-layers-overlays label{margin:1px 0}
+.ts-sec{font-weight:bold;margin:6px 0 2px;font-size:12px;color:#444}
 .ts-group{font-weight:bold;margin:5px 0 2px;border-top:1px solid #ddd;padding-top:3px}
+.ts-legend .ts-item{display:flex;align-items:center;margin:2px 0}
+.ts-legend .ts-sw{flex:0 0 28px;height:12px;margin-right:6px;border-radius:2px}
+.ts-legend svg{flex:0 0 28px;margin-right:6px}
+.ts-legend .ts-ramp{height:10px;flex:1 1 120px}
+.ts-note{color:#444;font-size:11px;margin-top:6px;border-top:1px solid #ddd;padding-top:4px}
 .ts-btn{display:block;width:30px;height:30px;line-height:30px;text-align:center;background:#fff;color:#222;
  font:bold 15px Arial;cursor:pointer;border-bottom:1px solid #ccc;text-decoration:none}
 .ts-btn.ts-on{background:#0072B2;color:#fff}
 .ts-measure-label{background:#fff;border:1px solid #0072B2;padding:1px 4px;font:11px Arial;white-space:nowrap}
 .leaflet-container.ts-measuring{cursor:crosshair}
+.ts-lbl{background:none;border:0;pointer-events:none}
+.ts-lbl span{display:inline-block;white-space:nowrap;transform:translate(-50%,-50%);pointer-events:auto;
+ font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","Heiti SC",Arial,sans-serif;
+ text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 3px #fff;color:#222;font-size:11px;line-height:1.2}
+.ts-lbl.ts-pt span{transform:translate(7px,-50%)}
+.ts-lbl-prefecture span{font-size:17px;font-weight:bold;letter-spacing:2px;color:#000}
+.ts-lbl-core span{font-size:13px;font-weight:bold}
+.ts-lbl-county span{font-size:12px;color:#333}
+.ts-lbl-park span{color:#6b3d06;font-style:italic}
+.ts-lbl-station span{color:#a8400a}
+.ts-lbl-reserve span{color:#00694c;font-style:italic}
+.ts-lbl-dist span,.ts-lbl-change span{background:#fff;border:1.5px solid #5E3C99;border-radius:3px;padding:0 3px;
+ text-shadow:none;font-weight:bold;color:#3f2870}
+.ts-lbl-change span{border-color:#08519c;color:#08306b}
+.ts-banner{position:absolute;top:8px;left:50%;transform:translateX(-50%);z-index:1000;background:rgba(255,255,255,.95);
+ border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.4);padding:4px 10px;font:14px/1.3 "Noto Sans CJK SC","Microsoft YaHei",Arial,sans-serif;
+ white-space:nowrap;pointer-events:none}
+.ts-banner b{font-size:18px}
 """
 
 _JS = Template("""
@@ -41,53 +72,111 @@ _JS = Template("""
 (function(){
   var map = {{ this._parent.get_name() }};
   var cfg = {{ this.config }};
-  window.__ts = window.__ts || {};
-  // ---- legend, one block per overlay, shown only while the overlay is on
-  var legend = L.control({position: 'bottomleft'});
-  legend.onAdd = function(){
-    var div = L.DomUtil.create('div', 'ts-box ts-legend');
-    div.innerHTML = '<h4>' + cfg.legendTitle + '</h4>';
+  window.__ts = window.__ts || {maps: []};
+  var st = {map: map, lang: 'zh', labels: [], ready: false};
+  window.__ts.maps.push(st);
+  var root = map.getContainer();
+  function sw(it){
+    var dash = it.dash ? ' stroke-dasharray="' + it.dash + '"' : '';
+    if (it.kind === 'line') {
+      var s = '<svg width="28" height="12"><line x1="1" y1="6" x2="27" y2="6" stroke="' + it.color + '" stroke-width="' + Math.min(it.width || 3, 5) +
+              '"' + dash + ' stroke-opacity="' + (it.opacity || 1) + '"/>';
+      if (it.ties) s += '<line x1="1" y1="6" x2="27" y2="6" stroke="#fff" stroke-width="' + Math.max(1, (it.width || 3) / 3) + '" stroke-dasharray="4 4"/>';
+      if (it.ends) s += '<circle cx="3" cy="6" r="2.5" fill="' + it.color + '"/><circle cx="25" cy="6" r="2.5" fill="' + it.color + '"/>';
+      return s + '</svg>';
+    }
+    if (it.kind === 'dot') return '<svg width="28" height="12"><circle cx="14" cy="6" r="5" fill="' + it.color + '" stroke="' + (it.edge || '#222') + '" stroke-width="1.2"/></svg>';
+    if (it.kind === 'ramp') return '<span class="ts-sw ts-ramp" style="background:linear-gradient(to right,' + it.colors.join(',') + ')"></span>';
+    return '<svg width="28" height="12"><rect x="1" y="1" width="26" height="10" fill="' + it.color + '" fill-opacity="' + (it.fill == null ? 0.6 : it.fill) +
+           '" stroke="' + (it.edge || it.color) + '" stroke-width="' + (it.width || 1.2) + '"' + dash + '/></svg>';
+  }
+  // ---- side panel: title, headline, layers, legend by group, notes
+  var panel = L.control({position: 'topright'});
+  panel.onAdd = function(){
+    var div = L.DomUtil.create('div', 'ts-panel');
+    div.innerHTML = '<div class="ts-head"><button class="ts-collapse" title="收起/展开 Hide/show panel">&#8250;</button>' +
+      '<span class="ts-ptitle">' + cfg.title + '</span><button class="ts-lang" title="标注语言 Label language">EN</button></div>' +
+      '<div class="ts-body">' + (cfg.headline ? '<div class="ts-headline">' + cfg.headline + '</div>' : '') +
+      '<div class="ts-sec">图例 Legend</div><div class="ts-legend"></div>' +
+      '<div class="ts-sec">图层 Layers</div><div class="ts-layers"></div><div class="ts-note">' + cfg.note + '</div></div>';
+    var leg = div.querySelector('.ts-legend'), last = null;
     cfg.legend.forEach(function(block){
-      var b = L.DomUtil.create('div', 'ts-block', div);
+      if (block.group && block.group !== last) { var g = L.DomUtil.create('div', 'ts-group', leg); g.textContent = block.group; last = block.group; }
+      var b = L.DomUtil.create('div', 'ts-block', leg);
       b.setAttribute('data-layer', block.layer);
       var h = block.title ? '<div style="font-weight:bold;margin-top:3px">' + block.title + '</div>' : '';
-      block.items.forEach(function(it){
-        var sw;
-        if (it.kind === 'line') sw = '<span class="ts-sw ts-line" style="border-top-color:' + it.color + ';border-top-style:' + (it.dash ? 'dashed' : 'solid') + '"></span>';
-        else if (it.kind === 'dot') sw = '<span class="ts-dot" style="background:' + it.color + ';border:1px solid #333"></span>';
-        else if (it.kind === 'ramp') sw = '<span class="ts-sw ts-ramp" style="background:linear-gradient(to right,' + it.colors.join(',') + ')"></span>';
-        else sw = '<span class="ts-sw" style="background:' + it.color + ';opacity:.75;border:' + (it.dash ? '1.5px dashed #333' : '1px solid #333') + '"></span>';
-        h += '<div class="ts-item">' + sw + '<span>' + it.label + '</span></div>';
-      });
+      block.items.forEach(function(it){ h += '<div class="ts-item">' + sw(it) + '<span>' + it.label + '</span></div>'; });
       b.innerHTML = h;
     });
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     return div;
   };
-  legend.addTo(map);
+  panel.addTo(map);
+  var pdiv = panel.getContainer();
+  function sizePanel(){ pdiv.querySelector('.ts-body').style.maxHeight = Math.max(120, map.getSize().y - 60) + 'px'; }
+  function collapse(on){
+    pdiv.classList.toggle('ts-collapsed', on);
+    pdiv.querySelector('.ts-collapse').innerHTML = on ? '&#8249;' : '&#8250;';
+  }
+  L.DomEvent.on(pdiv.querySelector('.ts-collapse'), 'click', function(){ collapse(!pdiv.classList.contains('ts-collapsed')); });
+  map.on('resize', sizePanel);
   function syncLegend(){
-    var el = legend.getContainer();
-    el.querySelectorAll('.ts-block').forEach(function(b){
+    pdiv.querySelectorAll('.ts-block').forEach(function(b){
       var lay = window[b.getAttribute('data-layer')];
       b.style.display = (lay && map.hasLayer(lay)) ? '' : 'none';
     });
-  }
-  map.on('overlayadd overlayremove layeradd layerremove', syncLegend);
-  // ---- group headings in the layer control
-  function groupControl(){
-    var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
-    var last = null;
-    labels.forEach(function(lab){
-      var name = lab.textContent.trim();
-      var g = cfg.groups[name];
-      if (g && g !== last) {
-        var d = document.createElement('div'); d.className = 'ts-group'; d.textContent = g;
-        lab.parentNode.insertBefore(d, lab);
-        last = g;
-      }
+    pdiv.querySelectorAll('.ts-legend .ts-group').forEach(function(g){
+      var n = g.nextElementSibling, any = false;
+      while (n && !n.classList.contains('ts-group')) { if (n.style.display !== 'none') any = true; n = n.nextElementSibling; }
+      g.style.display = any ? '' : 'none';
     });
   }
+  function groupControl(){
+    var lc = root.querySelector('.leaflet-control-layers');
+    if (!lc) return;
+    pdiv.querySelector('.ts-layers').appendChild(lc);
+    var last = null;
+    lc.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function(lab){
+      var g = cfg.groups[lab.textContent.trim()];
+      if (g && g !== last) { var d = document.createElement('div'); d.className = 'ts-group'; d.textContent = g; lab.parentNode.insertBefore(d, lab); last = g; }
+    });
+  }
+  // ---- labels by zoom, with collision handling
+  function placeLabels(){
+    var z = map.getZoom(), placed = [];
+    st.labels.forEach(function(l){
+      var el = l.marker.getElement();
+      if (!el) return;
+      var span = el.firstChild;
+      span.textContent = st.lang === 'en' && l.d.e ? l.d.e : l.d.t;
+      span.title = st.lang === 'en' ? l.d.t : (l.d.e || '');
+      var lay = l.d.l ? window[l.d.l] : null;
+      var on = z >= l.d.z && (!lay || map.hasLayer(lay));
+      el.style.display = on ? '' : 'none';
+      if (!on) return;
+      var r = span.getBoundingClientRect();
+      var hit = placed.some(function(p){ return !(r.right + 2 < p.left || r.left - 2 > p.right || r.bottom + 1 < p.top || r.top - 1 > p.bottom); });
+      if (hit) { el.style.display = 'none'; return; }
+      placed.push(r);
+    });
+    st.placed = placed.length;
+  }
+  if (cfg.labelLayer) {
+    var group = window[cfg.labelLayer];
+    cfg.labels.sort(function(a, b){ return b.p - a.p; }).forEach(function(d){
+      var m = L.marker([d.y, d.x], {interactive: false, keyboard: false,
+        icon: L.divIcon({className: 'ts-lbl ts-lbl-' + d.c + (d.pt ? ' ts-pt' : ''), html: '<span></span>', iconSize: null})});
+      m.addTo(group);
+      st.labels.push({d: d, marker: m});
+    });
+  }
+  map.on('zoomend moveend overlayadd overlayremove', function(){ syncLegend(); placeLabels(); });
+  L.DomEvent.on(pdiv.querySelector('.ts-lang'), 'click', function(){
+    st.lang = st.lang === 'zh' ? 'en' : 'zh';
+    pdiv.querySelector('.ts-lang').textContent = st.lang === 'zh' ? 'EN' : '中';
+    placeLabels();
+  });
   // ---- ellipsoidal distance (Vincenty inverse on WGS-84), metres
   function vincenty(a, b){
     var A = 6378137, F = 1/298.257223563, B = A*(1-F), rad = Math.PI/180;
@@ -110,7 +199,6 @@ _JS = Template("""
     return B*AA*(sig - dS);
   }
   window.__ts.vincenty = vincenty;
-  // ---- measure and fullscreen buttons
   var tools = L.control({position: 'topleft'});
   tools.onAdd = function(){
     var div = L.DomUtil.create('div', 'leaflet-bar');
@@ -129,12 +217,12 @@ _JS = Template("""
     }
     L.DomEvent.on(mb, 'click', function(ev){
       L.DomEvent.stop(ev); on = !on; mb.classList.toggle('ts-on', on);
-      map.getContainer().classList.toggle('ts-measuring', on);
+      root.classList.toggle('ts-measuring', on);
       if (on) { map.on('click', onClick); map.doubleClickZoom.disable(); } else { map.off('click', onClick); map.doubleClickZoom.enable(); reset(); }
     });
     L.DomEvent.on(fb, 'click', function(ev){
       L.DomEvent.stop(ev);
-      var el = map.getContainer();
+      var el = cfg.fullscreenTarget ? document.body : root;
       if (document.fullscreenElement) document.exitFullscreen(); else if (el.requestFullscreen) el.requestFullscreen();
     });
     document.addEventListener('fullscreenchange', function(){ map.invalidateSize(); });
@@ -142,31 +230,66 @@ _JS = Template("""
     return div;
   };
   tools.addTo(map);
-  // ---- title / note box
-  var note = L.control({position: 'bottomright'});
-  note.onAdd = function(){ var d = L.DomUtil.create('div', 'ts-box ts-title'); d.innerHTML = cfg.note; return d; };
-  note.addTo(map);
-  {% if this.bounds %}map.fitBounds({{ this.bounds }}, {paddingTopLeft: [10, 10], paddingBottomRight: [230, 10]});{% endif %}
-  setTimeout(function(){ groupControl(); syncLegend(); window.__ts.ready = true; }, 0);
+  if (cfg.banner) { var bn = L.DomUtil.create('div', 'ts-banner', root); bn.innerHTML = cfg.banner; }
+  st.fit = function(){
+    var right = pdiv.classList.contains('ts-collapsed') ? 50 : pdiv.offsetWidth + 20;
+    map.fitBounds(cfg.bounds, {paddingTopLeft: [50, cfg.banner ? 56 : 12], paddingBottomRight: [right, 30], animate: false});
+  };
+  st.bounds = cfg.bounds;
+  setTimeout(function(){
+    groupControl();
+    if (map.getSize().x < cfg.collapseBelow) collapse(true);
+    sizePanel(); syncLegend();
+    if (cfg.bounds) st.fit();
+    placeLabels();
+    st.ready = true;
+    window.__ts.ready = window.__ts.maps.every(function(s){ return s.ready; });
+  }, 0);
 })();
 {% endmacro %}
 """)
 
 
 class Controls(MacroElement):
-    """Legend, layer groups, measure, fullscreen and note for one map."""
+    """Side panel (layers, legend, notes), labels, measure and fullscreen for one map."""
 
     _template = _JS
 
-    def __init__(self, *, legend, groups, note, bounds=None, lang_title="图例 Legend"):
+    def __init__(self, *, legend, groups, note, title="", headline="", banner="", bounds=None, labels=(), label_layer=None,
+                 collapse_below: int = 700, fullscreen_page: bool = False):
         super().__init__()
         self._name = "TwinstarControls"
         self.config = json.dumps({
-            "legend": legend, "groups": groups, "note": note, "legendTitle": lang_title,
+            "legend": legend, "groups": groups, "note": note, "title": title, "headline": headline, "banner": banner,
+            "bounds": bounds, "labels": list(labels), "labelLayer": label_layer, "collapseBelow": collapse_below,
+            "fullscreenTarget": fullscreen_page,
             "measureTitle": "量距 Measure distance (WGS-84 ellipsoid): click points; click again to stop",
             "fullscreenTitle": "全屏 Fullscreen",
         }, ensure_ascii=False)
-        self.bounds = json.dumps(bounds) if bounds else None
+
+
+_SYNC = Template("""
+{% macro script(this, kwargs) %}
+(function(){
+  var a = {{ this.a }}, b = {{ this.b }}, busy = false;
+  function follow(src, dst){ return function(){ if (busy) return; busy = true;
+    dst.setView(src.getCenter(), src.getZoom(), {animate: false}); busy = false; }; }
+  a.on('move zoomend', follow(a, b));
+  b.on('move zoomend', follow(b, a));
+})();
+{% endmacro %}
+""")
+
+
+class SyncMaps(MacroElement):
+    """Keep two maps on one page at the same centre and zoom (before / after)."""
+
+    _template = _SYNC
+
+    def __init__(self, a, b):
+        super().__init__()
+        self._name = "TwinstarSync"
+        self.a, self.b = a.get_name(), b.get_name()
 
 
 def css_element() -> Element:

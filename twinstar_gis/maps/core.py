@@ -20,20 +20,14 @@ from ..gcj02 import convert_gdf, wgs84_to_gcj02
 from ..io import atomic_output
 from ._controls import Controls, css_element
 from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
+from .style import INDICATIVE, PALETTE, TIME_RAMP
 
-__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
+__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
 
 log = logging.getLogger(__name__)
 
-#: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and in greyscale print.
-PALETTE = {
-    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#7F7F7F",
-}
-#: Sequential ramp for travel times (viridis stops: perceptually uniform, colour-blind safe).
-TIME_RAMP = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"]
 BASEMAPS = ("hillshade", "osm", "tianditu", "amap")
-INDICATIVE_DASH = "6 4"
+INDICATIVE_DASH = INDICATIVE["dash"]
 
 
 @dataclass
@@ -45,6 +39,9 @@ class MapSpec:
     legend: list = field(default_factory=list)
     groups: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    bounds: list | None = None
+    title: str = ""
 
 
 def _shift(gdf, spec):
@@ -60,12 +57,15 @@ def _tianditu_layer(key, store_key):
 
 
 def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = None, store_key: bool = False,
-            title: str = "") -> tuple[folium.Map, MapSpec]:
-    """An empty map fitted to ``bounds`` (west, south, east, north) with the chosen basemap."""
+            title: str = "", **map_kw) -> tuple[folium.Map, MapSpec]:
+    """An empty map fitted to ``bounds`` (west, south, east, north) with the chosen basemap.
+
+    ``map_kw`` go to :class:`folium.Map` (e.g. ``width="50%", left="50%"`` for a side-by-side page).
+    """
     if basemap not in BASEMAPS:
         raise ValueError(f"unknown basemap {basemap!r}; choose from {', '.join(BASEMAPS)}")
     spec = MapSpec(basemap=basemap, gcj=basemap == "amap")
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_snap=0.25, **map_kw)
     m.default_js = list(MINIMAL_JS)
     m.default_css = list(MINIMAL_CSS)
     if basemap == "osm":
@@ -111,14 +111,18 @@ def _prepare(gdf, *, simplify_deg: float, coverage: bool, decimals: int):
 def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str, color: str, kind: str = "polygon",
                tooltip: list | None = None, popup: list | None = None, fill_opacity: float = 0.25, weight: float = 2.0,
                legend_items: list | None = None, legend_title: str | None = None, color_by: dict | None = None,
-               radius: float = 5, show: bool = True, simplify_deg: float = 0.0, coverage: bool = False, decimals: int = 5):
-    """Add a styled vector layer; indicative features (``geometry_quality``) are drawn dashed.
+               radius: float = 5, show: bool = True, simplify_deg: float = 0.0, coverage: bool = False, decimals: int = 5,
+               dash: str | None = None, ties: bool = False, edge: str | None = None, interactive: bool = True):
+    """Add a styled vector layer (symbols from :mod:`.style`); indicative features are marked as such.
 
-    ``tooltip`` / ``popup`` are lists of ``(column, "中文 English")`` pairs.
-    ``color_by = {"column": col, "map": {value: colour}}`` colours features by an attribute.
+    Indicative (``geometry_quality == "indicative"``) polygons get a dashed outline and a lighter fill,
+    lines are translucent, points half-filled.  ``dash`` is the status pattern of a line layer;
+    ``ties`` draws rail ties (a dashed white core).  ``tooltip`` / ``popup`` are lists of
+    ``(column, "中文 English")`` pairs; ``color_by = {"column": col, "map": {value: colour}}``.
+    Returns the :class:`folium.FeatureGroup` (None for an empty layer).
     """
     if gdf is None or len(gdf) == 0:
-        return m
+        return None
     g = _prepare(_shift(gdf.to_crs(4326), spec), simplify_deg=simplify_deg, coverage=coverage, decimals=decimals)
     fg = folium.FeatureGroup(name=name, show=show)
     cb = color_by or {}
@@ -129,9 +133,17 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         ind = p.get("geometry_quality") == "indicative"
         st = {"color": c, "weight": weight, "opacity": 0.9}
         if kind == "polygon":
-            st.update(fillColor=c, fillOpacity=fill_opacity * (0.6 if ind else 1.0))
-        if ind:
-            st["dashArray"] = INDICATIVE_DASH
+            st.update(fillColor=c, fillOpacity=fill_opacity * (INDICATIVE["fill_factor"] if ind else 1.0))
+            if edge:
+                st["color"] = edge
+            if ind or dash:
+                st["dashArray"] = dash or INDICATIVE_DASH
+        else:
+            if ind:
+                st["opacity"] = INDICATIVE["line_opacity"]
+            if dash:
+                st["dashArray"] = dash
+                st["lineCap"] = "round" if dash.startswith("1 ") else "butt"
         return st
 
     fields = [f for f, _ in (tooltip or []) if f in g.columns]
@@ -145,25 +157,58 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
     def point_style(feature):
         st = style(feature)
         ind = feature["properties"].get("geometry_quality") == "indicative"
-        st.update(fillColor=st["color"], color="#222222", weight=1 if ind else 1.5,
+        st.update(fillColor=st["color"], color=edge or "#222222", weight=1 if ind else 1.5, opacity=0.9,
                   fillOpacity=0.55 if ind else 0.95)
+        st.pop("dashArray", None)
         return st
 
     folium.GeoJson(
         g.__geo_interface__, style_function=point_style if kind == "point" else style, marker=marker,
-        highlight_function=lambda f: {"weight": weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True) if fields else None,
-        popup=folium.GeoJsonPopup(fields=pfields, aliases=paliases, max_width=340) if pfields else None,
-        smooth_factor=1.0,
+        highlight_function=(lambda f: {"weight": weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)}) if interactive else None,
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True) if fields and interactive else None,
+        popup=folium.GeoJsonPopup(fields=pfields, aliases=paliases, max_width=340) if pfields and interactive else None,
+        smooth_factor=1.0, interactive=interactive,
     ).add_to(fg)
+    if ties and kind == "line":
+        folium.GeoJson(g[[g.geometry.name]].__geo_interface__, interactive=False, smooth_factor=1.0,
+                       style_function=lambda f: {"color": "#ffffff", "weight": max(1.0, weight / 3), "dashArray": "6 6",
+                                                 "opacity": 0.95}).add_to(fg)
     fg.add_to(m)
     spec.groups[name] = group
     if legend_items is None:
         ind = "geometry_quality" in gdf.columns and (gdf["geometry_quality"] == "indicative").mean() >= 0.5
-        legend_items = [{"kind": "line" if kind == "line" else ("dot" if kind == "point" else "fill"), "color": color,
-                         "dash": bool(ind), "label": name + (" (示意 indicative)" if ind else "")}]
-    spec.legend.append({"layer": fg.get_name(), "title": legend_title or "", "items": legend_items})
-    return m
+        item = {"kind": "line" if kind == "line" else ("dot" if kind == "point" else "fill"), "color": color, "width": weight,
+                "label": name + (" (示意 indicative)" if ind else "")}
+        if kind == "line":
+            item.update(dash=dash, ties=ties, opacity=INDICATIVE["line_opacity"] if ind else 1)
+        elif kind == "polygon":
+            item.update(fill=fill_opacity, edge=edge, dash=INDICATIVE_DASH if ind else None)
+        else:
+            item.update(edge=edge)
+        legend_items = [item]
+    spec.legend.append({"layer": fg.get_name(), "group": group, "title": legend_title or "", "items": legend_items})
+    return fg
+
+
+def add_labels(spec: MapSpec, gdf: gpd.GeoDataFrame | None, *, cls: str, priority: int, min_zoom: float,
+               text: str = "name_zh", english: str | None = "name_en", point: bool = False, layer=None) -> None:
+    """Queue labels for the map's label engine (shown from ``min_zoom``; higher ``priority`` placed first).
+
+    Polygons are labelled at a representative point inside them, points beside the symbol.
+    ``layer`` (a FeatureGroup) hides the labels while that layer is switched off.
+    """
+    if gdf is None or len(gdf) == 0:
+        return
+    g = _shift(gdf.to_crs(4326), spec)
+    pts = g.geometry.representative_point()
+    for (_, row), pt in zip(g.iterrows(), pts):
+        t = row.get(text)
+        if t is None or (isinstance(t, float) and not np.isfinite(t)) or str(t) == "":
+            continue
+        e = row.get(english) if english else None
+        spec.labels.append({"t": str(t), "e": "" if e is None or (isinstance(e, float) and np.isnan(e)) else str(e),
+                            "x": round(float(pt.x), 5), "y": round(float(pt.y), 5), "c": cls, "p": int(priority),
+                            "z": float(min_zoom), "pt": bool(point), "l": layer.get_name() if layer is not None else None})
 
 
 def _to_lonlat(array, transform, crs, dst_res_deg=None):
@@ -177,6 +222,24 @@ def _to_lonlat(array, transform, crs, dst_res_deg=None):
     west, north = dst_t.c, dst_t.f
     east, south = west + dst_t.a * dw, north + dst_t.e * dh
     return out, (west, south, east, north)
+
+
+def to_mercator_rows(rgba: np.ndarray, south: float, north: float) -> np.ndarray:
+    """Re-space the rows of a lat/lon image (north up) for Web Mercator, by nearest row, keeping uint8 colours exact.
+
+    (folium's ``mercator_project`` interpolates to floats and then stretches each channel to its
+    own maximum, which changes the colours of a classed raster.)
+
+    >>> img = np.arange(6, dtype="uint8").reshape(6, 1, 1)  # six rows from 80 N (row 0) down to the equator
+    >>> to_mercator_rows(img, 0.0, 80.0)[:, 0, 0].tolist()  # Mercator stretches the north: row 0 twice, row 4 dropped
+    [0, 0, 1, 2, 3, 5]
+    """
+    h = rgba.shape[0]
+    merc = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
+    y = merc(north) - (np.arange(h) + 0.5) / h * (merc(north) - merc(south))
+    lat = np.degrees(2 * np.arctan(np.exp(y)) - np.pi / 2)
+    src = np.clip(np.floor((north - lat) / (north - south) * h).astype(int), 0, h - 1)
+    return np.ascontiguousarray(rgba[src])
 
 
 def _ramp(values, vmin, vmax, colors):
@@ -203,11 +266,11 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
     fg = folium.FeatureGroup(name=name, show=show)
-    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=0.75,
-                                      interactive=False).add_to(fg)
+    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
+                                      opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
     spec.groups[name] = group
-    spec.legend.append({"layer": fg.get_name(), "title": name,
+    spec.legend.append({"layer": fg.get_name(), "group": group, "title": name,
                         "items": [{"kind": "ramp", "colors": list(colors), "label": legend_label}]})
     # Raster legends come first: they explain the colours that cover the map.
     spec.legend.insert(0, spec.legend.pop())
@@ -226,7 +289,9 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude:
     from scipy.ndimage import zoom
 
     filled = np.where(np.isfinite(dem), dem, np.nanmean(dem))
-    z = zoom(filled, upsample, order=3)
+    from scipy.ndimage import gaussian_filter
+
+    z = gaussian_filter(zoom(filled, upsample, order=3), sigma=upsample * 0.8)  # no facets from the coarse grid
     dx = abs(t.a) / upsample * 111_320 * np.cos(np.radians(lat0))
     dy = abs(t.e) / upsample * 110_574
     gy, gx = np.gradient(z, dy, dx)
@@ -237,23 +302,29 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude:
     shade = np.clip(shade, 0, 1)
     elev = (z - np.nanmin(z)) / max(np.nanmax(z) - np.nanmin(z), 1)
     base = np.stack([0.93 - 0.10 * elev, 0.92 - 0.06 * elev, 0.86 - 0.02 * elev], -1)  # light tint rising with height
-    rgb = np.clip(base * (0.55 + 0.45 * shade[..., None]), 0, 1)
+    rgb = np.clip(base * (0.72 + 0.28 * shade[..., None]), 0, 1)  # light: a base under coloured overlays
     rgba = np.concatenate([rgb * 255, np.full(shade.shape + (1,), 255)], -1).astype("uint8")
     w, s, e, n = t.c, t.f + t.e * dem.shape[0], t.c + t.a * dem.shape[1], t.f
-    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=True, opacity=1.0,
+    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
+                                      opacity=1.0,
                                       interactive=False, name="地形 Terrain (DEM 0.2°)", zindex=1).add_to(m)
     spec.groups["地形 Terrain (DEM 0.2°)"] = "底图 Base"
     return m
 
 
-def finish(m, spec: MapSpec, *, note_lines: list | None = None):
-    """Add the layer control, legend, tools and note; return the map."""
+def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = "", banner: str = "",
+           collapse_below: int = 700):
+    """Add the layer switcher, side panel (legend, notes, headline), labels and tools; return the map."""
+    labels = folium.FeatureGroup(name="标注 Labels", show=True)
+    labels.add_to(m)
+    spec.groups[labels.layer_name] = "标注 Labels"
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    lines = [f"<h4>{spec.title}</h4>"] if getattr(spec, "title", "") else []
-    lines += (note_lines or []) + spec.notes
-    lines.append("虚线 = 示意位置 Dashed = indicative geometry (not surveyed); see each feature's source and accuracy.")
-    m.get_root().header.add_child(css_element())
-    Controls(legend=spec.legend, groups=spec.groups, note="<br>".join(lines), bounds=spec.bounds).add_to(m)
+    lines = (note_lines or []) + spec.notes
+    lines.append(INDICATIVE["label"] + "; see each feature's source and accuracy.")
+    m.get_root().header.add_child(css_element(), name="twinstar_css")
+    Controls(legend=spec.legend, groups=spec.groups, note="<br>".join(lines), title=spec.title, headline=headline,
+             banner=banner, bounds=spec.bounds, labels=spec.labels, label_layer=labels.get_name(),
+             collapse_below=collapse_below).add_to(m)
     return m
 
 

@@ -1,9 +1,11 @@
-"""The map gallery: overview, distances, conflicts, accessibility, scenario.
+"""The map gallery of a run: overview, distances, conflicts, accessibility, scenario (before | after), county change.
 
-Each function returns a :class:`folium.Map`.  Pass ``m=`` (a map made by
-another gallery function with ``finish=False``) to add layers to it, as with
-geopandas' ``explore(m=...)``; ``finish=True`` adds the layer control, legend,
-measure tool, fullscreen button and notes.
+Every map renders the outputs of one run folder (see :mod:`._run`): the layers
+the run used (``data/twinstar.gpkg``), its analysis tables and layers
+(``analysis/``) and its accessibility products (``access/``).  Nothing is
+recomputed here.  Each function takes the run folder (path or opened
+:class:`~._run.Run`) and returns a :class:`folium.Map`; pass ``m=`` (a map made
+with ``finish=False``) to add layers to it, as with geopandas' ``explore(m=...)``.
 """
 
 from __future__ import annotations
@@ -12,295 +14,459 @@ import html
 import logging
 from pathlib import Path
 
-import folium
-import geopandas as gpd
+import branca
 import numpy as np
 import pandas as pd
 
 from ..gcj02 import wgs84_to_gcj02
 from ..io import atomic_output
-from ..overlay import ZONE_BUFFERS, area_overlaps, buffer_m, length_inside
-from ..proximity import park_corridor_distances
-from .core import PALETTE, add_hillshade, add_raster, add_vector, finish, new_map, save_map
+from ._controls import SyncMaps
+from ._run import Run, open_run
+from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map
+from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, STATUS_LABELS, TIME_CLASSES,
+                    TIME_RAMP, class_label, corridor_style, minutes_change)
 
-__all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "write_gallery", "GALLERY"]
+__all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "change_map", "write_gallery",
+           "GALLERY", "headline_figures"]
 
 log = logging.getLogger(__name__)
 
 G_ADMIN, G_INDUSTRY, G_TRANSPORT, G_ECO, G_ANALYSIS = (
     "行政 Administrative", "产业 Industry", "交通 Transport", "生态 Ecology", "分析 Analysis")
-CLASS_COLOURS = {"high_speed_rail": PALETTE["vermillion"], "railway": PALETTE["black"], "expressway": PALETTE["blue"],
-                 "national_highway": PALETTE["sky"]}
-CLASS_LABELS = {"high_speed_rail": "高铁 High-speed rail", "railway": "普速铁路 Railway", "expressway": "高速公路 Expressway",
-                "national_highway": "国道 National highway"}
 _SRC = [("source", "来源 Source"), ("accuracy_m", "精度 Accuracy (m)"), ("geometry_quality", "几何 Geometry")]
+NEAREST_LABELS = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高铁站 HSR station", "railway": "铁路 railway",
+                  "railway_station": "火车站 railway station", "expressway": "高速公路 expressway",
+                  "national_highway": "国道 national highway", "interchange": "互通 interchange", "airport": "机场 airport"}
 
 
-def _start(ds, m, basemap, title, **kw):
+def _run(run) -> Run:
+    if isinstance(run, Run):
+        return run
+    if hasattr(run, "layers") and hasattr(run, "dem_path"):  # a loaded Dataset (notebooks): data layers only
+        return Run.from_dataset(run)
+    return open_run(run)
+
+
+def _start(run, m, basemap, title, **kw):
     if m is not None:
         return m, m._ts_spec
-    b = ds["boundaries"].total_bounds
+    b = run.layer("boundaries").total_bounds
     m, spec = new_map(b, basemap=basemap, title=title, **kw)
     m._ts_spec = spec
-    add_hillshade(m, spec, ds.dem_path)
+    add_hillshade(m, spec, run.dem_path)
     return m, spec
 
 
-def _end(m, spec, do_finish, notes=None):
+def _end(m, spec, do_finish, notes=None, **kw):
     if do_finish:
-        finish(m, spec, note_lines=notes)
+        finish(m, spec, note_lines=notes, **kw)
     return m
 
 
-def _admin(m, spec, ds, *, counties_show=True):
-    b = ds["boundaries"]
-    add_vector(m, spec, b[b["level"] == "county"], name="旗县区 Counties", group=G_ADMIN, color=PALETTE["grey"],
-               fill_opacity=0.04, weight=1, simplify_deg=0.002, coverage=True, decimals=4, show=counties_show,
-               tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("area_km2", "面积 Area (km²)"),
-                        ("population_2020", "人口 Population 2020")],
-               popup=[("adcode", "代码 Adcode"), ("name_zh", "名称"), ("name_en", "Name"), ("area_km2", "面积 Area (km², ellipsoid)"),
-                      ("population_2020", "人口 Population 2020"), ("population_source", "人口来源 Population source"),
-                      ("source", "来源 Source")])
-    add_vector(m, spec, b[b["level"] == "prefecture"], name="地级市 Prefectures", group=G_ADMIN, color=PALETTE["black"],
-               fill_opacity=0.0, weight=3, simplify_deg=0.002, coverage=True, decimals=4,
+def _cores(places):
+    c = places[places["kind"] == "city_core"].copy()
+    c["label_zh"] = c["name_zh"].str.replace("市", "", regex=False) + "中心城区"
+    c["label_en"] = c["name_en"]
+    return c
+
+
+def _admin(m, spec, run, *, counties_show=True, seats=True):
+    b, p = run.layer("boundaries"), run.layer("places")
+    counties, prefs = b[b["level"] == "county"], b[b["level"] == "prefecture"]
+    fg = add_vector(m, spec, counties, name="旗县区 Counties", group=G_ADMIN, color=DATA["county"]["color"],
+                    fill_opacity=0.0, weight=DATA["county"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
+                    show=counties_show,
+                    tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("area_km2", "面积 Area (km²)"),
+                             ("population_2020", "人口 Population 2020")],
+                    popup=[("adcode", "代码 Adcode"), ("name_zh", "名称"), ("name_en", "Name"),
+                           ("area_km2", "面积 Area (km², ellipsoid)"), ("population_2020", "人口 Population 2020"),
+                           ("population_source", "人口来源 Population source"), ("source", "来源 Source")])
+    add_labels(spec, counties, cls="county", priority=60, min_zoom=6.5, layer=fg)
+    add_vector(m, spec, prefs, name="地级市 Prefectures", group=G_ADMIN, color=DATA["prefecture"]["color"],
+               fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
                tooltip=[("name_zh", "市"), ("name_en", "City"), ("area_km2", "面积 Area (km², ellipsoid)"),
                         ("area_official_km2", "统计面积 Official area (km²)")])
-    p = ds["places"]
-    add_vector(m, spec, p[p["kind"] == "city_core"], name="中心城区 City cores", group=G_ADMIN, color=PALETTE["black"],
-               kind="point", radius=8, tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
-    add_vector(m, spec, p[p["kind"] == "county_seat"], name="旗县驻地 County seats", group=G_ADMIN, color=PALETTE["grey"],
-               kind="point", radius=5, tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
+    add_labels(spec, prefs, cls="prefecture", priority=100, min_zoom=0)
+    cores = _cores(p)
+    add_vector(m, spec, cores, name="中心城区 City cores", group=G_ADMIN, color=DATA["city_core"]["color"], kind="point",
+               radius=DATA["city_core"]["radius"], tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
+    add_labels(spec, cores, cls="core", priority=90, min_zoom=0, text="label_zh", english="label_en", point=True)
+    if seats:
+        s = p[p["kind"] == "county_seat"]
+        fg = add_vector(m, spec, s, name="旗县驻地 County seats", group=G_ADMIN, color=DATA["county_seat"]["color"],
+                        edge=DATA["county_seat"]["edge"], kind="point", radius=DATA["county_seat"]["radius"],
+                        tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
+        add_labels(spec, s, cls="seat", priority=40, min_zoom=8, point=True, layer=fg)
 
 
-def _parks(m, spec, ds, *, show=True):
-    add_vector(m, spec, ds["parks"], name="产业园区 Industrial parks", group=G_INDUSTRY, color=PALETTE["orange"],
-               fill_opacity=0.45, weight=2, show=show,
-               tooltip=[("name_zh", "园区"), ("name_en", "Park"), ("level", "级别 Level"),
-                        ("declared_area_km2", "规划面积 Declared area (km²)"), ("area_km2", "图上面积 Drawn area (km²)"),
-                        ("geometry_quality", "几何 Geometry")],
-               popup=[("park_id", "编号 Id"), ("name_zh", "园区"), ("name_en", "Park"), ("leading_industries", "主导产业 Industries"),
-                      ("area_basis", "面积依据 Area basis")] + _SRC)
+def _parks(m, spec, run, *, show=True):
+    parks = run.layer("parks")
+    st = DATA["park"]
+    fg = add_vector(m, spec, parks, name="产业园区 Industrial parks", group=G_INDUSTRY, color=st["color"],
+                    fill_opacity=st["fill"], weight=st["width"], show=show,
+                    tooltip=[("name_zh", "园区"), ("name_en", "Park"), ("level", "级别 Level"),
+                             ("declared_area_km2", "规划面积 Declared area (km²)"), ("area_km2", "图上面积 Drawn area (km²)"),
+                             ("geometry_quality", "几何 Geometry")],
+                    popup=[("park_id", "编号 Id"), ("name_zh", "园区"), ("name_en", "Park"),
+                           ("leading_industries", "主导产业 Industries"), ("area_basis", "面积依据 Area basis")] + _SRC)
+    add_labels(spec, parks, cls="park", priority=30, min_zoom=8.5, layer=fg)
 
 
-def _transport(m, spec, ds, *, show=True):
-    cor = ds["corridors"]
-    operating = cor[cor["status"].fillna("operating") == "operating"]
-    for cls in ("high_speed_rail", "railway", "expressway", "national_highway"):
-        add_vector(m, spec, operating[operating["class"] == cls], name=CLASS_LABELS[cls], group=G_TRANSPORT,
-                   color=CLASS_COLOURS[cls], kind="line", weight=4 if cls in ("high_speed_rail", "expressway") else 2.5,
-                   show=show, simplify_deg=0.001,
+def _transport(m, spec, run, *, show=True, planned=True):
+    cor = run.layer("corridors")
+    status = cor["status"].fillna("operating")
+    for cls in CORRIDOR:
+        sub = cor[(cor["class"] == cls) & (status == "operating")]
+        s = corridor_style(cls)
+        add_vector(m, spec, sub, name=class_label(cls), group=G_TRANSPORT, color=s["color"], kind="line", weight=s["width"],
+                   ties=s["ties"], show=show, simplify_deg=0.001,
                    tooltip=[("name_zh", "线路"), ("name_en", "Corridor"), ("design_speed_kmh", "设计速度 Design speed (km/h)"),
                             ("opening_year", "开通 Opened"), ("length_km", "区内长度 Length in region (km)")],
                    popup=[("stations", "车站 Stations")] + _SRC)
-    planned = cor[cor["status"].fillna("operating") != "operating"]
-    add_vector(m, spec, planned, name="规划线路 Planned corridors", group=G_TRANSPORT, color=PALETTE["purple"], kind="line",
-               weight=4, show=show, tooltip=[("name_zh", "线路"), ("name_en", "Corridor"), ("status", "状态 Status")], popup=_SRC,
-               legend_items=[{"kind": "line", "color": PALETTE["purple"], "dash": True, "label": "规划 planned (assumed route)"}])
-    n = ds["nodes"]
-    add_vector(m, spec, n[n["kind"].isin(["hsr_station", "rail_station"])], name="车站 Stations", group=G_TRANSPORT,
-               color=PALETTE["vermillion"], kind="point", radius=5, show=show,
-               color_by={"column": "kind", "map": {"hsr_station": PALETTE["vermillion"], "rail_station": PALETTE["black"]}},
-               tooltip=[("name_zh", "车站"), ("name_en", "Station"), ("kind", "类型 Kind")], popup=_SRC,
-               legend_items=[{"kind": "dot", "color": PALETTE["vermillion"], "label": "高铁站 HSR station"},
-                             {"kind": "dot", "color": PALETTE["black"], "label": "普速站 Railway station"}])
-    add_vector(m, spec, n[n["kind"] == "airport"], name="机场 Airports", group=G_TRANSPORT, color=PALETTE["blue"],
-               kind="point", radius=7, show=show, tooltip=[("name_zh", "机场"), ("name_en", "Airport")], popup=_SRC)
+    if planned:
+        for st_name, sub in cor[status != "operating"].groupby(status[status != "operating"]):
+            items, cmap = [], {}
+            for cls in sub["class"].unique():
+                s = corridor_style(cls, st_name)
+                cmap[cls] = s["color"]
+                items.append({"kind": "line", "color": s["color"], "width": s["width"], "dash": s["dash"],
+                              "label": f"{class_label(cls)}: {STATUS_LABELS.get(st_name, st_name)} (assumed route)"})
+            s = corridor_style(sub["class"].iloc[0], st_name)
+            add_vector(m, spec, sub, name=f"{STATUS_LABELS.get(st_name, st_name)} 线路 corridors", group=G_TRANSPORT,
+                       color=s["color"], kind="line", weight=s["width"], dash=s["dash"], simplify_deg=0.001, show=show,
+                       color_by={"column": "class", "map": cmap}, legend_items=items,
+                       tooltip=[("name_zh", "线路"), ("name_en", "Corridor"), ("status", "状态 Status"),
+                                ("opening_year", "预计 Year")], popup=_SRC)
+    n = run.layer("nodes")
+    st = n[n["kind"].isin(["hsr_station", "rail_station"])]
+    fg = add_vector(m, spec, st, name="车站 Stations", group=G_TRANSPORT, color=DATA["hsr_station"]["color"], kind="point",
+                    radius=5, show=show,
+                    color_by={"column": "kind", "map": {"hsr_station": DATA["hsr_station"]["color"],
+                                                        "rail_station": DATA["rail_station"]["color"]}},
+                    tooltip=[("name_zh", "车站"), ("name_en", "Station"), ("kind", "类型 Kind")], popup=_SRC,
+                    legend_items=[{"kind": "dot", "color": DATA["hsr_station"]["color"], "label": "高铁站 HSR station"},
+                                  {"kind": "dot", "color": DATA["rail_station"]["color"], "label": "普速站 Railway station"}])
+    add_labels(spec, st, cls="station", priority=35, min_zoom=8.5, point=True, layer=fg)
+    fg = add_vector(m, spec, n[n["kind"] == "airport"], name="机场 Airports", group=G_TRANSPORT, color=DATA["airport"]["color"],
+                    kind="point", radius=DATA["airport"]["radius"], show=show,
+                    tooltip=[("name_zh", "机场"), ("name_en", "Airport")], popup=_SRC)
+    add_labels(spec, n[n["kind"] == "airport"], cls="station", priority=34, min_zoom=8.5, point=True, layer=fg)
 
 
-def _ecology(m, spec, ds, *, show=True):
-    eco = ds["eco_zones"]
+def _ecology(m, spec, run, *, show=True):
+    eco = run.layer("eco_zones")
+    sl, nr = DATA["sandy_land"], DATA["nature_reserve"]
     add_vector(m, spec, eco[eco["kind"] == "sandy_land"], name="科尔沁沙地 Horqin sandy land", group=G_ECO,
-               color=PALETTE["yellow"], fill_opacity=0.30, weight=1.5, show=show,
+               color=sl["color"], fill_opacity=sl["fill"], weight=sl["width"], show=show,
                tooltip=[("name_zh", "名称"), ("name_en", "Name"), ("area_km2", "区内面积 Area in region (km²)")], popup=_SRC)
-    add_vector(m, spec, eco[eco["kind"] == "nature_reserve"], name="自然保护区 Nature reserves", group=G_ECO,
-               color=PALETTE["green"], fill_opacity=0.35, weight=2, show=show,
-               tooltip=[("name_zh", "保护区"), ("name_en", "Reserve"), ("protection_level", "级别 Level"),
-                        ("official_area_km2", "批准面积 Official area (km²)")], popup=[("area_source", "面积来源 Area source")] + _SRC)
-    add_vector(m, spec, ds["rivers"], name="西辽河水系 West Liao rivers", group=G_ECO, color=PALETTE["sky"], kind="line",
-               weight=2.5, show=show, simplify_deg=0.001,
+    res = eco[eco["kind"] == "nature_reserve"]
+    fg = add_vector(m, spec, res, name="自然保护区 Nature reserves", group=G_ECO,
+                    color=nr["color"], fill_opacity=nr["fill"], weight=nr["width"], show=show,
+                    tooltip=[("name_zh", "保护区"), ("name_en", "Reserve"), ("protection_level", "级别 Level"),
+                             ("official_area_km2", "批准面积 Official area (km²)")],
+                    popup=[("area_source", "面积来源 Area source")] + _SRC)
+    add_labels(spec, res, cls="reserve", priority=20, min_zoom=8, layer=fg)
+    add_vector(m, spec, run.layer("rivers"), name="西辽河水系 West Liao rivers", group=G_ECO, color=DATA["river"]["color"],
+               kind="line", weight=DATA["river"]["width"], show=show, simplify_deg=0.001,
                tooltip=[("name_zh", "河流"), ("name_en", "River"), ("length_km", "区内长度 Length (km)")], popup=_SRC)
 
 
-def overview_map(ds, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
+def overview_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain."""
-    m, spec = _start(ds, m, basemap, "赤峰–通辽 双子星座 · Chifeng–Tongliao Twin Star: overview", **kw)
-    _ecology(m, spec, ds)
-    _admin(m, spec, ds)
-    _parks(m, spec, ds)
-    _transport(m, spec, ds)
-    return _end(m, spec, finish)
+    run = _run(run)
+    m, spec = _start(run, m, basemap, "赤峰–通辽 双子星座 · Twin Star: overview", **kw)
+    _ecology(m, spec, run)
+    _admin(m, spec, run)
+    _parks(m, spec, run)
+    _transport(m, spec, run)
+    return _end(m, spec, finish, [f"Data: {html.escape(run.origin)}."])
 
 
-def distances_map(ds, near: gpd.GeoDataFrame | None = None, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Each park's connector to its nearest corridor of each class, labelled with the ground distance."""
-    m, spec = _start(ds, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
-    near = near if near is not None else park_corridor_distances(ds.layers)
-    _admin(m, spec, ds, counties_show=False)
-    _transport(m, spec, ds)
-    _parks(m, spec, ds)
-    colours = {"high_speed_rail": PALETTE["vermillion"], "hsr_station": PALETTE["vermillion"], "railway": PALETTE["black"],
-               "railway_station": PALETTE["black"], "expressway": PALETTE["blue"], "national_highway": PALETTE["sky"],
-               "interchange": PALETTE["blue"], "airport": PALETTE["purple"]}
-    near = near.copy()
-    near["label"] = [f"{d:.1f} km ± {u / 1000:.0f} km" if np.isfinite(u) else f"{d:.1f} km"
-                     for d, u in zip(near["distance_km"], near["uncertainty_m"])]
-    names = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高铁站 HSR station", "railway": "铁路 railway",
-             "railway_station": "火车站 railway station", "expressway": "高速公路 expressway",
-             "national_highway": "国道 national highway", "interchange": "互通 interchange", "airport": "机场 airport"}
-    for cls, grp in near.groupby("class", sort=False):
-        label = names.get(cls, cls)
-        add_vector(m, spec, grp, name=f"最近 nearest {label}", group=G_ANALYSIS, color=colours.get(cls, PALETTE["grey"]),
-                   kind="line", weight=2.5, show=cls in ("hsr_station", "expressway"),
-                   tooltip=[("park_name_zh", "园区 Park"), ("target_name_zh", "最近 Nearest"), ("label", "距离 Distance"),
-                            ("measured_from", "起算 From")],
-                   legend_items=[{"kind": "line", "color": colours.get(cls, PALETTE["grey"]), "dash": True,
-                                  "label": f"园区→最近 park → nearest {label}"}])
-    labels = folium.FeatureGroup(name="标注 Labels: distance to HSR station", show=True)
-    for r in near[near["class"] == "hsr_station"].itertuples():
-        lon, lat = (r.park_lon + r.target_lon) / 2, (r.park_lat + r.target_lat) / 2
-        if spec.gcj:
-            lo, la = wgs84_to_gcj02(lon, lat)
-            lon, lat = float(lo), float(la)
-        folium.Marker([lat, lon], icon=folium.DivIcon(
-            html=f'<div class="ts-measure-label" style="border-color:{PALETTE["vermillion"]}">{r.distance_km:.1f} km</div>',
-            icon_size=(0, 0), icon_anchor=(0, 0), class_name="ts-label")).add_to(labels)
-    labels.add_to(m)
-    spec.groups[labels.layer_name] = G_ANALYSIS
-    return _end(m, spec, finish, ["距离为椭球面地面距离；± 为示意几何带来的不确定性。 Distances are on the WGS-84 ellipsoid; "
-                                  "± is the uncertainty from indicative geometry."])
+def _distance_labels(spec, near, cls="hsr_station"):
+    """Distance labels (from the run's park_corridor_nearest.csv) half-way along each connector."""
+    sub = near[near["class"] == cls]
+    lon = (sub["park_lon"] + sub["target_lon"]) / 2
+    lat = (sub["park_lat"] + sub["target_lat"]) / 2
+    if spec.gcj:
+        lon, lat = wgs84_to_gcj02(lon.to_numpy(), lat.to_numpy())
+    for x, y, d, pz, tz in zip(np.asarray(lon), np.asarray(lat), sub["distance_km"], sub["park_name_zh"], sub["target_name_zh"]):
+        spec.labels.append({"t": f"{d:.1f} km", "e": f"{pz} → {tz}: {d:.1f} km", "x": round(float(x), 5),
+                            "y": round(float(y), 5), "c": "dist", "p": 80, "z": 0, "pt": False, "l": spec.dist_layer})
 
 
-def conflicts_map(ds, *, m=None, finish: bool = True, basemap: str = "hillshade", zone_buffers=None, **kw):
-    """Parks and corridor stretches inside ecological zones (with riparian and reserve buffers)."""
-    m, spec = _start(ds, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
-    zone_buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
-    _ecology(m, spec, ds)
-    rivers = ds["rivers"]
-    strip = rivers.copy()
-    strip["geometry"] = buffer_m(rivers, zone_buffers["river"])
-    add_vector(m, spec, strip, name=f"河道缓冲 Riparian strip ({zone_buffers['river']:g} m)", group=G_ECO, color=PALETTE["sky"],
-               fill_opacity=0.25, weight=0.5, simplify_deg=0.0005, tooltip=[("name_zh", "河流 River")])
-    _admin(m, spec, ds, counties_show=False)
-    _parks(m, spec, ds)
-    eco = ds["eco_zones"]
-    ov = area_overlaps(ds["parks"], eco, a_id="park_id", b_id="zone_id")
-    ov["geometry_quality"] = "indicative"
-    add_vector(m, spec, ov, name="园区占用生态区 Park overlaps", group=G_ANALYSIS, color=PALETTE["vermillion"], fill_opacity=0.7,
-               tooltip=[("a_name_zh", "园区 Park"), ("b_name_zh", "生态区 Zone"), ("overlap_km2", "重叠 Overlap (km²)"),
-                        ("overlap_mu", "重叠 Overlap (亩 mu)"), ("share_of_a", "占园区比例 Share of park")])
-    zones = pd.concat([eco[["zone_id", "name_zh", "kind", "geometry"]],
-                       rivers.rename(columns={"river_id": "zone_id"}).assign(kind="river")[["zone_id", "name_zh", "kind", "geometry"]]],
-                      ignore_index=True)
-    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=4326)
-    li = length_inside(ds["corridors"], zones, line_id="corridor_id", zone_id="zone_id", buffer=zone_buffers)
-    li["geometry_quality"] = "indicative"
-    add_vector(m, spec, li, name="走廊穿越段 Corridor stretches in zones", group=G_ANALYSIS, color=PALETTE["vermillion"], kind="line",
-               weight=6, tooltip=[("line_name_zh", "线路 Corridor"), ("zone_name_zh", "生态区 Zone"), ("buffer_m", "缓冲 Buffer (m)"),
-                                  ("length_km", "长度 Length (km)"), ("share_of_line", "占线路比例 Share of corridor")])
-    _transport(m, spec, ds, show=False)
-    return _end(m, spec, finish, [f"缓冲 Buffers: reserves {zone_buffers['nature_reserve']:g} m, rivers {zone_buffers['river']:g} m. "
-                                  "All outlines here are indicative: verify on surveyed boundaries before acting."])
+def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
+    """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run)."""
+    run = _run(run)
+    m, spec = _start(run, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
+    near = run.table("analysis/park_corridor_nearest.csv")
+    conn = run.vector("analysis/park_corridor_connectors.gpkg", "connectors")
+    _admin(m, spec, run, counties_show=False, seats=False)
+    _transport(m, spec, run)
+    _parks(m, spec, run)
+    st = ANALYSIS["connector"]
+    spec.dist_layer = None
+    for cls, grp in conn.groupby("class", sort=False):
+        label = NEAREST_LABELS.get(cls, cls)
+        grp = grp.copy()
+        grp["label"] = [f"{d:.1f} km ± {u / 1000:.0f} km" if np.isfinite(u) else f"{d:.1f} km"
+                        for d, u in zip(grp["distance_km"], grp["uncertainty_m"])]
+        fg = add_vector(m, spec, grp.drop(columns="geometry_quality"), name=f"最近 nearest {label}", group=G_ANALYSIS,
+                        color=st["color"], kind="line", weight=st["width"], dash=st["dash"],
+                        show=cls in ("hsr_station", "expressway"),
+                        tooltip=[("park_name_zh", "园区 Park"), ("target_name_zh", "最近 Nearest"), ("label", "距离 Distance"),
+                                 ("measured_from", "起算 From")],
+                        legend_items=[{"kind": "line", "color": st["color"], "width": st["width"], "dash": st["dash"],
+                                       "label": f"园区→最近 park → nearest {label}"}])
+        if cls == "hsr_station":
+            spec.dist_layer = fg.get_name()
+    _distance_labels(spec, near)
+    mf = near["measured_from"].iloc[0] if len(near) else "boundary"
+    return _end(m, spec, finish, [f"距离取自本次运行 Distances from this run (park {html.escape(str(mf))}, WGS-84 ellipsoid); "
+                                  "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station."])
 
 
-def access_map(ds, result=None, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Travel time to the nearest core (raster), isochrones from the cores, the 1-hour circle."""
-    from ..accessibility import accessibility
+def _buffer_note(run, buf):
+    if buf is not None and len(buf):
+        vals = buf.groupby("kind")["buffer_m"].first()
+        return "缓冲 Buffers: " + ", ".join(f"{k} {v:g} m" for k, v in vals.items()) + "."
+    ov = run.manifest.get("settings", {}).get("overlap", {})
+    return ("缓冲区图层缺失 eco_buffers layer not in this run; buffers used: reserves "
+            f"{ov.get('buffer_nature_reserve_m', float('nan')):g} m, rivers {ov.get('buffer_river_m', float('nan')):g} m.")
 
-    m, spec = _start(ds, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
-    result = result if result is not None else accessibility(ds.layers, dem_path=ds.dem_path)
-    add_raster(m, spec, result.time_to_cores, result.grid.transform, result.grid.crs, name="到中心城区时间 Time to nearest core",
-               group=G_ANALYSIS, vmin=0, vmax=180, classes=[30, 60, 90, 120, 150], legend_label="0 → 180+ min (30-min steps)")
-    iso = result.isochrones.copy()
-    iso["label"] = iso["origin_name"] + " " + iso["minutes"].map(lambda x: f"{x:g}") + " min"
-    for mins, colour in zip(sorted(iso["minutes"].unique()), [PALETTE["yellow"], PALETTE["vermillion"], PALETTE["purple"], PALETTE["blue"]]):
-        add_vector(m, spec, iso[iso["minutes"] == mins], name=f"等时圈 Isochrone {mins:g} min", group=G_ANALYSIS, color=colour,
-                   fill_opacity=0.0 if mins != 60 else 0.10, weight=3 if mins == 60 else 2, show=mins in (60, 120),
-                   simplify_deg=0.002, tooltip=[("label", "等时圈 Isochrone"), ("area_km2", "面积 Area (km²)")])
-    b = ds["boundaries"]
-    ct = b[b["level"] == "county"][["adcode", "geometry"]].merge(result.counties, on="adcode")
+
+def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
+    """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs)."""
+    run = _run(run)
+    m, spec = _start(run, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
+    _ecology(m, spec, run)
+    buf = run.vector("analysis/overlap.gpkg", "eco_buffers", required=False)
+    b = ANALYSIS["buffer"]
+    if buf is not None:
+        buf = buf.copy()
+        buf["label"] = buf["name_zh"] + " + " + buf["buffer_m"].map(lambda x: f"{x:g} m")
+        add_vector(m, spec, buf, name="生态缓冲区 Ecological buffers", group=G_ECO, color=b["color"], fill_opacity=b["fill"],
+                   weight=b["width"], dash=b["dash"], simplify_deg=0.0005, tooltip=[("label", "缓冲 Buffer")],
+                   legend_items=[{"kind": "fill", "color": b["color"], "fill": b["fill"], "dash": b["dash"], "width": 1.5,
+                                  "label": "生态缓冲区 Buffer around reserves and rivers"}])
+    _admin(m, spec, run, counties_show=False, seats=False)
+    _parks(m, spec, run)
+    c = ANALYSIS["conflict"]
+    ov = run.vector("analysis/overlap.gpkg", "park_eco_overlaps")
+    add_vector(m, spec, ov, name="园区占用生态区 Park overlaps", group=G_ANALYSIS, color=c["color"], fill_opacity=c["fill"],
+               weight=2, tooltip=[("a_name_zh", "园区 Park"), ("b_name_zh", "生态区 Zone"), ("overlap_km2", "重叠 Overlap (km²)"),
+                                  ("overlap_mu", "重叠 Overlap (亩 mu)"), ("share_of_a", "占园区比例 Share of park")])
+    li = run.vector("analysis/overlap.gpkg", "corridor_eco_stretches")
+    add_vector(m, spec, li, name="走廊穿越段 Corridor stretches in zones", group=G_ANALYSIS, color=c["color"], kind="line",
+               weight=c["width"], tooltip=[("line_name_zh", "线路 Corridor"), ("zone_name_zh", "生态区 Zone"),
+                                           ("buffer_m", "缓冲 Buffer (m)"), ("length_km", "长度 Length (km)"),
+                                           ("share_of_line", "占线路比例 Share of corridor")])
+    _transport(m, spec, run, show=False)
+    return _end(m, spec, finish, [_buffer_note(run, buf) + " All outlines here are indicative: verify on surveyed "
+                                  "boundaries before acting."])
+
+
+def headline_figures(run) -> dict:
+    """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent)."""
+    run = _run(run)
+    tw = run.table("access/twin_city.csv").set_index("indicator")["value"]
+    out = {"core_to_core_now": float(tw.get("core_to_core_fastest_min", np.nan)),
+           "core_to_core_road_now": float(tw.get("core_to_core_road_min", np.nan)),
+           "share_120_now": float(tw.get("area_share_within_120min_of_a_core", np.nan)), "core_to_core_scenario": np.nan,
+           "counties_faster_5": np.nan}
+    sp = run.table("access/scenario_places.csv", required=False)
+    if sp is not None and "to_other_core_min_scenario" in sp:
+        cores = sp[sp["kind"] == "city_core"]
+        out["core_to_core_scenario"] = float(cores["to_other_core_min_scenario"].min())
+    sc = run.table("access/scenario_counties.csv", required=False)
+    if sc is not None:
+        out["counties_faster_5"] = int((sc["mean_min_change"] <= -5).sum())
+        out["counties"] = len(sc)
+    return out
+
+
+def _fmt(x):
+    return "–" if not np.isfinite(x) else f"{x:.0f}"
+
+
+def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
+    """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times."""
+    run = _run(run)
+    m, spec = _start(run, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
+    a, t, crs = run.raster("access/time_to_cores.tif")
+    add_raster(m, spec, a, t, crs, name="到中心城区时间 Time to nearest core", group=G_ANALYSIS, vmin=0, vmax=180,
+               classes=list(TIME_CLASSES), legend_label="0 → 150+ min (30-min classes)", colors=TIME_RAMP)
+    _isochrones(m, spec, run.vector("access/isochrones.gpkg", "isochrones"), show=(60, 120))
+    b = run.layer("boundaries")
+    ct = b[b["level"] == "county"][["adcode", "geometry"]].merge(run.table("access/county_access.csv"), on="adcode")
     ct["geometry_quality"] = "surveyed"
-    add_vector(m, spec, ct, name="旗县区到中心城区时间 County travel times", group=G_ANALYSIS, color=PALETTE["grey"],
+    add_vector(m, spec, ct, name="旗县区到中心城区时间 County travel times", group=G_ANALYSIS, color=DATA["county"]["color"],
                fill_opacity=0.0, weight=1, simplify_deg=0.002, coverage=True, decimals=4,
                tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("mean_min", "平均 Mean (min)"),
                         ("median_min", "中位 Median (min)"), ("area_share_60min", "一小时圈面积比 Share within 1 h"),
                         ("area_share_120min", "两小时圈面积比 Share within 2 h")])
-    _admin(m, spec, ds, counties_show=False)
-    _transport(m, spec, ds, show=False)
-    tw = result.twin_city.set_index("indicator")["value"]
-    notes = [f"中心城区间 Core to core: {tw.get('core_to_core_fastest_min', float('nan')):.0f} min fastest, "
-             f"{tw.get('core_to_core_road_min', float('nan')):.0f} min by road.",
-             "一小时经济圈 = 60-min isochrone (filled). Speeds: see assumptions.csv."]
-    return _end(m, spec, finish, notes)
+    _admin(m, spec, run, counties_show=False)
+    _transport(m, spec, run, show=False)
+    h = headline_figures(run)
+    head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} min</b> fastest, {_fmt(h['core_to_core_road_now'])} min "
+            f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core.")
+    return _end(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
 
 
-def scenario_map(ds, base=None, scen=None, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Before / after the planned corridors: change in mean travel time per county, 2-hour circles."""
-    from ..accessibility import accessibility, compare_scenarios
+def _isochrones(m, spec, iso, *, show=(60, 120), style="isochrone", suffix="", only=None):
+    st = ANALYSIS[style]
+    iso = iso.copy()
+    iso["label"] = iso["origin_name"] + " " + iso["minutes"].map(lambda x: f"{x:g}") + " min"
+    iso["geometry_quality"] = "surveyed"
+    for mins in sorted(iso["minutes"].unique()):
+        if only is not None and mins not in only:
+            continue
+        w = st["width"] if mins in (60, 120) else st["width"] * 0.6
+        add_vector(m, spec, iso[iso["minutes"] == mins], name=f"等时圈 Isochrone {mins:g} min{suffix}", group=G_ANALYSIS,
+                   color=st["color"], kind="line", weight=w, dash=st["dash"], show=mins in show, simplify_deg=0.002,
+                   fill_opacity=0, tooltip=[("label", "等时圈 Isochrone"), ("area_km2", "面积 Area (km²)")])
 
-    m, spec = _start(ds, m, basemap, "情景 Scenario: planned Chifeng–Tongliao link", **kw)
-    base = base if base is not None else accessibility(ds.layers, dem_path=ds.dem_path)
-    scen = scen if scen is not None else accessibility(ds.layers, dem_path=ds.dem_path, include_planned=True)
-    counties, places, layer = compare_scenarios(base, scen, ds["boundaries"])
-    layer = layer.copy()
-    bins = [-np.inf, -10, -5, -1, -0.05, np.inf]
-    cols = ["#08519c", "#3182bd", "#6baed6", "#c6dbef", "#f7f7f7"]
-    labels = ["> 10 min faster", "5–10 min", "1–5 min", "< 1 min", "no change"]
-    layer["change_class"] = pd.cut(layer["mean_min_change"], bins, labels=labels).astype(str)
+
+def _scenario_side(run, fig, *, left: bool, basemap, **kw):
+    h = headline_figures(run)
+    title = "现状 Now" if left else "情景 Scenario: planned corridors"
+    m, spec = new_map(run.layer("boundaries").total_bounds, basemap=basemap, title=title, width="50%", height="100%",
+                      left="0%" if left else "50%", top="0%", position="absolute", **kw)
+    fig.add_child(m)
+    add_hillshade(m, spec, run.dem_path)
+    rel = "access/time_to_cores.tif" if left else "access/scenario_time_to_cores.tif"
+    a, t, crs = run.raster(rel)
+    add_raster(m, spec, a, t, crs, name="到中心城区时间 Time to nearest core", group=G_ANALYSIS, vmin=0, vmax=180,
+               classes=list(TIME_CLASSES), legend_label="0 → 150+ min (30-min classes)", colors=TIME_RAMP)
+    iso = run.vector("access/isochrones.gpkg", "isochrones") if left else run.vector("access/scenario.gpkg", "isochrones_scenario")
+    _isochrones(m, spec, iso, show=(120,), style="isochrone" if left else "isochrone_scenario", only=(60, 120))
+    _admin(m, spec, run, seats=False)
+    _transport(m, spec, run, planned=not left)
+    v = h["core_to_core_now"] if left else h["core_to_core_scenario"]
+    delta = h["core_to_core_scenario"] - h["core_to_core_now"]
+    banner = (f"{'现状 Now' if left else '情景 Scenario'} · 中心城区间 core ↔ core <b>{_fmt(v)} min</b>"
+              + ("" if left else f" ({'−' if delta < 0 else '+'}{_fmt(abs(delta))})") + _ramp_key())
+    finish(m, spec, note_lines=["Same colours, classes and extent on both sides; the two maps move together.",
+                                "Planned routes and speeds are assumptions."], banner=banner, collapse_below=900)
+    return m
+
+
+def _ramp_key() -> str:
+    """A one-line key of the travel-time classes for the banner (the panel starts collapsed on half-width maps)."""
+    edges = ["<30", "30", "60", "90", "120", "≥150"]
+    chips = "".join(f'<span style="display:inline-block;background:{c};color:{"#000" if i < 2 else "#fff"};'
+                    f'font-size:11px;padding:0 4px">{e}</span>' for i, (c, e) in enumerate(zip(TIME_RAMP, edges)))
+    return f'<br><span style="font-size:11px">到中心城区 min to core </span>{chips}'
+
+
+def scenario_map(run, *, basemap: str = "hillshade", **kw):
+    """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map."""
+    run = _run(run)
+    fig = branca.element.Figure()
+    a = _scenario_side(run, fig, left=True, basemap=basemap, **kw)
+    b = _scenario_side(run, fig, left=False, basemap=basemap, **kw)
+    SyncMaps(a, b).add_to(b)
+    fig.header.add_child(branca.element.Element(
+        "<style>html,body{margin:0;height:100%}.folium-map{border-right:2px solid #fff}</style>"), name="twinstar_page")
+    return a
+
+
+def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
+    """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled."""
+    run = _run(run)
+    m, spec = _start(run, m, basemap, "情景变化 Scenario: change per county", **kw)
+    layer = run.vector("access/scenario.gpkg", "county_change").copy()
+    layer["change_class"] = pd.cut(layer["mean_min_change"], list(CHANGE_BINS), labels=CHANGE_LABELS).astype(str)
     layer["geometry_quality"] = "surveyed"
-    add_vector(m, spec, layer, name="县均时间变化 Change in mean time per county", group=G_ANALYSIS, color="#f7f7f7",
-               fill_opacity=0.75, weight=1, simplify_deg=0.002, coverage=True, decimals=4,
-               color_by={"column": "change_class", "map": dict(zip(labels, cols))},
-               tooltip=[("name_zh", "旗县区"), ("mean_min_base", "现状均值 Mean now (min)"),
+    add_vector(m, spec, layer, name="县均时间变化 Change in mean time per county", group=G_ANALYSIS, color=CHANGE_COLORS[-1],
+               fill_opacity=0.8, weight=1, edge="#444444", simplify_deg=0.002, coverage=True, decimals=4,
+               color_by={"column": "change_class", "map": dict(zip(CHANGE_LABELS, CHANGE_COLORS))},
+               tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("mean_min_base", "现状均值 Mean now (min)"),
                         ("mean_min_scenario", "情景均值 Mean scenario (min)"), ("mean_min_change", "变化 Change (min)"),
                         ("area_share_120min_change", "两小时圈面积变化 Δ share within 2 h")],
-               legend_items=[{"kind": "fill", "color": c, "label": l} for c, l in zip(cols, labels)])
-    for label, res, colour in (("现状 Now", base, PALETTE["black"]), ("情景 Scenario", scen, PALETTE["vermillion"])):
-        iso = res.isochrones[res.isochrones["minutes"] == 120].copy()
-        iso["label"] = iso["origin_name"] + " 120 min"
-        add_vector(m, spec, iso, name=f"两小时圈 2-hour circle: {label}", group=G_ANALYSIS, color=colour, fill_opacity=0.0,
-                   weight=2.5, simplify_deg=0.002, tooltip=[("label", "等时圈"), ("area_km2", "面积 Area (km²)")])
-    _transport(m, spec, ds)
-    a = base.twin_city.set_index("indicator")["value"]
-    b = scen.twin_city.set_index("indicator")["value"]
-    return _end(m, spec, finish, [f"中心城区间 Core to core: {a['core_to_core_fastest_min']:.0f} → {b['core_to_core_fastest_min']:.0f} min "
-                                  "with the planned corridors (route and speed assumed)."])
+               legend_items=[{"kind": "fill", "color": c, "fill": 0.8, "edge": "#444444", "label": lab}
+                             for c, lab in zip(CHANGE_COLORS, CHANGE_LABELS)])
+    lab = layer.copy()
+    lab["t"] = lab["name_zh"] + " " + lab["mean_min_change"].map(lambda x: f"{minutes_change(x)} min")
+    lab["e"] = lab["name_en"] + ": " + lab["mean_min_base"].map("{:.0f}".format) + " → " + \
+        lab["mean_min_scenario"].map("{:.0f}".format) + " min"
+    add_labels(spec, lab, cls="change", priority=70, min_zoom=0, text="t", english="e")
+    b = run.layer("boundaries")
+    add_vector(m, spec, b[b["level"] == "prefecture"], name="地级市 Prefectures", group=G_ADMIN, color="#000000",
+               fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
+               tooltip=[("name_zh", "市"), ("name_en", "City")])
+    _transport(m, spec, run, show=True)
+    h = headline_figures(run)
+    head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} → {_fmt(h['core_to_core_scenario'])} min</b>; "
+            f"{h['counties_faster_5']} of {h.get('counties', '–')} counties at least 5 min faster on average.")
+    return _end(m, spec, finish, ["Change = scenario − now, mean minutes to the nearest core over the county's cells."],
+                headline=head, banner=f"情景 Scenario · core ↔ core <b>{_fmt(h['core_to_core_now'])} → "
+                                      f"{_fmt(h['core_to_core_scenario'])} min</b>")
 
 
 GALLERY = {
     "overview": ("总览 Overview", "Boundaries, seats, parks, corridors, ecological zones, terrain."),
     "distances": ("园区距离 Distances", "Each park's nearest corridor of each class, with ground distances."),
-    "conflicts": ("生态冲突 Conflicts", "Parks and corridor stretches inside reserves, the Horqin sandy land and riparian strips."),
+    "conflicts": ("生态冲突 Conflicts", "Parks and corridor stretches inside reserves, the Horqin sandy land and buffers."),
     "accessibility": ("可达性 Accessibility", "Travel time to the cores, isochrones, the one-hour circle."),
-    "scenario": ("情景 Scenario", "Before / after the planned Chifeng–Tongliao link, change per county."),
+    "scenario": ("情景对比 Scenario: now | planned", "Before and after side by side, moving together."),
+    "change": ("情景变化 Change per county", "Change in mean travel time per county with the planned corridors."),
 }
+_MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": conflicts_map, "accessibility": access_map,
+           "scenario": scenario_map, "change": change_map}
 
 
-def write_gallery(ds, out_dir, *, offline: bool = True, basemap: str = "hillshade", tianditu_key=None, store_key=False,
-                  near=None, base=None, scen=None) -> dict:
-    """Write the five maps and an index page into ``out_dir``; return name -> path."""
-    from ..accessibility import accessibility
+def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", tianditu_key=None, store_key=False,
+                  out_dir=None, names=None, manifest: dict | None = None) -> dict:
+    """Write the interactive map gallery of a run folder.
 
-    out_dir = Path(out_dir)
+    Reads only the run's files (contracts: "The run folder"); nothing is recomputed.
+    Maps whose inputs the run did not write (e.g. no scenario) are skipped with a log message.
+
+    Parameters
+    ----------
+    run_dir : path-like or Run
+        Output folder of ``twinstar run`` (with ``run.json``).
+    offline : bool
+        Inline Leaflet and every asset (the page requests nothing); False loads Leaflet from its CDN.
+    basemap : {"hillshade", "osm", "tianditu", "amap"}
+        ``hillshade`` (from the run's DEM) works offline; ``amap`` shifts every overlay to GCJ-02.
+    tianditu_key, store_key
+        Tianditu key, and whether to write it into the HTML (default: read from ``?tk=`` when viewed).
+    out_dir : path-like, optional
+        Folder for the pages (default ``run_dir/maps``).
+    names : list of str, optional
+        Keys of :data:`GALLERY` to write (default: all).
+    manifest : dict, optional
+        The run's manifest while the folder is still being staged (``run.json`` is written last).
+
+    Returns
+    -------
+    dict
+        Map name -> path of its page, plus ``"index"`` -> the gallery page.
+
+    Raises
+    ------
+    RunFolderError
+        ``run_dir`` is not a run folder, or a file a map needs is missing.
+    """
+    run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
+    out_dir = Path(out_dir) if out_dir is not None else run.path / "maps"
     kw = dict(basemap=basemap, tianditu_key=tianditu_key, store_key=store_key)
-    base = base if base is not None else accessibility(ds.layers, dem_path=ds.dem_path)
-    scen = scen if scen is not None else accessibility(ds.layers, dem_path=ds.dem_path, include_planned=True)
-    maps = {
-        "overview": overview_map(ds, **kw),
-        "distances": distances_map(ds, near, **kw),
-        "conflicts": conflicts_map(ds, **kw),
-        "accessibility": access_map(ds, base, **kw),
-        "scenario": scenario_map(ds, base, scen, **kw),
-    }
-    paths = {name: save_map(m, out_dir / f"{name}.html", offline=offline) for name, m in maps.items()}
+    paths = {}
+    for name in names or GALLERY:
+        if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
+            log.info("%s: no scenario outputs in this run; %s map skipped", run.path, name)
+            continue
+        paths[name] = save_map(_MAKERS[name](run, **kw), out_dir / f"{name}.html", offline=offline)
     items = "\n".join(
-        f'<li><a href="{name}.html">{html.escape(t)}</a> — {html.escape(d)} '
-        f'<span class="size">({paths[name].stat().st_size / 1024:.0f} KiB)</span></li>'
-        for name, (t, d) in GALLERY.items())
+        f'<li><a href="{name}.html">{html.escape(GALLERY[name][0])}</a> — {html.escape(GALLERY[name][1])} '
+        f'<span class="size">({p.stat().st_size / 1024:.0f} KiB)</span></li>' for name, p in paths.items())
     page = f"""<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>twinstar_gis map gallery</title>
 <style>body{{font:15px/1.5 Arial,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:760px;color:#222}}
 a{{color:#0072B2}}.size{{color:#777;font-size:12px}}</style></head><body>
 <h1>赤峰–通辽 双子星座 · Twin Star map gallery</h1>
-<p>Data: {html.escape(ds.origin)}. Dashed outlines are indicative (not surveyed). Maps work offline.</p>
+<p>Run: {html.escape(str(run.path.resolve()))} ({html.escape(run.origin)}). Dashed outlines are indicative (not surveyed).
+Maps work offline.</p>
 <ul>{items}</ul></body></html>"""
     with atomic_output(out_dir / "index.html") as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -1,0 +1,126 @@
+"""Print figures of a run folder: size, not blank, PDF renders back, Chinese drawn with a CJK font, scale and north."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+from pyproj import Geod, Transformer
+
+from twinstar_gis.crs import EQUAL_AREA_CRS
+from twinstar_gis.maps import figures as F
+
+from ._runfolder import build_run_folder
+
+GEOD = Geod(ellps="WGS84")
+A4_300DPI = (round(11.69 * 300), round(8.27 * 300))  # (3507, 2481) px
+
+
+@pytest.fixture(scope="module")
+def run_dir(built, tmp_path_factory):
+    return build_run_folder(tmp_path_factory.mktemp("run"), resolution=4000, data_from=built[0].parent)
+
+
+@pytest.fixture(scope="module")
+def written(run_dir):
+    return F.write_figures(run_dir, formats=("png", "pdf"))
+
+
+def _grey(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"), dtype=float)
+
+
+def _size_dpi(path):
+    with Image.open(path) as im:
+        return im.size, im.info.get("dpi")
+
+
+def test_each_figure_is_a4_at_300_dpi_and_drawn(written, run_dir):
+    pngs = [p for p in written if p.suffix == ".png"]
+    assert {p.stem for p in pngs} == set(F.FIGURES)
+    assert all(p.parent == run_dir / "figures" for p in written)
+    for p in pngs:
+        size, dpi = _size_dpi(p)
+        assert size == A4_300DPI and dpi == pytest.approx((300, 300), abs=0.01)
+        g = _grey(p)
+        # a map, not a blank page: plenty of non-white pixels and real contrast
+        assert (g < 245).mean() > 0.25 and g.std() > 30, p.name
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdffonts") is None, reason="poppler-utils not installed")
+def test_pdf_renders_back_with_an_embedded_cjk_font(written, tmp_path):
+    family, font_file = F.find_cjk_font()
+    for pdf in (p for p in written if p.suffix == ".pdf"):
+        subprocess.run(["pdftoppm", "-r", "30", "-png", "-singlefile", str(pdf), str(tmp_path / pdf.stem)], check=True,
+                       capture_output=True)
+        g = _grey(tmp_path / f"{pdf.stem}.png")
+        assert np.abs(np.subtract(g.shape, (8.27 * 30, 11.69 * 30))).max() <= 1 and (g < 245).mean() > 0.25
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+        names = [line.split()[0] for line in fonts]
+        # Chinese text is drawn with the CJK font found on the system, embedded (not a fallback with boxes)
+        assert any(family.replace(" ", "").lower() in n.lower() for n in names), (family, names)
+        assert all(" yes " in line for line in fonts), fonts
+
+
+def test_text_objects_use_the_cjk_font():
+    import matplotlib
+    from matplotlib.font_manager import findfont
+
+    family, font_file = F.find_cjk_font()
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"]}):
+        from matplotlib.figure import Figure
+
+        t = Figure().text(0.5, 0.5, "赤峰市")
+        assert findfont(t.get_fontproperties()) == str(font_file)
+
+
+def test_no_cjk_font_is_a_clear_error(run_dir, monkeypatch, tmp_path, run):
+    monkeypatch.setattr(F, "CJK_FAMILIES", ("No Such Font Anywhere",))
+    with pytest.raises(F.FontNotFoundError, match="fonts-noto-cjk"):
+        F.write_figures(run_dir, out_dir=tmp_path / "f")
+    assert not (tmp_path / "f").exists()  # nothing half-written
+    r = run("figures", run_dir, "--out", tmp_path / "g")
+    assert r.exit_code == 2 and "Chinese characters" in r.output
+
+
+def test_scale_bar_matches_the_ellipsoid(run_dir):
+    """The bar's length in the projection equals the WGS-84 geodesic distance between its ends (< 0.5 %)."""
+    from matplotlib.figure import Figure
+
+    run = F.open_run(run_dir)
+    b = run.layer("boundaries").to_crs(EQUAL_AREA_CRS).total_bounds
+    ext = (b[0], b[2], b[1], b[3])
+    ax = Figure().add_subplot()
+    x0, y0, length = F._scale_bar(ax, ext)
+    assert length == 100_000  # a fifth of the ~760 km wide region, rounded down
+    inv = Transformer.from_crs(EQUAL_AREA_CRS, 4326, always_xy=True)
+    lon, lat = inv.transform([x0, x0 + length], [y0, y0])
+    assert GEOD.inv(lon[0], lat[0], lon[1], lat[1])[2] == pytest.approx(length, rel=0.005)
+
+
+def test_north_arrow_points_to_true_north():
+    """West of the central meridian (120.5 E) north leans east: convergence n * (lon - lon0),
+    n = (sin 41.5 + sin 45.5) / 2 for the Albers standard parallels (spherical; ellipsoid within 0.05 deg)."""
+    from matplotlib.figure import Figure
+
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    x, y = fwd.transform(117.5, 44.0)
+    # an extent whose arrow anchor (6 % from the left, 16 % from the top) lands on (117.5 E, 44 N)
+    w, h = 800_000, 600_000
+    ext = (x - 0.06 * w, x + 0.94 * w, y + 0.16 * h - h, y + 0.16 * h)
+    ang = np.degrees(F._north_arrow(Figure().add_subplot(), ext))
+    n = (np.sin(np.radians(41.5)) + np.sin(np.radians(45.5))) / 2
+    assert ang == pytest.approx(-n * (117.5 - 120.5), abs=0.1)
+    assert ang > 1.5
+
+
+def test_svg_and_cli(run, run_dir, tmp_path):
+    r = run("figures", run_dir, "--format", "svg", "--format", "png", "--dpi", "72", "--only", "overview", "--out", tmp_path / "fig")
+    assert r.exit_code == 0, r.output
+    svg = (tmp_path / "fig" / "overview.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<?xml") and "<path" in svg
+    assert _size_dpi(tmp_path / "fig" / "overview.png")[0] == (int(11.69 * 72), int(8.27 * 72))
+    r = run("figures", run_dir, "--format", "tiff")
+    assert r.exit_code == 2

