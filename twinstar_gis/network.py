@@ -260,6 +260,7 @@ class _Vertices:
     lat: np.ndarray
     piece: np.ndarray
     fresh: np.ndarray  # -1: keyed by coordinates; k >= 0: attachment point k (its own node)
+    dense: np.ndarray  # added by densification: never keyed by coordinates
 
     def bounds(self, n_pieces):
         first = np.searchsorted(self.piece, np.arange(n_pieces + 1))
@@ -273,13 +274,28 @@ class _Vertices:
 
 
 def _explode(geoms):
-    """Line pieces (densified LineStrings), the row of each, and their vertices."""
-    dense = shapely.segmentize(geoms, DENSIFY_DEG)
-    parts, row = shapely.get_parts(dense, return_index=True)
+    """Line pieces (LineStrings), the row of each, and their vertices densified to ``DENSIFY_DEG``.
+
+    The added vertices are flagged ``dense``: they are never matched with another line's vertex
+    (a road would otherwise join whatever another line's vertex happens to lie on).
+    """
+    parts, row = shapely.get_parts(geoms, return_index=True)
     ok = (shapely.get_type_id(parts) == 1) & (shapely.get_num_coordinates(parts) >= 2)
     parts, row = parts[ok], row[ok]
     xy, piece = shapely.get_coordinates(parts, return_index=True)
-    verts = _Vertices(xy[:, 0].copy(), xy[:, 1].copy(), piece.astype(np.int64), np.full(len(xy), -1, np.int64))
+    n = len(xy)
+    extra = np.zeros(n, np.int64)
+    if n > 1:
+        seg = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+        extra[:-1] = np.where(piece[1:] == piece[:-1], np.maximum(np.ceil(seg / DENSIFY_DEG) - 1, 0), 0)
+    rep = extra + 1
+    base = np.repeat(np.arange(n), rep)
+    j = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
+    t = j / rep[base]
+    nxt = np.minimum(base + 1, n - 1)
+    lon = xy[base, 0] + t * (xy[nxt, 0] - xy[base, 0])
+    lat = xy[base, 1] + t * (xy[nxt, 1] - xy[base, 1])
+    verts = _Vertices(lon, lat, piece[base].astype(np.int64), np.full(len(lon), -1, np.int64), j > 0)
     return parts, row, verts
 
 
@@ -301,7 +317,8 @@ def _insert(verts, v, t, lon, lat, fresh):
     where = np.empty(len(order), np.int64)
     where[order] = np.arange(len(order))
     out = _Vertices(np.concatenate([verts.lon, lon])[order], np.concatenate([verts.lat, lat])[order],
-                    np.concatenate([verts.piece, verts.piece[v]])[order], np.concatenate([verts.fresh, fresh])[order])
+                    np.concatenate([verts.piece, verts.piece[v]])[order], np.concatenate([verts.fresh, fresh])[order],
+                    np.concatenate([verts.dense, np.zeros(len(v), bool)])[order])
     return out, where[n:]
 
 
@@ -332,8 +349,9 @@ def _crossings(parts, table, row, verts):
 
 
 def _vertex_ids(verts, group, snap_m):
-    """Node key of every vertex: exact coordinates (or snap_m cells) within a group; attachments their own."""
-    orig = verts.fresh < 0
+    """Node key of every vertex: exact coordinates (or snap_m cells) within a group for original
+    vertices; attachment points and densification vertices each their own."""
+    orig = (verts.fresh < 0) & ~verts.dense
     x, y, g = verts.lon[orig], verts.lat[orig], group[orig]
     if snap_m > 0:
         x, y = _TO_PROJ.transform(x, y)
@@ -346,7 +364,11 @@ def _vertex_ids(verts, group, snap_m):
     uid[order] = np.cumsum(new) - 1
     ids = np.empty(len(verts.lon), np.int64)
     ids[orig] = uid
-    ids[~orig] = (uid.max() + 1 if len(uid) else 0) + verts.fresh[~orig]
+    top = uid.max() + 1 if len(uid) else 0
+    fresh = verts.fresh >= 0
+    ids[fresh] = top + verts.fresh[fresh]
+    top += verts.fresh.max() + 1 if fresh.any() else 0
+    ids[verts.dense] = top + np.arange(verts.dense.sum())
     return ids
 
 
@@ -515,7 +537,7 @@ def _indicative_access(verts, table, row, geoms):
         return out
     xy = shapely.get_coordinates(geoms[rows])
     known = pd.MultiIndex.from_arrays([xy[:, 0], xy[:, 1]])
-    on = np.isin(row[verts.piece], rows) & (verts.fresh < 0)
+    on = np.isin(row[verts.piece], rows) & (verts.fresh < 0) & ~verts.dense
     out[on] = pd.MultiIndex.from_arrays([verts.lon[on], verts.lat[on]]).isin(known)
     return out
 
@@ -708,7 +730,8 @@ def _assemble(verts, table, row, pts, att, snap_node, a, b, km, pos, first, nidx
     problems = problems + _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, snap_node[rail])
     all_u = np.concatenate([eu, pnode])
     all_v = np.concatenate([ev, snap_node])
-    oneway = np.concatenate([table["oneway"].to_numpy()[erow], np.zeros(len(att), np.int8)])
+    # A zero-length piece (an attachment point on a vertex) may be used both ways.
+    oneway = np.concatenate([np.where(km > 0, table["oneway"].to_numpy()[erow], 0), np.zeros(len(att), np.int8)])
     fu, fv, fw = _directed(all_u, all_v, np.concatenate([minutes, lmin]), oneway)
     n = len(lon)
     graph = csr_matrix((fw, (fu, fv)), shape=(n, n))
@@ -720,7 +743,8 @@ def _assemble(verts, table, row, pts, att, snap_node, a, b, km, pos, first, nidx
         "u": all_u, "v": all_v, "mode": np.concatenate([emode, np.where(rail, "transfer", "link")]),
         "cls": np.concatenate([ecls, np.where(rail, rail_cls, "off_network")]) if len(att) else ecls,
         "corridor_id": np.concatenate([table["cid"].to_numpy()[erow], pts["id"].to_numpy()[att["pt"].to_numpy(int)]]),
-        "km": np.concatenate([km, lkm]), "minutes": np.concatenate([minutes, lmin]), "oneway": oneway != 0},
+        "km": np.concatenate([km, lkm]), "minutes": np.concatenate([minutes, lmin]), "oneway": oneway != 0,
+        "at_attachment": np.isin(all_u, snap_node) | np.isin(all_v, snap_node)},
         geometry=geom, crs="EPSG:4326")
     road_km = att.loc[att["role"].isin(["road", "expressway_access"])].groupby("pt")["km"].min()
     link_km = pd.Series(np.nan, index=pts["id"].to_numpy(), dtype=float)
@@ -828,3 +852,58 @@ def od_matrix(net: Network, ids) -> pd.DataFrame:
     ids = [str(i) for i in ids]
     t = travel_times(net, ids)
     return pd.DataFrame(t[:, net.place_index[ids].to_numpy()], index=ids, columns=ids)
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+
+_ERRORS = ("high-speed rail lines with no station", "corridor ")
+
+
+def validate_network(net_or_layers, *, settings: Settings = DEFAULT, include_planned: bool = False):
+    """Check a network (or the layers it is built from) and report everything, with ids.
+
+    Errors (``report.problems``): high-speed lines no station serves; lines whose declared
+    stations are far from them or unknown.  Warnings: disconnected components (the largest, how
+    many, which places and stations are off it), zero-length and duplicate edges, stations
+    farther than ``station_max_m`` from every rail line, places and stations not linked.
+    Unknown classes and invalid speeds raise :class:`~twinstar_gis.ValidationError` while building.
+
+    Returns
+    -------
+    twinstar_gis.validate.ValidationReport
+    """
+    from .validate import ValidationReport
+
+    net = net_or_layers if isinstance(net_or_layers, Network) else build_network(
+        net_or_layers, settings=settings, include_planned=include_planned)
+    report = ValidationReport()
+    errors = [p for p in net.problems if p.startswith(_ERRORS)]
+    report.add("network: stations serve their lines", errors)
+    report.warnings.extend(p for p in net.problems if not p.startswith(_ERRORS))
+    n_comp, lab = connected_components(net.graph, directed=True, connection="weak")
+    big = np.bincount(lab).argmax() if net.n else 0
+    size = int((lab == big).sum()) if net.n else 0
+    ids = net.place_index.index[lab[net.place_index.to_numpy()] != big] if net.n else []
+    if n_comp > 1:
+        off = f"{len(ids)} places/parks/stations are off it: {_ids(ids)}" if len(ids) else "every place, park and station is on it"
+        report.warnings.append(f"network: {n_comp} disconnected components; the largest has {size} of {net.n} nodes; {off}")
+    e = net.edges
+    line = e[e["mode"].isin(["road", "rail"])]
+    zero = line[(line["km"] == 0) & ~line["at_attachment"]]
+    if len(zero):
+        report.warnings.append(f"network: {len(zero)} zero-length edges (repeated vertices) on {_ids(zero['corridor_id'].unique())}")
+    key = pd.DataFrame({"a": np.minimum(line["u"], line["v"]), "b": np.maximum(line["u"], line["v"]),
+                        "km": line["km"].round(6)})
+    dup = line[key.duplicated(keep=False).to_numpy() & (line["km"] > 0).to_numpy()]
+    if len(dup):
+        report.warnings.append(f"network: {len(dup)} duplicate edges (same ends and length, e.g. lines drawn twice) on "
+                               f"{_ids(dup['corridor_id'].unique())}")
+    speed = (line["km"] / line["minutes"] * 60).where((line["km"] > 0.001) & ~line["at_attachment"])
+    summary = pd.DataFrame({"cls": line["cls"], "km": line["km"], "speed": speed}).groupby("cls").agg(
+        km=("km", "sum"), lo=("speed", "min"), hi=("speed", "max"))
+    report.add("network: classes and speeds", [], "; ".join(
+        f"{c} {r.km:.0f} km at {r.lo:.0f}-{r.hi:.0f} km/h" for c, r in summary.iterrows()))
+    report.add("network: connected", [], f"{net.n} nodes, {n_comp} components, largest {size} nodes")
+    return report
