@@ -49,7 +49,12 @@ Topology
   (not expressway), found for all of them with one STRtree query in the
   regional equal-area projection; the segment is split there and the link's
   ellipsoidal length is kept in :attr:`Network.link_km`.  Links longer than
-  :attr:`Speeds.max_link_km` are not made, and reported.
+  :attr:`Speeds.max_link_km` are not made, and reported.  Where an expressway
+  access point is nearer than that road point, they also link to the nearest
+  access point of each expressway route within that distance; places and parks
+  nearer to a station than to any road point also link to that station.  (A
+  place or station with two links can be passed through on them: a straight
+  connection at the off-network speed, as the old model allowed everywhere.)
 
 Shortest times use :func:`scipy.sparse.csgraph.dijkstra` (compiled, directed).
 Unreachable pairs are ``NaN`` (never 0 or a huge number).
@@ -718,7 +723,7 @@ def _assemble(verts, table, row, pts, att, snap_node, a, b, km, pos, first, nidx
     node_cls = np.concatenate([node_cls, np.where(pts["kind"] == "interchange", "ramp", pts["kind"])]).astype(str)
     exit_ = np.isin(kind, ["station", "place"]) | ((kind == "road") & np.concatenate([~exp_interior, np.ones(len(pts), bool)]))
     att, snap_node = _expressway_links(att, snap_node, lon[:m], lat[:m], exp_access, pts, settings)
-    att, snap_node = _station_fallback(att, snap_node, m, pts, settings)
+    att, snap_node = _station_links(att, snap_node, m, pts, settings)
     # Links: point node <-> its attachment node, both ways.
     pnode = m + att["pt"].to_numpy(int)
     rail = (att["role"] == "rail").to_numpy()
@@ -785,11 +790,11 @@ def _expressway_links(att, snap_node, lon, lat, access, pts, settings):
     return pd.concat([att, new], ignore_index=True), np.concatenate([snap_node, cand["n"].to_numpy(np.int64)])
 
 
-def _station_fallback(att, snap_node, m, pts, settings):
-    """Places and parks with no road within reach: a straight link to the nearest station (if within reach)."""
-    linked = np.zeros(len(pts), bool)
-    linked[att.loc[att["role"].isin(["road", "expressway_access"]), "pt"].to_numpy(int)] = True
-    who = np.flatnonzero((pts["kind"] == "place").to_numpy() & ~linked)
+def _station_links(att, snap_node, m, pts, settings):
+    """Places and parks nearer to a station than to any road point (or with no road within
+    reach): a straight link to the nearest station too."""
+    road = att.loc[att["role"].isin(["road", "expressway_access"])].groupby("pt")["km"].min()
+    who = np.flatnonzero((pts["kind"] == "place").to_numpy())
     st = np.flatnonzero((pts["kind"] == "station").to_numpy())
     if len(who) == 0 or len(st) == 0:
         return att, snap_node
@@ -800,7 +805,7 @@ def _station_fallback(att, snap_node, m, pts, settings):
                               max_distance=settings.speeds.max_link_km * 1000 * (1 + rel) + absm, all_matches=False)
     pt, node = who[a], st[b]
     km = GEOD.inv(lon[pt], lat[pt], lon[node], lat[node])[2] / 1000
-    keep = km <= settings.speeds.max_link_km
+    keep = (km <= settings.speeds.max_link_km) & (km < road.reindex(pt).fillna(np.inf).to_numpy())
     new = pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep]})
     return pd.concat([att, new], ignore_index=True), np.concatenate([snap_node, m + node[keep]])
 
