@@ -905,7 +905,7 @@ def validate_network(net_or_layers, *, settings: Settings = DEFAULT, include_pla
     if len(dup):
         report.warnings.append(f"network: {len(dup)} duplicate edges (same ends and length, e.g. lines drawn twice) on "
                                f"{_ids(dup['corridor_id'].unique())}")
-    speed = (line["km"] / line["minutes"] * 60).where((line["km"] > 0.001) & ~line["at_attachment"])
+    speed = (line["km"] / line["minutes"] * 60).where(line["km"] > 0.001)
     summary = pd.DataFrame({"cls": line["cls"], "km": line["km"], "speed": speed}).groupby("cls").agg(
         km=("km", "sum"), lo=("speed", "min"), hi=("speed", "max"))
     report.add("network: classes and speeds", [], "; ".join(

@@ -104,7 +104,8 @@ def _col(gdf, name):
 
 
 def _name(gdf):
-    return _col(gdf, "name:zh").fillna(_col(gdf, "name")).fillna("")
+    # GDAL launders the tag name:zh to the column name_zh.
+    return _col(gdf, "name_zh").fillna(_col(gdf, "name")).fillna("")
 
 
 def _prov(gdf):

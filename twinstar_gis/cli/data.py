@@ -90,3 +90,8 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, fix, fixed
     if fix and fixed_out:
         write_gpkg(fixed_out, checked)
         click.echo(f"Wrote repaired layers to {fixed_out}")
+
+
+from .osm import import_osm_cmd  # noqa: E402
+
+data.add_command(import_osm_cmd)
