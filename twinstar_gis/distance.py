@@ -7,7 +7,9 @@ Method
    (:data:`twinstar_gis.crs.EQUAL_AREA_CRS`), whose distance scale stays within
    about 0.3 % of true over the region; an STRtree finds, for every source
    feature, the nearest target and every other target that could be nearest
-   once that distortion is allowed for (``within (1 + 1 %) * d + 50 m``).
+   once that distortion is allowed for (``within (1 + 1 %) * d + 50 m``).  A source that
+   touches targets (distance 0) needs no search beyond them: one ``intersects`` query finds
+   them, and the first by id is kept.
 2. For each candidate pair the closest points are found (``shapely.shortest_line``,
    vectorised), brought back to lon/lat, and their distance is measured on the
    WGS-84 ellipsoid (:class:`pyproj.Geod`).  The reported distance is that
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 CANDIDATE_SLACK = (0.01, 50.0)
 
 _TO_LL = Transformer.from_crs(EQUAL_AREA_CRS, "EPSG:4326", always_xy=True)
+_TO_EA = Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
 
 
 #: Segments are straight in lon/lat (how the layers are stored and drawn); projected
@@ -49,9 +52,12 @@ DENSIFY_DEG = 0.01
 
 
 def _project(gdf):
-    geoms = gdf.to_crs("EPSG:4326").geometry.values
-    dense = shapely.segmentize(np.asarray(geoms), DENSIFY_DEG)
-    return np.asarray(gpd.GeoSeries(dense, crs="EPSG:4326").to_crs(EQUAL_AREA_CRS).values)
+    """Densify in lon/lat and project to EQUAL_AREA_CRS, on the raw coordinate arrays (one call)."""
+    geoms = np.asarray(gdf.to_crs("EPSG:4326").geometry.values)
+    dense = shapely.segmentize(geoms, DENSIFY_DEG)
+    xy = shapely.get_coordinates(dense)
+    x, y = _TO_EA.transform(xy[:, 0], xy[:, 1])
+    return shapely.set_coordinates(dense.copy(), np.column_stack([x, y]))
 
 
 def _source_geoms(src, measure_from):
@@ -82,6 +88,19 @@ def distance_pairs(src_proj, dst_proj, i, j):
     planar = shapely.length(lines)
     d = np.where(planar == 0, 0.0, d)
     return {"distance_m": d, "src_lon": lon[:, 0], "src_lat": lat[:, 0], "dst_lon": lon[:, 1], "dst_lat": lat[:, 1]}
+
+
+def _candidates(tree, s):
+    """Candidate (source, target) pairs: every target a source touches (distance 0: no need to look
+    further), else every target within (1 + 1 %) x the projected nearest distance + 50 m."""
+    ti, tj = tree.query(s, predicate="intersects")
+    rest = np.setdiff1d(np.arange(len(s)), ti)
+    if len(rest) == 0:
+        return ti, tj, np.ones(len(ti), bool)
+    _, d0 = tree.query_nearest(s[rest], return_distance=True, all_matches=False)
+    rel, absm = CANDIDATE_SLACK
+    ri, rj = tree.query(s[rest], predicate="dwithin", distance=d0 * (1 + rel) + absm)
+    return np.concatenate([ti, rest[ri]]), np.concatenate([tj, rj]), np.arange(len(ti) + len(ri)) < len(ti)
 
 
 def nearest(src: gpd.GeoDataFrame, dst: gpd.GeoDataFrame, *, measure_from: str = "boundary",
@@ -123,13 +142,15 @@ def nearest(src: gpd.GeoDataFrame, dst: gpd.GeoDataFrame, *, measure_from: str =
     s = _source_geoms(src, measure_from)
     t = _project(dst)
     tree = shapely.STRtree(t)
-    _, d0 = tree.query_nearest(s, return_distance=True, all_matches=False)
-    # query_nearest returns one row per source here (all_matches=False), in source order.
-    rel, absm = CANDIDATE_SLACK
-    i, j = tree.query(s, predicate="dwithin", distance=d0 * (1 + rel) + absm)
+    i, j, touch = _candidates(tree, s)
+    ties = dst[dst_id].astype(str).to_numpy() if dst_id else np.asarray(dst.index).astype(str)
+    if touch.any():  # of the targets a source touches, the first by id; measured alone
+        first = pd.DataFrame({"i": i[touch], "j": j[touch], "tie": ties[j[touch]]}).sort_values(
+            ["i", "tie"], kind="mergesort").drop_duplicates("i")
+        i = np.concatenate([first["i"].to_numpy(), i[~touch]])
+        j = np.concatenate([first["j"].to_numpy(), j[~touch]])
     res = distance_pairs(s, t, i, j)
-    tie = (dst[dst_id].astype(str).to_numpy() if dst_id else np.asarray(dst.index).astype(str))[j]
-    frame = pd.DataFrame({"i": i, "j": j, "tie": tie, **res})
+    frame = pd.DataFrame({"i": i, "j": j, "tie": ties[j], **res})
     frame = frame.sort_values(["i", "distance_m", "tie"], kind="mergesort").drop_duplicates("i")
     out.iloc[frame["i"].to_numpy(), :] = np.column_stack([
         np.asarray(dst.index)[frame["j"].to_numpy()], frame["distance_m"], frame["distance_m"] == 0,
