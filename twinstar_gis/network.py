@@ -453,7 +453,8 @@ def _nearest_on(proj, verts, pts_proj, which_pts, pieces, max_m, role):
 
 def _declared(table) -> pd.DataFrame:
     """(row, station id) pairs of the ``stations`` column."""
-    s = table["stations"].str.split(";").explode().str.strip()
+    s = table["stations"]
+    s = s[s.str.strip() != ""].str.split(";").explode().str.strip()
     s = s[s.notna() & (s != "")]
     return pd.DataFrame({"row": s.index.to_numpy(), "sid": s.to_numpy()})
 
