@@ -73,9 +73,9 @@ def vs_sjoin(sizes):
         # Best of three, alternating, so that both see the same machine load.
         t_ours = t_sj = np.inf
         for _ in range(3):
-            ours, t = timed(lambda: nearest(p, s, dst_id="seg_id"))
+            ours, t = timed(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
             t_ours = min(t_ours, t)
-            d_sj, t = timed(lambda: sjoin(p, s))
+            d_sj, t = timed(lambda p=p, s=s: sjoin(p, s))
             t_sj = min(t_sj, t)
         d = ours["distance_m"].to_numpy()
         far = d > 100
@@ -126,8 +126,8 @@ def main():
     print(f"{'scale':>6} {'parks':>8} {'segments':>9} {'time s':>8} {'peak MiB':>9} {'us/park':>8}")
     for k in (1, 4, 16):
         p, s = synthetic(args.parks * k, args.segments * k, seed=k)
-        _, t = timed(lambda: nearest(p, s, dst_id="seg_id"))
-        mem = peak_mib(lambda: nearest(p, s, dst_id="seg_id"))
+        _, t = timed(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
+        mem = peak_mib(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
         print(f"{k:>5}x {len(p):>8} {len(s):>9} {t:>8.2f} {mem:>9.0f} {t / len(p) * 1e6:>8.1f}")
     vs_sjoin(args.sjoin_sizes)
 

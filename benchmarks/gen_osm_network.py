@@ -51,7 +51,7 @@ def _road_class(index):
 def _grid_ways(gx, gy, nx, ny, rng, next_node):
     """Ways along the lattice rows and columns: node lists, classes, tags; plus shape-point nodes."""
     ways, shape_nodes = [], []
-    jid = lambda iy, ix: 1 + iy * nx + ix  # noqa: E731
+    jid = lambda iy, ix: 1 + iy * nx + ix
     for axis in (0, 1):  # 0: rows (east-west), 1: columns (north-south)
         n_lines, n_steps = (ny, nx - 1) if axis == 0 else (nx, ny - 1)
         line_cls = _road_class(np.arange(n_lines))

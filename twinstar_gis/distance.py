@@ -35,7 +35,7 @@ from pyproj import CRS, Transformer
 
 from .crs import EQUAL_AREA_CRS, GEOD
 
-__all__ = ["nearest", "distance_pairs", "CANDIDATE_SLACK", "connector_lines"]
+__all__ = ["CANDIDATE_SLACK", "connector_lines", "distance_pairs", "nearest"]
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,15 @@ Topology
 * **Expressways** (class ``expressway``) are entered and left only at access
   points: vertices shared with another road (a ``ramp`` -- OSM
   ``motorway_link`` -- or any other road whose line shares the vertex: in OSM
-  that only happens at junctions; in the embedded, indicative corridor file
-  it is how the towns where expressway and national highway meet are drawn),
-  ``interchange`` points of the nodes layer (linked to the nearest
-  expressway point and the nearest other road point), and the ends of the
-  expressway network.  Places, parks and stations never link onto an
-  expressway; expressway-interior nodes are not :attr:`Network.exit` nodes.
+  that only happens at junctions), ``interchange`` points of the nodes layer
+  (linked to the nearest expressway point and the nearest other road point),
+  the ends of the expressway network, and vertices where two expressway routes
+  (``ref``, else corridor id) meet.  Indicative expressway lines
+  (``geometry_quality = "indicative"``, the embedded corridors) are drawn
+  through the towns where their interchanges are, so their own vertices are
+  access points too (not the densification vertices).  Places, parks and
+  stations never link onto an expressway segment; expressway-interior nodes are
+  not :attr:`Network.exit` nodes.
 * **Direction.**  ``oneway`` (``yes``/``true``/``1``: along the drawing
   direction, ``-1``: against it) gives one directed edge; any other value both.
 * **Speed.**  Edge minutes = length / speed.  The speed is the class speed
@@ -78,8 +81,17 @@ from ._errors import ValidationError
 from .crs import EQUAL_AREA_CRS, GEOD
 from .settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, ROAD_CLASSES, Settings
 
-__all__ = ["Network", "build_network", "travel_times", "travel_times_to", "od_matrix", "validate_network",
-           "parse_speed", "ROAD_CLASSES", "RAIL_CLASSES"]
+__all__ = [
+    "RAIL_CLASSES",
+    "ROAD_CLASSES",
+    "Network",
+    "build_network",
+    "od_matrix",
+    "parse_speed",
+    "travel_times",
+    "travel_times_to",
+    "validate_network",
+]
 
 log = logging.getLogger(__name__)
 
@@ -624,8 +636,8 @@ def _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, station_snaps):
     rows = served.index[~served.to_numpy()]
     bad = np.unique(table["cid"].to_numpy()[rows[table["cls"].to_numpy()[rows] == "high_speed_rail"]])
     if len(bad):
-        return [f"high-speed rail lines with no station (nobody can board them; give their `stations` or add "
-                f"stations within station_max_m): {_ids(bad)}"]
+        return [(f"high-speed rail lines with no station (nobody can board them; give their `stations` or add "
+                f"stations within station_max_m): {_ids(bad)}")]
     return []
 
 
@@ -692,7 +704,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     vid = _vertex_ids(verts, group, settings.network.snap_m)
     acc_vertex = _indicative_access(verts, table, row, geoms)
     a, b, km, pos = _line_edges(verts, vid, (verts.fresh >= 0) | acc_vertex)
-    used, first, node_at_pos = np.unique(vid[pos], return_index=True, return_inverse=True)
+    _, first, node_at_pos = np.unique(vid[pos], return_index=True, return_inverse=True)
     nidx = np.full(len(vid), -1, np.int64)
     nidx[pos] = node_at_pos
     net = _assemble(verts, table, row, pts, att, nidx[where][att["k"].to_numpy(int)], a, b, km, pos, first, nidx,

@@ -59,7 +59,7 @@ from .io import read_layer, write_gpkg
 from .network import parse_speed
 from .settings import DEFAULT, Settings
 
-__all__ = ["read_osm", "import_osm", "OSM_SOURCE"]
+__all__ = ["OSM_SOURCE", "import_osm", "read_osm"]
 
 log = logging.getLogger(__name__)
 

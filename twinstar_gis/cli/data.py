@@ -92,6 +92,6 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, fix, fixed
         click.echo(f"Wrote repaired layers to {fixed_out}")
 
 
-from .osm import import_osm_cmd  # noqa: E402
+from .osm import import_osm_cmd
 
 data.add_command(import_osm_cmd)
