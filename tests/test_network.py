@@ -65,6 +65,14 @@ def test_oneway_street(od):
     assert od.loc["B", "A"] > od.loc["A", "B"] * 1.5
 
 
+def test_time_limit_leaves_farther_nodes_unreached(osm_layers, od):
+    net = N.build_network(osm_layers)
+    b = net.place_index["B"]
+    near = N.travel_times(net, ["A"], limit=od.loc["A", "B"] + 0.01)[0, b]
+    assert near == pytest.approx(od.loc["A", "B"], rel=1e-12)
+    assert np.isnan(N.travel_times(net, ["A"], limit=od.loc["A", "B"] - 0.01)[0, b])
+
+
 def test_bridge_does_not_join_the_road_below(osm_layers, od):
     assert np.isnan(od.loc["P", "Q"]) and np.isnan(od.loc["Q", "P"])
     # Even with crossings noded: a bridge (and a different layer) never joins.
