@@ -1,4 +1,4 @@
-"""Benchmark: nearest corridor segment for synthetic parks, spatial index vs naive loop.
+"""Benchmark: nearest corridor segment for synthetic parks: vs a naive loop and vs sjoin_nearest.
 
 10,000 synthetic parks (small squares) against 50,000 corridor segments scattered
 over the region.  ``twinstar_gis.distance.nearest`` (STRtree + ellipsoidal
@@ -8,7 +8,11 @@ timed on a sample of parks and scaled linearly (it is linear in the number of
 parks by construction).  Then time and peak memory of ``nearest`` at 1x, 4x and
 16x the input (parks and segments both scaled).
 
+Then, in the same run, ``nearest`` against geopandas ``sjoin_nearest`` in the regional projection
+(planar, both layers projected inside the timing) on the same input, up to 1M segments.
+
     python benchmarks/bench_distances.py [--parks 10000] [--segments 50000] [--naive-sample 200]
+    python benchmarks/bench_distances.py --sjoin-only --sjoin-sizes 10000x1000000 160000x800000
 """
 
 from __future__ import annotations
@@ -53,6 +57,32 @@ def naive(parks, segs):
     return np.array([s.distance(g).min() for g in p.geometry])
 
 
+def sjoin(parks, segs):
+    """geopandas' nearest join in the regional projection (planar distances)."""
+    p = parks.to_crs(EQUAL_AREA_CRS)
+    s = segs.to_crs(EQUAL_AREA_CRS)
+    j = gpd.sjoin_nearest(p, s, distance_col="d")
+    return j[~j.index.duplicated()]["d"].reindex(p.index).to_numpy()
+
+
+def vs_sjoin(sizes):
+    print(f"{'parks':>8} {'segments':>9} {'nearest s':>10} {'sjoin_nearest s':>16} {'ratio':>6} {'max |planar-ellipsoid|':>23}")
+    for spec in sizes:
+        n_p, n_s = (int(x) for x in spec.split("x"))
+        p, s = synthetic(n_p, n_s, seed=7)
+        # Best of three, alternating, so that both see the same machine load.
+        t_ours = t_sj = np.inf
+        for _ in range(3):
+            ours, t = timed(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
+            t_ours = min(t_ours, t)
+            d_sj, t = timed(lambda p=p, s=s: sjoin(p, s))
+            t_sj = min(t_sj, t)
+        d = ours["distance_m"].to_numpy()
+        far = d > 100
+        rel = np.max(np.abs(d[far] - d_sj[far]) / d[far]) if far.any() else 0.0
+        print(f"{n_p:>8} {n_s:>9} {t_ours:>10.2f} {t_sj:>16.2f} {t_sj / t_ours:>6.2f} {rel:>22.3%}", flush=True)
+
+
 def timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -72,7 +102,12 @@ def main():
     ap.add_argument("--parks", type=int, default=10_000)
     ap.add_argument("--segments", type=int, default=50_000)
     ap.add_argument("--naive-sample", type=int, default=200)
+    ap.add_argument("--sjoin-sizes", nargs="+", default=["10000x50000", "40000x200000", "10000x1000000"])
+    ap.add_argument("--sjoin-only", action="store_true")
     args = ap.parse_args()
+    if args.sjoin_only:
+        vs_sjoin(args.sjoin_sizes)
+        return
     parks, segs = synthetic(args.parks, args.segments)
     res, t_idx = timed(lambda: nearest(parks, segs, dst_id="seg_id"))
     sample = parks.iloc[: args.naive_sample]
@@ -91,9 +126,10 @@ def main():
     print(f"{'scale':>6} {'parks':>8} {'segments':>9} {'time s':>8} {'peak MiB':>9} {'us/park':>8}")
     for k in (1, 4, 16):
         p, s = synthetic(args.parks * k, args.segments * k, seed=k)
-        _, t = timed(lambda: nearest(p, s, dst_id="seg_id"))
-        mem = peak_mib(lambda: nearest(p, s, dst_id="seg_id"))
+        _, t = timed(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
+        mem = peak_mib(lambda p=p, s=s: nearest(p, s, dst_id="seg_id"))
         print(f"{k:>5}x {len(p):>8} {len(s):>9} {t:>8.2f} {mem:>9.0f} {t / len(p) * 1e6:>8.1f}")
+    vs_sjoin(args.sjoin_sizes)
 
 
 if __name__ == "__main__":

@@ -141,3 +141,8 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, columns, f
     if fix and fixed_out:
         write_gpkg(fixed_out, {k: v for k, v in checked.items() if not (path and kind) or k == kind})
         click.echo(f"Wrote repaired layers to {fixed_out}")
+
+
+from .osm import import_osm_cmd
+
+data.add_command(import_osm_cmd)
