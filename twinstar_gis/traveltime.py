@@ -57,7 +57,6 @@ True
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -135,37 +134,12 @@ class TravelTimeModel:
 
 # ---------------------------------------------------------------- network adapters
 def _build_network(layers, settings, **kw):
-    """``build_network`` with ``settings=`` (contract) or ``speeds=`` (older network.py).
-
-    Shim: delete the ``speeds=`` branch once network.py takes ``settings``.
-    """
-    if "settings" in inspect.signature(build_network).parameters:
-        return build_network(layers, settings=settings, **kw)
-    return build_network(layers, speeds=settings.speeds, **kw)
+    return build_network(layers, settings=settings, **kw)
 
 
 def _exit_mask(net) -> np.ndarray:
-    """``net.exit`` (contract); for an older network without it, derived from kind and class.
-
-    Shim: road nodes not on an expressway, expressway nodes joined to another road
-    (junctions) or ending the line, stations and places.  Delete once network.py
-    provides ``exit``.
-    """
-    ex = getattr(net, "exit", None)
-    if ex is not None:
-        return np.asarray(ex, dtype=bool)
-    kind, cls = np.asarray(net.kind), np.asarray(net.node_cls)
-    road = kind == "road"
-    expy = road & (cls == "expressway")
-    other = road & ~expy
-    coo = net.graph.tocoo()
-    junction = np.zeros(net.n, bool)
-    junction[coo.row[expy[coo.row] & other[coo.col]]] = True
-    junction[coo.col[expy[coo.col] & other[coo.row]]] = True
-    on_road = road[coo.row] & road[coo.col]
-    degree = np.bincount(coo.row[on_road], minlength=net.n) + np.bincount(coo.col[on_road], minlength=net.n)
-    junction |= expy & (degree <= 2)  # each road edge is stored both ways: degree 2 = one neighbour, a line end
-    return np.isin(kind, ["station", "place"]) | other | junction
+    """Nodes where a traveller can leave the network onto the land (``Network.exit``)."""
+    return np.asarray(net.exit, dtype=bool)
 
 
 def _cells_of(grid: Grid, lon, lat, *, offsets: bool = False):

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from .._errors import DataSourceError
 from ..gcj02 import COORD_SYSTEMS
 from ..io import read_layer
-from ..settings import DEFAULT
 from .options import gpkg_arg, project_opt
 
 DEFAULT_PLANNING_DIR = Path("twinstar_output") / "planning"
@@ -31,22 +29,17 @@ def planning_options(f):
 
 
 def _load(path, project, resolution, control):
-    """Validated layers (+ control-line files), DEM path and settings."""
-    from ..dataset import load_dataset
-    from ..validate import validate_dataset
+    """Validated layers (+ control-line files), DEM path and settings (the project's, then --resolution)."""
+    from ..pipeline import resolve_settings
+    from .options import open_inputs
 
-    ds = load_dataset(path, project=project)
-    for k in ("boundaries", "places", "corridors"):
-        if k not in ds.layers:
-            raise DataSourceError(f"{ds.origin}: the planning analyses need the {k} layer.")
-    _, rep = validate_dataset(ds.layers)
-    rep.raise_if_failed()
+    ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))
     layers = dict(ds.layers)
     for kind, file in control.items():
         if file:
             layers[kind] = read_layer(file)
-    settings = DEFAULT if resolution is None else DEFAULT.override(**{"access.resolution_m": resolution})
-    return layers, ds.dem_path, settings
+    overrides = {} if resolution is None else {"access.resolution_m": resolution}
+    return layers, ds.dem_path, resolve_settings(settings=settings, overrides=overrides)
 
 
 def _echo_paths(paths):
@@ -102,9 +95,9 @@ def linkage(path, project, resolution, eco_redline, farmland, urban_boundary, ou
     from ..planning.outputs import write_linkage
     from .access import _scenario_corridors
 
-    layers, _, settings = _load(path, project, resolution, {})
+    layers, dem, settings = _load(path, project, resolution, {})
     extra = _scenario_corridors(scenario)
-    paths, r = write_linkage(out_dir, layers, settings=settings, include_planned=scenario == "planned",
+    paths, r = write_linkage(out_dir, layers, dem_path=dem, settings=settings, include_planned=scenario == "planned",
                              extra_corridors=extra)
     s = r["summary"].set_index("indicator")
     share = s.loc["cross_city_share_of_all_linkage"]

@@ -8,7 +8,6 @@ read once per :class:`Run` and cached.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ import pandas as pd
 import pyogrio
 import rasterio
 
-from .._errors import TwinstarError
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def linkage_units(layers: dict) -> pd.DataFrame:
     return out.sort_values("id").set_index("id")
 
 
-def twin_city_linkage(layers: dict, *, settings=DEFAULT, planning=None, include_planned: bool = True,
+def twin_city_linkage(layers: dict, *, dem_path=None, settings=DEFAULT, planning=None, include_planned: bool = True,
                       extra_corridors=None) -> dict:
     """Gravity linkage today and with the scenario (planned or given corridors).
 
@@ -124,8 +124,8 @@ def twin_city_linkage(layers: dict, *, settings=DEFAULT, planning=None, include_
     if units["population"].isna().any():
         log.warning("linkage: no 2020 census population for %s; their linkages are missing",
                     ", ".join(units.loc[units["population"].isna(), "name_zh"]))
-    base_t = _times.od_minutes(layers, units.index, settings=settings)
-    scen_t = _times.od_minutes(layers, units.index, settings=settings, include_planned=include_planned,
+    base_t = _times.od_minutes(layers, units.index, dem_path=dem_path, settings=settings)
+    scen_t = _times.od_minutes(layers, units.index, dem_path=dem_path, settings=settings, include_planned=include_planned,
                                extra_corridors=extra_corridors)
     pb, psn = gravity_pairs(units, base_t, b=ps.gravity_b), gravity_pairs(units, scen_t, b=ps.gravity_b)
     pairs = pb.merge(psn[["unit_i", "unit_j", "minutes", "strength"]], on=["unit_i", "unit_j"], suffixes=("", "_scenario"))

@@ -109,12 +109,13 @@ def _rounded(df):
     return df
 
 
-def write_linkage(out_dir, layers, *, settings=DEFAULT, planning=None, include_planned=True, extra_corridors=None):
+def write_linkage(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, include_planned=True,
+                  extra_corridors=None):
     """Gravity linkage tables and flow lines. Returns (paths, result dict)."""
     from .linkage import twin_city_linkage
 
     d = _planning_dir(out_dir)
-    r = twin_city_linkage(layers, settings=settings, planning=planning, include_planned=include_planned,
+    r = twin_city_linkage(layers, dem_path=dem_path, settings=settings, planning=planning, include_planned=include_planned,
                           extra_corridors=extra_corridors)
     paths = [write_csv(d / "linkage_units.csv", _rounded(r["units"])), write_csv(d / "linkage_pairs.csv", _rounded(r["pairs"])),
              write_csv(d / "linkage_summary.csv", r["summary"]),
@@ -166,7 +167,7 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
     p, _ = write_sites(run_dir_or_out_dir, layers, dem_path=dem_path, settings=settings, planning=planning,
                        counties=counties, top=top, suitability=suit)
     paths += p
-    p, _ = write_linkage(run_dir_or_out_dir, layers, settings=settings, planning=planning,
+    p, _ = write_linkage(run_dir_or_out_dir, layers, dem_path=dem_path, settings=settings, planning=planning,
                          include_planned=include_planned, extra_corridors=extra_corridors)
     paths += p
     if facilities is not None:
