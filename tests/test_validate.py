@@ -9,7 +9,7 @@ import math
 import geopandas as gpd
 import pyproj
 import pytest
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, box
 
 from twinstar_gis.validate import TWIN_STAR_BOUNDS, ValidationReport, _grow, check_region, study_bounds
 
@@ -155,6 +155,31 @@ def test_rail_line_without_stations_is_refused(run, tmp_path):
     # A high-speed line across empty steppe, far (> 2 km) from every station, none declared.
     p = _corridors(tmp_path / "hsr.geojson", "high_speed_rail", 250, LineString([(119.5, 44.5), (120.5, 44.8)]))
     _bad(run("data", "validate", p, "--kind", "corridors"), "X1", "no station")
+
+
+def test_rail_stations_are_checked_per_connected_network():
+    # Three railway pieces: A (through the Chifeng station) and B touch at (119.6, 42.7), C lies apart.
+    # A train boards at Chifeng and rides A then B, so only C is unserved.
+    from twinstar_gis.settings import DEFAULT
+    from twinstar_gis.validate import _station_problems
+
+    station = gpd.GeoDataFrame({"node_id": ["S"], "kind": ["rail_station"]}, geometry=[Point(118.9, 42.27)], crs=4326)
+    a = LineString([(118.9, 42.27), (119.6, 42.7)])
+    b = LineString([(119.6, 42.7), (120.5, 43.0)])
+    c = LineString([(121.0, 44.0), (121.5, 44.2)])
+    lines = gpd.GeoDataFrame({"corridor_id": ["A", "B", "C"], "class": ["railway"] * 3,
+                              "source": ["survey", "survey", "survey"]}, geometry=[a, b, c], crs=4326)
+    problems, warnings = _station_problems(lines, station, lines["corridor_id"], "f", DEFAULT)
+    assert len(problems) == 1 and "C" in problems[0] and "A" not in problems[0].split("line(s)")[1].split("have")[0]
+    assert not warnings
+    # The same unserved piece imported from OpenStreetMap (a clipped spur) is a warning, not a refusal.
+    lines["source"] = ["survey", "survey", "OpenStreetMap contributors (ODbL 1.0)"]
+    problems, warnings = _station_problems(lines, station, lines["corridor_id"], "f", DEFAULT)
+    assert not problems and len(warnings) == 1 and "C" in warnings[0]
+    # Without the station every piece is unserved.
+    lines["source"] = "survey"
+    problems, _ = _station_problems(lines, station.iloc[0:0], lines["corridor_id"], "f", DEFAULT)
+    assert "A, B, C" in problems[0]
 
 
 def test_origin_point_off_the_map(run, tmp_path):

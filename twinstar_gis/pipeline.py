@@ -309,6 +309,18 @@ def _manifest_head(prep: RunInputs, started, command) -> dict:
     }
 
 
+def _figures(stage, head, write_figures) -> list:
+    """The print figures; without a CJK font the run goes on without them and says so (``twinstar figures`` refuses)."""
+    from .maps.figures import FontNotFoundError
+
+    try:
+        return write_figures(stage, manifest=head)
+    except FontNotFoundError as exc:
+        log.warning("print figures skipped: %s", exc)
+        head["skipped"] = {"figures": str(exc)}
+        return []
+
+
 def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu_key, store_key, started, command) -> dict:
     from .dataset import load_dataset
     from .maps import write_figures, write_gallery
@@ -334,7 +346,7 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     head = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
     gallery = write_gallery(stage, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,
                             manifest=head)
-    written["maps"] = list(gallery.values()) + write_figures(stage, manifest=head)
+    written["maps"] = list(gallery.values()) + _figures(stage, head, write_figures)
     step("brief")
     manifest = dict(head)
     written["brief"] = [write_brief(stage, manifest=manifest)]

@@ -26,6 +26,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.ops import nearest_points
 
 from ._errors import ValidationError
@@ -502,7 +504,9 @@ def check_corridors(corridors, nodes, report: ValidationReport, *, settings: Set
         f"class_map = {{ \"{names[0]}\" = \"expressway\" }}"] if unknown.any() else [])
     report.add("corridors: plausible design speeds", _speed_problems(corridors, ids, label, settings))
     if nodes is not None and "kind" in nodes.columns:
-        report.add("corridors: rail lines have stations", _station_problems(corridors, nodes, ids, label, settings))
+        problems, warnings = _station_problems(corridors, nodes, ids, label, settings)
+        report.add("corridors: rail lines have stations", problems)
+        report.warnings.extend(warnings)
 
 
 def _speed_problems(corridors, ids, label, settings) -> list[str]:
@@ -528,22 +532,60 @@ def _speed_problems(corridors, ids, label, settings) -> list[str]:
     return probs
 
 
-def _station_problems(corridors, nodes, ids, label, settings) -> list[str]:
-    stations = nodes[nodes["kind"].isin(["hsr_station", "rail_station"])]
-    known = set(stations["node_id"].astype(str)) if "node_id" in stations else set()
-    missing = []
-    for idx in corridors.index[corridors["class"].isin(RAIL_CLASSES)]:
-        declared = corridors["stations"].get(idx) if "stations" in corridors.columns else None
-        names = [s.strip() for s in declared.split(";") if s.strip()] if isinstance(declared, str) else []
-        if any(n in known for n in names):
-            continue
-        line = corridors.geometry[idx]
-        near = [nearest_points(p, line) for p in stations.geometry]
-        if any(GEOD.inv(p.x, p.y, q.x, q.y)[2] <= settings.network.station_max_m for p, q in near):
-            continue
-        missing.append(ids[idx])
-    if not missing:
-        return []
-    return [f"{label}: rail line(s) {_ids(missing)} have no station (none declared in `stations` that is in the nodes "
-            f"layer, none within {settings.network.station_max_m:g} m): trains could not be boarded, so the line would "
-            "change no travel time. Add its stations to the nodes layer (kind hsr_station / rail_station) and list them in `stations`."]
+#: Source of features imported from OpenStreetMap (see :mod:`twinstar_gis.osm`).
+_OSM_SOURCE_PREFIX = "OpenStreetMap"
+
+
+def _rail_components(geoms) -> np.ndarray:
+    """Connected-component label of every rail line (lines that touch or cross are one component)."""
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    n = len(geoms)
+    adj = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    return connected_components(adj, directed=False)[1]
+
+
+def _station_problems(corridors, nodes, ids, label, settings) -> tuple[list[str], list[str]]:
+    """Rail networks (connected lines) without any station: nobody can board them.
+
+    A line counts as served when it declares a station present in ``nodes`` or a station lies
+    within ``settings.network.station_max_m`` (regional equal-area metres, < 0.3 % scale error);
+    a component is served when any of its lines is (OSM ways are pieces of longer lines).
+    Unserved components are problems, except pieces imported from OpenStreetMap (a clipped spur
+    or siding), which are warnings: the planner cannot fix OSM and they change no number.
+    Returns (problems, warnings).
+    """
+    rail = corridors[corridors["class"].isin(RAIL_CLASSES) & corridors.geometry.notna()]
+    if rail.empty:
+        return [], []
+    stations = nodes[nodes["kind"].isin(["hsr_station", "rail_station"]) & nodes.geometry.notna()]
+    served = np.zeros(len(rail), bool)
+    if "stations" in rail.columns and "node_id" in stations.columns:
+        declared = rail["stations"].fillna("").astype(str).str.split(";").explode().str.strip()
+        hit = declared.isin(set(stations["node_id"].astype(str)))
+        served |= hit.groupby(level=0).any().reindex(rail.index, fill_value=False).to_numpy()
+    if len(stations):
+        lines = np.asarray(rail.to_crs(EQUAL_AREA_CRS).geometry.values)
+        pts = np.asarray(stations.to_crs(EQUAL_AREA_CRS).geometry.values)
+        _, li = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=settings.network.station_max_m)
+        served[np.unique(li)] = True
+    comp = _rail_components(np.asarray(rail.geometry.values))
+    comp_served = np.bincount(comp, weights=served.astype(float)) > 0
+    unserved = ~comp_served[comp]
+    if not unserved.any():
+        return [], []
+    src = rail["source"].astype(str) if "source" in rail.columns else pd.Series("", index=rail.index)
+    osm = src.str.startswith(_OSM_SOURCE_PREFIX).to_numpy()
+    comp_all_osm = np.bincount(comp, weights=(~osm).astype(float)) == 0
+    is_warning = unserved & comp_all_osm[comp]
+    msg = ("{label}: rail line(s) {ids} have no station (none declared in `stations` that is in the nodes layer, "
+           "none within {m:g} m of them or of a line they connect to): trains could not be boarded, so {what}")
+    problems, warnings = [], []
+    if (unserved & ~is_warning).any():
+        problems.append(msg.format(label=label, ids=_ids(ids[rail.index[unserved & ~is_warning]]),
+                                   m=settings.network.station_max_m, what="the line would change no travel time. Add "
+                                   "its stations to the nodes layer (kind hsr_station / rail_station) and list them in `stations`."))
+    if is_warning.any():
+        warnings.append(msg.format(label=label, ids=_ids(ids[rail.index[is_warning]]), m=settings.network.station_max_m,
+                                   what="these OpenStreetMap pieces change no travel time (a clipped line, spur or siding)."))
+    return problems, warnings

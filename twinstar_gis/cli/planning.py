@@ -96,7 +96,7 @@ def linkage(path, project, resolution, eco_redline, farmland, urban_boundary, ou
     from .access import _scenario_corridors
 
     layers, dem, settings = _load(path, project, resolution, {})
-    extra = _scenario_corridors(scenario)
+    extra = _scenario_corridors(scenario, layers, settings)
     paths, r = write_linkage(out_dir, layers, dem_path=dem, settings=settings, include_planned=scenario == "planned",
                              extra_corridors=extra)
     s = r["summary"].set_index("indicator")
