@@ -157,6 +157,38 @@ def _assumptions(manifest) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _planning_section(root: Path, manifest) -> str:
+    """Section 7: suitability, joint-park sites, linkage (and 2SFCA when the run has it), from the run's planning/ tables."""
+    from .planning.outputs import BRIEF_TABLES
+
+    head = "<h2>7. 规划分析 Planning analyses</h2>"
+    have = [rel for rel in BRIEF_TABLES if rel in manifest["outputs"]]
+    if not have:
+        return head + f"<p>{MISSING} (this run wrote no planning analyses).</p>"
+    parts = [head, "<p>Construction suitability after the 2020 双评价 guideline, the joint-park site finder and the "
+             "gravity linkage, all on this run's travel-time model and settings (methods: docs/methods.md).</p>"]
+    for rel in have:
+        df = _read(root, rel)
+        if rel.endswith("sites.csv"):
+            df = _cols(df, ["site_rank", "counties", "lon", "lat", "score", "worse_core_min", "hsr_min",
+                            "expressway_min", "suitability_score", "park_km", "why"])
+        elif rel.endswith("linkage_units.csv"):
+            df = _cols(df, ["name_zh", "city", "population", "total_linkage", "strongest_partner_name", "cross_city_share",
+                            "cross_city_share_scenario", "cross_city_share_change"])
+        parts.append(f"<h3>{html.escape(BRIEF_TABLES[rel])}</h3>{_table(df, digits=3)}")
+    return "".join(parts)
+
+
+def _figures_note(manifest) -> str:
+    skipped = (manifest.get("skipped") or {}).get("figures")
+    figs = sorted(r for r in manifest["outputs"] if r.startswith("figures/") and r.endswith(".png"))
+    if skipped:
+        return f"<p class=\"note\">Print figures were not made: {html.escape(skipped)}</p>"
+    if figs:
+        return "<h2>图件 Print figures</h2><ul>" + "".join(f'<li><a href="{f}">{Path(f).stem}</a></li>' for f in figs) + "</ul>"
+    return ""
+
+
 def _render(root: Path, manifest: dict) -> str:
     near = _read(root, "analysis/park_corridor_nearest.csv")
     conflicts = _read(root, "analysis/conflicts.csv")
@@ -202,9 +234,14 @@ never a zero.</p>{_indicative_note(meta)}
 (一小时/两小时经济圈). Populations assume even spread over the county (no population grid offline).</p>
 {_table(_cols(counties, ['name_zh', 'mean_min', 'median_min', 'area_share_60min', 'area_share_120min', 'population_60min', 'population_120min']), digits=2)}
 """, _scenario_section(root, manifest),
-        f"""<h2>6. 产城融合 Industry-city integration</h2>{_table(_cols(ind, ['park_id', 'name_zh', 'to_city_core_km', 'to_county_seat_km', 'facilities_within_5km', 'share_in_urban_district', 'nearest_hsr_station', 'to_hsr_station_km']), digits=2)}
-<h2>7. 数据 Data</h2>{data_html}
-<h2>8. 设置 Settings of this run</h2>{_table(_assumptions(manifest), max_rows=200)}
+        f"""<h2>6. 产城融合 Industry-city integration</h2>
+<p>{MISSING} in the facility columns means the run has no facility data for that park (missing, not zero):
+only parks whose supporting facilities were curated or supplied are counted.</p>
+{_table(_cols(ind, ['park_id', 'name_zh', 'to_city_core_km', 'to_county_seat_km', 'facilities_within_5km', 'facility_data', 'share_in_urban_district', 'nearest_hsr_station', 'to_hsr_station_km']), digits=2)}""",
+        _planning_section(root, manifest),
+        f"""<h2>8. 数据 Data</h2>{data_html}
+<h2>9. 设置 Settings of this run</h2>{_table(_assumptions(manifest), max_rows=200)}
+{_figures_note(manifest)}
 </body></html>"""]
     return "".join(sections)
 
