@@ -270,7 +270,7 @@ def _note(run) -> str:
                f"hand-curated from public descriptions (indicative, ±3–25 km); rivers GSHHG; DEM {dem}.")
     return (f"{src}\n精度 Accuracy: {INDICATIVE['label']}.\n"
             f"Projection: Albers equal-area (lat 43.5°, lon 120.5°, parallels 41.5° / 45.5°, WGS-84). Run {run.origin}, "
-            f"finished {man.get('finished', '?')}, twinstar_gis {man.get('version', '?')}.")
+            f"started {man.get('started', '?')}, twinstar_gis {man.get('version', '?')}.")
 
 
 def _legend(side, handles, note, *, extra_text=""):
