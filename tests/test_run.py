@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
@@ -202,3 +203,29 @@ def test_project_run_brief_names_the_project_and_its_data_only(tmp_path, monkeyp
     parks = gpd.read_file(out / "data/twinstar.gpkg", layer="parks")
     assert sorted(parks["park_id"]) == ["Q1", "Q2"]
     assert not (tmp_path / "twinstar_output").exists()
+
+
+def test_planning_linkage_uses_the_runs_od_times(first_run):
+    # One truth: the gravity model's t_ij is the mean of both directions of the run's own OD matrix
+    # (same model, same DEM, same settings), not a second model with other inputs.
+    od = pd.read_csv(first_run / "access" / "od_matrix_minutes.csv", encoding="utf-8-sig").set_index("id")
+    pairs = pd.read_csv(first_run / "planning" / "linkage_pairs.csv", encoding="utf-8-sig")
+    assert len(pairs) >= 150
+    expected = [(od.loc[i, j] + od.loc[j, i]) / 2 for i, j in zip(pairs["unit_i"], pairs["unit_j"])]
+    assert pairs["minutes"].to_numpy() == pytest.approx(expected, abs=0.11)  # both files round to 0.1 min
+
+
+def test_a_run_without_a_cjk_font_skips_the_figures_and_says_so(tmp_path, monkeypatch):
+    from twinstar_gis import pipeline
+    from twinstar_gis.maps.figures import FontNotFoundError
+
+    def no_font(stage, manifest=None):
+        raise FontNotFoundError("no CJK font found; install fonts-noto-cjk")
+
+    head = {}
+    assert pipeline._figures(tmp_path, head, no_font) == []
+    assert head["skipped"]["figures"].startswith("no CJK font")
+    from twinstar_gis.report import _figures_note
+
+    assert "install fonts-noto-cjk" in _figures_note({**head, "outputs": {}})
+    assert "figures/overview.png" in _figures_note({"outputs": {"figures/overview.png": {}}})
