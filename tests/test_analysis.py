@@ -205,3 +205,18 @@ def test_all_pairs_within_matches_full(ds):
     full = all_pairs(p, s)
     near = all_pairs(p, s, max_m=20_000)
     assert len(near) == (full["distance_m"] <= 20_000).sum()
+
+
+def test_nearest_takes_the_nearest_of_near_ties_not_the_first_candidate():
+    """From P, target B lies 10.000 km due north and target A 10.030 km due east (pyproj.Geod.fwd):
+    both are candidates (within the search slack) and A comes first by id, so a search that takes
+    its first candidate, or ranks by projected distance alone, reports the wrong one."""
+    p = (120.0, 43.0)
+    n_lon, n_lat, _ = GEOD.fwd(*p, 0.0, 10_000.0)
+    e_lon, e_lat, _ = GEOD.fwd(*p, 90.0, 10_030.0)
+    src = gpd.GeoDataFrame(geometry=[Point(p)], crs=4326)
+    dst = gpd.GeoDataFrame({"tid": ["A_east", "B_north"]}, geometry=[Point(e_lon, e_lat), Point(n_lon, n_lat)], crs=4326)
+    for frame in (dst, dst.iloc[::-1]):
+        r = nearest(src, frame, dst_id="tid")
+        assert frame.loc[r["dst_index"].iloc[0], "tid"] == "B_north"
+        assert r["distance_m"].iloc[0] == pytest.approx(10_000.0, abs=0.01)
