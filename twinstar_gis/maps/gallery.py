@@ -414,7 +414,7 @@ GALLERY = {
 _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": conflicts_map, "accessibility": access_map,
            "scenario": scenario_map, "change": change_map}
 # Planning pages (issue #13); imported here, after the helpers they reuse are defined.
-from .planning_pages import PLANNING_FILES, PLANNING_GALLERY, PLANNING_MAKERS  # noqa: E402
+from .planning_pages import PLANNING_FILES, PLANNING_GALLERY, PLANNING_MAKERS
 
 GALLERY.update(PLANNING_GALLERY)
 _MAKERS.update(PLANNING_MAKERS)

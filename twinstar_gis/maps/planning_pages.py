@@ -185,6 +185,7 @@ def _flow_layer(m, spec, flows, *, scenario: bool, reference: float):
         "pair": g["name_i"].astype(str) + " – " + g["name_j"].astype(str),
         "strength": g[col], "width_px": np.round(flow_width(g[col], reference), 2),
         "share_of_strongest": (100 * g[col] / reference).round(2),
+        "opacity": (0.35 + 0.55 * np.sqrt((g[col] / reference).clip(0, 1))).fillna(0.35).round(2),  # weak pairs recede
         "minutes": g["minutes_scenario" if scenario else "minutes"].round(1),
         "change_pct": g["strength_change_pct"].round(1),
         "cross_city": np.where(g["cross_city"].astype(bool), "跨市 cross-city", "市内 within a city")})
@@ -194,8 +195,7 @@ def _flow_layer(m, spec, flows, *, scenario: bool, reference: float):
 
     def style(feature):
         p = feature["properties"]
-        faint = 0.35 + 0.55 * min(1.0, (p["share_of_strongest"] or 0) / 100) ** 0.5  # weak pairs recede
-        st = {"color": colours[p["cross_city"].startswith("跨")], "weight": p["width_px"], "opacity": round(faint, 2),
+        st = {"color": colours[p["cross_city"].startswith("跨")], "weight": p["width_px"], "opacity": p["opacity"],
               "lineCap": "round"}
         if dash:
             st["dashArray"] = dash

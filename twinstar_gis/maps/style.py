@@ -95,8 +95,9 @@ CHANGE_COLORS = ["#08519c", "#3182bd", "#6baed6", "#c6dbef", "#f7f7f7"]
 CHANGE_LABELS = ["快 > 10 min faster", "快 5–10 min", "快 1–5 min", "< 1 min", "不变 no change"]
 
 #: Construction suitability classes (planning/suitability_classes.tif): code -> (colour, label).  ColorBrewer
-#: YlGnBu (colour-blind safe, greyscale-monotone): darker = more suitable; 0 (outside / no data) is not drawn.
-SUITABILITY = {1: ("#edf8b1", "不适宜 unsuitable"), 2: ("#7fcdbb", "一般适宜 fair"), 3: ("#2c7fb8", "适宜 suitable")}
+#: YlGn (single-hue sequential: colour-blind safe, greyscale-monotone; no blue to meet the expressways):
+#: darker = more suitable; 0 (outside / no data) is not drawn.
+SUITABILITY = {1: ("#f7fcb9", "不适宜 unsuitable"), 2: ("#addd8e", "一般适宜 fair"), 3: ("#31a354", "适宜 suitable")}
 #: Hard constraints of the planning analyses (no building): magenta dashed outlines, as the conflicts overlay.
 HARD_CONSTRAINT = {"color": "#E7298A", "width": 1.8, "fill": 0.12, "dash": "5 3"}
 #: Joint-park candidate sites and the counties searched for them.
