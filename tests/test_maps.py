@@ -453,7 +453,8 @@ def test_sites_page_ranks_scores_and_why_from_the_run(run_dir):
         row = table[table["site_rank"] == int(f["properties"]["rank_label"].lstrip("#"))].iloc[0]
         p = f["properties"]
         assert p["why"] == row["why"] and p["score"] == pytest.approx(row["score"], abs=5e-4)
-        assert p["balance_points"] == pytest.approx(row["balance_points"], abs=5e-4)
+        for k in ("balance", "hsr", "expressway", "suitability", "park_distance"):  # every component, as written
+            assert p[f"explain_{k}"].endswith(f"→ {row[f'{k}_component']:.3f} → +{row[f'{k}_points']:.3f}"), k
         # the polygon labelled #r is the site of rank r: its ellipsoidal area and centre are the table's
         shape = shapely.geometry.shape(f["geometry"])
         assert abs(GEOD.geometry_area_perimeter(shape)[0]) / 1e6 == pytest.approx(row["area_km2"], rel=0.01)

@@ -29,9 +29,10 @@ G_PLAN = "规划分析 Planning"
 _LABELS = {"balance": "两中心均衡 balance between the cores", "hsr": "高铁站 HSR station access",
            "expressway": "高速公路 expressway access", "suitability": "建设适宜性 construction suitability",
            "park_distance": "离现有园区 distance from existing parks"}
-_RAW = [("worse_core_min", "较远中心城区 Worse core time (min)"), ("hsr_min", "到高铁站 To HSR station (min)"),
-        ("expressway_min", "到高速 To expressway access (min)"), ("suitability_score", "适宜性均分 Suitability score (1-5)"),
-        ("park_km", "离现有园区 To nearest park (km)")]
+#: Raw value of each component (column, unit) as the site table names it.
+_RAW = {"balance": ("worse_core_min", "min to the farther core"), "hsr": ("hsr_min", "min"),
+        "expressway": ("expressway_min", "min"), "suitability": ("suitability_score", "of 5"),
+        "park_distance": ("park_km", "km")}
 
 
 def _pct(x) -> str:
@@ -108,13 +109,20 @@ def _core_names(run) -> dict:
     return {k: n.replace("市", "") for k, n in zip(("core_a", "core_b"), c["name_zh"])}
 
 
-def _site_fields(run):
+def _explained(sites, run) -> tuple[list, list]:
+    """Add one text column per component (raw value -> 0-1 component -> points) and the two core times.
+
+    Returns the tooltip and popup field lists.
+    """
     cores = _core_names(run)
-    raw = [(f"{k}_min", f"到{n}中心城区 To {n} core (min)") for k, n in cores.items()] + _RAW
-    comp = [(f"{k}_component", f"{_LABELS[k]} 0–1") for k in _LABELS] + \
-           [(f"{k}_points", f"得分 points: {_LABELS[k].split(' ', 1)[1]}") for k in _LABELS]
-    head = [("rank_label", "排名 Rank"), ("counties", "旗县区 County"), ("score", "总分 Score (0–1)")]
-    return head, head + [("why", "原因 Why")] + raw + comp + [("area_km2", "面积 Area (km², ellipsoid)")]
+    sites["core_times"] = [" / ".join(f"{n} {r[f'{k}_min']:.1f}" for k, n in cores.items()) for _, r in sites.iterrows()]
+    for k, (col, unit) in _RAW.items():
+        sites[f"explain_{k}"] = [f"{r[col]:.1f} {unit} → {r[f'{k}_component']:.3f} → +{r[f'{k}_points']:.3f}"
+                                 for _, r in sites.iterrows()]
+    head = [("rank_label", "排名 Rank"), ("counties", "旗县区 County"), ("score", "总分 Score (0–1) = Σ points")]
+    comp = [(f"explain_{k}", _LABELS[k]) for k in _RAW]
+    return head + [("why", "原因 Why")], head + [("why", "原因 Why"), ("core_times", "到中心城区 To the cores (min)")] + \
+        comp + [("area_km2", "面积 Area (km², ellipsoid)")]
 
 
 def _context(m, spec, run):
@@ -154,14 +162,14 @@ def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", *
                weight=sd["width"], dash=sd["dash"], simplify_deg=0.002, tooltip=[("name_zh", "旗县区 County")])
     _admin(m, spec, run, counties_show=True, seats=False)
     _context(m, spec, run)
-    head_f, fields = _site_fields(run)
+    tips, fields = _explained(sites, run)
     add_vector(m, spec, sites, name="候选园区 Candidate sites", group=G_PLAN, color=s["color"], fill_opacity=s["fill"],
-               weight=s["width"], tooltip=head_f + [("why", "原因 Why")], popup=fields)
+               weight=s["width"], tooltip=tips, popup=fields)
     pts = gpd.GeoDataFrame(sites.drop(columns="geometry"), geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326)
     pts["t"] = pts["rank_label"] + " " + pts["score"].map("{:.3f}".format)
     pts["e"] = pts["t"] + " · " + pts["counties"].astype(str)
     fg = add_vector(m, spec, pts, name="候选园区位置 Site markers", group=G_PLAN, color=s["color"], kind="point",
-                    radius=s["radius"], edge="#ffffff", tooltip=head_f + [("why", "原因 Why")], popup=fields)
+                    radius=s["radius"], edge="#ffffff", tooltip=tips, popup=fields)
     for i in pts.index:  # rank 1 wins when labels collide
         add_labels(spec, pts.loc[[i]], cls="dist", priority=100 - int(pts.at[i, "site_rank"]), min_zoom=0, text="t",
                    english="e", point=True, layer=fg)
@@ -170,7 +178,8 @@ def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", *
             f"worse core time {top['worse_core_min']:.0f} min.")
     area = table["requested_area_km2"].iloc[0] if "requested_area_km2" in table else float("nan")
     notes = [f"{len(table)} non-overlapping {area:g} km² squares, ranked by the weighted score (planning/sites.csv); "
-             "click a site for every component. Why each ranks where it does:", _sites_table(table),
+             "click a site for every component (value → 0–1 → points; the points add up to the score). "
+             "Why each ranks where it does:", _sites_table(table),
              "Sensitivity of the ranking to ±25 % weights: planning/sites_sensitivity.csv."]
     return _end(m, spec, finish, notes, headline=head)
 
