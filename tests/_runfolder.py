@@ -75,6 +75,16 @@ def build_run_folder(out, *, resolution: float = 4000.0, distances_kw: dict | No
     return out
 
 
+def add_planning_outputs(out, *, resolution: float = 8000.0) -> Path:
+    """planning/ of the contract (suitability, sites, linkage) from the run's own layers, at a coarse grid."""
+    from twinstar_gis.planning.outputs import write_planning
+
+    out = Path(out)
+    ds = load_dataset(out / "data" / "twinstar.gpkg")
+    write_planning(out, ds.layers, dem_path=ds.dem_path, settings=Settings().override(**{"access.resolution_m": resolution}))
+    return out
+
+
 if __name__ == "__main__":
     import argparse
 

@@ -11,7 +11,7 @@ from pyproj import Geod, Transformer
 from twinstar_gis.crs import EQUAL_AREA_CRS
 from twinstar_gis.maps import figures as F
 
-from ._runfolder import build_run_folder
+from ._runfolder import add_planning_outputs, build_run_folder
 
 GEOD = Geod(ellps="WGS84")
 A4_300DPI = (round(11.69 * 300), round(8.27 * 300))  # (3507, 2481) px
@@ -19,7 +19,8 @@ A4_300DPI = (round(11.69 * 300), round(8.27 * 300))  # (3507, 2481) px
 
 @pytest.fixture(scope="module")
 def run_dir(built, tmp_path_factory):
-    return build_run_folder(tmp_path_factory.mktemp("run"), resolution=4000, data_from=built[0].parent)
+    out = build_run_folder(tmp_path_factory.mktemp("run"), resolution=4000, data_from=built[0].parent)
+    return add_planning_outputs(out, resolution=8000)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,32 @@ def test_svg_and_cli(run, run_dir, tmp_path):
     assert _size_dpi(tmp_path / "fig" / "overview.png")[0] == (int(11.69 * 72), int(8.27 * 72))
     r = run("figures", run_dir, "--format", "tiff")
     assert r.exit_code == 2
+
+
+def test_sites_figure_draws_the_runs_classes_and_ranks(run_dir, tmp_path, caplog):
+    """Class cells drawn = class cells in planning/suitability_classes.tif (same grid); rank 1 labelled as in sites.csv."""
+    import matplotlib
+    import pandas as pd
+    import rasterio
+
+    family, _ = F.find_cjk_font()
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"]}):
+        fig = F.fig_sites(F.open_run(run_dir))
+    ax = fig.axes[0]
+    img = next(im for im in ax.images if np.ma.isMaskedArray(im.get_array()) and im.get_array().count() > 0
+               and set(np.unique(im.get_array().compressed())) <= {1.0, 2.0, 3.0})
+    with rasterio.open(run_dir / "planning/suitability_classes.tif") as src:
+        a = src.read(1)
+    drawn = img.get_array().compressed()
+    assert {c: int((drawn == c).sum()) for c in (1, 2, 3)} == {c: int((a == c).sum()) for c in (1, 2, 3)}
+    table = pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig")
+    texts = [t.get_text() for a_ in fig.axes for t in a_.texts]
+    top = table.loc[table["site_rank"] == 1].iloc[0]
+    assert f"#1 {top['score']:.3f}" in texts
+    assert any(top["counties"] in t and f"{top['score']:.3f}" in t for t in texts)  # the headline box
+    # a run without planning outputs: the figure is skipped, the others are written
+    other = tmp_path / "run_noplan"
+    shutil.copytree(run_dir, other, ignore=shutil.ignore_patterns("planning", "figures", "maps"))
+    with caplog.at_level("INFO", logger="twinstar_gis.maps.figures"):
+        assert F.write_figures(other, formats=("png",), dpi=30, names=["sites"]) == []
+    assert any("no planning outputs" in r.getMessage() for r in caplog.records)

@@ -22,7 +22,7 @@ from twinstar_gis.maps._run import RunFolderError
 from twinstar_gis.maps.core import _prepare
 from twinstar_gis.maps.gallery import access_map, headline_figures
 
-from ._runfolder import build_run_folder, write_overlap_outputs
+from ._runfolder import add_planning_outputs, build_run_folder, write_overlap_outputs
 from .browser import REGION_AND_PANEL, VISIBLE_LABELS, browser_available, launch, load
 
 GEOD = Geod(ellps="WGS84")
@@ -30,7 +30,8 @@ GEOD = Geod(ellps="WGS84")
 
 @pytest.fixture(scope="module")
 def run_dir(built, tmp_path_factory):
-    return build_run_folder(tmp_path_factory.mktemp("run"), resolution=4000, data_from=built[0].parent)
+    out = build_run_folder(tmp_path_factory.mktemp("run"), resolution=4000, data_from=built[0].parent)
+    return add_planning_outputs(out, resolution=8000)
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +378,143 @@ def test_raster_colours_are_the_legend_classes(run_dir):
             found = {"#%02x%02x%02x" % tuple(p[:3]) for p in px[px[:, 3] > 0]}
     assert found is not None
     assert found <= set(TIME_RAMP) and len(found) >= 4, found
+
+
+# ---------------------------------------------------------------- planning pages (issue #13)
+PLANNING_PAGES = ("suitability", "sites", "linkage")
+
+
+def _styled_layers(html):
+    """Every folium GeoJson layer with a style function: [(features, {feature id: style})] from the page's JS."""
+    out = []
+    for name, body in re.findall(r"function (geo_json_\w+)_styler\(feature\) \{\s*switch\(feature\.id\) \{(.*?)\n\s*\}\n\s*\}",
+                                 html, re.S):
+        data = re.search(rf"{name}_add\((\{{.*?\}})\);", html, re.S)
+        feats = json.loads(data.group(1))["features"]
+        styles, pending, default = {}, [], None
+        for kind, fid, st in re.findall(r'(case "([^"]*)":|default:)\s*(?:return (\{.*?\});)?', body, re.S):
+            pending.append(fid if kind.startswith("case") else None)
+            if st:
+                for f in pending:
+                    if f is None:
+                        default = json.loads(st)
+                    else:
+                        styles[f] = json.loads(st)
+                pending = []
+        out.append((feats, {f["id"]: styles.get(f["id"], default) for f in feats}))
+    return out
+
+
+def test_planning_pages_are_offline_and_read_only_the_run(run_dir, tmp_path, monkeypatch):
+    """Every planning analysis is broken here: the pages are still written, offline, from planning/ of the run."""
+    import twinstar_gis.planning.linkage as lk
+    import twinstar_gis.planning.sites as st
+    import twinstar_gis.planning.suitability as su
+    from twinstar_gis.planning import _times
+
+    def boom(*a, **k):
+        raise AssertionError("a renderer recomputed a planning analysis")
+
+    for mod, names in ((su, ["construction_suitability", "hard_constraint_layers", "area_by_class", "class_polygons"]),
+                       (st, ["find_sites", "select_top", "score_components", "sensitivity"]),
+                       (lk, ["twin_city_linkage", "gravity_pairs", "flow_lines"]),
+                       (_times, ["surfaces_for", "od_minutes"])):
+        for n in names:
+            monkeypatch.setattr(mod, n, boom)
+    paths = write_gallery(run_dir, out_dir=tmp_path / "maps", names=list(PLANNING_PAGES))
+    assert set(paths) == {*PLANNING_PAGES, "index"}
+    for name in PLANNING_PAGES:
+        html = paths[name].read_text(encoding="utf-8")
+        assert external_references(html) == [] and "L.map(" in html
+    assert all(f'href="{n}.html"' in paths["index"].read_text(encoding="utf-8") for n in PLANNING_PAGES)
+
+
+def test_planning_pages_skipped_without_planning_outputs(run_dir, tmp_path, caplog):
+    other = tmp_path / "run_noplan"
+    shutil.copytree(run_dir, other, ignore=shutil.ignore_patterns("planning", "maps", "figures"))
+    with caplog.at_level("INFO", logger="twinstar_gis.maps.gallery"):
+        paths = write_gallery(other, names=["overview", *PLANNING_PAGES])
+    assert set(paths) == {"overview", "index"}
+    assert sum("no planning outputs" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_sites_page_ranks_scores_and_why_from_the_run(run_dir):
+    """Each site is drawn where planning/sites.csv puts it, labelled with its rank and score, with its why text."""
+    from twinstar_gis.maps.planning_pages import sites_map
+
+    table = pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig")
+    html = sites_map(run_dir).get_root().render()
+    labels = set(re.findall(r'"t": "(#\d+ \d\.\d{3})"', html))
+    assert labels == {f"#{r} {s:.3f}" for r, s in zip(table["site_rank"], table["score"])}
+    polys = [f for fc in _geojson_layers(html) for f in fc["features"]
+             if f["geometry"]["type"] == "Polygon" and "why" in f["properties"]]
+    assert len(polys) == len(table)
+    for f in polys:
+        row = table[table["site_rank"] == int(f["properties"]["rank_label"].lstrip("#"))].iloc[0]
+        p = f["properties"]
+        assert p["why"] == row["why"] and p["score"] == pytest.approx(row["score"], abs=5e-4)
+        for k in ("balance", "hsr", "expressway", "suitability", "park_distance"):  # every component, as written
+            assert p[f"explain_{k}"].endswith(f"→ {row[f'{k}_component']:.3f} → +{row[f'{k}_points']:.3f}"), k
+        # the polygon labelled #r is the site of rank r: its ellipsoidal area and centre are the table's
+        shape = shapely.geometry.shape(f["geometry"])
+        assert abs(GEOD.geometry_area_perimeter(shape)[0]) / 1e6 == pytest.approx(row["area_km2"], rel=0.01)
+        assert GEOD.inv(shape.centroid.x, shape.centroid.y, row["lon"], row["lat"])[2] < 200
+    top = table.loc[table["site_rank"] == 1].iloc[0]
+    head = re.search(r'"headline": "(.*?)", "banner"', html).group(1)
+    assert top["counties"] in head and f"{top['score']:.3f}" in head and f"{top['worse_core_min']:.0f} min" in head
+    # every site's why text is in the page's table too
+    assert all(html.count(w) >= 3 for w in table["why"])  # polygon + marker properties and the panel table
+
+
+def test_linkage_page_one_line_per_flow_width_monotone_in_strength(run_dir):
+    from twinstar_gis.maps.planning_pages import linkage_map
+    from twinstar_gis.maps.style import LINKAGE
+
+    flows = gpd.read_file(run_dir / "planning/linkage.gpkg", layer="linkage_flows")
+    summ = pd.read_csv(run_dir / "planning/linkage_summary.csv", encoding="utf-8-sig").set_index("indicator")
+    html = linkage_map(run_dir).get_root().render()
+    layers = [(feats, st) for feats, st in _styled_layers(html) if feats and "width_px" in feats[0]["properties"]]
+    assert len(layers) == 2  # today, scenario
+    expected_pairs = sorted(flows["name_i"] + " – " + flows["name_j"])
+    by_pair = {}
+    for (feats, styles), col in zip(layers, ("strength", "strength_scenario")):
+        assert sorted(f["properties"]["pair"] for f in feats) == expected_pairs
+        ref = flows.set_index(flows["name_i"] + " – " + flows["name_j"])[col]
+        s = np.array([ref[f["properties"]["pair"]] for f in feats])
+        w = np.array([styles[f["id"]]["weight"] for f in feats])
+        order = np.argsort(s, kind="stable")
+        assert np.all(np.diff(w[order]) >= 0) and w[order][-1] > 5 * w[order][0]
+        cross = np.array([styles[f["id"]]["color"] == LINKAGE["cross_city"] for f in feats])
+        assert cross.sum() == flows["cross_city"].sum() and cross.any() and not cross.all()
+        by_pair[col] = dict(zip((f["properties"]["pair"] for f in feats), w))
+    # one scale for both states: the pair that gains most is drawn wider in the scenario
+    gain = flows.loc[flows["strength_scenario"].sub(flows["strength"]).idxmax()]
+    key = f"{gain['name_i']} – {gain['name_j']}"
+    assert by_pair["strength_scenario"][key] > by_pair["strength"][key]
+    # the widest line is the strongest pair of either state, at the style's maximum width
+    assert max(max(v.values()) for v in by_pair.values()) == pytest.approx(LINKAGE["max_width"], abs=0.01)
+    base, scen = summ.loc["cross_city_share_of_all_linkage", ["base", "scenario"]]
+    assert f"{100 * base:.1f}% → {100 * scen:.1f}%" in html
+
+
+def test_suitability_page_draws_the_class_raster(run_dir):
+    """The image holds exactly the three class colours; the headline areas are the county table's sums."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from twinstar_gis.maps.planning_pages import suitability_map
+    from twinstar_gis.maps.style import SUITABILITY
+
+    html = suitability_map(run_dir).get_root().render()
+    found = None
+    for u in re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)', html):
+        with Image.open(io.BytesIO(base64.b64decode(u))) as im:
+            px = np.asarray(im.convert("RGBA")).reshape(-1, 4)
+        if (px[:, 3] == 200).any():
+            found = {"#%02x%02x%02x" % tuple(p[:3]) for p in px[px[:, 3] > 0]}
+    assert found == {c for c, _ in SUITABILITY.values()}
+    by = pd.read_csv(run_dir / "planning/suitability_by_county.csv", encoding="utf-8-sig")
+    assert f"{by['area_km2_suitable'].sum():,.0f} km²" in html
+    assert "Hard constraint: 自然保护区 Nature reserves" in html and "rivers ± 500 m" in html

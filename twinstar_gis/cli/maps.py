@@ -33,7 +33,8 @@ def map_cmd(run_dir, offline, basemap, tianditu_key, store_key, out_dir):
     """Write the map gallery of a run folder (RUN_DIR, the output of `twinstar run`; default twinstar_output).
 
     The maps show the run's own outputs (overview, distances, conflicts, accessibility,
-    scenario now | planned, change per county); nothing is recomputed.
+    scenario now | planned, change per county; suitability, joint-park sites and linkage when
+    the run has planning outputs); nothing is recomputed.
     """
     from ..maps import write_gallery
     from ..run import record_outputs

@@ -6,6 +6,7 @@ Both read a run's outputs (``twinstar run``) and never recompute an analysis.
 from .core import BASEMAPS, new_map, save_map
 from .gallery import (GALLERY, access_map, change_map, conflicts_map, distances_map, headline_figures, overview_map,
                       scenario_map, write_gallery)
+from .planning_pages import linkage_map, sites_map, suitability_map
 from .style import PALETTE
 
 
@@ -17,4 +18,5 @@ def write_figures(run_dir, *, formats=("png", "pdf"), **kw):
 
 
 __all__ = ["BASEMAPS", "PALETTE", "GALLERY", "new_map", "save_map", "overview_map", "distances_map", "conflicts_map",
-           "access_map", "scenario_map", "change_map", "headline_figures", "write_gallery", "write_figures"]
+           "access_map", "scenario_map", "change_map", "headline_figures", "write_gallery", "write_figures",
+           "suitability_map", "sites_map", "linkage_map"]

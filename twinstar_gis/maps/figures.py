@@ -30,8 +30,8 @@ from .._errors import TwinstarError
 from ..crs import EQUAL_AREA_CRS
 from ..io import atomic_output
 from ._run import Run, open_run
-from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, STATUS_LABELS,
-                    TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
+from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
+                    STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
 
 __all__ = ["write_figures", "find_cjk_font", "FontNotFoundError", "FIGURES", "scale_bar_length", "CJK_FAMILIES"]
 
@@ -545,8 +545,76 @@ def fig_distances(run, cls: str = "hsr_station"):
     return fig
 
 
+def _classes(ax, run, rel, ext):
+    """The suitability class raster (1-3; 0 = no data, not drawn) in the class colours of :data:`.style.SUITABILITY`."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from rasterio.warp import Resampling, reproject
+
+    a, t, crs = run.raster(rel)
+    codes = sorted(SUITABILITY)
+    a = np.where(np.isin(a, codes), a, np.nan).astype("float32")
+    x0, x1, y0, y1 = ext
+    res = abs(t.a)
+    w, h = int((x1 - x0) / res), int((y1 - y0) / res)
+    dst = np.full((h, w), np.nan, "float32")
+    reproject(a, dst, src_transform=t, src_crs=crs, dst_transform=Affine(res, 0, x0, 0, -res, y1),
+              dst_crs=EQUAL_AREA_CRS, resampling=Resampling.nearest, src_nodata=np.nan, dst_nodata=np.nan)
+    ax.imshow(np.ma.masked_invalid(dst), extent=(x0, x0 + w * res, y1 - h * res, y1), origin="upper",
+              cmap=ListedColormap([SUITABILITY[c][0] for c in codes]), norm=BoundaryNorm([c - 0.5 for c in codes] +
+                                                                                         [codes[-1] + 0.5], len(codes)),
+              alpha=0.85, zorder=1, interpolation="nearest")
+
+
+def fig_sites(run):
+    """Joint-park candidate sites (planning/sites.gpkg) ranked, on the run's suitability classes."""
+    import geopandas as gpd
+
+    sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank")
+    table = run.table("planning/sites.csv")
+    top = table.loc[table["site_rank"] == table["site_rank"].min()].iloc[0]
+    fig, (ax,), side, ext = _frame(run, "合作共建园区选址 Joint-park candidate sites",
+                                   "建设适宜性分级上的候选园区（按得分排名）Ranked sites on the construction-suitability classes "
+                                   "(planning/ of this run)")
+    _classes(ax, run, "planning/suitability_classes.tif", ext)
+    _admin(ax, run, counties=True)
+    sd = SEARCHED
+    searched = run.vector("planning/sites.gpkg", "site_counties")
+    _line(ax, searched.boundary.to_frame("geometry").set_geometry("geometry"), color=sd["color"], width=sd["width"],
+          dash=sd["dash"], z=5, alpha=1)
+    _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
+    used = [(c, "operating") for c in ("high_speed_rail", "expressway")]
+    cor = run.layer("corridors")
+    for c, st in used:
+        s = corridor_style(c, st)
+        _line(ax, cor[(cor["class"] == c) & (cor["status"].fillna("operating") == st)], color=s["color"], width=s["width"],
+              dash=s["dash"], ties=s["ties"], z=5)
+    _poly(ax, sites, face=SITE["color"], edge="black", lw=0.8, alpha=0.9, z=9)
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    x, y = fwd.transform(sites["lon"].to_numpy(), sites["lat"].to_numpy())
+    _points(ax, gpd.GeoDataFrame(geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326), color=SITE["color"],
+            size=40, edge="white", z=10)
+    items = [{"x": a + 6000, "y": b, "t": f"#{r} {sc:.3f}", "p": 200 - r, "size": 8, "weight": "bold", "color": "#3f2870",
+              "ha": "left", "bbox": {"facecolor": "white", "edgecolor": SITE["color"], "boxstyle": "round,pad=0.15",
+                                     "linewidth": 0.8}}
+             for a, b, r, sc in zip(x, y, sites["site_rank"], sites["score"])]
+    _labels(ax, _admin_labels(run, counties=True) + items)
+    _north_arrow(ax, ext)
+    _scale_bar(ax, ext)
+    hs = [_h_fill(SUITABILITY[c][0], "#666", SUITABILITY[c][1], 0.85) for c in sorted(SUITABILITY)]
+    hs += [_h_fill(SITE["color"], "black", "候选园区 Candidate site (#rank score)", 0.9),
+           _h_line(sd["color"], sd["width"], "搜索范围 Counties searched", dash=sd["dash"]),
+           _h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Existing park (示意 indicative)", 0.8, True)]
+    hs += _base_handles() + _transport_handles(used)
+    head = (f"第1名 Top site: {top['counties']}, score {top['score']:.3f}\n"
+            f"worse core time {top['worse_core_min']:.0f} min; {len(table)} sites, every component in planning/sites.csv")
+    _legend(side, _handles(hs), _note(run), extra_text=head)
+    return fig
+
+
 FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
-           "scenario": fig_scenario, "change": fig_change}
+           "scenario": fig_scenario, "change": fig_change, "sites": fig_sites}
+#: Figures that need the planning outputs (skipped, with a log message, when the run has none).
+PLANNING_FIGURES = {"sites": "planning/sites.gpkg"}
 
 
 def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
@@ -596,6 +664,9 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
         for name in names or FIGURES:
             if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
                 log.info("%s: no scenario outputs in this run; figure %s skipped", run.path, name)
+                continue
+            if name in PLANNING_FIGURES and run.file(PLANNING_FIGURES[name], required=False) is None:
+                log.info("%s: no planning outputs in this run; figure %s skipped", run.path, name)
                 continue
             fig = FIGURES[name](run)
             for fmt in formats:

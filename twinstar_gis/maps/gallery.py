@@ -413,6 +413,11 @@ GALLERY = {
 }
 _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": conflicts_map, "accessibility": access_map,
            "scenario": scenario_map, "change": change_map}
+# Planning pages (issue #13); imported here, after the helpers they reuse are defined.
+from .planning_pages import PLANNING_FILES, PLANNING_GALLERY, PLANNING_MAKERS
+
+GALLERY.update(PLANNING_GALLERY)
+_MAKERS.update(PLANNING_MAKERS)
 
 
 def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", tianditu_key=None, store_key=False,
@@ -456,6 +461,9 @@ def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", 
     for name in names or GALLERY:
         if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
             log.info("%s: no scenario outputs in this run; %s map skipped", run.path, name)
+            continue
+        if name in PLANNING_FILES and run.file(PLANNING_FILES[name], required=False) is None:
+            log.info("%s: no planning outputs in this run; %s map skipped", run.path, name)
             continue
         paths[name] = save_map(_MAKERS[name](run, **kw), out_dir / f"{name}.html", offline=offline)
     items = "\n".join(

@@ -35,7 +35,7 @@ from ..settings import CORRIDOR_CLASSES, RAIL_CLASSES
 
 __all__ = ["OKABE_ITO", "PALETTE", "CORRIDOR", "STATUS_DASH", "DATA", "ANALYSIS", "TIME_RAMP", "TIME_CLASSES",
            "CHANGE_BINS", "CHANGE_COLORS", "CHANGE_LABELS", "INDICATIVE", "corridor_style", "minutes_change", "mpl_dash", "class_label",
-           "STATUS_LABELS"]
+           "STATUS_LABELS", "SUITABILITY", "HARD_CONSTRAINT", "SITE", "SEARCHED", "LINKAGE", "flow_width"]
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -94,6 +94,19 @@ CHANGE_BINS = (-float("inf"), -10, -5, -1, -0.05, float("inf"))
 CHANGE_COLORS = ["#08519c", "#3182bd", "#6baed6", "#c6dbef", "#f7f7f7"]
 CHANGE_LABELS = ["快 > 10 min faster", "快 5–10 min", "快 1–5 min", "< 1 min", "不变 no change"]
 
+#: Construction suitability classes (planning/suitability_classes.tif): code -> (colour, label).  ColorBrewer
+#: YlGn (single-hue sequential: colour-blind safe, greyscale-monotone; no blue to meet the expressways):
+#: darker = more suitable; 0 (outside / no data) is not drawn.
+SUITABILITY = {1: ("#f7fcb9", "不适宜 unsuitable"), 2: ("#addd8e", "一般适宜 fair"), 3: ("#31a354", "适宜 suitable")}
+#: Hard constraints of the planning analyses (no building): magenta dashed outlines, as the conflicts overlay.
+HARD_CONSTRAINT = {"color": "#E7298A", "width": 1.8, "fill": 0.12, "dash": "5 3"}
+#: Joint-park candidate sites and the counties searched for them.
+SITE = {"color": "#5E3C99", "width": 2.5, "fill": 0.45, "radius": 7}
+SEARCHED = {"color": "#5E3C99", "width": 2.0, "dash": "8 4"}
+#: Gravity-linkage flow lines: colour by whether the pair crosses the city border; width by sqrt(strength).
+LINKAGE = {"cross_city": OKABE_ITO["vermillion"], "within_city": OKABE_ITO["blue"], "min_width": 0.6, "max_width": 14.0,
+           "scenario_dash": "6 4"}
+
 INDICATIVE = {"dash": "6 4", "line_opacity": 0.6, "fill_factor": 0.6,
               "label": "虚线轮廓/半透明线 = 示意几何 dashed outline / translucent line = indicative geometry (not surveyed)"}
 
@@ -122,6 +135,20 @@ def minutes_change(x: float) -> str:
         return "0"
     s = f"{abs(x):.1f}" if abs(x) < 1 else f"{abs(x):.0f}"
     return ("−" if x < 0 else "+") + s
+
+
+def flow_width(strength, reference: float):
+    """Line width (CSS px) of a flow: ``min + (max - min) * sqrt(strength / reference)``, NaN -> the minimum.
+
+    Area-true for a line's thickness: a pair four times as strong is twice as wide.
+
+    >>> [round(float(w), 2) for w in flow_width([0.0, 0.25, 1.0], 1.0)]
+    [0.6, 7.3, 14.0]
+    """
+    import numpy as np
+
+    s = np.clip(np.nan_to_num(np.asarray(strength, dtype=float) / reference, nan=0.0), 0.0, 1.0)
+    return LINKAGE["min_width"] + (LINKAGE["max_width"] - LINKAGE["min_width"]) * np.sqrt(s)
 
 
 def mpl_dash(dash: str | None, width: float):
