@@ -1,5 +1,7 @@
 """CRS policy: zones, reading projected / CGCS2000 data, areas on the ellipsoid."""
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -94,6 +96,6 @@ def test_geodesic_length_sums_segments_per_geometry():
     ring = [(120, 43), (121, 43), (121, 44), (120, 44), (120, 43)]
     want = [leg((120, 43), (121, 43.5)) + leg((121, 43.5), (121.2, 44)), np.nan,
             leg((120, 43), (121, 43)) + leg((119, 42), (119, 43)),
-            sum(leg(a, b) for a, b in zip(ring[:-1], ring[1:])),  # exterior only, as Geod.geometry_length
+            sum(leg(a, b) for a, b in itertools.pairwise(ring)),  # exterior only, as Geod.geometry_length
             0.0, 0.0, leg((120, 43), (120, 44))]
     assert np.allclose(got, want, rtol=1e-12, equal_nan=True)

@@ -166,7 +166,7 @@ def _transport(ax, run, *, planned=True):
     cor, note = run.map_corridors()
     if note:
         ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=6, color="#333", ha="left", va="bottom", wrap=True,
-                zorder=21, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.5))
+                zorder=21, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
     status = cor["status"].fillna("operating")
     used = []
     for cls in CORRIDOR:

@@ -170,7 +170,7 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
     from ..traveltime import build_model
 
     models = dict(models or {})
-    kw = dict(dem_path=dem_path, settings=settings)
+    kw = {"dem_path": dem_path, "settings": settings}
     base = models["base"] if models.get("base") is not None else build_model(layers, **kw)  # one model for suitability, sites and linkage
     if not include_planned and extra_corridors is None:
         scen = base
