@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
 
 from twinstar_gis import overlay, proximity
 from twinstar_gis.crs import geodesic_area_km2, geodesic_circle, local_aeqd
@@ -137,6 +137,23 @@ def test_line_through_a_circular_reserve_with_buffer():
     assert inside["length_km"].iloc[0] == pytest.approx(10.0 * k, rel=1e-3)
     buffered = overlay.length_inside(line, zone, line_id="corridor_id", zone_id="zone_id", buffer={"nature_reserve": 1000.0})
     assert buffered["length_km"].iloc[0] == pytest.approx(10.0 * k + 2.0, rel=2e-3)
+
+
+def test_lines_wholly_inside_crossing_and_outside_a_zone():
+    # zone: the box 120-121 E, 43-44 N. A line wholly inside keeps its whole length (share 1); a meridian
+    # from 42.5 to 43.5 N keeps its northern half (Geod.inv 43.0 -> 43.5 N); a line outside is not listed.
+    g = Geod(ellps="WGS84")
+    zone = gpd.GeoDataFrame({"zone_id": ["Z"], "name_zh": ["z"], "kind": ["sandy_land"]}, geometry=[box(120, 43, 121, 44)],
+                            crs=4326)
+    lines = gpd.GeoDataFrame({"corridor_id": ["in", "cross", "out"], "name_zh": ["a", "b", "c"], "class": ["local_road"] * 3},
+                             geometry=[LineString([(120.2, 43.2), (120.5, 43.6), (120.8, 43.3)]),
+                                       LineString([(120.5, 42.5), (120.5, 43.5)]), LineString([(122, 43), (122, 44)])], crs=4326)
+    r = overlay.length_inside(lines, zone, line_id="corridor_id", zone_id="zone_id").set_index("line_corridor_id")
+    assert list(r.index) == ["cross", "in"]
+    whole = (g.inv(120.2, 43.2, 120.5, 43.6)[2] + g.inv(120.5, 43.6, 120.8, 43.3)[2]) / 1000
+    assert r.loc["in", "length_km"] == pytest.approx(whole, abs=1e-4) and r.loc["in", "share_of_line"] == 1.0
+    assert r.loc["cross", "length_km"] == pytest.approx(g.inv(120.5, 43.0, 120.5, 43.5)[2] / 1000, abs=1e-4)
+    assert r.loc["cross", "share_of_line"] == pytest.approx(0.5, abs=1e-3)
 
 
 def test_overlaps_never_exceed_either_area(ds):

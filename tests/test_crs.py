@@ -1,5 +1,7 @@
 """CRS policy: zones, reading projected / CGCS2000 data, areas on the ellipsoid."""
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -79,3 +81,21 @@ def test_filegdb_is_read(tmp_path):
     back = read_layer(gdb, layer="parks")
     assert back.crs.to_epsg() == 4326 and back["name_zh"].iloc[0] == "园区"
     assert back.geometry.iloc[0].bounds[0] == pytest.approx(118.80, abs=1e-7)
+
+
+def test_geodesic_length_sums_segments_per_geometry():
+    from shapely.geometry import GeometryCollection, LineString, MultiLineString, Polygon
+
+    g = Geod(ellps="WGS84")
+    leg = lambda a, b: g.inv(*a, *b)[2] / 1000  # one geodesic segment, km
+    line = LineString([(120, 43), (121, 43.5), (121.2, 44)])
+    multi = MultiLineString([[(120, 43), (121, 43)], [(119, 42), (119, 43)]])
+    holed = Polygon([(120, 43), (121, 43), (121, 44), (120, 44)], [[(120.2, 43.2), (120.4, 43.2), (120.4, 43.4)]])
+    coll = GeometryCollection([Point(0, 0), LineString([(120, 43), (120, 44)])])
+    got = crs.geodesic_length_km([line, None, multi, holed, Point(1, 2), LineString(), coll])
+    ring = [(120, 43), (121, 43), (121, 44), (120, 44), (120, 43)]
+    want = [leg((120, 43), (121, 43.5)) + leg((121, 43.5), (121.2, 44)), np.nan,
+            leg((120, 43), (121, 43)) + leg((119, 42), (119, 43)),
+            sum(leg(a, b) for a, b in itertools.pairwise(ring)),  # exterior only, as Geod.geometry_length
+            0.0, 0.0, leg((120, 43), (120, 44))]
+    assert np.allclose(got, want, rtol=1e-12, equal_nan=True)

@@ -518,3 +518,18 @@ def test_suitability_page_draws_the_class_raster(run_dir):
     by = pd.read_csv(run_dir / "planning/suitability_by_county.csv", encoding="utf-8-sig")
     assert f"{by['area_km2_suitable'].sum():,.0f} km²" in html
     assert "Hard constraint: 自然保护区 Nature reserves" in html and "rivers ± 500 m" in html
+
+
+def test_minor_roads_left_out_of_maps_only_above_the_limit():
+    from twinstar_gis.maps._run import MINOR_ROAD_LIMIT, drop_minor_roads
+
+    line = shapely.LineString([(120.0, 43.0), (120.1, 43.0)])
+    at_limit = gpd.GeoDataFrame({"class": ["local_road"] * MINOR_ROAD_LIMIT + ["expressway", "railway"]},
+                                geometry=[line] * (MINOR_ROAD_LIMIT + 2), crs=4326)
+    kept, note = drop_minor_roads(at_limit, "class")
+    assert note is None and len(kept) == MINOR_ROAD_LIMIT + 2
+    over = pd.concat([at_limit, at_limit.iloc[:1].assign(**{"class": "ramp"})], ignore_index=True)
+    kept, note = drop_minor_roads(over, "class")
+    assert sorted(kept["class"]) == ["expressway", "railway"]
+    assert f"{MINOR_ROAD_LIMIT + 1:,} features" in note
+    assert drop_minor_roads(over, "line_class") == (over, None)  # no such column: drawn as given

@@ -304,6 +304,15 @@ def test_linkage_on_the_dataset(ds):
     s = r["summary"].set_index("indicator").loc["cross_city_share_of_all_linkage"]
     assert s["scenario"] > s["base"]
     assert len(r["flows"]) == len(r["pairs"]) == len(u) * (len(u) - 1) // 2
+    # a run passes the models its accessibility step built: same tables, and those models are the ones read
+    from twinstar_gis.traveltime import build_model
+
+    base, scen = build_model(ds.layers, settings=COARSE), build_model(ds.layers, settings=COARSE, include_planned=True)
+    given = twin_city_linkage(ds.layers, settings=COARSE, models=(base, scen))
+    pd.testing.assert_frame_equal(given["pairs"], r["pairs"])
+    same = twin_city_linkage(ds.layers, settings=COARSE, models=(base, base))["pairs"]
+    assert np.allclose(same["minutes_scenario"], same["minutes"], equal_nan=True)
+    assert not np.allclose(given["pairs"]["minutes_scenario"], given["pairs"]["minutes"], equal_nan=True)
 
 
 # ---------------------------------------------------------------- 2SFCA

@@ -147,14 +147,38 @@ def geodesic_area_km2(geoms) -> np.ndarray:
     return out
 
 
+def _linework(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every line and polygon exterior ring of ``geoms`` (multi-parts and collections opened), with its owner's index."""
+    idx = np.arange(len(geoms))
+    while True:
+        multi = shapely.get_type_id(geoms) >= 4  # Multi* and GeometryCollection
+        if not multi.any():
+            break
+        parts, k = shapely.get_parts(geoms[multi], return_index=True)
+        geoms = np.concatenate([geoms[~multi], parts])
+        idx = np.concatenate([idx[~multi], idx[multi][k]])
+    poly = shapely.get_type_id(geoms) == 3  # exterior ring only, as Geod.geometry_length
+    line = np.isin(shapely.get_type_id(geoms), (1, 2))  # LineString, LinearRing; points have no length
+    return np.concatenate([geoms[line], shapely.get_exterior_ring(geoms[poly])]), np.concatenate([idx[line], idx[poly]])
+
+
 def geodesic_length_km(geoms) -> np.ndarray:
-    """Length on the WGS-84 ellipsoid, km, for lon/lat lines (polygons: perimeter)."""
+    """Length on the WGS-84 ellipsoid, km, for lon/lat lines (polygons: perimeter of the exterior ring).
+
+    Vectorised: one :meth:`pyproj.Geod.inv` call over every segment of every geometry
+    (the sum of the segments' geodesic lengths, as ``Geod.geometry_length``); points and
+    empty geometries have length 0, missing ones NaN.
+    """
     arr = np.atleast_1d(np.asarray(geoms, dtype=object))
     out = np.full(len(arr), np.nan)
-    for i, g in enumerate(arr):
-        if g is None:
-            continue
-        out[i] = 0.0 if g.is_empty else GEOD.geometry_length(g) / 1000.0
+    ok = np.flatnonzero(~shapely.is_missing(arr))
+    out[ok] = 0.0
+    lines, owner = _linework(arr[ok])
+    xy, k = shapely.get_coordinates(lines, return_index=True)
+    same = k[1:] == k[:-1]  # consecutive vertices of the same line or ring
+    if same.any():
+        _, _, d = GEOD.inv(xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same])
+        out[ok] += np.bincount(owner[k[1:][same]], weights=d, minlength=len(ok)) / 1000.0
     return out
 
 

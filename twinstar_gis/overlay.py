@@ -62,8 +62,15 @@ def buffer_m(gdf: gpd.GeoDataFrame, metres, *, resolution: int = 16) -> gpd.GeoS
 def _intersections(a, b, measure):
     """Pairs (i, j) of intersecting features, their intersections, and ``measure`` of each (> 0 only)."""
     ga, gb = np.asarray(a.geometry.values), np.asarray(b.geometry.values)
-    i, j = shapely.STRtree(gb).query(ga, predicate="intersects")
-    inter = shapely.intersection(ga[i], gb[j])
+    # The tree holds the (many) features of a; each (complex) feature of b is prepared once as the query.
+    j, i = shapely.STRtree(ga).query(gb, predicate="intersects")
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
+    # A feature inside b's feature (not touching its boundary) is its own intersection: no overlay needed.
+    shapely.prepare(gb)
+    inside = shapely.contains_properly(gb[j], ga[i])
+    inter = ga[i].copy()
+    inter[~inside] = shapely.intersection(ga[i][~inside], gb[j][~inside])
     size = measure(inter)
     keep = size > 0
     return i[keep], j[keep], inter[keep], size[keep]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -284,7 +285,7 @@ def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Sett
     if resolution is not None:
         overrides = {**(overrides or {}), "access.resolution_m": resolution}
     check_output_dir(out_dir)
-    step = on_step or (lambda s: None)
+    step = _timed_steps(on_step or (lambda s: None))
     step("data")
     prep = prepare_run(project=project, dem=dem, settings=settings, overrides=overrides)
     out = Path(out_dir).absolute()
@@ -292,9 +293,24 @@ def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Sett
         staged_files = _run_steps(prep, stage, step, offline=offline, basemap=basemap, tianditu_key=tianditu_key,
                                   store_key=store_key, started=started, command=command)
     written = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in staged_files.items()}
+    step(None)
     written["gallery"] = out / "maps" / "index.html"
     written["manifest"] = out / "run.json"
     return written
+
+
+def _timed_steps(on_step):
+    """Wrap ``on_step`` to log the wall-clock time of each step when the next begins (``None`` ends the last)."""
+    state = {"name": None, "t": 0.0}
+
+    def step(name):
+        now = time.perf_counter()
+        if state["name"] is not None:
+            log.info("step %s: %.1f s", state["name"], now - state["t"])
+        state.update(name=name, t=now)
+        if name is not None:
+            on_step(name)
+    return step
 
 
 def _manifest_head(prep: RunInputs, started, command) -> dict:
@@ -338,10 +354,14 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     step("indicators")
     written["indicators"], _ = write_indicators(ds, stage / "analysis")
     step("access")
-    written["access"] = run_access(ds, stage / "access", s)[0]
+    written["access"], base, scen, _ = run_access(ds, stage / "access", s)
+    # planning reads its times off the same models (same layers, DEM and settings): built once per run
+    models = {"base": base.model, "scenario": scen.model if scen is not None and s.access.scenario == "planned" else None}
+    del base, scen
     step("planning")
     written["planning"] = write_planning(stage, ds.layers, dem_path=ds.dem_path, settings=s,
-                                         include_planned=s.access.scenario == "planned")
+                                         include_planned=s.access.scenario == "planned", models=models)
+    del models
     step("maps")
     head = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
     gallery = write_gallery(stage, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,

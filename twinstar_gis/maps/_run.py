@@ -23,11 +23,16 @@ log = logging.getLogger(__name__)
 
 from ..run import RunFolderError, read_run
 
-__all__ = ["Run", "open_run", "RunFolderError"]
+__all__ = ["Run", "open_run", "RunFolderError", "MINOR_ROAD_CLASSES", "MINOR_ROAD_LIMIT", "drop_minor_roads"]
 
 DATASET = "data/twinstar.gpkg"
 DEM = "data/twinstar_dem.tif"
 #: Codes that look like numbers but are identifiers (kept as text, as in the GeoPackages).
+#: Road classes the maps and figures leave out when there are more than :data:`MINOR_ROAD_LIMIT` of them
+#: (an OpenStreetMap import: a million road segments would make every page tens of megabytes and
+#: unreadable at regional scale).  Every analysis still uses them.
+MINOR_ROAD_CLASSES = ("county_road", "local_road", "ramp")
+MINOR_ROAD_LIMIT = 5000
 _TEXT_COLUMNS = {c: str for c in ("adcode", "adcode_a", "adcode_b", "city_adcode", "county_adcode", "city_a", "city_b")}
 
 
@@ -70,6 +75,12 @@ class Run:
 
     def layer(self, kind: str) -> gpd.GeoDataFrame | None:
         return self.layers().get(kind)
+
+    def map_corridors(self) -> tuple[gpd.GeoDataFrame | None, str | None]:
+        """The corridors the maps draw, and a note when minor roads were left out (see :func:`drop_minor_roads`)."""
+        if "map_corridors" not in self._cache:
+            self._cache["map_corridors"] = drop_minor_roads(self.layer("corridors"), "class")
+        return self._cache["map_corridors"]
 
     def table(self, rel: str, *, required: bool = True) -> pd.DataFrame | None:
         if rel not in self._cache:
@@ -120,6 +131,24 @@ class Run:
     def origin(self) -> str:
         proj = self.manifest.get("project")
         return f"project {proj['name']}" if proj else "embedded Twin Star dataset"
+
+
+def drop_minor_roads(gdf, column: str) -> tuple[gpd.GeoDataFrame | None, str | None]:
+    """Leave out the minor road classes when there are too many to draw; return (lines, note or None).
+
+    Above :data:`MINOR_ROAD_LIMIT` features whose ``column`` is one of :data:`MINOR_ROAD_CLASSES`,
+    only the major classes (rail, expressway, national and provincial highway) are kept and the
+    note (Chinese + English) says how many were left out.
+    """
+    if gdf is None or column not in gdf:
+        return gdf, None
+    minor = gdf[column].isin(MINOR_ROAD_CLASSES).to_numpy()
+    n = int(minor.sum())
+    if n <= MINOR_ROAD_LIMIT:
+        return gdf, None
+    note = (f"县道、乡村道路与匝道未绘出（{n:,} 段，分析均已使用） County roads, local roads and ramps not drawn "
+            f"({n:,} features, more than {MINOR_ROAD_LIMIT:,}); every analysis used them.")
+    return gdf[~minor], note
 
 
 def open_run(run_dir, *, manifest: dict | None = None) -> Run:

@@ -29,7 +29,7 @@ from pyproj import Transformer
 from .._errors import TwinstarError
 from ..crs import EQUAL_AREA_CRS
 from ..io import atomic_output
-from ._run import Run, open_run
+from ._run import Run, drop_minor_roads, open_run
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
                     STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
 
@@ -163,7 +163,10 @@ def _admin(ax, run, *, counties=True, pref_lw=None):
 
 
 def _transport(ax, run, *, planned=True):
-    cor = run.layer("corridors")
+    cor, note = run.map_corridors()
+    if note:
+        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=6, color="#333", ha="left", va="bottom", wrap=True,
+                zorder=21, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
     status = cor["status"].fillna("operating")
     used = []
     for cls in CORRIDOR:
@@ -495,7 +498,9 @@ def fig_conflicts(run):
     used = _transport(ax, run, planned=False)
     c = ANALYSIS["conflict"]
     _poly(ax, run.vector("analysis/overlap.gpkg", "park_eco_overlaps"), face=c["color"], edge="black", lw=0.6, alpha=0.9, z=9)
-    _line(ax, run.vector("analysis/overlap.gpkg", "corridor_eco_stretches"), color=c["color"], width=c["width"], z=9, alpha=0.8)
+    # minor-road stretches are left out with the minor roads themselves (the note from _transport says so)
+    li, _ = drop_minor_roads(run.vector("analysis/overlap.gpkg", "corridor_eco_stretches"), "line_class")
+    _line(ax, li, color=c["color"], width=c["width"], z=9, alpha=0.8)
     _labels(ax, _admin_labels(run))
     _north_arrow(ax, ext)
     _scale_bar(ax, ext)

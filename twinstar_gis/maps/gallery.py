@@ -21,7 +21,7 @@ import pandas as pd
 from ..gcj02 import wgs84_to_gcj02
 from ..io import atomic_output
 from ._controls import SyncMaps
-from ._run import Run, open_run
+from ._run import Run, drop_minor_roads, open_run
 from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, STATUS_LABELS, TIME_CLASSES,
                     TIME_RAMP, class_label, corridor_style, minutes_change)
@@ -113,7 +113,9 @@ def _parks(m, spec, run, *, show=True):
 
 
 def _transport(m, spec, run, *, show=True, planned=True):
-    cor = run.layer("corridors")
+    cor, note = run.map_corridors()
+    if note and note not in spec.notes:
+        spec.notes.append(note)
     status = cor["status"].fillna("operating")
     for cls in CORRIDOR:
         sub = cor[(cor["class"] == cls) & (status == "operating")]
@@ -255,7 +257,9 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
     add_vector(m, spec, ov, name="园区占用生态区 Park overlaps", group=G_ANALYSIS, color=c["color"], fill_opacity=c["fill"],
                weight=2, tooltip=[("a_name_zh", "园区 Park"), ("b_name_zh", "生态区 Zone"), ("overlap_km2", "重叠 Overlap (km²)"),
                                   ("overlap_mu", "重叠 Overlap (亩 mu)"), ("share_of_a", "占园区比例 Share of park")])
-    li = run.vector("analysis/overlap.gpkg", "corridor_eco_stretches")
+    li, li_note = drop_minor_roads(run.vector("analysis/overlap.gpkg", "corridor_eco_stretches"), "line_class")
+    if li_note:
+        spec.notes.append("走廊穿越段 Corridor stretches: " + li_note)
     add_vector(m, spec, li, name="走廊穿越段 Corridor stretches in zones", group=G_ANALYSIS, color=c["color"], kind="line",
                weight=c["width"], tooltip=[("line_name_zh", "线路 Corridor"), ("zone_name_zh", "生态区 Zone"),
                                            ("buffer_m", "缓冲 Buffer (m)"), ("length_km", "长度 Length (km)"),

@@ -41,7 +41,7 @@ def _as_points(src) -> gpd.GeoSeries | None:
 
 
 def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT, include_planned: bool = False,
-                 extra_corridors=None) -> Surfaces:
+                 extra_corridors=None, model=None) -> Surfaces:
     """Minutes from the nearest of each target set to every cell.
 
     Parameters
@@ -50,9 +50,12 @@ def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT
         The dataset's layers.
     targets : dict
         ``name -> list of ids`` (places, parks, stations) or ``name -> GeoSeries`` of points.
+    model : TravelTimeModel, optional
+        The model already built from these ``layers`` with these arguments (a run builds it once);
+        default: build it.
     """
-    model = build_model(layers, dem_path=dem_path, settings=settings, include_planned=include_planned,
-                        extra_corridors=extra_corridors)
+    model = model if model is not None else build_model(layers, dem_path=dem_path, settings=settings,
+                                                        include_planned=include_planned, extra_corridors=extra_corridors)
     minutes = {}
     for name, src in targets.items():
         pts = _as_points(src)
@@ -66,10 +69,13 @@ def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT
 
 
 def od_minutes(layers: dict, ids, *, dem_path=None, settings=DEFAULT, include_planned: bool = False,
-               extra_corridors=None) -> pd.DataFrame:
-    """OD minutes of the travel-time model among place / park / station ids (index = origin, columns = destination)."""
-    model = build_model(layers, dem_path=dem_path, settings=settings, include_planned=include_planned,
-                        extra_corridors=extra_corridors)
+               extra_corridors=None, model=None) -> pd.DataFrame:
+    """OD minutes of the travel-time model among place / park / station ids (index = origin, columns = destination).
+
+    ``model``: the model already built with these arguments (default: build it).
+    """
+    model = model if model is not None else build_model(layers, dem_path=dem_path, settings=settings,
+                                                        include_planned=include_planned, extra_corridors=extra_corridors)
     return od_matrix(model, list(ids))
 
 

@@ -110,8 +110,11 @@ def linkage_units(layers: dict) -> pd.DataFrame:
 
 
 def twin_city_linkage(layers: dict, *, dem_path=None, settings=DEFAULT, planning=None, include_planned: bool = True,
-                      extra_corridors=None) -> dict:
+                      extra_corridors=None, models=None) -> dict:
     """Gravity linkage today and with the scenario (planned or given corridors).
+
+    ``models``: ``(base, scenario)`` travel-time models already built from these layers, DEM,
+    settings and scenario (default: build them).
 
     Returns
     -------
@@ -124,9 +127,10 @@ def twin_city_linkage(layers: dict, *, dem_path=None, settings=DEFAULT, planning
     if units["population"].isna().any():
         log.warning("linkage: no 2020 census population for %s; their linkages are missing",
                     ", ".join(units.loc[units["population"].isna(), "name_zh"]))
-    base_t = _times.od_minutes(layers, units.index, dem_path=dem_path, settings=settings)
+    base_m, scen_m = models or (None, None)
+    base_t = _times.od_minutes(layers, units.index, dem_path=dem_path, settings=settings, model=base_m)
     scen_t = _times.od_minutes(layers, units.index, dem_path=dem_path, settings=settings, include_planned=include_planned,
-                               extra_corridors=extra_corridors)
+                               extra_corridors=extra_corridors, model=scen_m)
     pb, psn = gravity_pairs(units, base_t, b=ps.gravity_b), gravity_pairs(units, scen_t, b=ps.gravity_b)
     pairs = pb.merge(psn[["unit_i", "unit_j", "minutes", "strength"]], on=["unit_i", "unit_j"], suffixes=("", "_scenario"))
     pairs["strength_change_pct"] = 100.0 * (pairs["strength_scenario"] / pairs["strength"] - 1.0)

@@ -65,13 +65,13 @@ def _write_classes(path, classes, grid, tags):
     return Path(path)
 
 
-def write_suitability(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, result=None):
+def write_suitability(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, result=None, model=None):
     """Suitability GeoTIFFs, county table and class polygons. Returns (paths, result)."""
     from .suitability import area_by_class, class_polygons, construction_suitability
 
     d = _planning_dir(out_dir)
     ps = planning or planning_settings(settings)
-    res = result or construction_suitability(layers, dem_path=dem_path, settings=settings, planning=ps)
+    res = result or construction_suitability(layers, dem_path=dem_path, settings=settings, planning=ps, model=model)
     tags = {"classes": "1=不适宜 unsuitable; 2=一般适宜 fair; 3=适宜 suitable; 0=outside/no data",
             "resolution_m": res.grid.resolution, **{f"planning_{k}": v for k, v in ps.as_table()}}
     table = area_by_class(res.classes, res.grid, layers["boundaries"], urban_boundary=layers.get("urban_boundary"))
@@ -83,13 +83,13 @@ def write_suitability(out_dir, layers, *, dem_path=None, settings=DEFAULT, plann
 
 
 def write_sites(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, counties=None, area_km2=None,
-                top=5, suitability=None):
+                top=5, suitability=None, model=None):
     """Joint-park sites: table, sensitivity, GeoPackage. Returns (paths, result dict)."""
     from .sites import find_sites
 
     d = _planning_dir(out_dir)
     r = find_sites(layers, dem_path=dem_path, counties=counties, area_km2=area_km2, top=top, settings=settings,
-                   planning=planning, suitability=suitability)
+                   planning=planning, suitability=suitability, model=model)
     b = layers["boundaries"]
     searched = b[b["adcode"].astype(str).isin(r["counties"])][["adcode", "name_zh", "geometry"]]
     sites = _rounded(r["sites"])
@@ -110,13 +110,13 @@ def _rounded(df):
 
 
 def write_linkage(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, include_planned=True,
-                  extra_corridors=None):
+                  extra_corridors=None, models=None):
     """Gravity linkage tables and flow lines. Returns (paths, result dict)."""
     from .linkage import twin_city_linkage
 
     d = _planning_dir(out_dir)
     r = twin_city_linkage(layers, dem_path=dem_path, settings=settings, planning=planning, include_planned=include_planned,
-                          extra_corridors=extra_corridors)
+                          extra_corridors=extra_corridors, models=models)
     paths = [write_csv(d / "linkage_units.csv", _rounded(r["units"])), write_csv(d / "linkage_pairs.csv", _rounded(r["pairs"])),
              write_csv(d / "linkage_summary.csv", r["summary"]),
              write_gpkg(d / "linkage.gpkg", {"linkage_flows": r["flows"]})]
@@ -145,7 +145,7 @@ def write_assumptions(out_dir, *, settings=DEFAULT, planning=None):
 
 def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=DEFAULT, planning=None,
                    facilities=None, capacity: str | None = None, counties=None, top: int = 5,
-                   include_planned: bool = True, extra_corridors=None) -> list[Path]:
+                   include_planned: bool = True, extra_corridors=None, models: dict | None = None) -> list[Path]:
     """Every planning product into ``<run>/planning/`` (see the module docstring).
 
     Parameters
@@ -158,17 +158,31 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
         A planner's facility layer for 2SFCA, with ``capacity`` naming its capacity column.
     counties : list of str, optional
         Counties for the site finder (default: along the two cities' border).
+    models : dict, optional
+        ``{"base": model, "scenario": model}``: travel-time models already built from these layers,
+        DEM and settings (``twinstar run`` passes the accessibility step's); ``scenario`` with
+        ``include_planned`` and ``extra_corridors``.  A missing one is built here, once.
 
     Returns
     -------
     list of Path
     """
-    paths, suit = write_suitability(run_dir_or_out_dir, layers, dem_path=dem_path, settings=settings, planning=planning)
-    p, _ = write_sites(run_dir_or_out_dir, layers, dem_path=dem_path, settings=settings, planning=planning,
-                       counties=counties, top=top, suitability=suit)
+    from ..traveltime import build_model
+
+    models = dict(models or {})
+    kw = {"dem_path": dem_path, "settings": settings}
+    base = models["base"] if models.get("base") is not None else build_model(layers, **kw)  # one model for suitability, sites and linkage
+    if not include_planned and extra_corridors is None:
+        scen = base
+    else:
+        scen = models["scenario"] if models.get("scenario") is not None else build_model(
+            layers, include_planned=include_planned, extra_corridors=extra_corridors, **kw)
+    paths, suit = write_suitability(run_dir_or_out_dir, layers, planning=planning, model=base, **kw)
+    p, _ = write_sites(run_dir_or_out_dir, layers, planning=planning, counties=counties, top=top, suitability=suit,
+                       model=base, **kw)
     paths += p
-    p, _ = write_linkage(run_dir_or_out_dir, layers, dem_path=dem_path, settings=settings, planning=planning,
-                         include_planned=include_planned, extra_corridors=extra_corridors)
+    p, _ = write_linkage(run_dir_or_out_dir, layers, planning=planning, include_planned=include_planned,
+                         extra_corridors=extra_corridors, models=(base, scen), **kw)
     paths += p
     if facilities is not None:
         p, _ = write_2sfca(run_dir_or_out_dir, layers, facilities, capacity=capacity, dem_path=dem_path,

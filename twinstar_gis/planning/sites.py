@@ -228,7 +228,7 @@ def _candidates(layers, counties, side_m, ps):
 
 
 def find_sites(layers: dict, *, dem_path=None, counties=None, area_km2: float | None = None, top: int = 5,
-               settings=DEFAULT, planning=None, suitability=None) -> dict:
+               settings=DEFAULT, planning=None, suitability=None, model=None) -> dict:
     """Top ``top`` non-overlapping joint-park sites (see the module docstring).
 
     Parameters
@@ -243,6 +243,8 @@ def find_sites(layers: dict, *, dem_path=None, counties=None, area_km2: float | 
     top : int
     suitability : SuitabilityResult, optional
         Reuse a computed suitability raster (same settings).
+    model : TravelTimeModel, optional
+        The base travel-time model of these layers, DEM and settings, if already built.
 
     Returns
     -------
@@ -259,12 +261,13 @@ def find_sites(layers: dict, *, dem_path=None, counties=None, area_km2: float | 
     cands, chosen = _candidates(layers, counties, np.sqrt(area_km2) * 1000.0, ps)
     if not len(cands):
         raise PlanningError(f"no {area_km2:g} km² square fits inside counties {counties} outside every hard constraint")
-    suit = suitability or construction_suitability(layers, dem_path=dem_path, settings=settings, planning=ps)
+    suit = suitability or construction_suitability(layers, dem_path=dem_path, settings=settings, planning=ps, model=model)
     places = layers["places"]
     cores = sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))
     if len(cores) != 2:
         raise PlanningError(f"the site finder needs exactly two city cores (places kind=city_core), found {cores}")
-    surf = _times.surfaces_for(layers, {"core_a": [cores[0]], "core_b": [cores[1]]}, dem_path=dem_path, settings=settings)
+    surf = _times.surfaces_for(layers, {"core_a": [cores[0]], "core_b": [cores[1]]}, dem_path=dem_path, settings=settings,
+                               model=model)
     bounds = cands.geometry.bounds.to_numpy()
     hard_raster = np.zeros(len(cands), bool)
     for name in ("steep_slope", "high_elevation"):

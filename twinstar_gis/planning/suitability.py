@@ -183,7 +183,8 @@ def corridor_targets(layers: dict, *, include_planned: bool = False) -> dict:
     return out
 
 
-def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, planning=None) -> SuitabilityResult:
+def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, planning=None,
+                             model=None) -> SuitabilityResult:
     """Construction suitability of every cell of the run's grid (see the module docstring).
 
     Parameters
@@ -197,11 +198,13 @@ def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, p
         Resolution (``access.resolution_m``) and speeds.
     planning : PlanningSettings, optional
         Default: ``settings.planning`` or :data:`DEFAULT_PLANNING`.
+    model : TravelTimeModel, optional
+        The base travel-time model of these layers, DEM and settings, if already built.
     """
     from ..raster_access import _dem_on_grid
 
     ps = planning or planning_settings(settings)
-    surf = _times.surfaces_for(layers, corridor_targets(layers), dem_path=dem_path, settings=settings)
+    surf = _times.surfaces_for(layers, corridor_targets(layers), dem_path=dem_path, settings=settings, model=model)
     grid, inside = surf.grid, surf.inside
     m = surf.minutes
     corridor = np.fmin(m.get("hsr", np.full(inside.shape, np.nan)), m.get("expressway", np.full(inside.shape, np.nan)))
