@@ -711,8 +711,10 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
                     acc_vertex, settings, problems)
     log.info("network: %d nodes, %d directed edges; %d places/parks, %d stations linked; %d problems", net.n,
              net.graph.nnz, (net.kind == "place").sum(), (net.kind == "station").sum(), len(net.problems))
+    # The road-only variant (a by-road comparison) repeats the full network's problems: say them once.
+    level = logging.WARNING if "rail" in modes else logging.INFO
     for p in net.problems:
-        log.warning("network: %s", p)
+        log.log(level, "network: %s", p)
     return net
 
 
