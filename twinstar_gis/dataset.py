@@ -33,7 +33,7 @@ from ._errors import DataSourceError
 from .data_checks import check_data_facts, data_quality_table
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
-from .io import Project, atomic_output, load_project_layers, read_gpkg, read_project, write_gpkg
+from .io import Project, apply_project_layers, atomic_output, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
 from .settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
@@ -424,14 +424,7 @@ def load_dataset(path=None, *, project=None) -> Dataset:
         if proj.base == "embedded":
             base = load_dataset(path)
             layers, tables, dem = dict(base.layers), dict(base.tables), base.dem_path
-        for kind, gdf in load_project_layers(proj).items():
-            if proj.layers[kind].mode == "append" and kind in layers:
-                merged = pd.concat([layers[kind], gdf.to_crs(4326)], ignore_index=True)
-                merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-                merged.attrs["source_file"] = f"embedded {kind} + {gdf.attrs.get('source_file', '')}"
-                layers[kind] = merged
-            else:
-                layers[kind] = gdf
+        layers = apply_project_layers(layers, proj)
         return Dataset(layers=layers, tables=tables, origin=f"project {proj.path}", dem_path=dem)
     path = Path(path) if path else DEFAULT_OUT_DIR / GPKG_NAME
     layers, tables = read_gpkg(path)

@@ -554,3 +554,21 @@ def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
         cor.attrs.update(attrs)
         layers["corridors"] = cor
     return layers
+
+
+def apply_project_layers(layers: dict, project: Project) -> dict:
+    """The project's layers over ``layers`` (the embedded base, or empty): replace, or append where ``mode = "append"``.
+
+    Returns a new dict; appended layers record both origins in ``attrs["source_file"]``.
+    """
+    out = dict(layers)
+    for kind, gdf in load_project_layers(project).items():
+        if project.layers[kind].mode == "append" and kind in out:
+            merged = gpd.GeoDataFrame(pd.concat([out[kind], gdf.to_crs(4326)], ignore_index=True),
+                                      geometry="geometry", crs="EPSG:4326")
+            merged.attrs["source_file"] = f"embedded {kind} + {gdf.attrs.get('source_file', '')}"
+            out[kind] = merged
+        else:
+            out[kind] = gdf
+    return out
+

@@ -114,7 +114,7 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
     (dict, Project or None, list of pathlib.Path, pathlib.Path or None)
         Layers, the project, the input files read, the default DEM (None for a project without base).
     """
-    from .io import load_project_layers
+    from .io import apply_project_layers
 
     proj = project if (project is None or isinstance(project, Project)) else read_project(project)
     layers, files, dem = {}, [], None
@@ -123,17 +123,8 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
         for kind, gdf in layers.items():
             gdf.attrs["source_file"] = f"embedded {kind}"
     if proj is not None:
-        for kind, gdf in load_project_layers(proj).items():
-            if proj.layers[kind].mode == "append" and kind in layers:
-                merged = pd.concat([layers[kind], gdf.to_crs(4326)], ignore_index=True)
-                import geopandas as gpd
-
-                merged = gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-                merged.attrs["source_file"] = f"embedded {kind} + {gdf.attrs.get('source_file', '')}"
-                layers[kind] = merged
-            else:
-                layers[kind] = gdf
-            files.append(proj.layers[kind].path)
+        layers = apply_project_layers(layers, proj)
+        files += [src.path for src in proj.layers.values()]
     return layers, proj, files, dem
 
 
