@@ -151,6 +151,20 @@ def drop_minor_roads(gdf, column: str) -> tuple[gpd.GeoDataFrame | None, str | N
     return gdf[~minor], note
 
 
+#: The run file a page or figure needs beyond the core outputs; without it, it is skipped.
+OPTIONAL_INPUTS = {"scenario": "access/scenario.gpkg", "change": "access/scenario.gpkg",
+                   "suitability": "planning/suitability_classes.tif", "sites": "planning/sites.gpkg",
+                   "linkage": "planning/linkage.gpkg"}
+
+
+def skip_reason(run: Run, name: str) -> str | None:
+    """Why page or figure ``name`` cannot be drawn from this run (its optional input is absent), else None."""
+    rel = OPTIONAL_INPUTS.get(name)
+    if rel is None or run.file(rel, required=False) is not None:
+        return None
+    return f"no {'scenario' if rel.startswith('access/') else 'planning'} outputs in this run"
+
+
 def open_run(run_dir, *, manifest: dict | None = None) -> Run:
     """Open a run folder (``twinstar run --out``); raises :class:`RunFolderError` if it is not one.
 

@@ -29,7 +29,7 @@ from pyproj import Transformer
 from .._errors import TwinstarError
 from ..crs import EQUAL_AREA_CRS
 from ..io import atomic_output
-from ._run import Run, drop_minor_roads, open_run
+from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
                     STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
 
@@ -350,12 +350,17 @@ def _base_handles():
             _h_dot("#000000", "中心城区 City core")]
 
 
-def fig_overview(run):
-    fig, (ax,), side, ext = _frame(run, "赤峰–通辽 双子星座 · Twin Star region: overview",
-                                   "行政区、产业园区、交通走廊与生态区 Boundaries, industrial parks, corridors and ecological zones")
+def _eco_zones(ax, run):
+    """The Horqin sandy land and the nature reserves, filled (under everything else)."""
     eco = run.layer("eco_zones")
     _poly(ax, eco[eco["kind"] == "sandy_land"], face=DATA["sandy_land"]["color"], edge="#8a8300", lw=0.6, alpha=0.35, z=1)
     _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
+
+
+def fig_overview(run):
+    fig, (ax,), side, ext = _frame(run, "赤峰–通辽 双子星座 · Twin Star region: overview",
+                                   "行政区、产业园区、交通走廊与生态区 Boundaries, industrial parks, corridors and ecological zones")
+    _eco_zones(ax, run)
     _line(ax, run.layer("rivers"), color=DATA["river"]["color"], width=DATA["river"]["width"], z=2.5, alpha=1)
     _admin(ax, run)
     _poly(ax, run.layer("parks"), face=DATA["park"]["color"], edge="#4a2a05", lw=0.6, alpha=0.8, z=7)
@@ -486,9 +491,7 @@ def fig_change(run):
 def fig_conflicts(run):
     fig, (ax,), side, ext = _frame(run, "生态冲突 Conflicts with ecological zones",
                                    "园区与走廊在保护区、沙地及缓冲区内的部分 Parks and corridor stretches inside zones and buffers")
-    eco = run.layer("eco_zones")
-    _poly(ax, eco[eco["kind"] == "sandy_land"], face=DATA["sandy_land"]["color"], edge="#8a8300", lw=0.6, alpha=0.35, z=1)
-    _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
+    _eco_zones(ax, run)
     buf = run.vector("analysis/overlap.gpkg", "eco_buffers", required=False)
     b = ANALYSIS["buffer"]
     _poly(ax, buf, face="none", edge=b["color"], lw=b["width"] * PX, z=1.5, dashed=True)
@@ -619,9 +622,6 @@ def fig_sites(run):
 FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
            "scenario": fig_scenario, "change": fig_change, "sites": fig_sites}
 #: Figures that need the planning outputs (skipped, with a log message, when the run has none).
-PLANNING_FIGURES = {"sites": "planning/sites.gpkg"}
-
-
 def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
                   manifest: dict | None = None) -> list[Path]:
     """Render the run's print figures (A4 landscape) in each format.
@@ -667,11 +667,9 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
           "svg.fonttype": "path", "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
         for name in names or FIGURES:
-            if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
-                log.info("%s: no scenario outputs in this run; figure %s skipped", run.path, name)
-                continue
-            if name in PLANNING_FIGURES and run.file(PLANNING_FIGURES[name], required=False) is None:
-                log.info("%s: no planning outputs in this run; figure %s skipped", run.path, name)
+            reason = skip_reason(run, name)
+            if reason:
+                log.info("%s: %s; figure %s skipped", run.path, reason, name)
                 continue
             fig = FIGURES[name](run)
             for fmt in formats:

@@ -21,7 +21,7 @@ import pandas as pd
 from ..gcj02 import wgs84_to_gcj02
 from ..io import atomic_output
 from ._controls import SyncMaps
-from ._run import Run, drop_minor_roads, open_run
+from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, STATUS_LABELS, TIME_CLASSES,
                     TIME_RAMP, class_label, corridor_style, minutes_change)
@@ -418,7 +418,7 @@ GALLERY = {
 _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": conflicts_map, "accessibility": access_map,
            "scenario": scenario_map, "change": change_map}
 # Planning pages (issue #13); imported here, after the helpers they reuse are defined.
-from .planning_pages import PLANNING_FILES, PLANNING_GALLERY, PLANNING_MAKERS
+from .planning_pages import PLANNING_GALLERY, PLANNING_MAKERS
 
 GALLERY.update(PLANNING_GALLERY)
 _MAKERS.update(PLANNING_MAKERS)
@@ -463,11 +463,9 @@ def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", 
     kw = dict(basemap=basemap, tianditu_key=tianditu_key, store_key=store_key)
     paths = {}
     for name in names or GALLERY:
-        if name in ("scenario", "change") and run.file("access/scenario.gpkg", required=False) is None:
-            log.info("%s: no scenario outputs in this run; %s map skipped", run.path, name)
-            continue
-        if name in PLANNING_FILES and run.file(PLANNING_FILES[name], required=False) is None:
-            log.info("%s: no planning outputs in this run; %s map skipped", run.path, name)
+        reason = skip_reason(run, name)
+        if reason:
+            log.info("%s: %s; %s map skipped", run.path, reason, name)
             continue
         paths[name] = save_map(_MAKERS[name](run, **kw), out_dir / f"{name}.html", offline=offline)
     items = "\n".join(

@@ -21,7 +21,7 @@ from .core import _shift, add_labels, add_raster, add_vector
 from .gallery import G_ADMIN, G_ANALYSIS, G_ECO, G_TRANSPORT, _admin, _cores, _end, _parks, _run, _start
 from .style import DATA, HARD_CONSTRAINT, LINKAGE, SEARCHED, SITE, SUITABILITY, class_label, corridor_style, flow_width
 
-__all__ = ["suitability_map", "sites_map", "linkage_map", "PLANNING_GALLERY", "PLANNING_MAKERS", "PLANNING_FILES"]
+__all__ = ["suitability_map", "sites_map", "linkage_map", "PLANNING_GALLERY", "PLANNING_MAKERS"]
 
 log = logging.getLogger(__name__)
 
@@ -288,5 +288,3 @@ PLANNING_GALLERY = {
     "linkage": ("双城联系 Linkage", "Gravity linkage between county seats, today and with the scenario."),
 }
 PLANNING_MAKERS = {"suitability": suitability_map, "sites": sites_map, "linkage": linkage_map}
-PLANNING_FILES = {"suitability": "planning/suitability_classes.tif", "sites": "planning/sites.gpkg",
-                  "linkage": "planning/linkage.gpkg"}
