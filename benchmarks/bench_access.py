@@ -41,8 +41,8 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from twinstar_gis.dataset import build_dataset, load_dataset
-from twinstar_gis.network import build_network
+from twinstar_gis.data.dataset import build_dataset, load_dataset
+from twinstar_gis.model.network import build_network
 
 
 def _nx_graph(csr):
@@ -74,8 +74,8 @@ def compare_network(csr, sources, label):
 CHILD = r"""
 import sys, time, resource, numpy as np
 from skimage.graph import MCP_Geometric
-from twinstar_gis.dataset import load_dataset
-from twinstar_gis import traveltime as tt
+from twinstar_gis.data.dataset import load_dataset
+from twinstar_gis.model import traveltime as tt
 from twinstar_gis.settings import DEFAULT
 ds = load_dataset(sys.argv[1]); res = float(sys.argv[2])
 s = DEFAULT.override(**{"access.resolution_m": res})

@@ -10,7 +10,7 @@ import tempfile
 import time
 import tracemalloc
 
-from twinstar_gis.dataset import build_dataset
+from twinstar_gis.data.dataset import build_dataset
 
 
 def main():

@@ -1,7 +1,7 @@
 """Benchmark: nearest corridor segment for synthetic parks: vs a naive loop and vs sjoin_nearest.
 
 10,000 synthetic parks (small squares) against 50,000 corridor segments scattered
-over the region.  ``twinstar_gis.distance.nearest`` (STRtree + ellipsoidal
+over the region.  ``twinstar_gis.analysis.distance.nearest`` (STRtree + ellipsoidal
 refinement) against the naive geopandas loop (``segments.distance(park).idxmin()``
 for every park, in the same projected CRS) in the same run.  The naive loop is
 timed on a sample of parks and scaled linearly (it is linear in the number of
@@ -25,8 +25,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from twinstar_gis.crs import EQUAL_AREA_CRS
-from twinstar_gis.distance import nearest
+from twinstar_gis.data.crs import EQUAL_AREA_CRS
+from twinstar_gis.analysis.distance import nearest
 
 W, S, E, N = 116.4, 41.3, 123.7, 45.6
 

@@ -21,7 +21,7 @@ import tracemalloc
 
 import numpy as np
 
-from twinstar_gis.gcj02 import gcj02_to_wgs84
+from twinstar_gis.data.gcj02 import gcj02_to_wgs84
 
 
 def _fwd(lon, lat):

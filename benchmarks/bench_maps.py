@@ -28,7 +28,7 @@ from browser import CHROMIUM, FLAGS  # noqa: E402
 
 from _runfolder import build_run_folder  # noqa: E402
 
-from twinstar_gis.dataset import load_dataset  # noqa: E402
+from twinstar_gis.data.dataset import load_dataset  # noqa: E402
 from twinstar_gis.maps import overview_map, save_map  # noqa: E402
 from twinstar_gis.maps._offline import inline_assets  # noqa: E402
 

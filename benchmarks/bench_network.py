@@ -4,7 +4,7 @@ For each size (edges of the synthetic road network, ``gen_osm_network.py``), eac
 fresh process so that its peak memory (``ru_maxrss``, which includes ~250 MiB of imported
 libraries, reported separately as ``baseline``) is its own:
 
-* ``import``  ``twinstar_gis.osm.import_osm``: PBF -> GeoPackage + project file
+* ``import``  ``twinstar_gis.model.osm.import_osm``: PBF -> GeoPackage + project file
 * ``build``   read the GeoPackage, ``build_network`` with the embedded places and parks
               (``dataset.build_layers``) and the OSM stations, then the OD matrix among all
               seats + parks + stations (``od_matrix``)
@@ -16,7 +16,7 @@ libraries, reported separately as ``baseline``) is its own:
     python benchmarks/bench_network.py --sizes 50000 200000 [--workdir /tmp/twinstar_bench]
     python benchmarks/bench_network.py --sizes 1000000 --steps import build
 
-Isochrones from the two cores and the raster step belong to ``twinstar_gis.traveltime`` and are
+Isochrones from the two cores and the raster step belong to ``twinstar_gis.model.traveltime`` and are
 measured by the lead once that module is merged (rows marked in benchmarks/README.md).
 """
 
@@ -40,8 +40,8 @@ def _rss_mib():
 
 
 def _layers(gpkg):
-    from twinstar_gis.dataset import build_layers
-    from twinstar_gis.io import read_gpkg
+    from twinstar_gis.data.dataset import build_layers
+    from twinstar_gis.data.io import read_gpkg
 
     osm, _ = read_gpkg(gpkg)
     base = build_layers()
@@ -55,7 +55,7 @@ def _ids(layers):
 
 
 def step_import(pbf, out):
-    from twinstar_gis.osm import import_osm
+    from twinstar_gis.model.osm import import_osm
 
     base = _rss_mib()
     t = time.perf_counter()
@@ -64,7 +64,7 @@ def step_import(pbf, out):
 
 
 def step_build(gpkg):
-    from twinstar_gis.network import build_network, od_matrix
+    from twinstar_gis.model.network import build_network, od_matrix
 
     base = _rss_mib()
     t = time.perf_counter()
@@ -96,7 +96,7 @@ def step_compare(gpkg, nx_sources):
     import pandana as pdna
     import pandas as pd
 
-    from twinstar_gis.network import build_network, travel_times
+    from twinstar_gis.model.network import build_network, travel_times
 
     layers = _layers(gpkg)
     net = build_network(layers)

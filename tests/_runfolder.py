@@ -16,10 +16,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from twinstar_gis.dataset import DEM_NAME, GPKG_NAME, build_dataset, load_dataset
-from twinstar_gis.io import write_gpkg
-from twinstar_gis.outputs import write_access, write_distances, write_indicators, write_overlap
-from twinstar_gis.overlay import ZONE_BUFFERS, buffer_m
+from twinstar_gis.data.dataset import DEM_NAME, GPKG_NAME, build_dataset, load_dataset
+from twinstar_gis.data.io import write_gpkg
+from twinstar_gis.run.outputs import write_access, write_distances, write_indicators, write_overlap
+from twinstar_gis.analysis.overlay import ZONE_BUFFERS, buffer_m
 from twinstar_gis.settings import Settings
 
 

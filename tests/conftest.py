@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from twinstar_gis.cli import cli
-from twinstar_gis.dataset import build_dataset, load_dataset
+from twinstar_gis.data.dataset import build_dataset, load_dataset
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ import rasterio
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from twinstar_gis import accessibility as acc
-from twinstar_gis import network, raster_access as ra
+from twinstar_gis import model as acc
+from twinstar_gis.model import network
+from twinstar_gis.model import surface as ra
 from twinstar_gis.settings import Speeds
 
 GEOD = Geod(ellps="WGS84")

@@ -10,10 +10,10 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon, box
 
-from twinstar_gis import overlay, proximity
-from twinstar_gis.crs import geodesic_area_km2, geodesic_circle, local_aeqd
-from twinstar_gis.distance import all_pairs, nearest
-from twinstar_gis.indicators import park_indicators
+from twinstar_gis.analysis import overlay, proximity
+from twinstar_gis.data.crs import geodesic_area_km2, geodesic_circle, local_aeqd
+from twinstar_gis.analysis.distance import all_pairs, nearest
+from twinstar_gis.analysis.indicators import park_indicators
 
 GEOD = Geod(ellps="WGS84")
 

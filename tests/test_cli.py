@@ -118,7 +118,7 @@ def test_undecodable_text(run, tmp_path):
 
 
 def test_gbk_shapefile_without_cpg_is_decoded(tmp_path):
-    from twinstar_gis.io import read_layer
+    from twinstar_gis.data.io import read_layer
 
     p = tmp_path / "nocpg.shp"
     gpd.GeoDataFrame({"name_zh": ["通辽经济技术开发区"]}, geometry=[Point(122.2, 43.6)], crs=4326).to_file(p, encoding="GBK")
@@ -139,7 +139,7 @@ def test_bad_project_file(run, tmp_path):
 
 
 def test_example_inputs_are_read_correctly():
-    from twinstar_gis.io import read_layer
+    from twinstar_gis.data.io import read_layer
 
     shp = read_layer(EXAMPLES / "example_parks_gk40.shp", encoding="GBK", coord_system="cgcs2000")
     assert shp["名称"].iloc[0].startswith("松山区信息科技产业园")
@@ -198,7 +198,7 @@ def test_invalid_user_geometry_is_reported_not_measured(run, tmp_path):
 
 
 def test_project_append_mode_keeps_embedded_features(run):
-    from twinstar_gis.dataset import load_dataset
+    from twinstar_gis.data.dataset import load_dataset
 
     run("data", "build")
     ds = load_dataset(project=EXAMPLES / "project.toml")
@@ -243,8 +243,8 @@ def test_union_with_boundaries_uses_counties_only(run):
     r = run("overlap", "parks", "boundaries", "--how", "union")
     assert r.exit_code == 0, r.output
     total = float(r.output.split(" area km2 in all")[0].split()[-1])
-    from twinstar_gis.crs import geodesic_area_km2
-    from twinstar_gis.dataset import build_boundaries
+    from twinstar_gis.data.crs import geodesic_area_km2
+    from twinstar_gis.data.dataset import build_boundaries
 
     b = build_boundaries()
     region = geodesic_area_km2(b[b["level"] == "prefecture"].geometry.values).sum()

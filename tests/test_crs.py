@@ -8,8 +8,9 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point, box
 
-from twinstar_gis import CRSError, crs
-from twinstar_gis.io import read_layer
+from twinstar_gis import CRSError
+from twinstar_gis.data import crs
+from twinstar_gis.data.io import read_layer
 
 
 @pytest.mark.parametrize("lon,z3,z6", [(116.4, 39, 20), (118.9, 40, 20), (120.1, 40, 21), (122.25, 41, 21), (123.7, 41, 21)])

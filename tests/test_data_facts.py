@@ -16,11 +16,11 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
-from twinstar_gis import data_checks
-from twinstar_gis.crs import geodesic_circle
-from twinstar_gis.dataset import curated_dir, missing_features
-from twinstar_gis.indicators import park_indicators
-from twinstar_gis.validate import ValidationReport
+from twinstar_gis.data import checks as data_checks
+from twinstar_gis.data.crs import geodesic_circle
+from twinstar_gis.data.dataset import curated_dir, missing_features
+from twinstar_gis.analysis.indicators import park_indicators
+from twinstar_gis.data.validate import ValidationReport
 
 GEOD = Geod(ellps="WGS84")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"

@@ -13,8 +13,8 @@ from pyproj import Geod
 from shapely.geometry import shape
 
 from twinstar_gis import ValidationError
-from twinstar_gis import dataset as dsmod
-from twinstar_gis.crs import EQUAL_AREA_CRS, geodesic_area_km2
+from twinstar_gis.data import dataset as dsmod
+from twinstar_gis.data.crs import EQUAL_AREA_CRS, geodesic_area_km2
 
 GEOD = Geod(ellps="WGS84")
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from twinstar_gis.cli.reference import reference
-from twinstar_gis.schema import LAYERS
+from twinstar_gis.data.schema import LAYERS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from pyproj import Geod, Transformer
 
-from twinstar_gis.crs import EQUAL_AREA_CRS
+from twinstar_gis.data.crs import EQUAL_AREA_CRS
 from twinstar_gis.maps import figures as F
 
 from ._runfolder import add_planning_outputs, build_run_folder

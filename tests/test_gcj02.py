@@ -9,7 +9,7 @@ from pyproj import Geod
 from shapely.geometry import (GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
                               Polygon)
 
-from twinstar_gis import gcj02
+from twinstar_gis.data import gcj02
 
 GEOD = Geod(ellps="WGS84")
 

@@ -15,10 +15,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from twinstar_gis.crs import EQUAL_AREA_CRS
+from twinstar_gis.data.crs import EQUAL_AREA_CRS
 from twinstar_gis.maps import GALLERY, conflicts_map, distances_map, overview_map, write_gallery
 from twinstar_gis.maps._offline import external_references, inline_assets
-from twinstar_gis.maps._run import RunFolderError
+from twinstar_gis.errors import RunFolderError
 from twinstar_gis.maps.core import _prepare
 from twinstar_gis.maps.gallery import access_map, headline_figures
 
@@ -68,9 +68,9 @@ def test_online_variant_references_the_cdn(run_dir):
 
 def test_maps_do_not_recompute(run_dir, tmp_path, monkeypatch):
     """Every analysis function is broken here: the gallery must still be written, from the run's files."""
-    import twinstar_gis.accessibility as acc
-    import twinstar_gis.overlay as ov
-    import twinstar_gis.proximity as prox
+    import twinstar_gis.model.traveltime as acc
+    import twinstar_gis.analysis.overlay as ov
+    import twinstar_gis.analysis.proximity as prox
 
     def boom(*a, **k):
         raise AssertionError("a renderer recomputed an analysis")
@@ -88,8 +88,8 @@ def test_distance_labels_are_the_runs_values(run_dir, tmp_path):
     """A run whose distances were measured from park centroids shows those distances, not the default ones."""
     other = tmp_path / "run_centroid"
     shutil.copytree(run_dir, other)
-    from twinstar_gis.dataset import load_dataset
-    from twinstar_gis.outputs import write_distances
+    from twinstar_gis.data.dataset import load_dataset
+    from twinstar_gis.run.outputs import write_distances
 
     write_distances(load_dataset(other / "data" / "twinstar.gpkg"), other / "analysis", measure_from="centroid")
     near_b = pd.read_csv(run_dir / "analysis/park_corridor_nearest.csv")
@@ -130,8 +130,8 @@ def test_headline_figures_from_the_run_tables(run_dir):
 
 def test_conflicts_show_the_runs_buffers(run_dir, tmp_path):
     """A run made with 2000-m river buffers shows 2000-m strips and stretches, the default run 500 m."""
-    from twinstar_gis.dataset import load_dataset
-    from twinstar_gis.overlay import ZONE_BUFFERS
+    from twinstar_gis.data.dataset import load_dataset
+    from twinstar_gis.analysis.overlay import ZONE_BUFFERS
 
     other = tmp_path / "run_wide"
     shutil.copytree(run_dir, other)

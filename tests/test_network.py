@@ -15,9 +15,9 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from twinstar_gis import network as N
-from twinstar_gis._errors import ValidationError
-from twinstar_gis.osm import read_osm
+from twinstar_gis.model import network as N
+from twinstar_gis.errors import ValidationError
+from twinstar_gis.model.osm import read_osm
 from twinstar_gis.settings import DEFAULT
 
 GEOD = Geod(ellps="WGS84")

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from twinstar_gis._errors import DataSourceError
-from twinstar_gis.dataset import load_dataset
-from twinstar_gis.io import read_project
-from twinstar_gis.osm import import_osm, read_osm
+from twinstar_gis.errors import DataSourceError
+from twinstar_gis.data.dataset import load_dataset
+from twinstar_gis.data.io import read_project
+from twinstar_gis.model.osm import import_osm, read_osm
 from twinstar_gis.settings import DEFAULT
 
 DATA = Path(__file__).parent / "data" / "osm"

@@ -13,10 +13,11 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from twinstar_gis.crs import EQUAL_AREA_CRS
+from twinstar_gis.data.crs import EQUAL_AREA_CRS
 from twinstar_gis.planning.fca import accessibility_index, supply_ratios, two_step_fca
 from twinstar_gis.planning.linkage import gravity_pairs, unit_linkage
-from twinstar_gis.planning.settings import DEFAULT_PLANNING, PlanningError
+from twinstar_gis.errors import PlanningError
+from twinstar_gis.settings import DEFAULT_PLANNING
 from twinstar_gis.planning.sites import (
     border_counties,
     candidate_squares,
@@ -84,7 +85,7 @@ def test_weights_renormalise_over_available_factors():
 
 
 def test_impossible_planning_settings_are_refused():
-    from twinstar_gis.planning.settings import PlanningSettings
+    from twinstar_gis.settings import PlanningSettings
 
     with pytest.raises(PlanningError, match="fair_min_score"):
         PlanningSettings(fair_min_score=4.0)
@@ -174,7 +175,7 @@ def test_box_windows_on_a_small_grid():
     from rasterio.transform import from_origin
 
     from twinstar_gis.planning.sites import box_any, box_mean
-    from twinstar_gis.raster_access import Grid
+    from twinstar_gis.model.surface import Grid
 
     # 4 x 4 cells of 1 km, top-left corner at (0, 4000); row 0 is the top row
     grid = Grid(from_origin(0, 4000, 1000, 1000), 4, 4, EQUAL_AREA_CRS, 1000.0)
@@ -305,7 +306,7 @@ def test_linkage_on_the_dataset(ds):
     assert s["scenario"] > s["base"]
     assert len(r["flows"]) == len(r["pairs"]) == len(u) * (len(u) - 1) // 2
     # a run passes the models its accessibility step built: same tables, and those models are the ones read
-    from twinstar_gis.traveltime import build_model
+    from twinstar_gis.model.traveltime import build_model
 
     base, scen = build_model(ds.layers, settings=COARSE), build_model(ds.layers, settings=COARSE, include_planned=True)
     given = twin_city_linkage(ds.layers, settings=COARSE, models=(base, scen))

@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from shapely.geometry import box
 
 from twinstar_gis.cli import cli
-from twinstar_gis.run import RunFolderError, read_run
+from twinstar_gis.errors import RunFolderError
+from twinstar_gis.run.folder import read_run
 
 COARSE = ("--resolution", "8000")
 EMBEDDED_PARK = "松山区信息科技产业园"
@@ -159,7 +160,7 @@ def test_a_killed_run_leaves_the_previous_run_complete(first_run, tmp_path):
 
 
 def test_leftover_old_folder_is_put_back(first_run, tmp_path):
-    from twinstar_gis.run import clean_leftovers
+    from twinstar_gis.run.folder import clean_leftovers
 
     out = tmp_path / "D"
     # a run killed between the two renames of the swap: OUT gone, its previous run beside it
@@ -216,8 +217,8 @@ def test_planning_linkage_uses_the_runs_od_times(first_run):
 
 
 def test_a_run_without_a_cjk_font_skips_the_figures_and_says_so(tmp_path, monkeypatch):
-    from twinstar_gis import pipeline
-    from twinstar_gis.maps.figures import FontNotFoundError
+    from twinstar_gis.pipeline import steps as pipeline
+    from twinstar_gis.errors import FontNotFoundError
 
     def no_font(stage, manifest=None):
         raise FontNotFoundError("no CJK font found; install fonts-noto-cjk")
@@ -225,7 +226,7 @@ def test_a_run_without_a_cjk_font_skips_the_figures_and_says_so(tmp_path, monkey
     head = {}
     assert pipeline._figures(tmp_path, head, no_font) == []
     assert head["skipped"]["figures"].startswith("no CJK font")
-    from twinstar_gis.report import _figures_note
+    from twinstar_gis.run.brief import _figures_note
 
     assert "install fonts-noto-cjk" in _figures_note({**head, "outputs": {}})
     assert "figures/overview.png" in _figures_note({"outputs": {"figures/overview.png": {}}})

@@ -18,10 +18,10 @@ import shapely
 from pyproj import Geod, Transformer
 from shapely.geometry import LineString, Point, box
 
-from twinstar_gis import raster_access as ra
-from twinstar_gis import traveltime as tt
-from twinstar_gis.crs import EQUAL_AREA_CRS, geodesic_area_km2
-from twinstar_gis.network import build_network
+from twinstar_gis.model import surface as ra
+from twinstar_gis.model import traveltime as tt
+from twinstar_gis.data.crs import EQUAL_AREA_CRS, geodesic_area_km2
+from twinstar_gis.model.network import build_network
 from twinstar_gis.settings import DEFAULT
 
 GEOD = Geod(ellps="WGS84")

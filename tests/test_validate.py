@@ -11,7 +11,7 @@ import pyproj
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from twinstar_gis.validate import TWIN_STAR_BOUNDS, ValidationReport, _grow, check_region, study_bounds
+from twinstar_gis.data.validate import TWIN_STAR_BOUNDS, ValidationReport, _grow, check_region, study_bounds
 
 SONGSHAN = box(118.80, 42.20, 118.85, 42.25)  # a 5 km x 5 km park near Chifeng
 
@@ -30,7 +30,7 @@ def _parks(path, geoms, crs="EPSG:4326", **cols):
 
 
 def test_twin_star_bounds_cover_the_embedded_boundaries():
-    from twinstar_gis.dataset import build_boundaries
+    from twinstar_gis.data.dataset import build_boundaries
 
     w, s, e, n = build_boundaries().total_bounds
     W, S, E, N = TWIN_STAR_BOUNDS
@@ -161,7 +161,7 @@ def test_rail_stations_are_checked_per_connected_network():
     # Three railway pieces: A (through the Chifeng station) and B touch at (119.6, 42.7), C lies apart.
     # A train boards at Chifeng and rides A then B, so only C is unserved.
     from twinstar_gis.settings import DEFAULT
-    from twinstar_gis.validate import _station_problems
+    from twinstar_gis.data.validate import _station_problems
 
     station = gpd.GeoDataFrame({"node_id": ["S"], "kind": ["rail_station"]}, geometry=[Point(118.9, 42.27)], crs=4326)
     a = LineString([(118.9, 42.27), (119.6, 42.7)])

@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from twinstar_gis.gcj02 import wgs84_to_gcj02
+from twinstar_gis.data.gcj02 import wgs84_to_gcj02
 
 OUT = Path(__file__).resolve().parents[1] / "examples"
 

@@ -11,8 +11,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from twinstar_gis.data_checks import quality_markdown
-from twinstar_gis.dataset import build_dataset, load_dataset
+from twinstar_gis.data.checks import quality_markdown
+from twinstar_gis.data.dataset import build_dataset, load_dataset
 
 DOC = Path("docs/data_dictionary.md")
 

@@ -10,9 +10,9 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from ..io import read_layer
-from ..run import check_output_dir
-from ..validate import validate_dataset
+from ..data.io import read_layer
+from ..run.folder import check_output_dir
+from ..data.validate import validate_dataset
 from .options import gpkg_arg, open_inputs, project_opt, set_opt
 
 DEFAULT_ACCESS_DIR = Path("twinstar_output") / "access"
@@ -76,8 +76,8 @@ def _scenario_corridors(value, layers, settings):
 @set_opt
 def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set):
     """Accessibility: OD matrix, isochrones, travel-time GeoTIFFs, county table, scenario comparison."""
-    from ..pipeline import resolve_settings, run_access
-    from ..validate import check_points_in_region
+    from ..pipeline.steps import resolve_settings, run_access
+    from ..data.validate import check_points_in_region
 
     check_output_dir(out_dir)
     ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))

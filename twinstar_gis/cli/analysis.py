@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .._errors import DataSourceError
-from ..io import read_layer, write_csv, write_gpkg
-from ..outputs import write_distances, write_indicators, write_overlap
-from ..overlay import overlay_layers
-from ..proximity import CORRIDOR_CLASSES
-from ..schema import LAYERS
-from ..validate import validate_dataset, validate_geometry
+from ..errors import DataSourceError
+from ..data.io import read_layer, write_csv, write_gpkg
+from ..run.outputs import write_distances, write_indicators, write_overlap
+from ..analysis.overlay import overlay_layers
+from ..analysis.proximity import CORRIDOR_CLASSES
+from ..data.schema import LAYERS
+from ..data.validate import validate_dataset, validate_geometry
 from .options import gpkg_arg, open_inputs, project_opt
 
 DEFAULT_ANALYSIS_DIR = Path("twinstar_output") / "analysis"
@@ -58,7 +58,7 @@ def distances(path, project, classes, max_km, measure_from, include_planned, out
 
 def _check_classes_present(ds, classes):
     """Refuse classes of which the data hold no feature (e.g. --classes interchange without interchange nodes)."""
-    from ..proximity import CORRIDOR_CLASSES as SOURCES
+    from ..analysis.proximity import CORRIDOR_CLASSES as SOURCES
 
     present = []
     for cls, (layer, col, values) in SOURCES.items():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..dataset import DEFAULT_OUT_DIR, build_dataset, describe_dataset, load_dataset
-from ..io import read_project, write_gpkg
+from ..data.dataset import DEFAULT_OUT_DIR, build_dataset, describe_dataset, load_dataset
+from ..data.io import read_project, write_gpkg
 from ..settings import DEFAULT
-from ..validate import validate_dataset
+from ..data.validate import validate_dataset
 from .options import gpkg_arg, open_inputs, project_opt, source_options
 
 
@@ -27,7 +27,7 @@ def data():
 def build(out_dir, dem):
     """Assemble, validate and write the embedded Chifeng-Tongliao dataset."""
     if dem is not None:
-        from ..pipeline import check_dem
+        from ..pipeline.steps import check_dem
 
         check_dem(dem)
     steps = ["boundaries", "layers", "validation", "terrain", "writing"]
@@ -73,8 +73,8 @@ def _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns)
 
     Never reads the current folder: the same file gives the same answer wherever it is validated.
     """
-    from ..dataset import build_layers
-    from ..io import LayerSource, load_layer_source
+    from ..data.dataset import build_layers
+    from ..data.io import LayerSource, load_layer_source
 
     src = LayerSource(kind=kind, path=Path(path), layer=layer, encoding=encoding, crs=crs, coord_system=coord_system,
                       columns=columns)
@@ -119,7 +119,7 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, columns, f
     elif columns:
         raise click.UsageError("--column maps the columns of one file: give PATH and --kind too")
     elif project and not path:
-        from ..pipeline import load_run_layers
+        from ..pipeline.steps import load_run_layers
 
         layers, proj, _, _ = load_run_layers(project)
         settings, origin = proj.settings, f"project {project}"

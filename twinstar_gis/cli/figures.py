@@ -26,7 +26,7 @@ def figures(run_dir, formats, names, dpi, out_dir):
     on Windows, PingFang / Heiti on macOS); without one the command stops with exit code 2.
     """
     from ..maps.figures import write_figures
-    from ..run import record_outputs
+    from ..run.folder import record_outputs
 
     paths = write_figures(run_dir, formats=formats, out_dir=out_dir, dpi=dpi, names=names or None)
     record_outputs(run_dir, paths)  # figures written into the run folder become part of its record

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from .. import __version__
-from .._errors import TwinstarError
+from .._version import __version__
+from ..errors import TwinstarError
 
 EXIT_BAD_INPUT = 2
 

@@ -37,7 +37,7 @@ def map_cmd(run_dir, offline, basemap, tianditu_key, store_key, out_dir):
     the run has planning outputs); nothing is recomputed.
     """
     from ..maps import write_gallery
-    from ..run import record_outputs
+    from ..run.folder import record_outputs
 
     if basemap == "tianditu" and not tianditu_key:
         click.secho("warning: no Tianditu key given; open the maps with ?tk=YOUR_KEY in the address", fg="yellow", err=True)
@@ -84,7 +84,7 @@ def run(ctx, project, out_dir, dem, resolution, settings_set, offline, basemap, 
     Everything is checked before anything is written; the run is written beside
     --out and swapped into place when complete.
     """
-    from ..pipeline import STEPS, run_all
+    from ..pipeline.steps import STEPS, run_all
 
     overrides = dict(settings_set)
     if resolution is not None:
@@ -115,7 +115,7 @@ def report(run_dir, out_dir):
 
     Refuses a folder without run.json or whose files do not match it.
     """
-    from ..report import write_brief
+    from ..run.brief import write_brief
 
     p = write_brief(run_dir or out_dir)
     click.echo(f"Planning brief: {p.resolve()}")

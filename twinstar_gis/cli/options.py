@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..gcj02 import COORD_SYSTEMS
+from ..data.gcj02 import COORD_SYSTEMS
 
 gpkg_arg = click.argument("path", required=False, type=click.Path(dir_okay=True, path_type=str))
 project_opt = click.option(
@@ -39,7 +39,8 @@ def _settings_pairs(ctx, param, values):
         except tomllib.TOMLDecodeError:
             value = raw.strip()  # plain text, e.g. access.scenario=none
         out[name.strip()] = value
-    from ..settings import DEFAULT, SettingsError
+    from ..errors import SettingsError
+    from ..settings import DEFAULT
 
     try:
         DEFAULT.override(_source="--set", **out)
@@ -71,15 +72,15 @@ def open_inputs(path, project, *, needed=(), validate=True):
     import tempfile
     from pathlib import Path
 
-    from .._errors import DataSourceError
-    from ..dataset import DEM_NAME, Dataset, load_dataset
-    from ..io import read_project
+    from ..errors import DataSourceError
+    from ..data.dataset import DEM_NAME, Dataset, load_dataset
+    from ..data.io import read_project
     from ..settings import DEFAULT
-    from ..validate import validate_dataset
+    from ..data.validate import validate_dataset
 
     if project is not None and path is None:
-        from ..pipeline import prepare_run
-        from ..terrain import clip_dem
+        from ..pipeline.steps import prepare_run
+        from ..data.terrain import clip_dem
 
         prep = prepare_run(project=project, required=needed)
         dem = None
@@ -107,8 +108,8 @@ def _default_dataset():
     """The built dataset (``data build``) or, failing that, the data of the run in ``twinstar_output`` (``twinstar run``)."""
     from pathlib import Path
 
-    from ..dataset import DEFAULT_OUT_DIR, GPKG_NAME
-    from ..pipeline import GPKG
+    from ..data.dataset import DEFAULT_OUT_DIR, GPKG_NAME
+    from ..pipeline.steps import GPKG
 
     built, run = DEFAULT_OUT_DIR / GPKG_NAME, Path("twinstar_output") / GPKG
     return run if not built.exists() and run.exists() else None

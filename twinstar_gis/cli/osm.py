@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pyogrio
 
-from ..osm import import_osm
+from ..model.osm import import_osm
 
 
 @click.command("import-osm")
@@ -32,8 +32,8 @@ def import_osm_cmd(extract, out_dir, boundaries, check_network):
     click.echo(f"Wrote {gpkg} and {project}")
     click.echo(f"Use it with any command: --project {project}")
     if check_network:
-        from ..io import read_gpkg
-        from ..network import validate_network
+        from ..data.io import read_gpkg
+        from ..model.network import validate_network
 
         layers, _ = read_gpkg(gpkg)
         report = validate_network(layers)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..gcj02 import COORD_SYSTEMS
-from ..io import read_layer
+from ..data.gcj02 import COORD_SYSTEMS
+from ..data.io import read_layer
 from .options import gpkg_arg, project_opt
 
 DEFAULT_PLANNING_DIR = Path("twinstar_output") / "planning"
@@ -30,7 +30,7 @@ def planning_options(f):
 
 def _load(path, project, resolution, control):
     """Validated layers (+ control-line files), DEM path and settings (the project's, then --resolution)."""
-    from ..pipeline import resolve_settings
+    from ..pipeline.steps import resolve_settings
     from .options import open_inputs
 
     ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))
@@ -121,7 +121,7 @@ def access2sfca(facilities, path, project, resolution, eco_redline, farmland, ur
     import dataclasses
 
     from ..planning.outputs import write_2sfca
-    from ..planning.settings import planning_settings
+    from ..settings import planning_settings
 
     layers, dem, settings = _load(path, project, resolution, {})
     fac = read_layer(facilities, coord_system=coord_system, encoding=encoding)

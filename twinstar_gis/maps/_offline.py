@@ -27,7 +27,7 @@ def _leaflet_dir() -> Path:
     try:
         import xstatic.pkg.leaflet as xl
     except ImportError:  # pragma: no cover - it is a core dependency
-        from .._errors import DataSourceError
+        from ..errors import DataSourceError
 
         raise DataSourceError("XStatic-Leaflet is not installed; `pip install xstatic-leaflet` (a core dependency).") from None
     return Path(xl.BASE_DIR)

@@ -21,9 +21,10 @@ import rasterio
 
 log = logging.getLogger(__name__)
 
-from ..run import RunFolderError, read_run
+from ..errors import RunFolderError
+from ..run.folder import read_run
 
-__all__ = ["Run", "open_run", "RunFolderError", "MINOR_ROAD_CLASSES", "MINOR_ROAD_LIMIT", "drop_minor_roads"]
+__all__ = ["Run", "open_run", "MINOR_ROAD_CLASSES", "MINOR_ROAD_LIMIT", "drop_minor_roads"]
 
 DATASET = "data/twinstar.gpkg"
 DEM = "data/twinstar_dem.tif"
@@ -37,7 +38,7 @@ _TEXT_COLUMNS = {c: str for c in ("adcode", "adcode_a", "adcode_b", "city_adcode
 
 
 def _manifest(run_dir: Path) -> dict:
-    """run.json of the folder (loaded and checked by :func:`twinstar_gis.run.read_run`).
+    """run.json of the folder (loaded and checked by :func:`twinstar_gis.run.folder.read_run`).
 
     Renderers re-render their own pages, so the folder's files are not verified here;
     ``twinstar report`` verifies them.
@@ -115,7 +116,7 @@ class Run:
 
     @classmethod
     def from_dataset(cls, ds) -> Run:
-        """A data-only stand-in for a loaded :class:`~twinstar_gis.dataset.Dataset` (enough for the overview map;
+        """A data-only stand-in for a loaded :class:`~twinstar_gis.data.dataset.Dataset` (enough for the overview map;
         analysis maps then say which run file is missing)."""
         return cls(Path(ds.origin).parent if ds.origin else Path("."), {"schema": 1, "project": None, "dem": None},
                    {"layers": dict(ds.layers), "dem": ds.dem_path})

@@ -16,8 +16,8 @@ import rasterio
 import shapely
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-from ..gcj02 import convert_gdf, wgs84_to_gcj02
-from ..io import atomic_output
+from ..data.gcj02 import convert_gdf, wgs84_to_gcj02
+from ..data.io import atomic_output
 from ._controls import Controls, css_element
 from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
 from .style import INDICATIVE, PALETTE, TIME_RAMP
@@ -335,7 +335,7 @@ def save_map(m: folium.Map, path, *, offline: bool = True):
         html = inline_assets(html)
         ext = external_references(html)
         if ext:
-            from .._errors import TwinstarError
+            from ..errors import TwinstarError
 
             raise TwinstarError(f"{path}: the offline map would still load {ext}; this is a bug, please report it.")
     with atomic_output(path) as tmp:

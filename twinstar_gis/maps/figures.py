@@ -26,9 +26,9 @@ import numpy as np
 from affine import Affine
 from pyproj import Transformer
 
-from .._errors import TwinstarError
-from ..crs import EQUAL_AREA_CRS
-from ..io import atomic_output
+from ..errors import FontNotFoundError, TwinstarError
+from ..data.crs import EQUAL_AREA_CRS
+from ..data.io import atomic_output
 from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
                     STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
@@ -42,9 +42,6 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQu
 A4 = (11.69, 8.27)
 PX = 0.75  # style widths are CSS px; 1 px = 0.75 pt
 
-
-class FontNotFoundError(TwinstarError, LookupError):
-    """No font with Chinese glyphs is installed."""
 
 
 def find_cjk_font() -> tuple[str, Path]:

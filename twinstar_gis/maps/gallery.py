@@ -18,8 +18,8 @@ import branca
 import numpy as np
 import pandas as pd
 
-from ..gcj02 import wgs84_to_gcj02
-from ..io import atomic_output
+from ..data.gcj02 import wgs84_to_gcj02
+from ..data.io import atomic_output
 from ._controls import SyncMaps
 from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map

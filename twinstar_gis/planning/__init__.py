@@ -10,6 +10,7 @@ Maths lives in pure functions on arrays and tables; travel times come from the
 one travel-time model through :mod:`._times`.
 """
 
-from .settings import DEFAULT_PLANNING, PlanningError, PlanningSettings
+from ..errors import PlanningError
+from ..settings import DEFAULT_PLANNING, PlanningSettings
 
 __all__ = ["DEFAULT_PLANNING", "PlanningError", "PlanningSettings"]

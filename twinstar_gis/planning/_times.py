@@ -1,6 +1,6 @@
 """Travel times for the planning analyses: the only place that talks to the travel-time model.
 
-Everything here asks the one travel-time model (:mod:`twinstar_gis.traveltime`:
+Everything here asks the one travel-time model (:mod:`twinstar_gis.model.traveltime`:
 ``build_model`` / ``time_surface`` / ``od_matrix``) for surfaces and OD minutes,
 with the run's settings and DEM, so the planning tables agree with the
 accessibility outputs of the same run.
@@ -15,10 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..crs import EQUAL_AREA_CRS
+from ..data.crs import EQUAL_AREA_CRS
 from ..settings import DEFAULT
 
-from ..traveltime import build_model, od_matrix, time_surface
+from ..model.traveltime import build_model, od_matrix, time_surface
 
 __all__ = ["Surfaces", "od_minutes", "point_minutes", "sample", "surfaces_for"]
 

@@ -19,10 +19,11 @@ import logging
 import geopandas as gpd
 import pandas as pd
 
-from ..crs import EQUAL_AREA_CRS
+from ..data.crs import EQUAL_AREA_CRS
 from ..settings import DEFAULT
 from . import _times
-from .settings import PlanningError, planning_settings
+from ..errors import PlanningError
+from ..settings import planning_settings
 
 __all__ = ["accessibility_index", "facility_access", "supply_ratios", "two_step_fca"]
 

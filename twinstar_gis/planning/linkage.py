@@ -20,7 +20,8 @@ import shapely
 
 from ..settings import DEFAULT
 from . import _times
-from .settings import PlanningError, planning_settings
+from ..errors import PlanningError
+from ..settings import planning_settings
 
 __all__ = ["flow_lines", "gravity_pairs", "linkage_units", "twin_city_linkage", "unit_linkage"]
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 import rasterio
 
-from ..io import atomic_output, write_csv, write_gpkg
-from ..raster_access import write_raster
+from ..data.io import atomic_output, write_csv, write_gpkg
+from ..model.surface import write_raster
 from ..settings import DEFAULT
-from .settings import planning_settings
+from ..settings import planning_settings
 
 __all__ = ["BRIEF_TABLES", "MAP_LAYERS", "write_2sfca", "write_linkage", "write_planning", "write_sites", "write_suitability"]
 
@@ -167,7 +167,7 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
     -------
     list of Path
     """
-    from ..traveltime import build_model
+    from ..model.traveltime import build_model
 
     models = dict(models or {})
     kw = {"dem_path": dem_path, "settings": settings}

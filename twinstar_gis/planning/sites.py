@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import EQUAL_AREA_CRS
+from ..data.crs import EQUAL_AREA_CRS
 from ..settings import DEFAULT
 from . import _times
-from .settings import PlanningError, planning_settings
+from ..errors import PlanningError
+from ..settings import planning_settings
 from .suitability import construction_suitability, hard_constraint_layers
 
 __all__ = [
@@ -305,7 +306,7 @@ def find_sites(layers: dict, *, dem_path=None, counties=None, area_km2: float | 
 
 
 def _describe_sites(best, chosen, weights, area_km2):
-    from ..crs import geodesic_area_km2
+    from ..data.crs import geodesic_area_km2
 
     out = best.copy()
     out.insert(0, "site_rank", np.arange(1, len(out) + 1))

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 from rasterio.features import rasterize, shapes
 
-from ..crs import EQUAL_AREA_CRS
+from ..data.crs import EQUAL_AREA_CRS
 from ..settings import DEFAULT
 from . import _times
-from .settings import planning_settings
+from ..settings import planning_settings
 
 __all__ = [
     "CLASS_NAMES",
@@ -89,7 +89,7 @@ def grade(values: np.ndarray, breaks, *, missing_grade: float | None = None) -> 
     """
     breaks = np.asarray(breaks, dtype=float)
     if breaks.size != 4 or np.any(np.diff(breaks) <= 0):
-        from .settings import PlanningError
+        from ..errors import PlanningError
 
         raise PlanningError(f"grade breaks must be four ascending numbers, got {breaks.tolist()}")
     v = np.asarray(values, dtype=float)
@@ -201,7 +201,7 @@ def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, p
     model : TravelTimeModel, optional
         The base travel-time model of these layers, DEM and settings, if already built.
     """
-    from ..raster_access import _dem_on_grid
+    from ..model.surface import _dem_on_grid
 
     ps = planning or planning_settings(settings)
     surf = _times.surfaces_for(layers, corridor_targets(layers), dem_path=dem_path, settings=settings, model=model)

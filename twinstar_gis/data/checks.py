@@ -65,7 +65,7 @@ def check_station_accuracy(corridors, nodes, report) -> None:
     """Each declared station lies within its line's stated accuracy (metres, on the ellipsoid).
 
     Stations that are not in the nodes layer are reported by
-    :mod:`twinstar_gis.validate`; they are skipped here.
+    :mod:`twinstar_gis.data.validate`; they are skipped here.
     """
     probs, n, worst = [], 0, 0.0
     for cid, line, acc, sts in _station_points(corridors, nodes):

@@ -18,7 +18,7 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.windows import from_bounds
 
-from ._errors import CRSError, DataSourceError
+from ..errors import CRSError, DataSourceError
 from .io import atomic_output
 
 __all__ = ["default_dem_path", "clip_dem", "NODATA"]

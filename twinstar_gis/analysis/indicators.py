@@ -6,7 +6,7 @@
 * share of the park inside an urban district (市辖区: 红山区, 元宝山区, 松山区, 科尔沁区);
 * nearest high-speed station and its distance.
 
-All distances are ground distances (:mod:`twinstar_gis.distance`).
+All distances are ground distances (:mod:`twinstar_gis.analysis.distance`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .crs import geodesic_area_km2
+from ..data.crs import geodesic_area_km2
 from .distance import all_pairs, nearest
 
 __all__ = ["park_indicators", "FACILITY_RADII_KM"]

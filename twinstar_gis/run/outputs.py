@@ -1,6 +1,6 @@
 """Write the analysis products (CSV with BOM, GeoPackage, GeoTIFF) for a dataset.
 
-One function per product family; the CLI commands and :func:`twinstar_gis.pipeline.run_all`
+One function per product family; the CLI commands and :func:`twinstar_gis.pipeline.steps.run_all`
 both call these, so the files are the same whichever way they were made.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .accessibility import accessibility, compare_scenarios
-from .indicators import park_indicators
-from .io import write_csv, write_gpkg
-from .overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
-from .proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
-from .raster_access import write_raster
-from .settings import DEFAULT, Settings
+from ..model import accessibility, compare_scenarios
+from ..analysis.indicators import park_indicators
+from ..data.io import write_csv, write_gpkg
+from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
+from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
+from ..model.surface import write_raster
+from ..settings import DEFAULT, Settings
 
 __all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers"]
 
@@ -120,8 +120,8 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
 
     Returns (paths, base result, scenario result or None, (county changes, place changes) or None).
     """
-    from .settings import DEFAULT
-    from .traveltime import _with_aliases
+    from ..settings import DEFAULT
+    from ..model.traveltime import _with_aliases
 
     out_dir = Path(out_dir)
     step = on_step or (lambda: None)

@@ -9,7 +9,7 @@
   CGCS2000 and WGS-84 differ by a few centimetres; we treat them as equal
   (documented, well below the accuracy of any layer here).  GCJ-02 and BD-09
   are not datums; they are declared explicitly (``coord_system``) and
-  converted by :mod:`twinstar_gis.gcj02`, never guessed.
+  converted by :mod:`twinstar_gis.data.gcj02`, never guessed.
 * **Measuring**: distances and lengths on the WGS-84 ellipsoid with
   :class:`pyproj.Geod`; areas on the ellipsoid (``Geod.geometry_area_perimeter``)
   or, for overlays, in :data:`EQUAL_AREA_CRS`, an Albers equal-area projection
@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod
 
-from ._errors import CRSError
+from ..errors import CRSError
 
 __all__ = [
     "STORAGE_CRS",

@@ -80,7 +80,7 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
     Examples
     --------
     >>> import tempfile
-    >>> from twinstar_gis.dataset import build_dataset, load_dataset
+    >>> from twinstar_gis.data.dataset import build_dataset, load_dataset
     >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
     >>> near = park_corridor_distances(ds.layers, classes=["hsr_station"]).set_index("park_id")
     >>> near.loc["P01", ["park_name_zh", "target_name_zh"]].tolist()

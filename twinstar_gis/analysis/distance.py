@@ -4,7 +4,7 @@ Method
 ------
 1. Both layers are densified in lon/lat (segments are straight in lon/lat, as
    stored and drawn) and projected to the regional equal-area projection
-   (:data:`twinstar_gis.crs.EQUAL_AREA_CRS`), whose distance scale stays within
+   (:data:`twinstar_gis.data.crs.EQUAL_AREA_CRS`), whose distance scale stays within
    about 0.3 % of true over the region; an STRtree finds, for every source
    feature, the nearest target and every other target that could be nearest
    once that distortion is allowed for (``within (1 + 1 %) * d + 50 m``).  A source that
@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from .crs import EQUAL_AREA_CRS, GEOD
+from ..data.crs import EQUAL_AREA_CRS, GEOD
 
 __all__ = ["CANDIDATE_SLACK", "connector_lines", "distance_pairs", "nearest"]
 

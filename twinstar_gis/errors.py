@@ -1,4 +1,4 @@
-"""Error family of twinstar_gis.
+"""Error family of twinstar_gis: every error class of the package, in one module.
 
 Every error the library raises on purpose derives from :class:`TwinstarError`
 and also from the builtin that best describes it, so callers can catch either.
@@ -13,6 +13,11 @@ __all__ = [
     "CRSError",
     "ValidationError",
     "ProjectFileError",
+    "SettingsError",
+    "AccessError",
+    "PlanningError",
+    "RunFolderError",
+    "FontNotFoundError",
 ]
 
 
@@ -48,3 +53,23 @@ class ValidationError(TwinstarError, ValueError):
         n = len(self.problems)
         head = f"{n} validation problem{'s' if n != 1 else ''}:"
         super().__init__("\n".join([head, *("  - " + p for p in self.problems)]))
+
+
+class SettingsError(TwinstarError, ValueError):
+    """A setting has an unknown name or an impossible value."""
+
+
+class AccessError(TwinstarError, ValueError):
+    """A source or point the travel-time model cannot place (unknown id, off the grid, outside the region)."""
+
+
+class PlanningError(TwinstarError, ValueError):
+    """Bad input to a planning analysis (unknown county, missing column, impossible setting)."""
+
+
+class RunFolderError(TwinstarError, OSError):
+    """A run folder has no manifest, or its files do not match the manifest."""
+
+
+class FontNotFoundError(TwinstarError, LookupError):
+    """No font with Chinese glyphs is installed."""

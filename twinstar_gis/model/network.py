@@ -77,9 +77,9 @@ from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from ._errors import ValidationError
-from .crs import EQUAL_AREA_CRS, GEOD
-from .settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, ROAD_CLASSES, Settings
+from ..errors import ValidationError
+from ..data.crs import EQUAL_AREA_CRS, GEOD
+from ..settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, ROAD_CLASSES, Settings
 
 __all__ = [
     "RAIL_CLASSES",
@@ -892,9 +892,9 @@ def validate_network(net_or_layers, *, settings: Settings = DEFAULT, include_pla
 
     Returns
     -------
-    twinstar_gis.validate.ValidationReport
+    twinstar_gis.data.validate.ValidationReport
     """
-    from .validate import ValidationReport
+    from ..data.validate import ValidationReport
 
     net = net_or_layers if isinstance(net_or_layers, Network) else build_network(
         net_or_layers, settings=settings, include_planned=include_planned)

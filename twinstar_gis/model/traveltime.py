@@ -8,13 +8,13 @@ and a table's number cannot disagree by more than one cell.
 The graph
 ---------
 One directed graph whose nodes are the network's nodes
-(:func:`twinstar_gis.network.build_network`) followed by the cells of an
+(:func:`twinstar_gis.model.network.build_network`) followed by the cells of an
 equal-area grid (``access.resolution_m``):
 
 * network edges as the network builds them (corridors, rail with boarding at
   stations, links of places/parks/stations);
 * 8-connected cell edges: distance x mean pace of the two cells, the pace from
-  the friction surface (:func:`twinstar_gis.raster_access.friction_surface`:
+  the friction surface (:func:`twinstar_gis.model.surface.friction_surface`:
   roads other than expressways burnt in at their speed, elsewhere
   ``speeds.off_road`` x Tobler's slope factor);
 * every network **exit** (road nodes that are not expressway interiors,
@@ -39,7 +39,7 @@ point (no id) is its cell; a place's time to itself is 0.
 Examples
 --------
 >>> import tempfile
->>> from twinstar_gis.dataset import build_dataset, load_dataset
+>>> from twinstar_gis.data.dataset import build_dataset, load_dataset
 >>> from twinstar_gis.settings import DEFAULT
 >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
 >>> model = build_model(ds.layers, dem_path=ds.dem_path, settings=DEFAULT.override(**{"access.resolution_m": 4000}))
@@ -71,13 +71,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import shape
 
-from ._errors import TwinstarError
-from .crs import EQUAL_AREA_CRS, geodesic_area_km2
+from ..errors import AccessError
+from ..data.crs import EQUAL_AREA_CRS, geodesic_area_km2
 from .network import build_network
-from .raster_access import Grid, _cell_graph, friction_surface, make_grid, multi_source_times, zonal_time_stats
-from .settings import DEFAULT, Settings
+from .surface import Grid, _cell_graph, friction_surface, make_grid, multi_source_times, zonal_time_stats
+from ..settings import DEFAULT, Settings
 
-__all__ = ["TravelTimeModel", "AccessResult", "AccessError", "build_model", "model_from_raster", "time_surface",
+__all__ = ["TravelTimeModel", "AccessResult", "build_model", "model_from_raster", "time_surface",
            "times_at", "times_between", "isochrone_polygons", "isochrones", "od_matrix", "county_statistics",
            "accessibility", "compare_scenarios"]
 
@@ -86,9 +86,6 @@ _LINK_MIN = 1e-9  # smallest edge (a sparse graph cannot store a zero edge relia
 _CHUNK = 8  # sources per Dijkstra call when a full row per source is kept
 _TO_EA = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
 
-
-class AccessError(TwinstarError, ValueError):
-    """A source or point the travel-time model cannot place (unknown id, off the grid, outside the region)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network
     A 5 x 5 grid of 1 km cells at 15 km/h: a neighbour is 4 min away, a diagonal one 4 x sqrt(2).
 
     >>> import numpy as np, rasterio
-    >>> from twinstar_gis.raster_access import Grid
+    >>> from twinstar_gis.model.surface import Grid
     >>> g = Grid(rasterio.transform.from_origin(0, 5000, 1000, 1000), 5, 5, None, 1000.0)
     >>> m = model_from_raster(np.full((5, 5), 15.0), g)
     >>> s = time_surface(m, np.array([[2500.0, 2500.0]]), crs=None)
@@ -579,7 +576,7 @@ def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, 
     Examples
     --------
     >>> import tempfile
-    >>> from twinstar_gis.dataset import build_dataset, load_dataset
+    >>> from twinstar_gis.data.dataset import build_dataset, load_dataset
     >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
     >>> now = accessibility(ds.layers, dem_path=ds.dem_path, resolution=4000)
     >>> planned = accessibility(ds.layers, dem_path=ds.dem_path, resolution=4000, include_planned=True)

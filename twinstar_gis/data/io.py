@@ -1,7 +1,7 @@
 """Reading planners' files and writing outputs atomically.
 
 Reading brings every layer to WGS-84 (EPSG:4326) through the CRS policy of
-:mod:`twinstar_gis.crs`, converting GCJ-02 / BD-09 where the project file says
+:mod:`twinstar_gis.data.crs`, converting GCJ-02 / BD-09 where the project file says
 so.  Inputs are only ever opened for reading.
 
 Writing goes to a temporary file beside the target which replaces it only
@@ -24,11 +24,11 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from ._errors import CRSError, DataSourceError, ProjectFileError
+from ..errors import CRSError, DataSourceError, ProjectFileError, SettingsError
 from .crs import to_storage_crs
 from .gcj02 import COORD_SYSTEMS, convert_gdf
 from .schema import LAYERS
-from .settings import CORRIDOR_CLASSES, DEFAULT, Settings, SettingsError
+from ..settings import CORRIDOR_CLASSES, DEFAULT, Settings
 
 __all__ = [
     "read_layer",
@@ -319,7 +319,7 @@ class LayerSource:
     Attributes
     ----------
     kind : str
-        A layer kind of :data:`twinstar_gis.schema.LAYERS`.
+        A layer kind of :data:`twinstar_gis.data.schema.LAYERS`.
     path : pathlib.Path
     layer : str or None
     encoding : str or None

@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from ._errors import DataSourceError
-from .io import atomic_output
-from .run import RERENDERED, read_run, update_record
+from ..errors import DataSourceError
+from ..data.io import atomic_output
+from .folder import RERENDERED, read_run, update_record
 
 __all__ = ["write_brief", "REQUIRED", "MISSING"]
 
@@ -159,7 +159,7 @@ def _assumptions(manifest) -> pd.DataFrame:
 
 def _planning_section(root: Path, manifest) -> str:
     """Section 7: suitability, joint-park sites, linkage (and 2SFCA when the run has it), from the run's planning/ tables."""
-    from .planning.outputs import BRIEF_TABLES
+    from ..planning.outputs import BRIEF_TABLES
 
     head = "<h2>7. 规划分析 Planning analyses</h2>"
     have = [rel for rel in BRIEF_TABLES if rel in manifest["outputs"]]
@@ -256,7 +256,7 @@ def write_brief(run_dir="twinstar_output", *, manifest: dict | None = None, path
     manifest : dict, optional
         The run's manifest while the run is being written (``twinstar run``);
         otherwise ``run.json`` is read and the folder checked against it
-        (:func:`twinstar_gis.run.read_run`), and the new brief is recorded in it.
+        (:func:`twinstar_gis.run.folder.read_run`), and the new brief is recorded in it.
 
     Raises
     ------

@@ -1,7 +1,7 @@
 """The layers of a Twin Star dataset: geometry types and attributes.
 
 This is the data dictionary in code; ``docs/data_dictionary.md`` describes
-every attribute in words.  Validation (:mod:`twinstar_gis.validate`) checks
+every attribute in words.  Validation (:mod:`twinstar_gis.data.validate`) checks
 layers against these specs, for the embedded dataset and a planner's files
 alike.
 """

@@ -2,7 +2,7 @@
 
 Two levels:
 
-* :func:`validate_layer` checks one layer against its :class:`~twinstar_gis.schema.LayerSpec`:
+* :func:`validate_layer` checks one layer against its :class:`~twinstar_gis.data.schema.LayerSpec`:
   emptiness, required attributes, unique ids, missing / empty / wrong-type /
   invalid geometry, allowed ``geometry_quality`` values.  With ``fix=True``
   invalid geometry is repaired (``shapely.make_valid``, keeping the layer's
@@ -30,10 +30,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.ops import nearest_points
 
-from ._errors import ValidationError
+from ..errors import ValidationError
 from .crs import EQUAL_AREA_CRS, GEOD, geodesic_area_km2
 from .schema import GEOMETRY_QUALITIES, LAYERS
-from .settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, Settings
+from ..settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, Settings
 
 __all__ = ["Check", "ValidationReport", "validate_layer", "validate_geometry", "validate_dataset",
            "TWIN_STAR_BOUNDS", "study_bounds", "check_region", "check_corridors", "check_points_in_region"]
@@ -169,7 +169,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, kind: str, *, fix: bool = False, repor
     gdf : geopandas.GeoDataFrame
         The layer, in EPSG:4326.  Not modified.
     kind : str
-        A layer kind of :data:`twinstar_gis.schema.LAYERS`.
+        A layer kind of :data:`twinstar_gis.data.schema.LAYERS`.
     fix : bool, default False
         Repair invalid geometry and report each repair.
 
@@ -532,7 +532,7 @@ def _speed_problems(corridors, ids, label, settings) -> list[str]:
     return probs
 
 
-#: Source of features imported from OpenStreetMap (see :mod:`twinstar_gis.osm`).
+#: Source of features imported from OpenStreetMap (see :mod:`twinstar_gis.model.osm`).
 _OSM_SOURCE_PREFIX = "OpenStreetMap"
 
 

@@ -4,7 +4,7 @@
 
 1. :func:`prepare_run` reads and checks everything (settings, project file,
    every layer, the DEM) and writes nothing.  Bad input stops the run here.
-2. The run is staged in a sibling folder (:mod:`twinstar_gis.run`): the layers
+2. The run is staged in a sibling folder (:mod:`twinstar_gis.run.folder`): the layers
    used (``data/twinstar.gpkg``), the DEM, the analyses, the accessibility
    model, the maps, the brief and finally ``run.json``; then the staging
    folder is swapped into place.  The previous run stays complete until then.
@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from ._errors import CRSError, DataSourceError
-from .io import Project, read_project, write_gpkg
-from .run import check_output_dir, file_record, staged, utc_now, write_manifest
-from .settings import DEFAULT, Settings, SettingsError
+from .._version import __version__
+from ..errors import CRSError, DataSourceError
+from ..data.io import Project, read_project, write_gpkg
+from ..run.folder import check_output_dir, file_record, staged, utc_now, write_manifest
+from ..errors import SettingsError
+from ..settings import DEFAULT, Settings
 
 __all__ = ["run_all", "run_access", "check_dem", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
 
@@ -95,8 +96,8 @@ def _records(paths, role) -> list[dict]:
 
 def _embedded():
     """The embedded layers built in memory, their metadata rows and the files they come from."""
-    from .dataset import build_layers, curated_dir
-    from .terrain import default_dem_path
+    from ..data.dataset import build_layers, curated_dir
+    from ..data.terrain import default_dem_path
 
     layers = build_layers()
     files = sorted(p for p in Path(curated_dir()).rglob("*") if p.is_file())
@@ -114,7 +115,7 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
     (dict, Project or None, list of pathlib.Path, pathlib.Path or None)
         Layers, the project, the input files read, the default DEM (None for a project without base).
     """
-    from .io import apply_project_layers
+    from ..data.io import apply_project_layers
 
     proj = project if (project is None or isinstance(project, Project)) else read_project(project)
     layers, files, dem = {}, [], None
@@ -178,7 +179,7 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
         Any bad input: project file, settings, layers (validation incl. the
         region sanity check), DEM.
     """
-    from .validate import validate_dataset
+    from ..data.validate import validate_dataset
 
     proj = project if (project is None or isinstance(project, Project)) else read_project(project)
     settings = resolve_settings(project=proj, settings=settings, overrides=overrides)
@@ -202,7 +203,7 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
 
 
 def _embedded_metadata(layers, dem_src):
-    from .dataset import _metadata as dataset_metadata
+    from ..data.dataset import _metadata as dataset_metadata
 
     embedded = {k: v for k, v in layers.items() if v.attrs.get("source_file") == f"embedded {k}"}
     # the terrain row is completed once the DEM is clipped (write_data); placeholder statistics here
@@ -212,7 +213,7 @@ def _embedded_metadata(layers, dem_src):
 
 def write_data(prep: RunInputs, run_dir) -> list[Path]:
     """``data/twinstar.gpkg`` (the layers used + metadata) and ``data/twinstar_dem.tif`` in ``run_dir``."""
-    from .terrain import clip_dem
+    from ..data.terrain import clip_dem
 
     run_dir = Path(run_dir)
     meta = prep.metadata
@@ -233,7 +234,7 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
 
 def run_access(ds, out_dir, settings: Settings, **kw):
     """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``)."""
-    from .outputs import write_access
+    from ..run.outputs import write_access
 
     kw.setdefault("scenario", settings.access.scenario)
     return write_access(ds, out_dir, settings=settings, **kw)
@@ -318,7 +319,7 @@ def _manifest_head(prep: RunInputs, started, command) -> dict:
 
 def _figures(stage, head, write_figures) -> list:
     """The print figures; without a CJK font the run goes on without them and says so (``twinstar figures`` refuses)."""
-    from .maps.figures import FontNotFoundError
+    from ..errors import FontNotFoundError
 
     try:
         return write_figures(stage, manifest=head)
@@ -329,11 +330,11 @@ def _figures(stage, head, write_figures) -> list:
 
 
 def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu_key, store_key, started, command) -> dict:
-    from .dataset import load_dataset
-    from .maps import write_figures, write_gallery
-    from .outputs import write_distances, write_indicators, write_overlap
-    from .planning.outputs import write_planning
-    from .report import write_brief
+    from ..data.dataset import load_dataset
+    from ..maps import write_figures, write_gallery
+    from ..run.outputs import write_distances, write_indicators, write_overlap
+    from ..planning.outputs import write_planning
+    from ..run.brief import write_brief
 
     s = prep.settings
     written = {"data": write_data(prep, stage)}

@@ -30,9 +30,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._errors import DataSourceError, TwinstarError
+from ..errors import DataSourceError, RunFolderError
 
-__all__ = ["MANIFEST", "SCHEMA", "RunFolderError", "read_run", "file_record", "sha256_file", "check_output_dir",
+__all__ = ["MANIFEST", "SCHEMA", "read_run", "file_record", "sha256_file", "check_output_dir",
            "clean_leftovers", "staging_dir", "swap_into_place", "staged", "write_manifest", "outputs_of", "update_record",
            "utc_now"]
 
@@ -44,9 +44,6 @@ SCHEMA = 1
 RERENDERED = ("brief.html",)
 _LEFTOVER = re.compile(r"\.(staging|old)-(\d+)-\d+$")
 
-
-class RunFolderError(TwinstarError, OSError):
-    """A run folder has no manifest, or its files do not match the manifest."""
 
 
 def utc_now() -> str:

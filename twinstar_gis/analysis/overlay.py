@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import geodesic_area_km2, geodesic_length_km, local_aeqd
+from ..data.crs import geodesic_area_km2, geodesic_length_km, local_aeqd
 
 __all__ = [
     "MU_PER_KM2",
@@ -160,7 +160,7 @@ def county_adjacency(boundaries: gpd.GeoDataFrame, *, min_km: float = 0.001) -> 
     Examples
     --------
     >>> import tempfile
-    >>> from twinstar_gis.dataset import build_dataset, load_dataset
+    >>> from twinstar_gis.data.dataset import build_dataset, load_dataset
     >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
     >>> adj = county_adjacency(ds["boundaries"])
     >>> cross = adj[~adj["same_city"]]

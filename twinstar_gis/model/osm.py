@@ -7,7 +7,7 @@ is in the pyogrio wheels; PBF and XML go through the same driver).  A custom
 ``osmconf.ini`` (written to a temporary file and passed as the ``CONFIG_FILE``
 open option) turns the tags we need into columns.  The driver's ``lines``
 layer keeps the exact coordinates of the OSM way nodes, so two ways that share
-an OSM node share a vertex: that is the topology :mod:`twinstar_gis.network`
+an OSM node share a vertex: that is the topology :mod:`twinstar_gis.model.network`
 uses (``node_crossings`` stays off for OSM data).
 
 What becomes what
@@ -53,11 +53,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ._errors import DataSourceError
-from .crs import EQUAL_AREA_CRS
-from .io import read_layer, write_gpkg
+from ..errors import DataSourceError
+from ..data.crs import EQUAL_AREA_CRS
+from ..data.io import read_layer, write_gpkg
 from .network import parse_speed
-from .settings import DEFAULT, Settings
+from ..settings import DEFAULT, Settings
 
 __all__ = ["OSM_SOURCE", "import_osm", "read_osm"]
 
@@ -213,7 +213,7 @@ def _rivers(lines):
 def _study_area(boundaries) -> np.ndarray:
     """The study-area polygon: the embedded prefectures, or a boundary file (all its polygons)."""
     if boundaries is None:
-        from .dataset import build_boundaries
+        from ..data.dataset import build_boundaries
 
         b = build_boundaries()
         b = b[b["level"] == "prefecture"]

@@ -1,7 +1,7 @@
 """Raster accessibility: friction surface, cumulative travel time, zonal statistics.
 
 The grid is laid in the regional equal-area projection
-(:data:`twinstar_gis.crs.EQUAL_AREA_CRS`), so every cell is a true square of
+(:data:`twinstar_gis.data.crs.EQUAL_AREA_CRS`), so every cell is a true square of
 ``resolution`` metres (distance scale within 0.3 % over the region).  The
 travel-time GeoTIFFs are written on that grid; reprojecting them to lon/lat
 would resample the values, so maps reproject them only for display.
@@ -11,7 +11,7 @@ Friction
 * Roads a traveller can leave anywhere (every road class but expressways) are
   burnt in with their feature speed (:func:`corridor_speeds`, ``all_touched``).
   Expressways and rail are *not* burnt in: they are entered and left only at
-  network exits, which the travel-time model (:mod:`twinstar_gis.traveltime`)
+  network exits, which the travel-time model (:mod:`twinstar_gis.model.traveltime`)
   joins to their cells.
 * Other cells: the off-road speed times Tobler's slope factor
   ``exp(-a (|s| + b)) / exp(-a b)`` (``access.tobler_a``/``tobler_b``; 1 on the
@@ -40,9 +40,9 @@ from rasterio.warp import Resampling, reproject
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from .crs import EQUAL_AREA_CRS
-from .io import atomic_output
-from .settings import DEFAULT, ROAD_CLASSES, Settings
+from ..data.crs import EQUAL_AREA_CRS
+from ..data.io import atomic_output
+from ..settings import DEFAULT, ROAD_CLASSES, Settings
 
 __all__ = ["Grid", "make_grid", "friction_surface", "corridor_speeds", "cost_distance", "multi_source_times", "write_raster",
            "zonal_time_stats", "NODATA", "BURNT_CLASSES"]
