@@ -21,167 +21,32 @@ import pandas as pd
 from ..data.gcj02 import wgs84_to_gcj02
 from ..data.io import atomic_output
 from ._controls import SyncMaps
+from ._layers import (G_ADMIN, G_ANALYSIS, G_ECO, admin_layers, as_run, ecology_layers, end_page, park_layer, start_page,
+                      transport_layers)
 from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .core import add_hillshade, add_labels, add_raster, add_vector, finish, new_map, save_map
-from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, STATUS_LABELS, TIME_CLASSES,
-                    TIME_RAMP, class_label, corridor_style, minutes_change)
+from .planning_pages import PLANNING_GALLERY, PLANNING_MAKERS
+from .style import ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, DATA, TIME_CLASSES, TIME_RAMP, minutes_change
 
 __all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "change_map", "write_gallery",
            "GALLERY", "headline_figures"]
 
 log = logging.getLogger(__name__)
 
-G_ADMIN, G_INDUSTRY, G_TRANSPORT, G_ECO, G_ANALYSIS = (
-    "行政 Administrative", "产业 Industry", "交通 Transport", "生态 Ecology", "分析 Analysis")
-_SRC = [("source", "来源 Source"), ("accuracy_m", "精度 Accuracy (m)"), ("geometry_quality", "几何 Geometry")]
 NEAREST_LABELS = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高铁站 HSR station", "railway": "铁路 railway",
                   "railway_station": "火车站 railway station", "expressway": "高速公路 expressway",
                   "national_highway": "国道 national highway", "interchange": "互通 interchange", "airport": "机场 airport"}
 
 
-def _run(run) -> Run:
-    if isinstance(run, Run):
-        return run
-    if hasattr(run, "layers") and hasattr(run, "dem_path"):  # a loaded Dataset (notebooks): data layers only
-        return Run.from_dataset(run)
-    return open_run(run)
-
-
-def _start(run, m, basemap, title, **kw):
-    if m is not None:
-        return m, m._ts_spec
-    b = run.layer("boundaries").total_bounds
-    m, spec = new_map(b, basemap=basemap, title=title, **kw)
-    m._ts_spec = spec
-    add_hillshade(m, spec, run.dem_path)
-    return m, spec
-
-
-def _end(m, spec, do_finish, notes=None, **kw):
-    if do_finish:
-        finish(m, spec, note_lines=notes, **kw)
-    return m
-
-
-def _cores(places):
-    c = places[places["kind"] == "city_core"].copy()
-    c["label_zh"] = c["name_zh"].str.replace("市", "", regex=False) + "中心城区"
-    c["label_en"] = c["name_en"]
-    return c
-
-
-def _admin(m, spec, run, *, counties_show=True, seats=True):
-    b, p = run.layer("boundaries"), run.layer("places")
-    counties, prefs = b[b["level"] == "county"], b[b["level"] == "prefecture"]
-    fg = add_vector(m, spec, counties, name="旗县区 Counties", group=G_ADMIN, color=DATA["county"]["color"],
-                    fill_opacity=0.0, weight=DATA["county"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
-                    show=counties_show,
-                    tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("area_km2", "面积 Area (km²)"),
-                             ("population_2020", "人口 Population 2020")],
-                    popup=[("adcode", "代码 Adcode"), ("name_zh", "名称"), ("name_en", "Name"),
-                           ("area_km2", "面积 Area (km², ellipsoid)"), ("population_2020", "人口 Population 2020"),
-                           ("population_source", "人口来源 Population source"), ("source", "来源 Source")])
-    add_labels(spec, counties, cls="county", priority=60, min_zoom=6.5, layer=fg)
-    add_vector(m, spec, prefs, name="地级市 Prefectures", group=G_ADMIN, color=DATA["prefecture"]["color"],
-               fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
-               tooltip=[("name_zh", "市"), ("name_en", "City"), ("area_km2", "面积 Area (km², ellipsoid)"),
-                        ("area_official_km2", "统计面积 Official area (km²)")])
-    add_labels(spec, prefs, cls="prefecture", priority=100, min_zoom=0)
-    cores = _cores(p)
-    add_vector(m, spec, cores, name="中心城区 City cores", group=G_ADMIN, color=DATA["city_core"]["color"], kind="point",
-               radius=DATA["city_core"]["radius"], tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
-    add_labels(spec, cores, cls="core", priority=90, min_zoom=0, text="label_zh", english="label_en", point=True)
-    if seats:
-        s = p[p["kind"] == "county_seat"]
-        fg = add_vector(m, spec, s, name="旗县驻地 County seats", group=G_ADMIN, color=DATA["county_seat"]["color"],
-                        edge=DATA["county_seat"]["edge"], kind="point", radius=DATA["county_seat"]["radius"],
-                        tooltip=[("name_zh", "名称"), ("name_en", "Name")], popup=_SRC)
-        add_labels(spec, s, cls="seat", priority=40, min_zoom=8, point=True, layer=fg)
-
-
-def _parks(m, spec, run, *, show=True):
-    parks = run.layer("parks")
-    st = DATA["park"]
-    fg = add_vector(m, spec, parks, name="产业园区 Industrial parks", group=G_INDUSTRY, color=st["color"],
-                    fill_opacity=st["fill"], weight=st["width"], show=show,
-                    tooltip=[("name_zh", "园区"), ("name_en", "Park"), ("level", "级别 Level"),
-                             ("declared_area_km2", "规划面积 Declared area (km²)"), ("area_km2", "图上面积 Drawn area (km²)"),
-                             ("geometry_quality", "几何 Geometry")],
-                    popup=[("park_id", "编号 Id"), ("name_zh", "园区"), ("name_en", "Park"),
-                           ("leading_industries", "主导产业 Industries"), ("area_basis", "面积依据 Area basis")] + _SRC)
-    add_labels(spec, parks, cls="park", priority=30, min_zoom=8.5, layer=fg)
-
-
-def _transport(m, spec, run, *, show=True, planned=True):
-    cor, note = run.map_corridors()
-    if note and note not in spec.notes:
-        spec.notes.append(note)
-    status = cor["status"].fillna("operating")
-    for cls in CORRIDOR:
-        sub = cor[(cor["class"] == cls) & (status == "operating")]
-        s = corridor_style(cls)
-        add_vector(m, spec, sub, name=class_label(cls), group=G_TRANSPORT, color=s["color"], kind="line", weight=s["width"],
-                   ties=s["ties"], show=show, simplify_deg=0.001,
-                   tooltip=[("name_zh", "线路"), ("name_en", "Corridor"), ("design_speed_kmh", "设计速度 Design speed (km/h)"),
-                            ("opening_year", "开通 Opened"), ("length_km", "区内长度 Length in region (km)")],
-                   popup=[("stations", "车站 Stations")] + _SRC)
-    if planned:
-        for st_name, sub in cor[status != "operating"].groupby(status[status != "operating"]):
-            items, cmap = [], {}
-            for cls in sub["class"].unique():
-                s = corridor_style(cls, st_name)
-                cmap[cls] = s["color"]
-                items.append({"kind": "line", "color": s["color"], "width": s["width"], "dash": s["dash"],
-                              "label": f"{class_label(cls)}: {STATUS_LABELS.get(st_name, st_name)} (assumed route)"})
-            s = corridor_style(sub["class"].iloc[0], st_name)
-            add_vector(m, spec, sub, name=f"{STATUS_LABELS.get(st_name, st_name)} 线路 corridors", group=G_TRANSPORT,
-                       color=s["color"], kind="line", weight=s["width"], dash=s["dash"], simplify_deg=0.001, show=show,
-                       color_by={"column": "class", "map": cmap}, legend_items=items,
-                       tooltip=[("name_zh", "线路"), ("name_en", "Corridor"), ("status", "状态 Status"),
-                                ("opening_year", "预计 Year")], popup=_SRC)
-    n = run.layer("nodes")
-    st = n[n["kind"].isin(["hsr_station", "rail_station"])]
-    fg = add_vector(m, spec, st, name="车站 Stations", group=G_TRANSPORT, color=DATA["hsr_station"]["color"], kind="point",
-                    radius=5, show=show,
-                    color_by={"column": "kind", "map": {"hsr_station": DATA["hsr_station"]["color"],
-                                                        "rail_station": DATA["rail_station"]["color"]}},
-                    tooltip=[("name_zh", "车站"), ("name_en", "Station"), ("kind", "类型 Kind")], popup=_SRC,
-                    legend_items=[{"kind": "dot", "color": DATA["hsr_station"]["color"], "label": "高铁站 HSR station"},
-                                  {"kind": "dot", "color": DATA["rail_station"]["color"], "label": "普速站 Railway station"}])
-    add_labels(spec, st, cls="station", priority=35, min_zoom=8.5, point=True, layer=fg)
-    fg = add_vector(m, spec, n[n["kind"] == "airport"], name="机场 Airports", group=G_TRANSPORT, color=DATA["airport"]["color"],
-                    kind="point", radius=DATA["airport"]["radius"], show=show,
-                    tooltip=[("name_zh", "机场"), ("name_en", "Airport")], popup=_SRC)
-    add_labels(spec, n[n["kind"] == "airport"], cls="station", priority=34, min_zoom=8.5, point=True, layer=fg)
-
-
-def _ecology(m, spec, run, *, show=True):
-    eco = run.layer("eco_zones")
-    sl, nr = DATA["sandy_land"], DATA["nature_reserve"]
-    add_vector(m, spec, eco[eco["kind"] == "sandy_land"], name="科尔沁沙地 Horqin sandy land", group=G_ECO,
-               color=sl["color"], fill_opacity=sl["fill"], weight=sl["width"], show=show,
-               tooltip=[("name_zh", "名称"), ("name_en", "Name"), ("area_km2", "区内面积 Area in region (km²)")], popup=_SRC)
-    res = eco[eco["kind"] == "nature_reserve"]
-    fg = add_vector(m, spec, res, name="自然保护区 Nature reserves", group=G_ECO,
-                    color=nr["color"], fill_opacity=nr["fill"], weight=nr["width"], show=show,
-                    tooltip=[("name_zh", "保护区"), ("name_en", "Reserve"), ("protection_level", "级别 Level"),
-                             ("official_area_km2", "批准面积 Official area (km²)")],
-                    popup=[("area_source", "面积来源 Area source")] + _SRC)
-    add_labels(spec, res, cls="reserve", priority=20, min_zoom=8, layer=fg)
-    add_vector(m, spec, run.layer("rivers"), name="西辽河水系 West Liao rivers", group=G_ECO, color=DATA["river"]["color"],
-               kind="line", weight=DATA["river"]["width"], show=show, simplify_deg=0.001,
-               tooltip=[("name_zh", "河流"), ("name_en", "River"), ("length_km", "区内长度 Length (km)")], popup=_SRC)
-
-
 def overview_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "赤峰–通辽 双子星座 · Twin Star: overview", **kw)
-    _ecology(m, spec, run)
-    _admin(m, spec, run)
-    _parks(m, spec, run)
-    _transport(m, spec, run)
-    return _end(m, spec, finish, [f"Data: {html.escape(run.origin)}."])
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "赤峰–通辽 双子星座 · Twin Star: overview", **kw)
+    ecology_layers(m, spec, run)
+    admin_layers(m, spec, run)
+    park_layer(m, spec, run)
+    transport_layers(m, spec, run)
+    return end_page(m, spec, finish, [f"Data: {html.escape(run.origin)}."])
 
 
 def _distance_labels(spec, near, cls="hsr_station"):
@@ -198,13 +63,13 @@ def _distance_labels(spec, near, cls="hsr_station"):
 
 def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run)."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
     near = run.table("analysis/park_corridor_nearest.csv")
     conn = run.vector("analysis/park_corridor_connectors.gpkg", "connectors")
-    _admin(m, spec, run, counties_show=False, seats=False)
-    _transport(m, spec, run)
-    _parks(m, spec, run)
+    admin_layers(m, spec, run, counties_show=False, seats=False)
+    transport_layers(m, spec, run)
+    park_layer(m, spec, run)
     st = ANALYSIS["connector"]
     spec.dist_layer = None
     for cls, grp in conn.groupby("class", sort=False):
@@ -223,7 +88,7 @@ def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
             spec.dist_layer = fg.get_name()
     _distance_labels(spec, near)
     mf = near["measured_from"].iloc[0] if len(near) else "boundary"
-    return _end(m, spec, finish, [f"距离取自本次运行 Distances from this run (park {html.escape(str(mf))}, WGS-84 ellipsoid); "
+    return end_page(m, spec, finish, [f"距离取自本次运行 Distances from this run (park {html.escape(str(mf))}, WGS-84 ellipsoid); "
                                   "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station."])
 
 
@@ -238,9 +103,9 @@ def _buffer_note(run, buf):
 
 def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs)."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
-    _ecology(m, spec, run)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
+    ecology_layers(m, spec, run)
     buf = run.vector("analysis/overlap.gpkg", "eco_buffers", required=False)
     b = ANALYSIS["buffer"]
     if buf is not None:
@@ -250,8 +115,8 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
                    weight=b["width"], dash=b["dash"], simplify_deg=0.0005, tooltip=[("label", "缓冲 Buffer")],
                    legend_items=[{"kind": "fill", "color": b["color"], "fill": b["fill"], "dash": b["dash"], "width": 1.5,
                                   "label": "生态缓冲区 Buffer around reserves and rivers"}])
-    _admin(m, spec, run, counties_show=False, seats=False)
-    _parks(m, spec, run)
+    admin_layers(m, spec, run, counties_show=False, seats=False)
+    park_layer(m, spec, run)
     c = ANALYSIS["conflict"]
     ov = run.vector("analysis/overlap.gpkg", "park_eco_overlaps")
     add_vector(m, spec, ov, name="园区占用生态区 Park overlaps", group=G_ANALYSIS, color=c["color"], fill_opacity=c["fill"],
@@ -264,14 +129,14 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
                weight=c["width"], tooltip=[("line_name_zh", "线路 Corridor"), ("zone_name_zh", "生态区 Zone"),
                                            ("buffer_m", "缓冲 Buffer (m)"), ("length_km", "长度 Length (km)"),
                                            ("share_of_line", "占线路比例 Share of corridor")])
-    _transport(m, spec, run, show=False)
-    return _end(m, spec, finish, [_buffer_note(run, buf) + " All outlines here are indicative: verify on surveyed "
+    transport_layers(m, spec, run, show=False)
+    return end_page(m, spec, finish, [_buffer_note(run, buf) + " All outlines here are indicative: verify on surveyed "
                                   "boundaries before acting."])
 
 
 def headline_figures(run) -> dict:
     """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent)."""
-    run = _run(run)
+    run = as_run(run)
     tw = run.table("access/twin_city.csv").set_index("indicator")["value"]
     out = {"core_to_core_now": float(tw.get("core_to_core_fastest_min", np.nan)),
            "core_to_core_road_now": float(tw.get("core_to_core_road_min", np.nan)),
@@ -294,8 +159,8 @@ def _fmt(x):
 
 def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
     a, t, crs = run.raster("access/time_to_cores.tif")
     add_raster(m, spec, a, t, crs, name="到中心城区时间 Time to nearest core", group=G_ANALYSIS, vmin=0, vmax=180,
                classes=list(TIME_CLASSES), legend_label="0 → 150+ min (30-min classes)", colors=TIME_RAMP)
@@ -308,12 +173,12 @@ def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
                tooltip=[("name_zh", "旗县区"), ("name_en", "County"), ("mean_min", "平均 Mean (min)"),
                         ("median_min", "中位 Median (min)"), ("area_share_60min", "一小时圈面积比 Share within 1 h"),
                         ("area_share_120min", "两小时圈面积比 Share within 2 h")])
-    _admin(m, spec, run, counties_show=False)
-    _transport(m, spec, run, show=False)
+    admin_layers(m, spec, run, counties_show=False)
+    transport_layers(m, spec, run, show=False)
     h = headline_figures(run)
     head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} min</b> fastest, {_fmt(h['core_to_core_road_now'])} min "
             f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core.")
-    return _end(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
+    return end_page(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
 
 
 def _isochrones(m, spec, iso, *, show=(60, 120), style="isochrone", suffix="", only=None):
@@ -343,8 +208,8 @@ def _scenario_side(run, fig, *, left: bool, basemap, **kw):
                classes=list(TIME_CLASSES), legend_label="0 → 150+ min (30-min classes)", colors=TIME_RAMP)
     iso = run.vector("access/isochrones.gpkg", "isochrones") if left else run.vector("access/scenario.gpkg", "isochrones_scenario")
     _isochrones(m, spec, iso, show=(120,), style="isochrone" if left else "isochrone_scenario", only=(60, 120))
-    _admin(m, spec, run, seats=False)
-    _transport(m, spec, run, planned=not left)
+    admin_layers(m, spec, run, seats=False)
+    transport_layers(m, spec, run, planned=not left)
     v = h["core_to_core_now"] if left else h["core_to_core_scenario"]
     delta = h["core_to_core_scenario"] - h["core_to_core_now"]
     banner = (f"{'现状 Now' if left else '情景 Scenario'} · 中心城区间 core ↔ core <b>{_fmt(v)} min</b>"
@@ -364,7 +229,7 @@ def _ramp_key() -> str:
 
 def scenario_map(run, *, basemap: str = "hillshade", **kw):
     """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map."""
-    run = _run(run)
+    run = as_run(run)
     fig = branca.element.Figure()
     a = _scenario_side(run, fig, left=True, basemap=basemap, **kw)
     b = _scenario_side(run, fig, left=False, basemap=basemap, **kw)
@@ -376,8 +241,8 @@ def scenario_map(run, *, basemap: str = "hillshade", **kw):
 
 def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "情景变化 Scenario: change per county", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "情景变化 Scenario: change per county", **kw)
     layer = run.vector("access/scenario.gpkg", "county_change").copy()
     layer["change_class"] = pd.cut(layer["mean_min_change"], list(CHANGE_BINS), labels=CHANGE_LABELS).astype(str)
     layer["geometry_quality"] = "surveyed"
@@ -398,11 +263,11 @@ def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     add_vector(m, spec, b[b["level"] == "prefecture"], name="地级市 Prefectures", group=G_ADMIN, color="#000000",
                fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
                tooltip=[("name_zh", "市"), ("name_en", "City")])
-    _transport(m, spec, run, show=True)
+    transport_layers(m, spec, run, show=True)
     h = headline_figures(run)
     head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} → {_fmt(h['core_to_core_scenario'])} min</b>; "
             f"{h['counties_faster_5']} of {h.get('counties', '–')} counties at least 5 min faster on average.")
-    return _end(m, spec, finish, ["Change = scenario − now, mean minutes to the nearest core over the county's cells."],
+    return end_page(m, spec, finish, ["Change = scenario − now, mean minutes to the nearest core over the county's cells."],
                 headline=head, banner=f"情景 Scenario · core ↔ core <b>{_fmt(h['core_to_core_now'])} → "
                                       f"{_fmt(h['core_to_core_scenario'])} min</b>")
 
@@ -417,9 +282,6 @@ GALLERY = {
 }
 _MAKERS = {"overview": overview_map, "distances": distances_map, "conflicts": conflicts_map, "accessibility": access_map,
            "scenario": scenario_map, "change": change_map}
-# Planning pages (issue #13); imported here, after the helpers they reuse are defined.
-from .planning_pages import PLANNING_GALLERY, PLANNING_MAKERS
-
 GALLERY.update(PLANNING_GALLERY)
 _MAKERS.update(PLANNING_MAKERS)
 

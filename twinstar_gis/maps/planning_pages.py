@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._layers import G_ADMIN, G_ANALYSIS, G_ECO, G_TRANSPORT, admin_layers, as_run, city_cores, end_page, park_layer, start_page
 from .core import _shift, add_labels, add_raster, add_vector
-from .gallery import G_ADMIN, G_ANALYSIS, G_ECO, G_TRANSPORT, _admin, _cores, _end, _parks, _run, _start
 from .style import DATA, HARD_CONSTRAINT, LINKAGE, SEARCHED, SITE, SUITABILITY, class_label, corridor_style, flow_width
 
 __all__ = ["suitability_map", "sites_map", "linkage_map", "PLANNING_GALLERY", "PLANNING_MAKERS"]
@@ -77,8 +77,8 @@ def _assumption(run, name) -> float:
 
 def suitability_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """The run's construction-suitability classes, the hard-constraint zones, counties labelled."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "城镇建设适宜性 Construction suitability", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "城镇建设适宜性 Construction suitability", **kw)
     a, t, crs = run.raster("planning/suitability_classes.tif")
     codes = sorted(SUITABILITY)
     a = np.where(np.isin(a, codes), a, np.nan)  # 0 = outside / no data: not drawn
@@ -87,7 +87,7 @@ def suitability_map(run, *, m=None, finish: bool = True, basemap: str = "hillsha
     spec.legend[0]["items"] = [{"kind": "fill", "color": SUITABILITY[c][0], "fill": 0.8, "edge": "#666666",
                                 "label": SUITABILITY[c][1]} for c in codes]
     buf_m = _hard_constraints(m, spec, run)
-    _admin(m, spec, run, seats=False)
+    admin_layers(m, spec, run, seats=False)
     by = run.table("planning/suitability_by_county.csv")
     area = {k: by[f"area_km2_{k}"].sum() for k in ("unsuitable", "fair", "suitable")}
     total = sum(area.values())
@@ -98,7 +98,7 @@ def suitability_map(run, *, m=None, finish: bool = True, basemap: str = "hillsha
              "hard constraints); weights in planning/assumptions.csv.",
              f"Hard constraints: nature reserves, rivers ± {buf_m:g} m, and the eco red line / farmland when the run has "
              "them; outlines are indicative."]
-    return _end(m, spec, finish, notes, headline=head)
+    return end_page(m, spec, finish, notes, headline=head)
 
 
 # ---------------------------------------------------------------- sites
@@ -127,7 +127,7 @@ def _explained(sites, run) -> tuple[list, list]:
 
 def _context(m, spec, run):
     """Existing parks, operating HSR lines and expressways, HSR stations."""
-    _parks(m, spec, run)
+    park_layer(m, spec, run)
     cor = run.layer("corridors")
     status = cor["status"].fillna("operating")
     for cls in ("high_speed_rail", "expressway"):
@@ -151,8 +151,8 @@ def _sites_table(sites) -> str:
 
 def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Joint-park candidate sites ranked (planning/sites.gpkg), every score component, the counties searched."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "合作共建园区选址 Joint-park candidate sites", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "合作共建园区选址 Joint-park candidate sites", **kw)
     sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank").copy()
     table = run.table("planning/sites.csv")
     sites["rank_label"] = "#" + sites["site_rank"].astype(str)
@@ -160,7 +160,7 @@ def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", *
     s, sd = SITE, SEARCHED
     add_vector(m, spec, searched, name="搜索范围 Counties searched", group=G_PLAN, color=sd["color"], fill_opacity=0.0,
                weight=sd["width"], dash=sd["dash"], simplify_deg=0.002, tooltip=[("name_zh", "旗县区 County")])
-    _admin(m, spec, run, counties_show=True, seats=False)
+    admin_layers(m, spec, run, counties_show=True, seats=False)
     _context(m, spec, run)
     tips, fields = _explained(sites, run)
     add_vector(m, spec, sites, name="候选园区 Candidate sites", group=G_PLAN, color=s["color"], fill_opacity=s["fill"],
@@ -181,7 +181,7 @@ def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", *
              "click a site for every component (value → 0–1 → points; the points add up to the score). "
              "Why each ranks where it does:", _sites_table(table),
              "Sensitivity of the ranking to ±25 % weights: planning/sites_sensitivity.csv."]
-    return _end(m, spec, finish, notes, headline=head)
+    return end_page(m, spec, finish, notes, headline=head)
 
 
 # ---------------------------------------------------------------- linkage
@@ -255,15 +255,15 @@ def _seats(m, spec, run):
                     edge=DATA["county_seat"]["edge"], kind="point", radius=DATA["county_seat"]["radius"],
                     tooltip=[("name_zh", "名称"), ("name_en", "Name")])
     add_labels(spec, seats, cls="county", priority=60, min_zoom=0, point=True, layer=fg)
-    cores = _cores(p)
+    cores = city_cores(p)
     add_vector(m, spec, cores, name="中心城区 City cores", group=G_ADMIN, color=DATA["city_core"]["color"], kind="point",
                radius=DATA["city_core"]["radius"], tooltip=[("name_zh", "名称"), ("name_en", "Name")])
 
 
 def linkage_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
     """Gravity linkage between county seats (planning/linkage.gpkg), today and with the scenario."""
-    run = _run(run)
-    m, spec = _start(run, m, basemap, "双城联系 Twin-city linkage (gravity model)", **kw)
+    run = as_run(run)
+    m, spec = start_page(run, m, basemap, "双城联系 Twin-city linkage (gravity model)", **kw)
     flows = run.vector("planning/linkage.gpkg", "linkage_flows")
     reference = float(np.nanmax(flows[["strength", "strength_scenario"]].to_numpy())) if len(flows) else float("nan")
     _seats(m, spec, run)
@@ -278,7 +278,7 @@ def linkage_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade",
     notes = [f"Strength = population × population / minutes^{b:g} between county seats (the run's OD times); "
              "widths on one scale for today and the scenario (the strongest pair of either = the widest line).",
              "Tables: planning/linkage_pairs.csv, linkage_units.csv, linkage_summary.csv."]
-    return _end(m, spec, finish, notes, headline=head)
+    return end_page(m, spec, finish, notes, headline=head)
 
 
 #: Gallery entries of the planning pages, their makers and the file without which a page is skipped.
