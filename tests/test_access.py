@@ -41,7 +41,7 @@ def test_tiny_road_graph_by_hand():
         {"place_id": ["A", "B", "C"], "name_zh": ["a", "b", "c"], "kind": ["county_seat"] * 3,
          "geometry": [Point(a), Point(b), Point(c)]})
     net = network.build_network(layers)
-    od = network.od_matrix(net, ["A", "B", "C"])
+    od = network.network_od_matrix(net, ["A", "B", "C"])
     km_ab = _path_km(a, b)
     km_ac = km_ab + _path_km(b, c)
     assert od.loc["A", "B"] == pytest.approx(km_ab / 60 * 60, rel=1e-6)  # 60 km/h
@@ -49,7 +49,7 @@ def test_tiny_road_graph_by_hand():
     np.testing.assert_allclose(od.to_numpy(), od.to_numpy().T)
     # Slower default for a county road: 40 km/h.
     layers["corridors"]["class"] = "county_road"
-    od2 = network.od_matrix(network.build_network(layers), ["A", "C"])
+    od2 = network.network_od_matrix(network.build_network(layers), ["A", "C"])
     assert od2.loc["A", "C"] == pytest.approx(km_ac / 40 * 60, rel=1e-6)
 
 
@@ -64,7 +64,7 @@ def test_rail_is_entered_only_at_stations():
          "geometry": [Point(s1), Point(s2)]})
     sp = Speeds()
     net = network.build_network(layers)
-    od = network.od_matrix(net, ["X", "A", "B"])
+    od = network.network_od_matrix(net, ["X", "A", "B"])
     km = _path_km(s1, s2)
     # Station to station: running time + boarding/alighting (20 min).
     assert od.loc["A", "B"] == pytest.approx(km / sp.railway * 60 + sp.transfer("railway"), rel=1e-6)
@@ -79,7 +79,7 @@ def test_unreachable_is_nan_not_zero():
          "geometry": [LineString([(120.0, 43.0), (120.5, 43.0)])]},
         {"place_id": ["A", "FAR"], "name_zh": ["a", "far"], "kind": ["county_seat"] * 2,
          "geometry": [Point(120.0, 43.0), Point(123.0, 45.5)]})  # > 60 km from any road
-    od = network.od_matrix(network.build_network(layers), ["A", "FAR"])
+    od = network.network_od_matrix(network.build_network(layers), ["A", "FAR"])
     assert np.isnan(od.loc["A", "FAR"]) and np.isnan(od.loc["FAR", "A"]) and od.loc["FAR", "FAR"] == 0
 
 
@@ -127,7 +127,7 @@ def test_the_model_never_loses_to_the_network_alone(ds, base):
     """The model's graph holds the whole network plus the land, so no trip is slower than on the network
     alone; between the cores the land adds little (the trip is a corridor trip)."""
     net = network.build_network(ds.layers)
-    od = network.od_matrix(net, ["CORE_150400", "CORE_150500"])
+    od = network.network_od_matrix(net, ["CORE_150400", "CORE_150500"])
     t = base.od.loc["CORE_150400", "CORE_150500"]
     assert t <= od.iloc[0, 1] + 1e-6
     assert t == pytest.approx(od.iloc[0, 1], rel=0.05)

@@ -58,7 +58,7 @@ def test_real_distances_match_brute_force_on_the_ellipsoid(ds):
     parks = ds["parks"].set_index("park_id")
     checked = 0
     for cls in ("high_speed_rail", "railway", "expressway", "airport"):
-        targets = proximity.corridor_targets(ds.layers, cls)
+        targets = proximity.class_targets(ds.layers, cls)
         dense = [np.asarray(shapely.get_coordinates(shapely.segmentize(g, 0.002))) for g in targets.geometry]
         for pid, park in parks.iterrows():
             ring = np.asarray(shapely.segmentize(park.geometry.exterior, 0.001).coords)
@@ -94,7 +94,7 @@ def test_results_do_not_depend_on_row_order_or_cgcs2000(ds):
 
 def test_matrix_and_max_km_filter(ds):
     m = proximity.park_corridor_matrix(ds.layers, classes=["high_speed_rail", "expressway"])
-    n_targets = sum(len(proximity.corridor_targets(ds.layers, c)) for c in ("high_speed_rail", "expressway"))
+    n_targets = sum(len(proximity.class_targets(ds.layers, c)) for c in ("high_speed_rail", "expressway"))
     assert len(m) == len(ds["parks"]) * n_targets
     near = proximity.park_corridor_distances(ds.layers, classes=["high_speed_rail", "expressway"])
     mins = m.groupby(["park_id", "class"])["distance_km"].min().reset_index()
@@ -106,9 +106,9 @@ def test_matrix_and_max_km_filter(ds):
 
 
 def test_planned_link_only_when_asked(ds):
-    ids = set(proximity.corridor_targets(ds.layers, "high_speed_rail")["target_id"])
+    ids = set(proximity.class_targets(ds.layers, "high_speed_rail")["target_id"])
     assert "C_HSR_CT_PLAN" not in ids
-    assert "C_HSR_CT_PLAN" in set(proximity.corridor_targets(ds.layers, "high_speed_rail", include_planned=True)["target_id"])
+    assert "C_HSR_CT_PLAN" in set(proximity.class_targets(ds.layers, "high_speed_rail", include_planned=True)["target_id"])
 
 
 def test_reserve_half_covered_by_a_park():

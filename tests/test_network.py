@@ -55,7 +55,7 @@ def osm_layers():
 @pytest.fixture(scope="module")
 def od(osm_layers):
     net = N.build_network(osm_layers)
-    return N.od_matrix(net, list(PLACES))
+    return N.network_od_matrix(net, list(PLACES))
 
 
 def test_oneway_street(od):
@@ -77,13 +77,13 @@ def test_bridge_does_not_join_the_road_below(osm_layers, od):
     assert np.isnan(od.loc["P", "Q"]) and np.isnan(od.loc["Q", "P"])
     # Even with crossings noded: a bridge (and a different layer) never joins.
     net = N.build_network(osm_layers, settings=DEFAULT.override(**{"network.node_crossings": True}))
-    assert np.isnan(N.od_matrix(net, ["P", "Q"]).loc["P", "Q"])
+    assert np.isnan(N.network_od_matrix(net, ["P", "Q"]).loc["P", "Q"])
     # The same two lines drawn without the bridge tags join where they cross only with node_crossings.
     flat = dict(osm_layers, corridors=osm_layers["corridors"].assign(bridge=None, layer=None))
-    assert np.isnan(N.od_matrix(N.build_network(flat), ["P", "Q"]).loc["P", "Q"])
+    assert np.isnan(N.network_od_matrix(N.build_network(flat), ["P", "Q"]).loc["P", "Q"])
     net = N.build_network(flat, settings=DEFAULT.override(**{"network.node_crossings": True}))
     want = minutes(N10, N12, SP.county_road) + minutes(N12, N21, SP.national_highway)  # secondary, trunk G111
-    assert N.od_matrix(net, ["P", "Q"]).loc["P", "Q"] == pytest.approx(want, rel=2e-6)
+    assert N.network_od_matrix(net, ["P", "Q"]).loc["P", "Q"] == pytest.approx(want, rel=2e-6)
 
 
 def test_motorway_is_entered_only_at_its_interchange(osm_layers, od):
@@ -95,14 +95,14 @@ def test_motorway_is_entered_only_at_its_interchange(osm_layers, od):
     assert od.loc["Y", "X"] == pytest.approx(want, rel=2e-6)
     # Noding crossings does not make the motorway enterable where L passes under it.
     net = N.build_network(osm_layers, settings=DEFAULT.override(**{"network.node_crossings": True}))
-    assert N.od_matrix(net, ["X", "Y"]).loc["X", "Y"] == pytest.approx(want, rel=2e-6)
+    assert N.network_od_matrix(net, ["X", "Y"]).loc["X", "Y"] == pytest.approx(want, rel=2e-6)
 
 
 def test_maxspeed_beats_the_class_speed(osm_layers, od):
     # primary + ref S307 = provincial highway (50 km/h), but maxspeed 80 x 0.8 = 64 km/h.
     assert od.loc["K1", "K2"] == pytest.approx(minutes(K1, K2, 80 * DEFAULT.network.maxspeed_factor), rel=2e-6)
     net = N.build_network(osm_layers, settings=DEFAULT.override(**{"network.use_maxspeed": False}))
-    assert N.od_matrix(net, ["K1", "K2"]).loc["K1", "K2"] == pytest.approx(minutes(K1, K2, SP.provincial_highway), rel=2e-6)
+    assert N.network_od_matrix(net, ["K1", "K2"]).loc["K1", "K2"] == pytest.approx(minutes(K1, K2, SP.provincial_highway), rel=2e-6)
 
 
 def test_station_3_km_from_its_line_is_reported(osm_layers):
@@ -134,13 +134,13 @@ def test_place_links_to_the_nearest_point_of_a_segment_and_splits_it():
     net = N.build_network(layers)
     foot = (119.03, 42.70)  # nearest point, to the metre (the segment runs along a parallel)
     assert net.link_km["Z"] == pytest.approx(km(z, foot), abs=0.002)
-    od = N.od_matrix(net, ["Z", "A", "B"])
+    od = N.network_od_matrix(net, ["Z", "A", "B"])
     assert od.loc["Z", "A"] == pytest.approx(km(z, foot) / SP.off_network * 60 + minutes(foot, a, SP.county_road), rel=1e-3)
     assert od.loc["Z", "B"] == pytest.approx(km(z, foot) / SP.off_network * 60 + minutes(foot, b, SP.county_road), rel=1e-3)
     # Farther than max_link_km: not linked, reported, NaN.
     net = N.build_network(layers, settings=DEFAULT.override(**{"speeds.max_link_km": 1.0}))
     assert np.isnan(net.link_km["Z"]) and any("Z" in p for p in net.problems)
-    assert np.isnan(N.od_matrix(net, ["Z", "A"]).loc["Z", "A"])
+    assert np.isnan(N.network_od_matrix(net, ["Z", "A"]).loc["Z", "A"])
 
 
 def test_chains_are_contracted_and_shared_vertices_join():
@@ -151,7 +151,7 @@ def test_chains_are_contracted_and_shared_vertices_join():
                           {"W": w, "S": (119.02, 42.69)})
     net = N.build_network(layers)
     assert (net.kind != "place").sum() == 5 + 2  # + the two attachment points of the places
-    od = N.od_matrix(net, ["W", "S"])
+    od = N.network_od_matrix(net, ["W", "S"])
     assert od.loc["W", "S"] == pytest.approx(minutes(w, mid, SP.county_road) + minutes(mid, (119.02, 42.69), SP.county_road),
                                              rel=2e-6)
     back = N.travel_times_to(net, ["S"])[0, net.place_index["W"]]
@@ -169,7 +169,7 @@ def test_expressway_interior_is_no_exit_and_ends_are():
     # A place beside J cannot enter there: it links to the nearest access point (E, 0.08 deg away) instead.
     jj = (119.12, 42.705)
     layers["places"] = _places({"W": w, "J": jj})
-    od = N.od_matrix(N.build_network(layers), ["J", "W"])
+    od = N.network_od_matrix(N.build_network(layers), ["J", "W"])
     assert od.loc["J", "W"] == pytest.approx(km(jj, e) / SP.off_network * 60 + minutes(e, w, SP.expressway), rel=2e-6)
 
 
@@ -193,7 +193,7 @@ def test_scenario_design_speed_is_used():
     extra = gpd.GeoDataFrame({"corridor_id": ["S1"], "class": ["national_highway"], "design_speed_kmh": [100]},
                              geometry=[LineString([a, b])], crs=4326)
     net = N.build_network({"corridors": extra.iloc[0:0], "places": _places({"A": a, "B": b})}, extra_corridors=extra)
-    assert N.od_matrix(net, ["A", "B"]).loc["A", "B"] == pytest.approx(minutes(a, b, 100 * 0.8), rel=2e-6)
+    assert N.network_od_matrix(net, ["A", "B"]).loc["A", "B"] == pytest.approx(minutes(a, b, 100 * 0.8), rel=2e-6)
 
 
 def test_parse_speed():
@@ -210,7 +210,7 @@ def test_rail_boarded_only_at_stations_with_transfer_time():
                              geometry=[Point(s1), Point(s2)], crs=4326)
     layers = {"corridors": cor, "nodes": nodes, "places": _places({"A": s1, "B": s2, "X": mid})}
     net = N.build_network(layers)
-    od = N.od_matrix(net, ["A", "B", "X"])
+    od = N.network_od_matrix(net, ["A", "B", "X"])
     rail = GEOD.line_length(np.linspace(120, 121, 2001), np.full(2001, 43.0)) / 1000
     # A and B sit on the stations (nearer than any road point: they link to them).
     assert od.loc["A", "B"] == pytest.approx(rail / SP.railway * 60 + SP.transfer("railway"), rel=1e-6)
@@ -222,7 +222,7 @@ def test_rail_boarded_only_at_stations_with_transfer_time():
 def test_embedded_network_is_symmetric_complete_and_validates(ds):
     net = N.build_network(ds.layers)
     ids = list(ds["places"]["place_id"]) + list(ds["parks"]["park_id"])
-    od = N.od_matrix(net, ids).to_numpy()
+    od = N.network_od_matrix(net, ids).to_numpy()
     assert np.isfinite(od).all()
     np.testing.assert_allclose(od, od.T, rtol=1e-9)
     report = N.validate_network(net)

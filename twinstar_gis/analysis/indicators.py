@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.crs import geodesic_area_km2
+from ..data.schema import in_service
 from .distance import all_pairs, nearest
 
 __all__ = ["park_indicators", "FACILITY_RADII_KM"]
@@ -95,7 +96,7 @@ def park_indicators(layers: dict, *, radii_km=FACILITY_RADII_KM) -> pd.DataFrame
         out["share_in_urban_district"] = np.round(inside / area, 4)
     nodes = layers.get("nodes")
     if nodes is not None:
-        hsr = nodes[(nodes["kind"] == "hsr_station") & (nodes.get("status", "operating") == "operating")].reset_index(drop=True)
+        hsr = in_service(nodes[nodes["kind"] == "hsr_station"]).reset_index(drop=True)
         if len(hsr):
             nn = nearest(parks, hsr, dst_id="node_id")
             out["nearest_hsr_station"] = hsr["name_zh"].to_numpy()[nn["dst_index"].astype(int)]

@@ -1,6 +1,6 @@
 """Park-to-corridor distances: nearest corridor of each class, and full matrices.
 
-Corridor classes (:data:`CORRIDOR_CLASSES`) are drawn from two layers: lines from
+Corridor classes (:data:`TARGET_CLASSES`) are drawn from two layers: lines from
 ``corridors`` (by ``class``) and points from ``nodes`` (by ``kind``).  By
 default only features with ``status == "operating"`` count; planned links are
 for scenarios (``include_planned=True``).
@@ -14,14 +14,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..data.schema import in_service
 from .distance import all_pairs, connector_lines, nearest
 
-__all__ = ["CORRIDOR_CLASSES", "corridor_targets", "park_corridor_distances", "park_corridor_matrix"]
+__all__ = ["TARGET_CLASSES", "class_targets", "park_corridor_distances", "park_corridor_matrix"]
 
 log = logging.getLogger(__name__)
 
 #: class -> (layer, column, accepted values)
-CORRIDOR_CLASSES = {
+TARGET_CLASSES = {
     "high_speed_rail": ("corridors", "class", ("high_speed_rail",)),
     "hsr_station": ("nodes", "kind", ("hsr_station",)),
     "railway": ("corridors", "class", ("railway",)),
@@ -34,18 +35,16 @@ CORRIDOR_CLASSES = {
 _ID = {"corridors": "corridor_id", "nodes": "node_id"}
 
 
-def corridor_targets(layers: dict, cls: str, *, include_planned: bool = False) -> gpd.GeoDataFrame:
+def class_targets(layers: dict, cls: str, *, include_planned: bool = False) -> gpd.GeoDataFrame:
     """Features of one corridor class, with ``target_id``, names and accuracy columns."""
-    if cls not in CORRIDOR_CLASSES:
-        raise ValueError(f"unknown corridor class {cls!r}; choose from {', '.join(CORRIDOR_CLASSES)}")
-    layer, col, values = CORRIDOR_CLASSES[cls]
+    if cls not in TARGET_CLASSES:
+        raise ValueError(f"unknown corridor class {cls!r}; choose from {', '.join(TARGET_CLASSES)}")
+    layer, col, values = TARGET_CLASSES[cls]
     gdf = layers.get(layer)
     if gdf is None or col not in gdf.columns:
         return gpd.GeoDataFrame(columns=["target_id", "geometry"], geometry="geometry", crs="EPSG:4326")
     sel = gdf[gdf[col].isin(values)]
-    if not include_planned and "status" in sel.columns:
-        sel = sel[sel["status"].fillna("operating") == "operating"]
-    sel = sel.copy()
+    sel = in_service(sel, include_planned=include_planned).copy()
     sel["target_id"] = sel[_ID[layer]].astype(str)
     return sel.sort_values("target_id").reset_index(drop=True)
 
@@ -63,7 +62,7 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
     layers : dict
         Needs ``parks`` and ``corridors`` and/or ``nodes``.
     classes : iterable of str, optional
-        Subset of :data:`CORRIDOR_CLASSES` (default: all).
+        Subset of :data:`TARGET_CLASSES` (default: all).
     measure_from : {"boundary", "centroid"}
     include_planned : bool
         Count planned / under-construction corridors too.
@@ -90,8 +89,8 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
     """
     parks = layers["parks"].sort_values("park_id").reset_index(drop=True)
     rows = []
-    for cls in classes or CORRIDOR_CLASSES:
-        targets = corridor_targets(layers, cls, include_planned=include_planned)
+    for cls in classes or TARGET_CLASSES:
+        targets = class_targets(layers, cls, include_planned=include_planned)
         if targets.empty:
             log.info("no %s features in the data; skipped", cls)
             continue
@@ -122,7 +121,7 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
     out = pd.concat(rows, ignore_index=True)
     if max_km is not None:
         out = out[out["distance_km"] <= max_km].reset_index(drop=True)
-    order = {c: i for i, c in enumerate(CORRIDOR_CLASSES)}
+    order = {c: i for i, c in enumerate(TARGET_CLASSES)}
     out = out.sort_values(["park_id", "class"], key=lambda s: s.map(order) if s.name == "class" else s).reset_index(drop=True)
     geom = connector_lines(out.rename(columns={"park_lon": "src_lon", "park_lat": "src_lat",
                                                "target_lon": "dst_lon", "target_lat": "dst_lat"}))
@@ -138,8 +137,8 @@ def park_corridor_matrix(layers: dict, *, classes=None, measure_from: str = "bou
     """
     parks = layers["parks"].sort_values("park_id").reset_index(drop=True)
     frames = []
-    for cls in classes or CORRIDOR_CLASSES:
-        targets = corridor_targets(layers, cls, include_planned=include_planned)
+    for cls in classes or TARGET_CLASSES:
+        targets = class_targets(layers, cls, include_planned=include_planned)
         if targets.empty:
             continue
         pairs = all_pairs(parks, targets, measure_from=measure_from, max_m=None if max_km is None else max_km * 1000)

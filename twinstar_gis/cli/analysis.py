@@ -10,7 +10,7 @@ from ..errors import DataSourceError
 from ..data.io import read_layer, write_csv, write_gpkg
 from ..run.outputs import write_distances, write_indicators, write_overlap
 from ..analysis.overlay import overlay_layers
-from ..analysis.proximity import CORRIDOR_CLASSES
+from ..analysis.proximity import TARGET_CLASSES
 from ..data.schema import LAYERS
 from ..data.validate import validate_dataset, validate_geometry
 from .options import gpkg_arg, open_inputs, project_opt
@@ -28,16 +28,16 @@ def _classes(ctx, param, value):
     if not value:
         return None
     classes = [c.strip() for c in value.split(",") if c.strip()]
-    bad = [c for c in classes if c not in CORRIDOR_CLASSES]
+    bad = [c for c in classes if c not in TARGET_CLASSES]
     if bad:
-        raise click.BadParameter(f"unknown class(es) {bad}; choose from {', '.join(CORRIDOR_CLASSES)}")
+        raise click.BadParameter(f"unknown class(es) {bad}; choose from {', '.join(TARGET_CLASSES)}")
     return classes
 
 
 @click.command("distances")
 @gpkg_arg
 @project_opt
-@click.option("--classes", callback=_classes, help=f"Comma-separated corridor classes (default all): {', '.join(CORRIDOR_CLASSES)}.")
+@click.option("--classes", callback=_classes, help=f"Comma-separated corridor classes (default all): {', '.join(TARGET_CLASSES)}.")
 @click.option("--max-km", type=click.FloatRange(min=0), help="Keep only distances up to this many km.")
 @click.option("--from", "measure_from", type=click.Choice(["boundary", "centroid"]), default="boundary", show_default=True,
               help="Measure from the park boundary or its centroid.")
@@ -58,7 +58,7 @@ def distances(path, project, classes, max_km, measure_from, include_planned, out
 
 def _check_classes_present(ds, classes):
     """Refuse classes of which the data hold no feature (e.g. --classes interchange without interchange nodes)."""
-    from ..analysis.proximity import CORRIDOR_CLASSES as SOURCES
+    from ..analysis.proximity import TARGET_CLASSES as SOURCES
 
     present = []
     for cls, (layer, col, values) in SOURCES.items():

@@ -109,52 +109,55 @@ def read_layer(
     where = _describe(path, layer)
     if coord_system not in COORD_SYSTEMS:
         raise CRSError(f"{where}: unknown coord_system {coord_system!r}; choose from {', '.join(COORD_SYSTEMS)}")
+    _check_source(path, where)
+    if path.suffix.lower() == ".csv":
+        return _from_coord_system(_read_csv_points(path, where, encoding, crs), coord_system, where)
+    try:
+        gdf = _read_decoded(path, layer, encoding, where)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(_unreadable(where, path, exc, "a GIS layer")) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise DataSourceError(f"{where}: the layer has no geometry column.")
+    return _from_coord_system(to_storage_crs(gdf, source=where, crs_override=crs), coord_system, where)
+
+
+def _check_source(path: Path, where: str) -> None:
+    """The file exists, and a shapefile has the parts it cannot be read without."""
     if not path.exists():
         raise DataSourceError(f"{where}: file not found. Check the path (relative paths in a project file are relative to the project file).")
     if path.suffix.lower() == ".shp":
         for part in (".shx", ".dbf"):
             if not path.with_suffix(part).exists():
                 raise DataSourceError(f"{where}: the shapefile's {part} file is missing; copy all parts (.shp .shx .dbf .prj .cpg) together.")
-    if path.suffix.lower() == ".csv":
-        gdf = _read_csv_points(path, where, encoding, crs)
-        if coord_system in ("gcj02", "bd09"):
-            log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
-            gdf = convert_gdf(gdf, coord_system, "wgs84")
+
+
+def _read_decoded(path: Path, layer, encoding, where: str) -> gpd.GeoDataFrame:
+    """Read with the given encoding; a shapefile without ``.cpg`` and no encoding tries UTF-8, then GB18030."""
+    if encoding is not None or path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():
+        try:
+            return _read_raw(path, layer, encoding)
+        except _Undecodable as exc:
+            raise DataSourceError(
+                f"{where}: cannot decode attribute text as {encoding or 'the declared encoding'} ({exc}). "
+                "Set `encoding` in the project file to the file's real encoding (GBK/GB18030 for most Chinese shapefiles)."
+            ) from None
+    for enc in _ENCODING_FALLBACKS:
+        try:
+            gdf = _read_raw(path, layer, enc)
+        except _Undecodable:
+            continue
+        if enc != "UTF-8":
+            log.warning("%s: no .cpg file; attributes decoded as %s. Set `encoding` to be explicit.", where, enc)
         return gdf
-    try:
-        if encoding is None and path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
-            gdf = None
-            for enc in _ENCODING_FALLBACKS:
-                try:
-                    gdf = _read_raw(path, layer, enc)
-                    if enc != "UTF-8":
-                        log.warning("%s: no .cpg file; attributes decoded as %s. Set `encoding` to be explicit.", where, enc)
-                    break
-                except _Undecodable:
-                    continue
-            if gdf is None:
-                raise DataSourceError(
-                    f"{where}: attribute text is neither UTF-8 nor GB18030/GBK. "
-                    "Give the right `encoding` in the project file (e.g. encoding = \"BIG5\")."
-                )
-        else:
-            try:
-                gdf = _read_raw(path, layer, encoding)
-            except _Undecodable as exc:
-                raise DataSourceError(
-                    f"{where}: cannot decode attribute text as {encoding or 'the declared encoding'} ({exc}). "
-                    "Set `encoding` in the project file to the file's real encoding (GBK/GB18030 for most Chinese shapefiles)."
-                ) from None
-    except DataSourceError:
-        raise
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataSourceError(_unreadable(where, path, exc, "a GIS layer")) from None
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
-        raise DataSourceError(f"{where}: the layer has no geometry column.")
-    gdf = to_storage_crs(gdf, source=where, crs_override=crs)
+    raise DataSourceError(f"{where}: attribute text is neither UTF-8 nor GB18030/GBK. "
+                          "Give the right `encoding` in the project file (e.g. encoding = \"BIG5\").")
+
+
+def _from_coord_system(gdf: gpd.GeoDataFrame, coord_system: str, where: str) -> gpd.GeoDataFrame:
+    """Lon/lat in GCJ-02 or BD-09 (Amap, Baidu) to WGS-84; WGS-84 and CGCS2000 pass through."""
     if coord_system in ("gcj02", "bd09"):
         log.info("%s: converting %s -> WGS-84", where, coord_system.upper())
-        gdf = convert_gdf(gdf, coord_system, "wgs84")
+        return convert_gdf(gdf, coord_system, "wgs84")
     return gdf
 
 
@@ -401,6 +404,32 @@ def read_project(path) -> Project:
         Unreadable file, unknown keys or layer kinds, missing ``path``.
     """
     path = Path(path)
+    raw = _parse_project_file(path)
+    problems = []
+    unknown_top = set(raw) - _TOP_KEYS
+    if unknown_top:
+        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    settings = _project_settings(raw.get("settings"), path, problems)
+    class_map = _class_map(raw.get("class_map"), problems)
+    base = raw.get("base")
+    if base not in (None, "embedded"):
+        problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
+    layers = {}
+    for kind, spec in (raw.get("layers") or {}).items():
+        src, found = _layer_source(kind, spec, base, path)
+        problems += found
+        if src is not None:
+            layers[kind] = src
+    if not layers and base is None:
+        problems.append("the project names no layers and no base")
+    if problems:
+        raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
+    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers,
+                   settings=settings, class_map=class_map)
+
+
+def _parse_project_file(path: Path) -> dict:
+    """The project file's table (TOML or YAML), or one :class:`ProjectFileError` saying why not."""
     if not path.exists():
         raise DataSourceError(f"{path}: project file not found.")
     text = path.read_text(encoding="utf-8")
@@ -419,62 +448,35 @@ def read_project(path) -> Project:
         raise
     except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
         raise ProjectFileError(f"{path}: cannot parse the project file: {exc}") from None
-    problems = []
     if not isinstance(raw, dict):
         raise ProjectFileError(f"{path}: a project file is a table of keys (name, base, layers, settings, class_map).")
-    unknown_top = set(raw) - _TOP_KEYS
-    if unknown_top:
-        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    settings = _project_settings(raw.get("settings"), path, problems)
-    class_map = _class_map(raw.get("class_map"), problems)
-    base = raw.get("base")
-    if base not in (None, "embedded"):
-        problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
-    layers = {}
-    for kind, spec in (raw.get("layers") or {}).items():
-        if kind not in LAYERS:
-            problems.append(f"[layers.{kind}]: unknown layer kind; choose from {', '.join(LAYERS)}")
-            continue
-        if not isinstance(spec, dict) or "path" not in spec:
-            problems.append(f"[layers.{kind}]: needs a `path`")
-            continue
-        extra = set(spec) - _LAYER_KEYS
-        if extra:
-            problems.append(f"[layers.{kind}]: unknown keys {', '.join(map(str, sorted(extra)))} (allowed: {', '.join(sorted(_LAYER_KEYS))})")
-            continue
-        typed = _spec_type_problems(kind, spec)
-        if typed:
-            problems.extend(typed)
-            continue
-        mode = spec.get("mode", "replace")
-        if mode not in ("replace", "append"):
-            problems.append(f"[layers.{kind}]: mode {mode!r} unknown; choose replace or append")
-            continue
-        if mode == "append" and base != "embedded":
-            problems.append(f"[layers.{kind}]: mode = \"append\" needs base = \"embedded\"")
-            continue
-        cs = spec.get("coord_system", "wgs84")
-        if cs not in COORD_SYSTEMS:
-            problems.append(f"[layers.{kind}]: coord_system {cs!r} unknown; choose from {', '.join(COORD_SYSTEMS)}")
-            continue
-        p = Path(spec["path"])
-        layers[kind] = LayerSource(
-            kind=kind,
-            path=p if p.is_absolute() else (path.parent / p),
-            layer=spec.get("layer"),
-            encoding=spec.get("encoding"),
-            crs=spec.get("crs"),
-            coord_system=cs,
-            columns=dict(spec.get("columns") or {}),
-            defaults=dict(spec.get("defaults") or {}),
-            mode=mode,
-        )
-    if not layers and base is None:
-        problems.append("the project names no layers and no base")
-    if problems:
-        raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
-    return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers,
-                   settings=settings, class_map=class_map)
+    return raw
+
+
+def _layer_source(kind, spec, base, project_path: Path) -> tuple[LayerSource | None, list[str]]:
+    """One ``[layers.KIND]`` table as a :class:`LayerSource`, or None and what is wrong with it."""
+    if kind not in LAYERS:
+        return None, [f"[layers.{kind}]: unknown layer kind; choose from {', '.join(LAYERS)}"]
+    if not isinstance(spec, dict) or "path" not in spec:
+        return None, [f"[layers.{kind}]: needs a `path`"]
+    extra = set(spec) - _LAYER_KEYS
+    if extra:
+        return None, [f"[layers.{kind}]: unknown keys {', '.join(map(str, sorted(extra)))} (allowed: {', '.join(sorted(_LAYER_KEYS))})"]
+    typed = _spec_type_problems(kind, spec)
+    if typed:
+        return None, typed
+    mode = spec.get("mode", "replace")
+    if mode not in ("replace", "append"):
+        return None, [f"[layers.{kind}]: mode {mode!r} unknown; choose replace or append"]
+    if mode == "append" and base != "embedded":
+        return None, [f"[layers.{kind}]: mode = \"append\" needs base = \"embedded\""]
+    cs = spec.get("coord_system", "wgs84")
+    if cs not in COORD_SYSTEMS:
+        return None, [f"[layers.{kind}]: coord_system {cs!r} unknown; choose from {', '.join(COORD_SYSTEMS)}"]
+    p = Path(spec["path"])
+    return LayerSource(kind=kind, path=p if p.is_absolute() else (project_path.parent / p), layer=spec.get("layer"),
+                       encoding=spec.get("encoding"), crs=spec.get("crs"), coord_system=cs,
+                       columns=dict(spec.get("columns") or {}), defaults=dict(spec.get("defaults") or {}), mode=mode), []
 
 
 _TOP_KEYS = {"name", "base", "layers", "settings", "class_map"}

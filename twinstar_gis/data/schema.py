@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["LayerSpec", "LAYERS", "GEOMETRY_QUALITIES", "PROVENANCE_COLUMNS"]
+import pandas as pd
+
+__all__ = ["LayerSpec", "LAYERS", "GEOMETRY_QUALITIES", "PROVENANCE_COLUMNS", "OPERATING", "status_of", "in_service"]
 
 #: Allowed values of ``geometry_quality``.  *surveyed*: taken from a mapped or
 #: surveyed dataset (its ``accuracy_m`` says how well); *indicative*: placed by
@@ -107,12 +109,63 @@ LAYERS: dict[str, LayerSpec] = {
     ]
 }
 
-#: Classes of corridor, with the default design speed used where none is given.
-CORRIDOR_CLASSES = {
-    "high_speed_rail": 250,
-    "railway": 120,
-    "expressway": 100,
-    "national_highway": 80,
-}
 
-NODE_KINDS = ("hsr_station", "rail_station", "airport", "interchange", "waypoint", "outside_anchor")
+#: The status of a corridor or station that gives none: what a layer draws is in service unless it says otherwise.
+OPERATING = "operating"
+
+
+def status_of(gdf: pd.DataFrame) -> pd.Series:
+    """Each feature's ``status``, with a missing status (no column, or an empty cell) read as operating.
+
+    Parameters
+    ----------
+    gdf : DataFrame or GeoDataFrame
+        Corridors or nodes.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned to ``gdf``'s index.
+
+    Examples
+    --------
+    >>> status_of(pd.DataFrame({"status": ["planned", None]})).tolist()
+    ['planned', 'operating']
+    >>> status_of(pd.DataFrame({"kind": ["hsr_station"]})).tolist()
+    ['operating']
+    """
+    if "status" not in gdf.columns:
+        return pd.Series(OPERATING, index=gdf.index, dtype=object)
+    return gdf["status"].astype(object).where(gdf["status"].notna(), OPERATING)
+
+
+def in_service(gdf: pd.DataFrame, *, include_planned: bool = False) -> pd.DataFrame:
+    """The features that count: those in operation, or every feature with ``include_planned``.
+
+    This is the one rule every analysis uses (the network, the travel-time model, distances,
+    indicators, planning): planned and under-construction corridors and stations count only in
+    scenarios.
+
+    Parameters
+    ----------
+    gdf : DataFrame or GeoDataFrame
+        Corridors or nodes (a missing ``status`` means operating, see :func:`status_of`).
+    include_planned : bool
+        Keep every feature (a scenario).
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+        The selected rows, index kept.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": ["a", "b", "c"], "status": ["operating", "planned", None]})
+    >>> in_service(df)["id"].tolist()
+    ['a', 'c']
+    >>> len(in_service(df, include_planned=True))
+    3
+    """
+    if include_planned:
+        return gdf
+    return gdf[(status_of(gdf) == OPERATING).to_numpy()]

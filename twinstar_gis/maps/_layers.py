@@ -6,6 +6,7 @@ they read the run folder only (:mod:`._run`).
 
 from __future__ import annotations
 
+from ..data.schema import status_of
 from ._run import Run, open_run
 from .core import add_hillshade, add_labels, add_vector, finish, new_map
 from .style import CORRIDOR, DATA, STATUS_LABELS, class_label, corridor_style
@@ -96,7 +97,7 @@ def transport_layers(m, spec, run, *, show=True, planned=True):
     cor, note = run.map_corridors()
     if note and note not in spec.notes:
         spec.notes.append(note)
-    status = cor["status"].fillna("operating")
+    status = status_of(cor)
     for cls in CORRIDOR:
         sub = cor[(cor["class"] == cls) & (status == "operating")]
         s = corridor_style(cls)

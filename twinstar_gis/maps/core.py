@@ -14,12 +14,12 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import shapely
-from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ..data.gcj02 import convert_gdf, wgs84_to_gcj02
 from ..data.io import atomic_output
 from ._controls import Controls, css_element
 from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
+from ._raster import relief, to_web_mercator
 from .style import INDICATIVE, PALETTE, TIME_RAMP
 
 __all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BASEMAPS = ("hillshade", "osm", "tianditu", "amap")
 INDICATIVE_DASH = INDICATIVE["dash"]
+
 
 
 @dataclass
@@ -211,37 +212,6 @@ def add_labels(spec: MapSpec, gdf: gpd.GeoDataFrame | None, *, cls: str, priorit
                             "z": float(min_zoom), "pt": bool(point), "l": layer.get_name() if layer is not None else None})
 
 
-def _to_lonlat(array, transform, crs, dst_res_deg=None):
-    """Reproject a raster array to EPSG:4326 (nearest for data, NaN outside)."""
-    h, w = array.shape
-    dst_t, dw, dh = calculate_default_transform(crs, "EPSG:4326", w, h, *rasterio.transform.array_bounds(h, w, transform),
-                                                resolution=dst_res_deg)
-    out = np.full((dh, dw), np.nan, dtype="float32")
-    reproject(array.astype("float32"), out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
-              dst_transform=dst_t, dst_crs="EPSG:4326", dst_nodata=np.nan, resampling=Resampling.nearest)
-    west, north = dst_t.c, dst_t.f
-    east, south = west + dst_t.a * dw, north + dst_t.e * dh
-    return out, (west, south, east, north)
-
-
-def to_mercator_rows(rgba: np.ndarray, south: float, north: float) -> np.ndarray:
-    """Re-space the rows of a lat/lon image (north up) for Web Mercator, by nearest row, keeping uint8 colours exact.
-
-    (folium's ``mercator_project`` interpolates to floats and then stretches each channel to its
-    own maximum, which changes the colours of a classed raster.)
-
-    >>> img = np.arange(6, dtype="uint8").reshape(6, 1, 1)  # six rows from 80 N (row 0) down to the equator
-    >>> to_mercator_rows(img, 0.0, 80.0)[:, 0, 0].tolist()  # Mercator stretches the north: row 0 twice, row 4 dropped
-    [0, 0, 1, 2, 3, 5]
-    """
-    h = rgba.shape[0]
-    merc = lambda lat: np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))  # noqa: E731
-    y = merc(north) - (np.arange(h) + 0.5) / h * (merc(north) - merc(south))
-    lat = np.degrees(2 * np.arctan(np.exp(y)) - np.pi / 2)
-    src = np.clip(np.floor((north - lat) / (north - south) * h).astype(int), 0, h - 1)
-    return np.ascontiguousarray(rgba[src])
-
-
 def _ramp(values, vmin, vmax, colors):
     stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
     finite = np.isfinite(values)
@@ -255,8 +225,8 @@ def _ramp(values, vmin, vmax, colors):
 
 def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str, vmin: float, vmax: float,
                colors=TIME_RAMP, legend_label: str = "", show: bool = True, classes: list | None = None):
-    """Add a raster as a coloured image overlay (reprojected to lon/lat, drawn in Web Mercator)."""
-    ll, (w, s, e, n) = _to_lonlat(np.asarray(array, dtype="float32"), transform, crs)
+    """Add a raster as a coloured image overlay (its values reprojected to Web Mercator, then coloured)."""
+    ll, (w, s, e, n) = to_web_mercator(np.asarray(array, dtype="float32"), transform, crs)
     if classes:  # stepped colours at class breaks (e.g. 30/60/90/120 min)
         edges = np.asarray(classes, float)
         idx = np.digitize(ll, edges)
@@ -266,7 +236,7 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
     fg = folium.FeatureGroup(name=name, show=show)
-    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
+    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=False,
                                       opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
     spec.groups[name] = group
@@ -277,36 +247,22 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
     return m
 
 
-def add_hillshade(m, spec: MapSpec, dem_path, *, azimuth: float = 315, altitude: float = 45, upsample: int = 6):
+def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
     """Terrain shading from the DEM as an offline base layer (always on, below the overlays)."""
     if spec.basemap != "hillshade" or dem_path is None:
         return m
     with rasterio.open(dem_path) as src:
-        dem = src.read(1, masked=True).filled(np.nan).astype("float64")
-        t = src.transform
-        lat0 = (src.bounds.top + src.bounds.bottom) / 2
-    # Smooth upsampling of the coarse grid for a readable relief.
-    from scipy.ndimage import zoom
-
-    filled = np.where(np.isfinite(dem), dem, np.nanmean(dem))
-    from scipy.ndimage import gaussian_filter
-
-    z = gaussian_filter(zoom(filled, upsample, order=3), sigma=upsample * 0.8)  # no facets from the coarse grid
-    dx = abs(t.a) / upsample * 111_320 * np.cos(np.radians(lat0))
-    dy = abs(t.e) / upsample * 110_574
-    gy, gx = np.gradient(z, dy, dx)
-    slope = np.arctan(np.hypot(gx, gy) * 3.0)  # vertical exaggeration for a 0.2-degree DEM
-    aspect = np.arctan2(-gx, gy)
-    az, alt = np.radians(360 - azimuth + 90), np.radians(altitude)
-    shade = np.sin(alt) * np.cos(slope) + np.cos(alt) * np.sin(slope) * np.cos(az - aspect)
-    shade = np.clip(shade, 0, 1)
-    elev = (z - np.nanmin(z)) / max(np.nanmax(z) - np.nanmin(z), 1)
+        dem = src.read(1, masked=True).filled(np.nan).astype("float32")
+        z, (w, s, e, n) = to_web_mercator(dem, src.transform, src.crs, resampling="bilinear", upsample=upsample)
+    # Web Mercator metres are 1/cos(latitude) ground metres.
+    cell_m = np.radians(e - w) * 6378137.0 / z.shape[1] * np.cos(np.radians((s + n) / 2))
+    shade = relief(z, cell_m)
+    zf = np.where(np.isfinite(z), z, np.nanmean(z))
+    elev = (zf - np.nanmin(zf)) / max(np.nanmax(zf) - np.nanmin(zf), 1)
     base = np.stack([0.93 - 0.10 * elev, 0.92 - 0.06 * elev, 0.86 - 0.02 * elev], -1)  # light tint rising with height
     rgb = np.clip(base * (0.72 + 0.28 * shade[..., None]), 0, 1)  # light: a base under coloured overlays
     rgba = np.concatenate([rgb * 255, np.full(shade.shape + (1,), 255)], -1).astype("uint8")
-    w, s, e, n = t.c, t.f + t.e * dem.shape[0], t.c + t.a * dem.shape[1], t.f
-    folium.raster_layers.ImageOverlay(to_mercator_rows(rgba, s, n), bounds=[[s, w], [n, e]], mercator_project=False,
-                                      opacity=1.0,
+    folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=False, opacity=1.0,
                                       interactive=False, name="地形 Terrain (DEM 0.2°)", zindex=1).add_to(m)
     spec.groups["地形 Terrain (DEM 0.2°)"] = "底图 Base"
     return m

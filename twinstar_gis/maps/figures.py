@@ -29,6 +29,9 @@ from pyproj import Transformer
 from ..errors import FontNotFoundError, TwinstarError
 from ..data.crs import EQUAL_AREA_CRS
 from ..data.io import atomic_output
+from ..data.schema import status_of
+from ._raster import relief
+from .gallery import headline_figures
 from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
                     STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
@@ -76,7 +79,6 @@ def scale_bar_length(width_m: float) -> float:
 def _hillshade(ax, run: Run, extent):
     """The DEM's relief shading, reprojected to the map's CRS (bilinear, ~2 km cells)."""
     import rasterio
-    from matplotlib.colors import LightSource
     from rasterio.warp import Resampling, reproject
 
     if run.dem_path is None:
@@ -88,12 +90,7 @@ def _hillshade(ax, run: Run, extent):
     with rasterio.open(run.dem_path) as src:
         reproject(rasterio.band(src, 1), dst, dst_transform=Affine(res, 0, x0, 0, -res, y1),
                   dst_crs=EQUAL_AREA_CRS, resampling=Resampling.bilinear, dst_nodata=np.nan)
-    from scipy.ndimage import gaussian_filter
-
-    dst = np.where(np.isfinite(dst), dst, np.nanmean(dst))
-    # The 0.2-degree sample DEM is ~20 km per cell: smooth its bilinear facets so the relief reads as terrain.
-    dst = gaussian_filter(dst, sigma=max(1.0, 8000 / res))
-    shade = LightSource(azdeg=315, altdeg=45).hillshade(dst, vert_exag=8, dx=res, dy=res)
+    shade = relief(dst, res)  # the same light, smoothing and exaggeration as the web maps' hillshade
     ax.imshow(shade, cmap="gray", extent=extent, origin="upper", alpha=0.45, vmin=0, vmax=1, zorder=0,
               interpolation="bilinear")
 
@@ -164,7 +161,7 @@ def _transport(ax, run, *, planned=True):
     if note:
         ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=6, color="#333", ha="left", va="bottom", wrap=True,
                 zorder=21, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
-    status = cor["status"].fillna("operating")
+    status = status_of(cor)
     used = []
     for cls in CORRIDOR:
         for st in ("operating", "under_construction", "planned"):
@@ -405,7 +402,6 @@ def _time_handles():
 
 
 def fig_accessibility(run):
-    from .gallery import headline_figures
 
     fig, (ax,), side, ext = _frame(run, "可达性 Accessibility: travel time to the nearest city core",
                                    "本次运行的出行时间面与等时圈 The run's travel-time surface and isochrones (access/)")
@@ -430,7 +426,6 @@ def fig_accessibility(run):
 
 
 def fig_scenario(run):
-    from .gallery import headline_figures
 
     h = headline_figures(run)
     fig, axes, side, ext = _frame(run, "情景对比 Now | with the planned corridors",
@@ -460,7 +455,6 @@ def fig_scenario(run):
 def fig_change(run):
     import pandas as pd
 
-    from .gallery import headline_figures
 
     h = headline_figures(run)
     fig, (ax,), side, ext = _frame(run, "情景变化 Change in mean travel time per county",
@@ -591,7 +585,7 @@ def fig_sites(run):
     cor = run.layer("corridors")
     for c, st in used:
         s = corridor_style(c, st)
-        _line(ax, cor[(cor["class"] == c) & (cor["status"].fillna("operating") == st)], color=s["color"], width=s["width"],
+        _line(ax, cor[(cor["class"] == c) & (status_of(cor) == st)], color=s["color"], width=s["width"],
               dash=s["dash"], ties=s["ties"], z=5)
     _poly(ax, sites, face=SITE["color"], edge="black", lw=0.8, alpha=0.9, z=9)
     fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..data.schema import status_of
 from ._layers import G_ADMIN, G_ANALYSIS, G_ECO, G_TRANSPORT, admin_layers, as_run, city_cores, end_page, park_layer, start_page
 from .core import _shift, add_labels, add_raster, add_vector
 from .style import DATA, HARD_CONSTRAINT, LINKAGE, SEARCHED, SITE, SUITABILITY, class_label, corridor_style, flow_width
@@ -129,7 +130,7 @@ def _context(m, spec, run):
     """Existing parks, operating HSR lines and expressways, HSR stations."""
     park_layer(m, spec, run)
     cor = run.layer("corridors")
-    status = cor["status"].fillna("operating")
+    status = status_of(cor)
     for cls in ("high_speed_rail", "expressway"):
         s = corridor_style(cls)
         add_vector(m, spec, cor[(cor["class"] == cls) & (status == "operating")], name=class_label(cls), group=G_TRANSPORT,

@@ -79,6 +79,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import ValidationError
 from ..data.crs import EQUAL_AREA_CRS, GEOD
+from ..data.schema import in_service
+from ..data.validate import ValidationReport
 from ..settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, ROAD_CLASSES, Settings
 
 __all__ = [
@@ -86,7 +88,7 @@ __all__ = [
     "ROAD_CLASSES",
     "Network",
     "build_network",
-    "od_matrix",
+    "network_od_matrix",
     "parse_speed",
     "travel_times",
     "travel_times_to",
@@ -212,9 +214,7 @@ def _label(gdf) -> str:
 
 def _corridor_table(layers, settings, include_planned, extra_corridors, modes):
     """Selected corridors with class, speed, direction and bridge flags checked and resolved."""
-    cors = layers["corridors"]
-    if not include_planned and "status" in cors.columns:
-        cors = cors[cors["status"].fillna("operating") == "operating"]
+    cors = in_service(layers["corridors"], include_planned=include_planned)
     cors = cors.to_crs(4326).assign(_scenario=False)
     if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
         extra = extra_corridors.to_crs(4326).assign(_scenario=True)
@@ -393,12 +393,6 @@ def _vertex_ids(verts, group, snap_m):
 # Attachments: places, parks, stations and interchanges onto the lines
 # --------------------------------------------------------------------------
 
-def _operating(gdf, include_planned):
-    if not include_planned and "status" in gdf.columns:
-        return gdf[gdf["status"].fillna("operating") == "operating"]
-    return gdf
-
-
 def _link_points(layers, include_planned) -> pd.DataFrame:
     """Every point to attach: id, kind (place / station / interchange), lon, lat; places and parks first."""
     frames = []
@@ -410,7 +404,7 @@ def _link_points(layers, include_planned) -> pd.DataFrame:
                                         "geom": shapely.centroid(np.asarray(g.geometry.values))}))
     nodes = layers.get("nodes")
     if nodes is not None and len(nodes):
-        nodes = _operating(nodes.to_crs(4326), include_planned).sort_values("node_id")
+        nodes = in_service(nodes.to_crs(4326), include_planned=include_planned).sort_values("node_id")
         for kinds, kind in ((_STATION_KINDS, "station"), (("interchange",), "interchange")):
             g = nodes[nodes["kind"].isin(kinds)]
             frames.append(pd.DataFrame({"id": g["node_id"].astype(str).to_numpy(), "kind": kind,
@@ -681,7 +675,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     ...                        geometry=[LineString([(119.0, 42.0), (119.1, 42.0)])], crs=4326)
     >>> pl = gpd.GeoDataFrame({"place_id": ["A", "B"]}, geometry=[Point(119.0, 42.0), Point(119.1, 42.0)], crs=4326)
     >>> net = build_network({"corridors": cor, "places": pl})
-    >>> round(float(od_matrix(net, ["A", "B"]).loc["A", "B"]), 2)  # 8.29 km at 40 km/h
+    >>> round(float(network_od_matrix(net, ["A", "B"]).loc["A", "B"]), 2)  # 8.29 km at 40 km/h
     12.43
     """
     table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes)
@@ -867,7 +861,7 @@ def travel_times_to(net: Network, targets, *, limit: float | None = None) -> np.
     return t
 
 
-def od_matrix(net: Network, ids) -> pd.DataFrame:
+def network_od_matrix(net: Network, ids) -> pd.DataFrame:
     """Origin-destination travel times (minutes) among place / park / station ids; rows are origins."""
     ids = [str(i) for i in ids]
     t = travel_times(net, ids)
@@ -894,7 +888,6 @@ def validate_network(net_or_layers, *, settings: Settings = DEFAULT, include_pla
     -------
     twinstar_gis.data.validate.ValidationReport
     """
-    from ..data.validate import ValidationReport
 
     net = net_or_layers if isinstance(net_or_layers, Network) else build_network(
         net_or_layers, settings=settings, include_planned=include_planned)

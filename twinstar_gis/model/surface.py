@@ -42,7 +42,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from ..data.crs import EQUAL_AREA_CRS
 from ..data.io import atomic_output
+from ..data.schema import in_service
 from ..settings import DEFAULT, ROAD_CLASSES, Settings
+from .network import parse_speed
 
 __all__ = ["Grid", "make_grid", "friction_surface", "corridor_speeds", "cost_distance", "multi_source_times", "write_raster",
            "zonal_time_stats", "NODATA", "BURNT_CLASSES"]
@@ -116,17 +118,10 @@ def corridor_speeds(corridors: gpd.GeoDataFrame, settings: Settings = DEFAULT, *
     scenario = np.zeros(len(corridors), bool) if scenario is None else np.asarray(scenario, bool)
     for col, only_scenario in (("maxspeed", False), ("design_speed_kmh", True)):
         if col in corridors.columns:
-            v = _parse_speed(corridors[col])
+            v, _ = parse_speed(corridors[col])  # invalid values are refused when the network is built
             use = np.isfinite(v) & (v > 0) & (scenario if only_scenario else True)
             speed = np.where(use, v * settings.network.maxspeed_factor, speed)
     return speed
-
-
-def _parse_speed(values: pd.Series) -> np.ndarray:
-    text = values.astype("string").str.strip().str.lower()
-    num = pd.to_numeric(text.str.extract(r"^([0-9]+(?:\.[0-9]+)?)", expand=False), errors="coerce").to_numpy(float)
-    mph = text.str.endswith("mph").fillna(False).to_numpy(bool)
-    return np.where(mph, num * 1.609344, num)
 
 
 def _tobler(slope: np.ndarray, settings: Settings) -> np.ndarray:
@@ -135,9 +130,7 @@ def _tobler(slope: np.ndarray, settings: Settings) -> np.ndarray:
 
 
 def _corridors_in_use(layers, include_planned, extra_corridors):
-    cors = layers["corridors"]
-    if not include_planned and "status" in cors.columns:
-        cors = cors[cors["status"].fillna("operating") == "operating"]
+    cors = in_service(layers["corridors"], include_planned=include_planned)
     cors = cors.assign(_scenario=False)
     if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
         cors = pd.concat([cors, extra_corridors.to_crs(4326).assign(_scenario=True)], ignore_index=True)

@@ -73,6 +73,7 @@ from shapely.geometry import shape
 
 from ..errors import AccessError
 from ..data.crs import EQUAL_AREA_CRS, geodesic_area_km2
+from ..data.schema import in_service
 from .network import build_network
 from .surface import Grid, _cell_graph, friction_surface, make_grid, multi_source_times, zonal_time_stats
 from ..settings import DEFAULT, Settings
@@ -449,9 +450,7 @@ def _targets(layers, net, include_planned):
     nodes = layers.get("nodes")
     hsr = []
     if nodes is not None and len(nodes):
-        st = nodes[nodes["kind"] == "hsr_station"]
-        if not include_planned and "status" in st:
-            st = st[st["status"].fillna("operating") == "operating"]
+        st = in_service(nodes[nodes["kind"] == "hsr_station"], include_planned=include_planned)
         hsr = sorted(i for i in st["node_id"].astype(str) if i in net.place_index.index)
     return cores, hsr
 

@@ -38,6 +38,7 @@ import pandas as pd
 from rasterio.features import rasterize, shapes
 
 from ..data.crs import EQUAL_AREA_CRS
+from ..data.schema import in_service
 from ..settings import DEFAULT
 from . import _times
 from ..settings import planning_settings
@@ -160,20 +161,16 @@ class SuitabilityResult:
     surfaces: dict
 
 
-def corridor_targets(layers: dict, *, include_planned: bool = False) -> dict:
+def location_targets(layers: dict, *, include_planned: bool = False) -> dict:
     """Target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (points)."""
     places = layers["places"]
     out = {"cores": sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))}
     nodes = layers.get("nodes")
     if nodes is not None and len(nodes):
-        hsr = nodes[nodes["kind"] == "hsr_station"]
-        if not include_planned and "status" in hsr:
-            hsr = hsr[hsr["status"].fillna("operating") == "operating"]
+        hsr = in_service(nodes[nodes["kind"] == "hsr_station"], include_planned=include_planned)
         if len(hsr):
             out["hsr"] = sorted(hsr["node_id"].astype(str))
-    cors = layers["corridors"]
-    if not include_planned and "status" in cors:
-        cors = cors[cors["status"].fillna("operating") == "operating"]
+    cors = in_service(layers["corridors"], include_planned=include_planned)
     exp = cors[cors["class"] == "expressway"]
     if len(exp):
         # access points every ~10 km along the expressways (interchange spacing in the region)
@@ -204,7 +201,7 @@ def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, p
     from ..model.surface import _dem_on_grid
 
     ps = planning or planning_settings(settings)
-    surf = _times.surfaces_for(layers, corridor_targets(layers), dem_path=dem_path, settings=settings, model=model)
+    surf = _times.surfaces_for(layers, location_targets(layers), dem_path=dem_path, settings=settings, model=model)
     grid, inside = surf.grid, surf.inside
     m = surf.minutes
     corridor = np.fmin(m.get("hsr", np.full(inside.shape, np.nan)), m.get("expressway", np.full(inside.shape, np.nan)))
