@@ -15,7 +15,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "twinstar_gis"
 LAYERS = [
-    ("foundation", ("twinstar_gis._version", "twinstar_gis.errors", "twinstar_gis.settings")),
+    ("foundation", ("twinstar_gis._version", "twinstar_gis.errors", "twinstar_gis.settings", "twinstar_gis.resources")),
     ("data", ("twinstar_gis.data",)),
     ("model", ("twinstar_gis.model",)),
     ("analysis", ("twinstar_gis.analysis",)),

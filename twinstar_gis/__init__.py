@@ -23,7 +23,7 @@ Examples
 
 from ._version import __version__
 from .errors import (AccessError, CRSError, DataSourceError, FontNotFoundError, PlanningError, ProjectFileError,
-                     RunFolderError, SettingsError, TwinstarError, ValidationError)
+                     ResourceError, RunFolderError, SettingsError, TwinstarError, ValidationError)
 from .settings import DEFAULT, Settings
 from .data.crs import EQUAL_AREA_CRS, geodesic_area_km2, geodesic_length_km
 from .data.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
@@ -48,7 +48,7 @@ __all__ = [
     "__version__",
     # errors
     "TwinstarError", "DataSourceError", "CRSError", "ProjectFileError", "ValidationError", "SettingsError",
-    "AccessError", "PlanningError", "RunFolderError", "FontNotFoundError",
+    "AccessError", "PlanningError", "RunFolderError", "FontNotFoundError", "ResourceError",
     # settings
     "Settings", "DEFAULT",
     # data

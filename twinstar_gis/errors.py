@@ -18,6 +18,7 @@ __all__ = [
     "PlanningError",
     "RunFolderError",
     "FontNotFoundError",
+    "ResourceError",
 ]
 
 
@@ -73,3 +74,7 @@ class RunFolderError(TwinstarError, OSError):
 
 class FontNotFoundError(TwinstarError, LookupError):
     """No font with Chinese glyphs is installed."""
+
+
+class ResourceError(TwinstarError, MemoryError):
+    """A step would need more memory (or cells, or pixels) than the budget allows; refused before allocating."""

@@ -330,6 +330,9 @@ class Settings:
     max_speed_rail_kmh, max_speed_road_kmh : float
         Highest plausible ``design_speed_kmh`` of a rail line / a road; faster is refused
         (usually m/s, mph or a wrong class).
+    memory_budget_gib : float
+        Memory a run may plan to use, GiB; a step whose estimate exceeds it is refused before it
+        allocates (:mod:`twinstar_gis.resources`).  0: 60 % of the machine's physical memory.
     speeds, network, access, overlap, osm
         The sections described in the module docstring.
     """
@@ -344,6 +347,7 @@ class Settings:
     region_margin_km: float = 50.0
     max_speed_rail_kmh: float = 400.0
     max_speed_road_kmh: float = 150.0
+    memory_budget_gib: float = 0.0
     speeds: Speeds = field(default_factory=Speeds)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
