@@ -139,6 +139,7 @@ def within_distance(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, max_m: float, *, a
     """Pairs of features of ``a`` and ``b`` within ``max_m`` metres of each other (ground distance)."""
     from .distance import all_pairs
 
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)  # all_pairs reports index labels; read them as positions
     pairs = all_pairs(a, b, max_m=max_m)
     out = pd.DataFrame({
         f"a_{a_id}": a[a_id].to_numpy()[pairs["src_index"].astype(int)],
