@@ -237,3 +237,17 @@ def test_nearest_takes_the_nearest_of_near_ties_not_the_first_candidate():
         r = nearest(src, frame, dst_id="tid")
         assert frame.loc[r["dst_index"].iloc[0], "tid"] == "B_north"
         assert r["distance_m"].iloc[0] == pytest.approx(10_000.0, abs=0.01)
+
+
+def test_within_distance_names_the_right_features_whatever_their_index():
+    """C lies 0.01 degree of longitude east of Z on the 43rd parallel: 815.4 m (pyproj.Geod), the
+    only pair within 5 km.  With a non-default index the features must still be named by their
+    own ids (index labels once were read as positions: B named instead of C, or an IndexError)."""
+    z = gpd.GeoDataFrame({"zid": ["Z"]}, geometry=[Point(120.01, 43.0)], index=[4], crs=4326)
+    expected = round(GEOD.inv(120.0, 43.0, 120.01, 43.0)[2] / 1000, 3)
+    for index in ([2, 0, 1], [3, 7, 9]):
+        a = gpd.GeoDataFrame({"pid": ["A", "B", "C"]}, index=index, crs=4326,
+                             geometry=[Point(121.0, 43.0), Point(125.0, 43.0), Point(120.0, 43.0)])
+        r = overlay.within_distance(a, z, 5000, a_id="pid", b_id="zid")
+        assert r[["a_pid", "b_zid"]].values.tolist() == [["C", "Z"]]
+        assert r["distance_km"].iloc[0] == pytest.approx(expected, abs=0.001)

@@ -84,10 +84,44 @@ def _source_geoms(src, measure_from):
 def distance_pairs(src_proj, dst_proj, i, j):
     """Geodesic distance and closest points for pairs (i, j) of projected geometries.
 
+    The closest points of each pair are found in the projection
+    (:func:`shapely.shortest_line`), brought back to lon/lat, and their
+    distance is measured on the WGS-84 ellipsoid.  A pair whose projected
+    distance is exactly 0 (touching or overlapping) gets 0.
+
+    Parameters
+    ----------
+    src_proj, dst_proj : numpy.ndarray of shapely.Geometry
+        Geometries in :data:`twinstar_gis.data.crs.EQUAL_AREA_CRS` (metres), as
+        :func:`nearest` and :func:`all_pairs` prepare them.
+    i, j : numpy.ndarray of int
+        Positions into ``src_proj`` and ``dst_proj``, one pair per element
+        (equal lengths).
+
     Returns
     -------
-    dict of numpy arrays
-        ``distance_m``, ``src_lon``, ``src_lat``, ``dst_lon``, ``dst_lat``.
+    dict of numpy.ndarray
+        ``distance_m`` (metres on the ellipsoid), ``src_lon``, ``src_lat``,
+        ``dst_lon``, ``dst_lat`` (degrees, WGS-84: the closest points of the
+        source and target), one element per pair in the order given; empty
+        arrays when there is no pair.
+
+    Examples
+    --------
+    One source point, two target points 0.1 degree east and north of it;
+    :class:`pyproj.Geod` gives 8154.1 m and 11109.4 m for these two geodesics:
+
+    >>> import numpy as np
+    >>> from shapely.geometry import Point
+    >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
+    >>> to_ea = Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
+    >>> src = np.array([Point(to_ea.transform(120.0, 43.0))])
+    >>> dst = np.array([Point(to_ea.transform(120.1, 43.0)), Point(to_ea.transform(120.0, 43.1))])
+    >>> res = distance_pairs(src, dst, np.array([0, 0]), np.array([0, 1]))
+    >>> res["distance_m"].round(1).tolist()
+    [8154.1, 11109.4]
+    >>> res["dst_lon"].round(6).tolist(), res["dst_lat"].round(6).tolist()
+    ([120.1, 120.0], [43.0, 43.1])
     """
     if len(i) == 0:
         return {k: np.array([]) for k in ("distance_m", "src_lon", "src_lat", "dst_lon", "dst_lat")}
@@ -129,21 +163,47 @@ def nearest(src: gpd.GeoDataFrame, dst: gpd.GeoDataFrame, *, measure_from: str =
             dst_id: str | None = None) -> pd.DataFrame:
     """For every feature of ``src``, the nearest feature of ``dst`` on the ground.
 
+    Candidates are collected in the regional equal-area projection and the
+    winner is decided by the geodesic distance between closest points (see the
+    module docstring); row order of either layer does not change the answer.
+
     Parameters
     ----------
     src, dst : geopandas.GeoDataFrame
-        Any geometry types, any CRS (brought to the regional projection).
-    measure_from : {"boundary", "centroid"}
-        Measure from the source's boundary (0 if it touches the target) or centroid.
+        Any geometry types, any CRS (brought to WGS-84, then to the regional
+        projection); each must have a CRS.  Neither is modified.
+    measure_from : {"boundary", "centroid"}, default "boundary"
+        Measure from the source's geometry itself (for a polygon its boundary,
+        so 0 when it touches or overlaps the target) or from its centroid
+        (taken in the equal-area projection).
     dst_id : str, optional
-        Column of ``dst`` used to break exact ties (default: its index).
+        Column of ``dst`` used to break exact ties (numeric values by value,
+        others as text); default: the index of ``dst``.  Among several targets
+        a source touches, the first by this key is reported.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``src``: ``dst_index``, ``distance_m``, ``touches`` and the
-        two closest points (``src_lon``, ``src_lat``, ``dst_lon``, ``dst_lat``).
-        Empty ``dst`` gives NaN distances.
+        Indexed like ``src``, one row per source feature:
+
+        ``dst_index``
+            index label of the nearest ``dst`` feature (an object column:
+            numeric labels come back as floats, e.g. ``5.0``);
+        ``distance_m``
+            metres on the WGS-84 ellipsoid between the two closest points;
+        ``touches``
+            True when the distance is 0;
+        ``src_lon``, ``src_lat``, ``dst_lon``, ``dst_lat``
+            the closest point of the source and of the target (degrees, WGS-84).
+
+        Empty ``src`` or ``dst`` gives NaN distances and points, ``touches``
+        False and ``dst_index`` NaN.
+
+    Raises
+    ------
+    ValueError
+        ``measure_from`` is neither "boundary" nor "centroid", or a layer has
+        no CRS.
 
     Examples
     --------
@@ -189,8 +249,49 @@ def all_pairs(src: gpd.GeoDataFrame, dst: gpd.GeoDataFrame, *, measure_from: str
               max_m: float | None = None) -> pd.DataFrame:
     """Distances between every source and every target (optionally only those within ``max_m``).
 
-    Returns a long table with ``src_index``, ``dst_index``, ``distance_m`` and closest points.
-    With ``max_m`` only pairs the spatial index finds within reach are measured.
+    Parameters
+    ----------
+    src, dst : geopandas.GeoDataFrame
+        Any geometry types, any CRS (each must have one).  Neither is modified.
+    measure_from : {"boundary", "centroid"}, default "boundary"
+        Measure from the source's geometry or from its centroid, as in
+        :func:`nearest`.
+    max_m : float, optional
+        Keep only pairs at most this many metres apart on the ellipsoid.  Then
+        only the pairs the spatial index finds within ``max_m`` plus the
+        projection's slack (:data:`CANDIDATE_SLACK`) are measured; without it
+        every pair is measured (``len(src) * len(dst)`` rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A long table with a fresh 0..n-1 index, one row per pair:
+        ``src_index`` and ``dst_index`` (index labels of ``src`` and ``dst``),
+        ``distance_m`` (metres on the WGS-84 ellipsoid) and the two closest
+        points ``src_lon``, ``src_lat``, ``dst_lon``, ``dst_lat`` (degrees).
+        Rows come grouped by source in the order of ``src``; without
+        ``max_m`` the targets of each source follow the order of ``dst``.
+
+    Raises
+    ------
+    ValueError
+        ``measure_from`` is neither "boundary" nor "centroid", or a layer has
+        no CRS.
+
+    Examples
+    --------
+    A point, a meridian segment 0.1 degree east of it and a parallel segment
+    0.2 degree north (:class:`pyproj.Geod`: 8154 m and 22219 m):
+
+    >>> from shapely.geometry import Point, LineString
+    >>> a = gpd.GeoDataFrame(geometry=[Point(120.0, 43.0)], index=[10], crs=4326)
+    >>> b = gpd.GeoDataFrame(geometry=[LineString([(120.1, 42.9), (120.1, 43.1)]),
+    ...                                LineString([(119.9, 43.2), (120.1, 43.2)])], index=[5, 7], crs=4326)
+    >>> t = all_pairs(a, b)
+    >>> t[["src_index", "dst_index"]].values.tolist(), t["distance_m"].round().tolist()
+    ([[10, 5], [10, 7]], [8154.0, 22219.0])
+    >>> all_pairs(a, b, max_m=10_000)["dst_index"].tolist()
+    [5]
     """
     s = _source_geoms(src, measure_from)
     t = _project(dst)
@@ -208,7 +309,34 @@ def all_pairs(src: gpd.GeoDataFrame, dst: gpd.GeoDataFrame, *, measure_from: str
 
 
 def connector_lines(table: pd.DataFrame, *, npts: int = 16) -> np.ndarray:
-    """Geodesic connector lines (densified with ``npts`` intermediate points) from a table of closest points."""
+    """Geodesic connector lines (densified with ``npts`` intermediate points) from a table of closest points.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        With ``src_lon``, ``src_lat``, ``dst_lon``, ``dst_lat`` in degrees
+        (WGS-84), as :func:`nearest` and :func:`all_pairs` return them.
+    npts : int, default 16
+        Points inserted along the geodesic between the two ends, so a
+        connector drawn in lon/lat follows the measured line.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.LineString
+        One line per row, in row order, from the source point to the target
+        point, with ``npts + 2`` vertices (2 when the ends coincide); ``None``
+        where any of the four coordinates is not finite.
+
+    Examples
+    --------
+    Between two points on the 43rd parallel the geodesic bows towards the pole:
+
+    >>> t = pd.DataFrame({"src_lon": [120.0, np.nan], "src_lat": [43.0, 43.0],
+    ...                   "dst_lon": [121.0, 121.0], "dst_lat": [43.0, 43.0]})
+    >>> lines = connector_lines(t)
+    >>> len(lines[0].coords), bool(lines[0].coords[8][1] > 43.0), lines[1]
+    (18, True, None)
+    """
     lines = []
     for r in table[["src_lon", "src_lat", "dst_lon", "dst_lat"]].itertuples(index=False):
         if not np.all(np.isfinite(r)):

@@ -45,6 +45,37 @@ def buffer_m(gdf: gpd.GeoDataFrame, metres, *, resolution: int = 16) -> gpd.GeoS
     Each feature is buffered in an azimuthal equidistant projection centred on
     its own centroid, so the buffer width is right to better than 0.1 % for
     features up to a few hundred km long.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features in any CRS that has one (lon/lat as stored, normally); not
+        modified.
+    metres : float or array_like of float
+        Buffer width in metres: one value for all features or one per feature
+        (in row order).  Negative values shrink polygons; 0 leaves a feature as
+        it is.
+    resolution : int, default 16
+        Segments per quarter circle of the rounded ends and corners.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        The buffered geometries in the CRS of ``gdf``, indexed like it.  Missing
+        and empty geometries, and features with width 0, are returned unchanged.
+
+    Examples
+    --------
+    Every vertex of a 1 km buffer around a point lies 1000 m from it on the
+    ellipsoid (measured with :class:`pyproj.Geod`):
+
+    >>> from pyproj import Geod
+    >>> from shapely.geometry import Point
+    >>> pt = gpd.GeoDataFrame(geometry=[Point(120.0, 43.0)], crs=4326)
+    >>> ring = np.asarray(buffer_m(pt, 1000.0).iloc[0].exterior.coords)
+    >>> d = Geod(ellps="WGS84").inv(np.full(len(ring), 120.0), np.full(len(ring), 43.0), ring[:, 0], ring[:, 1])[2]
+    >>> len(ring), round(float(d.min()), 3), round(float(d.max()), 3)  # 4 x 16 segments, ring closed
+    (65, 1000.0, 1000.0)
     """
     metres = np.broadcast_to(np.asarray(metres, dtype=float), (len(gdf),))
     out = []
@@ -80,8 +111,46 @@ def area_overlaps(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, a_id: str, b_id: 
                   a_cols=("name_zh", "name_en"), b_cols=("name_zh", "name_en", "kind")) -> gpd.GeoDataFrame:
     """Overlap of every polygon of ``a`` with every polygon of ``b``, on the ellipsoid.
 
-    Returns one row per overlapping pair (sorted by the two ids): overlap in
-    km2, ha and mu, and its share of each feature; geometry = the overlap.
+    The intersections are computed in lon/lat; their areas, and the areas of
+    the two features, are measured on the WGS-84 ellipsoid.
+
+    Parameters
+    ----------
+    a, b : geopandas.GeoDataFrame
+        Polygon layers in lon/lat (WGS-84, as stored).  Neither is modified
+        (``b``'s geometries are prepared for faster predicates).
+    a_id, b_id : str
+        Id columns of ``a`` and ``b`` (e.g. ``"park_id"``, ``"zone_id"``).
+    a_cols, b_cols : sequence of str
+        Further columns copied into the result when present (missing ones are
+        skipped).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per pair whose overlap has a positive area, sorted by
+        ``a_<a_id>`` then ``b_<b_id>``, fresh 0..n-1 index, CRS of ``a``:
+        ``a_<a_id>``, ``a_<col>`` for each of ``a_cols``, ``b_<b_id>``,
+        ``b_<col>`` for each of ``b_cols``, ``overlap_km2`` (6 decimals),
+        ``overlap_ha`` (3), ``overlap_mu`` (亩, 1 km2 = 1500 mu; 1 decimal),
+        ``share_of_a`` and ``share_of_b`` (overlap / that feature's area, 0..1;
+        5 decimals); geometry = the overlap.  Pairs that only touch are left
+        out.
+
+    Examples
+    --------
+    Two 0.1-degree squares, the second shifted half a square east: the overlap
+    is half of each, 45.26 km2 (the ellipsoidal area of the overlap square by
+    :meth:`pyproj.Geod.geometry_area_perimeter`):
+
+    >>> from shapely.geometry import box
+    >>> a = gpd.GeoDataFrame({"park_id": ["P1"]}, geometry=[box(120.0, 43.0, 120.1, 43.1)], crs=4326)
+    >>> b = gpd.GeoDataFrame({"zone_id": ["Z1"]}, geometry=[box(120.05, 43.0, 120.15, 43.1)], crs=4326)
+    >>> ov = area_overlaps(a, b, a_id="park_id", b_id="zone_id")
+    >>> ov[["a_park_id", "b_zone_id", "share_of_a", "share_of_b"]].values.tolist()
+    [['P1', 'Z1', 0.5, 0.5]]
+    >>> round(float(ov["overlap_km2"].iloc[0]), 2), float(ov["overlap_mu"].iloc[0])  # 45.2567 x 1500
+    (45.26, 67885.0)
     """
     i, j, inter, area = _intersections(a, b, geodesic_area_km2)
     area_a = geodesic_area_km2(np.asarray(a.geometry.values)[i])
@@ -106,11 +175,57 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
                   buffer: dict | float = 0.0, zone_kind_col: str = "kind") -> gpd.GeoDataFrame:
     """Length of each line inside each zone (optionally buffered), on the ellipsoid.
 
+    Zones are buffered in true metres (:func:`buffer_m`), the lines cut in
+    lon/lat, and the pieces measured on the WGS-84 ellipsoid.
+
     Parameters
     ----------
-    buffer : float or dict
+    lines : geopandas.GeoDataFrame
+        Line layer in lon/lat (corridors); ``name_zh`` and ``class`` are copied
+        when present.
+    zones : geopandas.GeoDataFrame
+        Polygon or line layer in lon/lat (ecological zones, rivers: a river is
+        a zone once buffered); ``name_zh`` is copied when present.  Not
+        modified.
+    line_id, zone_id : str
+        Id columns of ``lines`` and ``zones``.
+    buffer : float or dict, default 0.0
         Metres added around every zone, or a mapping ``zone kind -> metres``
-        (e.g. :data:`ZONE_BUFFERS`: 1 km around reserves, 500 m riparian strips).
+        (e.g. :data:`ZONE_BUFFERS`: 1 km around reserves, 500 m riparian
+        strips); kinds not in the mapping, and every zone when ``zones`` has no
+        ``zone_kind_col``, get 0.
+    zone_kind_col : str, default "kind"
+        Column of ``zones`` holding the kind the ``buffer`` mapping is keyed by.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per (line, zone) pair with a positive length inside, sorted by
+        the two ids, fresh 0..n-1 index, CRS of ``lines``: ``line_<line_id>``,
+        ``line_name_zh``, ``line_class``, ``zone_<zone_id>``, ``zone_name_zh``,
+        ``zone_kind`` (empty strings where the layer has no such column),
+        ``buffer_m`` (metres applied to that zone), ``length_km`` (km inside,
+        4 decimals) and ``share_of_line`` (of the line's whole length, 0..1);
+        geometry = the part inside.  A line in two overlapping zones counts in
+        each.
+
+    Examples
+    --------
+    A 0.2-degree line along the 43.05th parallel crosses a 0.1-degree square in
+    its middle: 8.1475 km inside (:meth:`pyproj.Geod.inv` between the two
+    crossings), half of the line; a 1 km buffer adds 1 km at each side:
+
+    >>> from shapely.geometry import LineString, box
+    >>> line = gpd.GeoDataFrame({"corridor_id": ["C1"]}, geometry=[LineString([(120.0, 43.05), (120.2, 43.05)])],
+    ...                         crs=4326)
+    >>> zone = gpd.GeoDataFrame({"zone_id": ["Z1"], "kind": ["nature_reserve"]},
+    ...                         geometry=[box(120.05, 43.0, 120.15, 43.1)], crs=4326)
+    >>> r = length_inside(line, zone, line_id="corridor_id", zone_id="zone_id")
+    >>> float(r["length_km"].iloc[0]), float(r["share_of_line"].iloc[0])
+    (8.1475, 0.5)
+    >>> r = length_inside(line, zone, line_id="corridor_id", zone_id="zone_id", buffer={"nature_reserve": 1000.0})
+    >>> float(r["length_km"].iloc[0]), float(r["buffer_m"].iloc[0])
+    (10.1475, 1000.0)
     """
     zones = zones.copy()
     if isinstance(buffer, dict):
@@ -136,9 +251,41 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
 
 
 def within_distance(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, max_m: float, *, a_id: str, b_id: str) -> pd.DataFrame:
-    """Pairs of features of ``a`` and ``b`` within ``max_m`` metres of each other (ground distance)."""
+    """Pairs of features of ``a`` and ``b`` within ``max_m`` metres of each other (ground distance).
+
+    Distances are measured between the features' closest points on the WGS-84
+    ellipsoid, as in :func:`twinstar_gis.analysis.distance.all_pairs`.
+
+    Parameters
+    ----------
+    a, b : geopandas.GeoDataFrame
+        Layers of any geometry type, each with a CRS; ``name_zh`` is copied
+        when present.  Any index.
+    max_m : float
+        Largest distance kept, metres (inclusive).
+    a_id, b_id : str
+        Id columns of ``a`` and ``b``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair, sorted by the two ids, fresh 0..n-1 index:
+        ``a_<a_id>``, ``a_name_zh``, ``b_<b_id>``, ``b_name_zh`` (empty strings
+        where the layer has no ``name_zh``) and ``distance_km`` (km, 3
+        decimals; 0 for touching or overlapping features).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> a = gpd.GeoDataFrame({"pid": ["A", "B"]}, geometry=[Point(120.0, 43.0), Point(121.0, 43.0)], crs=4326)
+    >>> b = gpd.GeoDataFrame({"zid": ["Z"]}, geometry=[Point(120.01, 43.0)], crs=4326)
+    >>> # 0.01 degree of longitude at 43 N: pyproj.Geod gives 815.4 m
+    >>> within_distance(a, b, 5000, a_id="pid", b_id="zid")[["a_pid", "b_zid", "distance_km"]].values.tolist()
+    [['A', 'Z', 0.815]]
+    """
     from .distance import all_pairs
 
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)  # all_pairs reports index labels; read them as positions
     pairs = all_pairs(a, b, max_m=max_m)
     out = pd.DataFrame({
         f"a_{a_id}": a[a_id].to_numpy()[pairs["src_index"].astype(int)],
@@ -153,9 +300,26 @@ def within_distance(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, max_m: float, *, a
 def county_adjacency(boundaries: gpd.GeoDataFrame, *, min_km: float = 0.001) -> gpd.GeoDataFrame:
     """Which counties touch, and the length (km, ellipsoid) of each shared border.
 
-    Returns one row per unordered pair (``adcode_a`` < ``adcode_b``) with
-    ``same_city``; geometry = the shared border.  Pairs touching only at a
-    point (length below ``min_km``) are left out.
+    Two counties are neighbours when their polygons touch (shared boundary,
+    no overlap: the layer must tile, as the validated boundaries do).
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame
+        The boundaries layer in lon/lat: rows with ``level == "county"`` are
+        used, with ``adcode``, ``name_zh`` and ``parent_adcode`` (the city).
+    min_km : float, default 0.001
+        Shortest shared border kept, km: pairs touching only at a point, or
+        along less than this, are left out.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unordered pair, ``adcode_a`` < ``adcode_b``, sorted by
+        them, fresh 0..n-1 index, CRS of ``boundaries``: ``adcode_a``,
+        ``name_a``, ``adcode_b``, ``name_b``, ``city_a``, ``city_b`` (parent
+        adcodes), ``shared_border_km`` (km on the WGS-84 ellipsoid, 3
+        decimals) and ``same_city`` (bool); geometry = the shared border.
 
     Examples
     --------
@@ -194,16 +358,47 @@ def overlay_layers(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, how: str = "inte
 
     Parameters
     ----------
-    how : {"intersection", "difference", "union", "identity", "symmetric_difference"}
+    a : geopandas.GeoDataFrame
+        Polygons, or lines (when every feature is a LineString or
+        MultiLineString), in lon/lat.  Not modified.
+    b : geopandas.GeoDataFrame
+        Polygons in lon/lat (or any geometry, once buffered).  Not modified.
+    how : {"intersection", "difference", "union", "identity", "symmetric_difference"}, default "intersection"
         As :func:`geopandas.overlay`.  Lines in ``a`` against polygons in ``b``
-        support ``intersection`` and ``difference`` (line parts inside / outside).
-    buffer_b_m : float
-        Buffer ``b`` by this many metres first.
+        support ``intersection`` and ``difference`` (line parts inside /
+        outside the union of ``b``).
+    buffer_b_m : float, default 0.0
+        Buffer ``b`` by this many metres first (:func:`buffer_m`).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        With ``area_km2`` (polygons), ``area_ha``, ``area_mu`` or ``length_km`` (lines).
+        Polygons: the result of :func:`geopandas.overlay` (attributes of both
+        layers, polygon parts only) plus ``area_km2`` (6 decimals), ``area_ha``
+        (3) and ``area_mu`` (1), measured on the WGS-84 ellipsoid.  Lines: the
+        rows of ``a`` with their part inside (or outside) ``b`` as geometry,
+        rows left empty dropped, no attribute of ``b``, plus ``length_km``
+        (km on the ellipsoid, 4 decimals); fresh 0..n-1 index.
+
+    Raises
+    ------
+    ValueError
+        ``a`` holds lines and ``how`` is neither "intersection" nor
+        "difference".
+
+    Examples
+    --------
+    A line along the 43.05th parallel, 0.3 degree long, crossing a 0.1-degree
+    square: 8.1475 km inside and twice that outside (:meth:`pyproj.Geod.inv`, 0.1 degree each):
+
+    >>> from shapely.geometry import LineString, box
+    >>> line = gpd.GeoDataFrame({"corridor_id": ["C1"]}, geometry=[LineString([(119.95, 43.05), (120.25, 43.05)])],
+    ...                         crs=4326)
+    >>> zone = gpd.GeoDataFrame({"zone_id": ["Z1"]}, geometry=[box(120.05, 43.0, 120.15, 43.1)], crs=4326)
+    >>> float(overlay_layers(line, zone)["length_km"].iloc[0])
+    8.1475
+    >>> float(overlay_layers(line, zone, how="difference")["length_km"].iloc[0])
+    16.295
     """
     b = b.copy()
     if buffer_b_m:
@@ -230,12 +425,86 @@ def overlay_layers(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, how: str = "inte
 def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: float = 5.0) -> pd.DataFrame:
     """Every park and corridor stretch that enters an ecological zone, in one table.
 
-    Rows: ``feature_kind`` (park / corridor), its id and name, the zone (id,
-    name, kind), the buffer applied, the measure (overlap km2 or length km),
-    its share of the feature, and whether either geometry is indicative (then
-    the conflict must be verified on surveyed outlines before acting on it).
-    Parks that do not overlap a zone but lie within ``near_km`` of one are
-    listed with ``measure = "within Xkm"``.
+    Zones are the ``eco_zones`` polygons and the ``rivers`` lines (kind
+    ``"river"``), each buffered by the width for its kind: a river conflicts
+    through its riparian strip.  Parks are overlapped with the buffered zones
+    (:func:`area_overlaps`), corridors cut by them (:func:`length_inside`);
+    parks within ``near_km`` of a zone whose buffered area they do not
+    overlap are listed too, with their distance to the unbuffered zone.
+
+    Parameters
+    ----------
+    layers : dict of geopandas.GeoDataFrame
+        ``eco_zones`` (``zone_id``, ``name_zh``, ``kind``,
+        ``geometry_quality``) and/or ``rivers`` (``river_id``, ``name_zh``,
+        ``geometry_quality``); ``parks`` (``park_id``, ``name_zh``) and/or
+        ``corridors`` (``corridor_id``, ``name_zh``), optionally with
+        ``geometry_quality`` (a missing one counts as indicative).  All in
+        lon/lat (WGS-84).
+    zone_buffers : dict, optional
+        ``zone kind -> metres`` around each zone; kinds not listed get 0.
+        Default :data:`ZONE_BUFFERS` (1 km around nature reserves, 500 m along
+        rivers, none around sandy land).
+    near_km : float, default 5.0
+        Parks within this many km (on the ellipsoid) of a zone whose buffered
+        area they do not overlap are listed as ``"park (near)"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (feature, zone) conflict, sorted by ``feature_kind``,
+        ``feature_id``, ``zone_id``, fresh 0..n-1 index:
+
+        ``feature_kind``
+            ``"park"``, ``"park (near)"`` or ``"corridor"``;
+        ``feature_id``, ``feature_name_zh``
+            the park or corridor;
+        ``zone_id``, ``zone_name_zh``, ``zone_kind``
+            the zone (a river's id is its ``river_id``);
+        ``buffer_m``
+            metres added around the zone (0 for near parks);
+        ``overlap_km2``, ``overlap_mu``
+            park area inside the buffered zone (0 for near parks, NaN for
+            corridors);
+        ``length_km``
+            corridor length inside the buffered zone (NaN for parks);
+        ``share_of_feature``
+            that overlap or length as a share of the park's area or the
+            corridor's length (0..1);
+        ``distance_km``
+            near parks only: km to the zone (NaN otherwise);
+        ``indicative``
+            True when either geometry is indicative: verify on surveyed
+            outlines before acting on the conflict.
+
+        An empty frame (no columns) when nothing conflicts.
+
+    Raises
+    ------
+    ValueError
+        ``layers`` holds neither ``eco_zones`` nor ``rivers``.
+
+    Examples
+    --------
+    A reserve, a park overlapping its eastern half, a park 1.63 km west of it
+    and a road through it, with no buffers; the expected values are the
+    ellipsoidal area of the overlap square (45.26 km2), the
+    :meth:`pyproj.Geod.inv` length of the road inside (8.15 km of 24.44 km)
+    and the distance between the nearest corners (1.628 km):
+
+    >>> from shapely.geometry import LineString, box
+    >>> eco = gpd.GeoDataFrame({"zone_id": ["NR1"], "name_zh": ["甲保护区"], "kind": ["nature_reserve"],
+    ...                         "geometry_quality": ["surveyed"]}, geometry=[box(120.0, 43.0, 120.1, 43.1)], crs=4326)
+    >>> parks = gpd.GeoDataFrame({"park_id": ["P1", "P2"], "name_zh": ["甲园", "乙园"],
+    ...                           "geometry_quality": ["surveyed", "indicative"]},
+    ...                          geometry=[box(120.05, 43.0, 120.15, 43.1), box(119.9, 43.0, 119.98, 43.1)], crs=4326)
+    >>> road = gpd.GeoDataFrame({"corridor_id": ["C1"], "name_zh": ["甲线"], "geometry_quality": ["surveyed"]},
+    ...                         geometry=[LineString([(119.9, 43.05), (120.2, 43.05)])], crs=4326)
+    >>> r = conflict_report({"eco_zones": eco, "parks": parks, "corridors": road}, zone_buffers={})
+    >>> r[["feature_kind", "feature_id", "indicative"]].values.tolist()
+    [['corridor', 'C1', False], ['park', 'P1', False], ['park (near)', 'P2', True]]
+    >>> round(float(r.loc[1, "overlap_km2"]), 2), round(float(r.loc[0, "length_km"]), 2), float(r.loc[2, "distance_km"])
+    (45.26, 8.15, 1.628)
     """
     zone_buffers = ZONE_BUFFERS if zone_buffers is None else zone_buffers
     parks, corridors = layers.get("parks"), layers.get("corridors")

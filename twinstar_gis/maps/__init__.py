@@ -11,7 +11,36 @@ from .style import PALETTE
 
 
 def write_figures(run_dir, *, formats=("png", "pdf"), **kw):
-    """Print-ready figures of a run folder; see :func:`twinstar_gis.maps.figures.write_figures`."""
+    """Print-ready figures of a run folder; see :func:`twinstar_gis.maps.figures.write_figures`.
+
+    Imports matplotlib only when called, so ``import twinstar_gis.maps`` stays light.
+
+    Parameters
+    ----------
+    run_dir : path-like or Run
+        Output folder of ``twinstar run`` (with ``run.json``).
+    formats : tuple of {"png", "pdf", "svg"}, default ("png", "pdf")
+        File formats to write, each figure once per format.
+    **kw
+        ``out_dir`` (default ``run_dir/figures``), ``names`` (keys of
+        ``FIGURES``; default all the run supports), ``dpi`` (PNG resolution,
+        default 300) and ``manifest`` (the manifest of a run still being
+        staged), passed on.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, ``<name>.<format>``.
+
+    Raises
+    ------
+    FontNotFoundError
+        No font with Chinese glyphs is installed (checked before drawing).
+    RunFolderError
+        ``run_dir`` is not a run folder, or a file a figure needs is missing.
+    TwinstarError
+        An unknown format.
+    """
     from .figures import write_figures as _write
 
     return _write(run_dir, formats=formats, **kw)

@@ -38,13 +38,17 @@ def relief(dem: np.ndarray, cell_m: float, *, vert_exag: float = VERT_EXAG, smoo
         Heights (m), ``NaN`` where unknown (filled with the mean).
     cell_m : float
         Cell size in ground metres.
-    vert_exag, smooth_m : float
-        Vertical exaggeration, and the width (m) of the Gaussian smoothing of a coarse DEM.
+    vert_exag : float, default VERT_EXAG
+        Vertical exaggeration (8: the region's relief readable at 1:2,000,000).
+    smooth_m : float, default SMOOTH_M
+        Standard deviation (m) of the Gaussian smoothing of a coarse DEM, at
+        least one cell when positive; 0 = no smoothing.
 
     Returns
     -------
-    numpy.ndarray
-        Same shape as ``dem``.
+    numpy.ndarray of float
+        Shading 0 (dark) .. 1 (lit) under a light from :data:`AZIMUTH`
+        (north-west) at :data:`ALTITUDE` degrees, same shape as ``dem``.
 
     Examples
     --------
@@ -52,7 +56,7 @@ def relief(dem: np.ndarray, cell_m: float, *, vert_exag: float = VERT_EXAG, smoo
 
     >>> x = np.tile(np.arange(20.0), (20, 1)) * 100.0  # rising to the east
     >>> s = relief(x, 1000.0, smooth_m=0)
-    >>> bool(s[10, 10] > relief(-x, 1000.0, smooth_m=0)[10, 10])  # rising to the east faces the north-west light
+    >>> bool(s[10, 10] > relief(-x, 1000.0, smooth_m=0)[10, 10])  # a slope rising eastwards faces west, towards the light
     True
     """
     z = np.asarray(dem, dtype="float64")
@@ -70,14 +74,17 @@ def to_web_mercator(array: np.ndarray, transform, crs, *, resampling: str = "nea
     ----------
     array : numpy.ndarray
         Values (float), ``NaN`` where there is none.
-    transform, crs
-        The array's georeferencing.
-    resampling : {"nearest", "bilinear"}
-        ``nearest`` for data and classes (values are never mixed), ``bilinear`` for a DEM.
-    upsample : float
+    transform : affine.Affine
+        The array's geotransform.
+    crs : str or rasterio.crs.CRS
+        The array's CRS, e.g. ``"EPSG:4326"`` or the equal-area CRS of a run's grid.
+    resampling : {"nearest", "bilinear"}, default "nearest"
+        ``nearest`` for data and classes (values are never mixed), ``bilinear`` for a DEM
+        (any name of :class:`rasterio.enums.Resampling` is accepted).
+    upsample : float, default 1.0
         Output pixels per source pixel along each axis (a smooth relief from a coarse DEM).
-    max_pixels : int
-        The output is coarsened to stay below this many pixels.
+    max_pixels : int, default 4_000_000
+        The output is coarsened to about this many pixels at most (rounding up may add a row or a column).
 
     Returns
     -------

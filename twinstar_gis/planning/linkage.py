@@ -31,19 +31,33 @@ log = logging.getLogger(__name__)
 def gravity_pairs(units: pd.DataFrame, minutes: pd.DataFrame, *, b: float = 2.0) -> pd.DataFrame:
     """Strength of every unordered pair of units.
 
+    ``strength = P_i * P_j / t ** b`` with ``t`` the mean of the two
+    directions' minutes.
+
     Parameters
     ----------
-    units : DataFrame
-        Indexed by unit id, with ``population`` and ``city``.
-    minutes : DataFrame
-        OD minutes, index and columns unit ids (may be asymmetric; the mean of both directions is used).
-    b : float
-        Distance-decay exponent.
+    units : pandas.DataFrame
+        Indexed by unit id (compared as text), with ``population`` (persons;
+        NaN when unknown) and ``city`` (the prefecture, e.g. its adcode).
+    minutes : pandas.DataFrame
+        OD travel minutes, index = origin ids, columns = destination ids (as
+        text); may be asymmetric.  NaN or inf = unreachable.
+    b : float, default 2.0
+        Distance-decay exponent (2 = the Newtonian gravity model).
 
     Returns
     -------
-    DataFrame
-        ``unit_i``, ``unit_j`` (i < j by id), ``minutes``, ``strength``, ``cross_city``.
+    pandas.DataFrame
+        One row per unordered pair, ``unit_i`` < ``unit_j`` by id as text, in
+        that order: ``unit_i``, ``unit_j``, ``minutes`` (mean of both
+        directions), ``strength`` (persons² / min^b; NaN when either
+        population is missing or the time is not finite and positive, never
+        0) and ``cross_city`` (True when the two ``city`` values differ).
+
+    Raises
+    ------
+    PlanningError
+        A unit has no row or no column in ``minutes``.
 
     Examples
     --------
@@ -51,6 +65,16 @@ def gravity_pairs(units: pd.DataFrame, minutes: pd.DataFrame, *, b: float = 2.0)
     >>> t = pd.DataFrame([[0.0, 10.0], [10.0, 0.0]], index=["x", "y"], columns=["x", "y"])
     >>> float(gravity_pairs(u, t, b=2)["strength"].iloc[0])  # 100 * 200 / 10 ** 2
     200.0
+
+    Asymmetric times are averaged (14 and 10 min: 12 min, 100 * 200 / 144);
+    a unit without a census figure has no linkage:
+
+    >>> t.loc["x", "y"] = 14.0
+    >>> round(float(gravity_pairs(u, t)["strength"].iloc[0]), 3)
+    138.889
+    >>> u.loc["y", "population"] = np.nan
+    >>> gravity_pairs(u, t)["strength"].isna().tolist()
+    [True]
     """
     ids = sorted(units.index.astype(str))
     units = units.copy()
@@ -71,7 +95,42 @@ def gravity_pairs(units: pd.DataFrame, minutes: pd.DataFrame, *, b: float = 2.0)
 
 
 def unit_linkage(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per unit: total linkage, strongest partner, cross-city share, partners with data."""
+    """Per unit: total linkage, strongest partner, cross-city share, partners with data.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        The units, indexed by unit id (as in :func:`gravity_pairs`); only the
+        index is read.
+    pairs : pandas.DataFrame
+        The pair table of :func:`gravity_pairs` (``unit_i``, ``unit_j``,
+        ``strength``, ``cross_city``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit, sorted by id as text, fresh 0..n-1 index:
+        ``unit``; ``total_linkage`` (sum of the unit's known pair strengths,
+        NaN when none is known); ``strongest_partner`` and
+        ``strongest_strength`` (ties broken by partner id; None / NaN when
+        none is known); ``cross_city_linkage`` (the part of the total that goes
+        to units of the other city); ``partners_with_data`` and ``partners``
+        (counts); ``cross_city_share`` (cross-city / total, 0..1, NaN without
+        a total).
+
+    Examples
+    --------
+    Three units, x and z in city A, y in city B; strengths x-y 200, x-z 75,
+    y-z 600 (populations 100, 200, 300; 10, 20 and 10 minutes):
+
+    >>> u = pd.DataFrame({"population": [100.0, 200.0, 300.0], "city": ["A", "B", "A"]}, index=["x", "y", "z"])
+    >>> t = pd.DataFrame([[0, 10, 20], [10, 0, 10], [20, 10, 0.0]], index=list("xyz"), columns=list("xyz"))
+    >>> r = unit_linkage(u, gravity_pairs(u, t))
+    >>> r[["unit", "total_linkage", "strongest_partner", "cross_city_linkage"]].values.tolist()
+    [['x', 275.0, 'y', 200.0], ['y', 800.0, 'z', 800.0], ['z', 675.0, 'y', 600.0]]
+    >>> r["cross_city_share"].round(4).tolist()  # 200/275, 800/800, 600/675
+    [0.7273, 1.0, 0.8889]
+    """
     both = pd.concat([pairs.rename(columns={"unit_i": "unit", "unit_j": "partner"}),
                       pairs.rename(columns={"unit_j": "unit", "unit_i": "partner"})], ignore_index=True)
     rows = []
@@ -91,7 +150,42 @@ def unit_linkage(units: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def linkage_units(layers: dict) -> pd.DataFrame:
-    """The county-level units: id (the county seat's place id), adcode, names, city, population, point."""
+    """The county-level units: id (the county seat's place id), adcode, names, city, population, point.
+
+    Parameters
+    ----------
+    layers : dict of geopandas.GeoDataFrame
+        ``boundaries`` (rows with ``level == "county"``: ``adcode``,
+        ``name_zh``, ``parent_adcode``, optionally ``population_2020``) and
+        ``places`` (rows with ``kind == "county_seat"``: ``place_id``,
+        ``county_adcode``; the first seat of a county is used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county, indexed by ``id`` (the seat's ``place_id``) and
+        sorted by it: ``adcode``, ``name_zh``, ``city`` (the parent adcode;
+        all three as text), ``population`` (2020 census, persons; NaN when the
+        column or the figure is missing) and ``geometry`` (the seat's point,
+        WGS-84; a plain column, not a GeoDataFrame).
+
+    Raises
+    ------
+    PlanningError
+        A county has no ``county_seat`` place.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> bounds = gpd.GeoDataFrame({"adcode": ["1", "2"], "name_zh": ["甲县", "乙县"], "level": ["county", "county"],
+    ...                            "parent_adcode": ["9", "8"], "population_2020": [1000, None]},
+    ...                           geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
+    >>> places = gpd.GeoDataFrame({"place_id": ["S2", "S1"], "kind": ["county_seat", "county_seat"],
+    ...                            "county_adcode": ["2", "1"]}, geometry=[Point(1.5, 0.5), Point(0.5, 0.5)], crs=4326)
+    >>> u = linkage_units({"boundaries": bounds, "places": places})
+    >>> u.index.tolist(), u["adcode"].tolist(), u["population"].tolist()
+    (['S1', 'S2'], ['1', '2'], [1000.0, nan])
+    """
     b = layers["boundaries"]
     c = b[b["level"] == "county"].copy()
     c["adcode"] = c["adcode"].astype(str)
@@ -114,14 +208,63 @@ def twin_city_linkage(layers: dict, *, dem_path=None, settings=DEFAULT, planning
                       extra_corridors=None, models=None) -> dict:
     """Gravity linkage today and with the scenario (planned or given corridors).
 
-    ``models``: ``(base, scenario)`` travel-time models already built from these layers, DEM,
-    settings and scenario (default: build them).
+    The units are the counties (:func:`linkage_units`); the OD minutes between
+    their seats come from the travel-time model, once for today's network and
+    once for the scenario; strengths follow :func:`gravity_pairs` with
+    ``planning.gravity_b``.
+
+    Parameters
+    ----------
+    layers : dict of geopandas.GeoDataFrame
+        The dataset's layers: ``boundaries`` and ``places`` for the units,
+        and what the travel-time model needs.
+    dem_path : path-like, optional
+        DEM for the model's land surface (default: none).
+    settings : Settings, default DEFAULT
+        The run's settings (speeds, grid, planning section).
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+    include_planned : bool, default True
+        The scenario counts planned / under-construction corridors.
+    extra_corridors : geopandas.GeoDataFrame, optional
+        Further corridors added in the scenario.
+    models : tuple of (TravelTimeModel, TravelTimeModel), optional
+        ``(base, scenario)`` travel-time models already built from these
+        layers, DEM, settings and scenario; either may be None (default: build
+        them).
 
     Returns
     -------
     dict
-        ``units`` (per unit, base / scenario / change), ``pairs`` (per pair, both),
-        ``flows`` (GeoDataFrame of pair lines with strengths), ``summary`` (indicators).
+        ``units``
+            DataFrame, one row per county: ``unit``, ``adcode``, ``name_zh``,
+            ``city``, ``population`` and the columns of :func:`unit_linkage`
+            for today, plus ``total_linkage_scenario``,
+            ``strongest_partner_scenario``, ``cross_city_share_scenario``,
+            ``cross_city_share_change`` (scenario - today, share points) and
+            the partners' names (``strongest_partner_name``,
+            ``strongest_partner_scenario_name``);
+        ``pairs``
+            DataFrame, one row per pair: ``unit_i``, ``unit_j``, ``name_i``,
+            ``name_j``, ``minutes``, ``strength``, ``cross_city``,
+            ``minutes_scenario``, ``strength_scenario`` and
+            ``strength_change_pct`` (100 x (scenario / today - 1));
+        ``flows``
+            the pairs as seat-to-seat lines (:func:`flow_lines`);
+        ``summary``
+            DataFrame ``indicator``, ``base``, ``scenario`` with
+            ``cross_city_share_of_all_linkage``, ``total_linkage``,
+            ``units_without_population`` and ``gravity_b``.
+
+        Strengths are in persons² / min^b; a unit without a census
+        population has NaN linkages (logged as a warning), never 0.
+
+    Raises
+    ------
+    PlanningError
+        A county has no ``county_seat`` place.
+    AccessError
+        The travel-time model does not know a seat's ``place_id``.
     """
     ps = planning or planning_settings(settings)
     units = linkage_units(layers)
@@ -160,7 +303,39 @@ def twin_city_linkage(layers: dict, *, dem_path=None, settings=DEFAULT, planning
 
 
 def flow_lines(pairs: pd.DataFrame, units: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Pair lines (seat to seat) with strengths and the share of the strongest pair, for flow maps."""
+    """Pair lines (seat to seat) with strengths and the share of the strongest pair, for flow maps.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        The merged pair table of :func:`twin_city_linkage` (``unit_i``,
+        ``unit_j``, ``strength``, ``strength_scenario``, ...).
+    units : pandas.DataFrame
+        :func:`linkage_units`: indexed by unit id, with the seat's point in
+        ``geometry`` (lon/lat).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every column of ``pairs`` plus a straight line from seat i to seat j
+        (WGS-84), ``strength_rel`` (strength / the strongest pair's strength
+        today, 0..1) and ``strength_scenario_rel`` (the scenario strength on
+        the same scale, so above 1 where the scenario beats today's strongest
+        pair); both NaN when no pair has a positive strength.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> units = pd.DataFrame({"geometry": [Point(118.9, 42.3), Point(122.2, 43.6), Point(119.3, 42.0)]},
+    ...                      index=["a", "b", "c"])
+    >>> pairs = pd.DataFrame({"unit_i": ["a", "a"], "unit_j": ["b", "c"], "strength": [50.0, 200.0],
+    ...                       "strength_scenario": [100.0, 300.0]})
+    >>> f = flow_lines(pairs, units)
+    >>> f["strength_rel"].tolist(), f["strength_scenario_rel"].tolist()
+    ([0.25, 1.0], [0.5, 1.5])
+    >>> list(f.geometry.iloc[0].coords)
+    [(118.9, 42.3), (122.2, 43.6)]
+    """
     geom = shapely.linestrings([[(units.loc[i, "geometry"].x, units.loc[i, "geometry"].y),
                                  (units.loc[j, "geometry"].x, units.loc[j, "geometry"].y)]
                                 for i, j in zip(pairs["unit_i"], pairs["unit_j"])]) if len(pairs) else []

@@ -10,7 +10,8 @@ Files (relative to the run folder)::
     planning/sites.gpkg                   layers sites (squares, every score column), site_counties
     planning/linkage_units.csv  planning/linkage_pairs.csv  planning/linkage_summary.csv
     planning/linkage.gpkg                 layer linkage_flows (lines, strength base / scenario)
-    planning/access_2sfca_counties.csv  planning/access_2sfca_parks.csv   (only with a facility layer)
+    planning/access_2sfca_counties.csv  planning/access_2sfca_facilities.csv
+    planning/access_2sfca_parks.csv       (the three 2SFCA files only with a facility layer)
     planning/assumptions.csv              the planning settings used
 """
 
@@ -66,7 +67,41 @@ def _write_classes(path, classes, grid, tags):
 
 
 def write_suitability(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, result=None, model=None):
-    """Suitability GeoTIFFs, county table and class polygons. Returns (paths, result)."""
+    """Suitability GeoTIFFs, county table and class polygons.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A run folder (files go to its ``planning/``) or a folder named
+        ``planning``.
+    layers : dict of geopandas.GeoDataFrame
+        The run's layers (``boundaries`` for the county table,
+        ``urban_boundary`` when present, and what
+        :func:`~twinstar_gis.planning.suitability.construction_suitability`
+        needs).
+    dem_path : path-like, optional
+        DEM for the slope factor and the slope / elevation constraints.
+    settings : Settings, default DEFAULT
+        The run's settings.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+    result : SuitabilityResult, optional
+        A suitability already computed with these arguments (then nothing is
+        recomputed).
+    model : TravelTimeModel, optional
+        The base travel-time model of these layers, DEM and settings.
+
+    Returns
+    -------
+    (list of pathlib.Path, SuitabilityResult)
+        The four files written (``suitability_classes.tif``: uint8, 1 不适宜,
+        2 一般适宜, 3 适宜, 0 outside / no data; ``suitability_score.tif``:
+        float32 weighted grade 1-5, nodata -9999; ``suitability_by_county.csv``:
+        km² per class per county, 3 decimals; ``suitability.gpkg``: layer
+        ``suitability_classes``), and the result they were written from.  Both
+        GeoTIFFs are on the equal-area grid and carry the class legend, the
+        resolution and every planning setting as tags.
+    """
     from .suitability import area_by_class, class_polygons, construction_suitability
 
     d = _planning_dir(out_dir)
@@ -84,7 +119,47 @@ def write_suitability(out_dir, layers, *, dem_path=None, settings=DEFAULT, plann
 
 def write_sites(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, counties=None, area_km2=None,
                 top=5, suitability=None, model=None):
-    """Joint-park sites: table, sensitivity, GeoPackage. Returns (paths, result dict)."""
+    """Joint-park sites: table, sensitivity, GeoPackage.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A run folder (files go to its ``planning/``) or a folder named
+        ``planning``.
+    layers : dict of geopandas.GeoDataFrame
+        The run's layers (see :func:`~twinstar_gis.planning.sites.find_sites`).
+    dem_path : path-like, optional
+        DEM of the run.
+    settings : Settings, default DEFAULT
+        The run's settings.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+    counties : list of str, optional
+        County adcodes to search (default: the counties along the border of
+        the two prefectures).
+    area_km2 : float, optional
+        Park size in km² (default ``planning.site_area_km2``).
+    top : int, default 5
+        Number of sites.
+    suitability : SuitabilityResult, optional
+        A suitability already computed with the same settings.
+    model : TravelTimeModel, optional
+        The base travel-time model of these layers, DEM and settings.
+
+    Returns
+    -------
+    (list of pathlib.Path, dict)
+        The files written (``sites.csv``: one row per site, minutes and km to
+        0.1, scores to 0.001; ``sites_sensitivity.csv``; ``sites.gpkg``: layers
+        ``sites`` and ``site_counties``, the counties searched) and the result
+        of :func:`~twinstar_gis.planning.sites.find_sites` (unrounded).
+
+    Raises
+    ------
+    PlanningError
+        As :func:`~twinstar_gis.planning.sites.find_sites` (unknown county,
+        no square fits, not two city cores, ...).
+    """
     from .sites import find_sites
 
     d = _planning_dir(out_dir)
@@ -111,7 +186,42 @@ def _rounded(df):
 
 def write_linkage(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=None, include_planned=True,
                   extra_corridors=None, models=None):
-    """Gravity linkage tables and flow lines. Returns (paths, result dict)."""
+    """Gravity linkage tables and flow lines.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A run folder (files go to its ``planning/``) or a folder named
+        ``planning``.
+    layers : dict of geopandas.GeoDataFrame
+        The run's layers (``boundaries``, ``places`` and the network).
+    dem_path : path-like, optional
+        DEM of the run.
+    settings : Settings, default DEFAULT
+        The run's settings.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+    include_planned : bool, default True
+        The scenario counts planned corridors.
+    extra_corridors : geopandas.GeoDataFrame, optional
+        Further corridors added in the scenario.
+    models : tuple of (TravelTimeModel, TravelTimeModel), optional
+        ``(base, scenario)`` models already built (default: build them).
+
+    Returns
+    -------
+    (list of pathlib.Path, dict)
+        The files written (``linkage_units.csv`` and ``linkage_pairs.csv``:
+        minutes to 0.1, shares to 0.001, strengths unrounded;
+        ``linkage_summary.csv``; ``linkage.gpkg``: layer ``linkage_flows``)
+        and the result of
+        :func:`~twinstar_gis.planning.linkage.twin_city_linkage` (unrounded).
+
+    Raises
+    ------
+    PlanningError
+        A county without a ``county_seat`` place.
+    """
     from .linkage import twin_city_linkage
 
     d = _planning_dir(out_dir)
@@ -124,7 +234,40 @@ def write_linkage(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=
 
 
 def write_2sfca(out_dir, layers, facilities, *, capacity, dem_path=None, settings=DEFAULT, planning=None):
-    """2SFCA tables for a facility layer. Returns (paths, result dict)."""
+    """2SFCA tables for a facility layer.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A run folder (files go to its ``planning/``) or a folder named
+        ``planning``.
+    layers : dict of geopandas.GeoDataFrame
+        The run's layers.
+    facilities : geopandas.GeoDataFrame
+        The planner's facility points (hospitals, schools, ...).
+    capacity : str
+        Column of ``facilities`` holding each facility's capacity (beds,
+        places, ...).
+    dem_path : path-like, optional
+        DEM of the run.
+    settings : Settings, default DEFAULT
+        The run's settings.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings`` (``catchment_min``).
+
+    Returns
+    -------
+    (list of pathlib.Path, dict)
+        The files written (``access_2sfca_counties.csv``,
+        ``access_2sfca_facilities.csv`` and, when the result has parks,
+        ``access_2sfca_parks.csv``) and the result of
+        :func:`~twinstar_gis.planning.fca.facility_access`.
+
+    Raises
+    ------
+    PlanningError
+        ``facilities`` has no column ``capacity``.
+    """
     from .fca import facility_access
 
     d = _planning_dir(out_dir)
@@ -137,6 +280,34 @@ def write_2sfca(out_dir, layers, facilities, *, capacity, dem_path=None, setting
 
 
 def write_assumptions(out_dir, *, settings=DEFAULT, planning=None):
+    """The planning settings a run used, as a two-column table ``assumptions.csv``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A run folder (the file goes to its ``planning/``) or a folder named
+        ``planning``.
+    settings : Settings, default DEFAULT
+        The run's settings: its grid resolution is added as ``resolution_m``.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``planning/assumptions.csv``: columns ``setting`` and ``value`` (as
+        text), one row per planning setting, then ``resolution_m``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = write_assumptions(tempfile.mkdtemp())
+    >>> table = pd.read_csv(path)
+    >>> path.parent.name, path.name, table.columns.tolist()
+    ('planning', 'assumptions.csv', ['setting', 'value'])
+    >>> table.set_index("setting").loc[["gravity_b", "resolution_m"], "value"].astype(float).tolist()
+    [2.0, 1000.0]
+    """
     ps = planning or planning_settings(settings)
     rows = pd.DataFrame(ps.as_table(), columns=["setting", "value"])
     rows = pd.concat([rows, pd.DataFrame([("resolution_m", str(settings.access.resolution_m))], columns=["setting", "value"])])
@@ -148,16 +319,34 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
                    include_planned: bool = True, extra_corridors=None, models: dict | None = None) -> list[Path]:
     """Every planning product into ``<run>/planning/`` (see the module docstring).
 
+    Suitability, sites and linkage share one base travel-time model (built
+    here once unless given); the linkage scenario uses a second one.  The 2SFCA
+    tables build their own model.
+
     Parameters
     ----------
     run_dir_or_out_dir : path-like
         A run folder (files go to its ``planning/``) or a folder named ``planning``.
-    layers : dict
+    layers : dict of geopandas.GeoDataFrame
         The layers the run used.
-    facilities : GeoDataFrame, optional
-        A planner's facility layer for 2SFCA, with ``capacity`` naming its capacity column.
+    dem_path : path-like, optional
+        DEM of the run (slope factor, constraints and the land surface).
+    settings : Settings, default DEFAULT
+        The run's settings.
+    planning : PlanningSettings, optional
+        Default: the planning section of ``settings``.
+    facilities : geopandas.GeoDataFrame, optional
+        A planner's facility layer for 2SFCA; without it no 2SFCA file is written.
+    capacity : str, optional
+        Column of ``facilities`` holding capacities (required with ``facilities``).
     counties : list of str, optional
-        Counties for the site finder (default: along the two cities' border).
+        County adcodes for the site finder (default: along the two cities' border).
+    top : int, default 5
+        Number of joint-park sites.
+    include_planned : bool, default True
+        The linkage scenario counts planned corridors.
+    extra_corridors : geopandas.GeoDataFrame, optional
+        Further corridors added in the linkage scenario.
     models : dict, optional
         ``{"base": model, "scenario": model}``: travel-time models already built from these layers,
         DEM and settings (``twinstar run`` passes the accessibility step's); ``scenario`` with
@@ -165,7 +354,17 @@ def write_planning(run_dir_or_out_dir, layers: dict, *, dem_path=None, settings=
 
     Returns
     -------
-    list of Path
+    list of pathlib.Path
+        Every file written, in the order suitability, sites, linkage, 2SFCA,
+        assumptions.
+
+    Raises
+    ------
+    PlanningError
+        Bad input to one of the analyses (see the ``write_*`` functions).  The
+        files of the analyses before it are already written: ``twinstar run``
+        stages the whole run folder, so only a direct call can leave a partial
+        ``planning/``.
     """
     from ..model.traveltime import build_model
 

@@ -55,7 +55,44 @@ _RAW = {"balance": "worse_core_min", "hsr": "hsr_min", "expressway": "expressway
 
 
 def border_counties(boundaries: gpd.GeoDataFrame, *, tol_m: float = 1000.0) -> list[str]:
-    """Adcodes of the counties that touch (within ``tol_m``) a county of the other prefecture."""
+    """Adcodes of the counties that touch (within ``tol_m``) a county of the other prefecture.
+
+    Distances are measured in the regional equal-area projection (scale
+    within about 0.3 % of true in the region).
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame
+        The boundaries layer (any CRS): rows with ``level == "county"``, with
+        ``adcode`` and ``parent_adcode`` (the prefecture).
+    tol_m : float, default 1000.0
+        Largest gap, metres, between a county and the other prefecture for it
+        to count as a border county (absorbs slivers between the two
+        prefectures' outlines).
+
+    Returns
+    -------
+    list of str
+        The border counties' adcodes of both prefectures, sorted.
+
+    Raises
+    ------
+    PlanningError
+        The county rows do not belong to exactly two prefectures.
+
+    Examples
+    --------
+    Two counties of one city, one of the other; only the pair that shares a
+    border counts:
+
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame({"adcode": ["150401", "150402", "150501"], "level": "county",
+    ...                       "parent_adcode": ["150400", "150400", "150500"]},
+    ...                      geometry=[box(120.0, 43.0, 120.1, 43.1), box(119.8, 43.0, 119.9, 43.1),
+    ...                                box(120.1, 43.0, 120.2, 43.1)], crs=4326)
+    >>> border_counties(b)
+    ['150401', '150501']
+    """
     c = boundaries[boundaries["level"] == "county"].to_crs(EQUAL_AREA_CRS)
     cities = sorted(c["parent_adcode"].astype(str).unique())
     if len(cities) != 2:
@@ -71,8 +108,38 @@ def border_counties(boundaries: gpd.GeoDataFrame, *, tol_m: float = 1000.0) -> l
 def candidate_squares(area_ea, side_m: float, *, step_m: float | None = None) -> gpd.GeoDataFrame:
     """Squares of side ``side_m`` on a lattice anchored at multiples of ``step_m``, wholly inside ``area_ea``.
 
-    ``area_ea`` is a shapely geometry in the equal-area CRS.  Returns ``candidate_id``
-    (``x_y`` of the lattice indices, stable whatever the input order), geometry (equal-area CRS).
+    Square centres lie at integer multiples of the step (in projected metres),
+    so the lattice does not depend on the area searched: the same place gets
+    the same square and id in any search that contains it.
+
+    Parameters
+    ----------
+    area_ea : shapely.Geometry
+        The area to fill, in :data:`twinstar_gis.data.crs.EQUAL_AREA_CRS`
+        (metres).  It is prepared in place for faster predicates.
+    side_m : float
+        Side of each square, metres (``sqrt(area_km2) * 1000`` for a park of
+        ``area_km2``).
+    step_m : float, optional
+        Lattice step, metres; default half the side (neighbouring squares
+        overlap by half).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``candidate_id`` (``"<ix>_<iy>"``, the lattice indices of the centre)
+        and the square, in the equal-area CRS, for every square wholly inside
+        ``area_ea`` (its boundary may touch the area's), ordered by ``iy``
+        then ``ix``.
+
+    Examples
+    --------
+    4 km squares in a 10 km square: centres every 2 km from 2 km to 8 km, 4 x 4:
+
+    >>> from shapely.geometry import box
+    >>> c = candidate_squares(box(0, 0, 10_000, 10_000), 4000.0)
+    >>> len(c), c["candidate_id"].tolist()[:3], c.geometry.iloc[0].bounds
+    (16, ['1_1', '2_1', '3_1'], (0.0, 0.0, 4000.0, 4000.0))
     """
     step = step_m or side_m / 2.0
     x0, y0, x1, y1 = area_ea.bounds
@@ -97,7 +164,35 @@ def _minmax_low_good(v: pd.Series) -> pd.Series:
 
 
 def normalise_components(raw: pd.DataFrame, *, park_cap_km: float) -> pd.DataFrame:
-    """0..1 components (1 best) from the raw columns (see the module docstring)."""
+    """0..1 components (1 best) from the raw columns (see the module docstring).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        One row per candidate with the raw values: ``worse_core_min``
+        (balance), ``hsr_min``, ``expressway_min`` (minutes),
+        ``suitability_score`` (1-5) and ``park_km`` (km).
+    park_cap_km : float
+        Distance from the nearest existing park beyond which the
+        ``park_distance`` component stays 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``raw``, one column per component of :data:`COMPONENTS`:
+        the three times min-max scaled over the candidates (shortest 1,
+        longest 0; 1 for all when they are all equal), ``suitability`` as
+        ``(s - 1) / 4`` and ``park_distance`` as ``min(km, cap) / cap``.  NaN
+        stays NaN.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"worse_core_min": [30.0, 60.0, 90.0], "hsr_min": [10.0, 10.0, 10.0],
+    ...                     "expressway_min": [5.0, np.nan, 15.0], "suitability_score": [1.0, 3.0, 5.0],
+    ...                     "park_km": [0.0, 15.0, 45.0]})
+    >>> normalise_components(raw, park_cap_km=30.0).values.tolist()
+    [[1.0, 1.0, 1.0, 0.0, 0.0], [0.5, 1.0, nan, 0.5, 0.5], [0.0, 1.0, 0.0, 1.0, 1.0]]
+    """
     out = pd.DataFrame(index=raw.index)
     for k in ("balance", "hsr", "expressway"):
         out[k] = _minmax_low_good(raw[_RAW[k]])
@@ -107,7 +202,30 @@ def normalise_components(raw: pd.DataFrame, *, park_cap_km: float) -> pd.DataFra
 
 
 def score_components(comp: pd.DataFrame, weights: dict) -> pd.Series:
-    """Weighted sum of the components (weights normalised to sum 1)."""
+    """Weighted sum of the components (weights normalised to sum 1).
+
+    Parameters
+    ----------
+    comp : pandas.DataFrame
+        The 0..1 components (:func:`normalise_components`), one column per
+        name in :data:`COMPONENTS`.
+    weights : dict
+        ``component -> weight`` for every name in :data:`COMPONENTS`; any
+        positive scale (divided by their sum).
+
+    Returns
+    -------
+    pandas.Series
+        The score, 0..1, indexed like ``comp``; NaN where a component is NaN.
+
+    Examples
+    --------
+    >>> comp = pd.DataFrame({"balance": [1.0, 0.0], "hsr": [0.0, 1.0], "expressway": [0.0, 1.0],
+    ...                      "suitability": [0.5, 0.0], "park_distance": [0.0, 0.5]})
+    >>> w = {"balance": 7, "hsr": 3, "expressway": 3, "suitability": 4, "park_distance": 3}  # sum 20
+    >>> score_components(comp, w).round(6).tolist()  # (7 + 0.5 * 4) / 20, (3 + 3 + 0.5 * 3) / 20
+    [0.45, 0.375]
+    """
     total = sum(weights.values())
     return sum(comp[k] * (weights[k] / total) for k in COMPONENTS)
 
@@ -115,8 +233,41 @@ def score_components(comp: pd.DataFrame, weights: dict) -> pd.Series:
 def select_top(gdf: gpd.GeoDataFrame, n: int, *, score: str = "score", min_gap_m: float = 0.0) -> gpd.GeoDataFrame:
     """The ``n`` best rows by ``score`` (ties by ``candidate_id``) whose squares do not overlap.
 
-    With ``min_gap_m`` > 0 the chosen squares are also at least that far apart
+    Greedy: candidates are taken best first and kept when they overlap none of
+    those already kept, so the result does not depend on row order.  With
+    ``min_gap_m`` > 0 the chosen squares are also at least that far apart
     (distinct alternatives rather than neighbouring copies of one place).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Candidates with ``candidate_id``, the score column and their squares
+        in a projected CRS in metres (the equal-area CRS); index labels unique.
+    n : int
+        Most rows returned (fewer when fewer fit).
+    score : str, default "score"
+        Column to rank by, higher is better.
+    min_gap_m : float, default 0.0
+        Least distance, in the CRS's units (metres), between two chosen
+        squares; 0 allows touching squares.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The chosen rows of ``gdf`` (index kept), best first.
+
+    Examples
+    --------
+    ``b`` overlaps the better ``a``; ``c`` lies 1118 m from ``a``
+    (``hypot(500, 1000)``):
+
+    >>> from shapely.geometry import box
+    >>> gdf = gpd.GeoDataFrame({"candidate_id": ["a", "b", "c"], "score": [0.9, 0.8, 0.7]},
+    ...                        geometry=[box(0, 0, 2000, 2000), box(1000, 0, 3000, 2000), box(2500, 3000, 4500, 5000)])
+    >>> select_top(gdf, 2)["candidate_id"].tolist()
+    ['a', 'c']
+    >>> select_top(gdf, 2, min_gap_m=2000)["candidate_id"].tolist()
+    ['a']
     """
     order = gdf.sort_values([score, "candidate_id"], ascending=[False, True], kind="mergesort")
     chosen = []
@@ -133,8 +284,49 @@ def sensitivity(comp: pd.DataFrame, geoms: gpd.GeoDataFrame, weights: dict, n: i
                 min_gap_m: float = 0.0) -> pd.DataFrame:
     """How the top-``n`` changes when each weight moves by ``±step`` (relative), others unchanged.
 
-    One row per (weight, change, base site): the base site's rank among all
-    candidates under the changed weights, and whether it stays in the changed top n.
+    Parameters
+    ----------
+    comp : pandas.DataFrame
+        The 0..1 components of every candidate (:func:`normalise_components`).
+    geoms : geopandas.GeoDataFrame
+        The candidates (``candidate_id`` and squares, projected metres),
+        indexed like ``comp``.
+    weights : dict
+        The base weights, one per name in :data:`COMPONENTS`.
+    n : int
+        Size of the top list (as chosen by :func:`select_top`).
+    step : float
+        Relative change of one weight, e.g. 0.25 for -25 % and +25 % (the
+        weights are renormalised to sum 1 after the change).
+    min_gap_m : float, default 0.0
+        As :func:`select_top`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weight (in the order of :data:`COMPONENTS`), change
+        (``"-25%"`` then ``"+25%"``) and base site (best first): ``weight``,
+        ``change``, ``site_rank`` (1 = best under the base weights),
+        ``candidate_id``, ``candidate_rank_changed`` (its rank among all
+        candidates by score under the changed weights, 1 = best) and
+        ``in_changed_top`` (whether it is still chosen).
+
+    Examples
+    --------
+    Two candidates; with the default weights (0.35, 0.15, 0.15, 0.2, 0.15)
+    the first scores 0.45 and the second 0.375.  Cutting the balance weight
+    by 25 % gives 0.3625 / 0.9125 = 0.397 against 0.375 / 0.9125 = 0.411:
+    the only change that swaps them.
+
+    >>> from shapely.geometry import box
+    >>> comp = pd.DataFrame({"balance": [1.0, 0.0], "hsr": [0.0, 1.0], "expressway": [0.0, 1.0],
+    ...                      "suitability": [0.5, 0.0], "park_distance": [0.0, 0.5]})
+    >>> geoms = gpd.GeoDataFrame({"candidate_id": ["0_0", "5_0"]},
+    ...                          geometry=[box(0, 0, 1000, 1000), box(5000, 0, 6000, 1000)])
+    >>> w = {"balance": 0.35, "hsr": 0.15, "expressway": 0.15, "suitability": 0.2, "park_distance": 0.15}
+    >>> s = sensitivity(comp, geoms, w, 1, step=0.25)
+    >>> len(s), s.loc[~s["in_changed_top"], ["weight", "change", "candidate_id", "candidate_rank_changed"]].values.tolist()
+    (10, [['balance', '-25%', '0_0', 2]])
     """
     base = geoms.assign(score=score_components(comp, weights))
     top = select_top(base, n, min_gap_m=min_gap_m)
@@ -164,8 +356,35 @@ def _park_km(cands_ea, parks):
 def box_cells(grid, bounds: np.ndarray, shape) -> tuple:
     """Inclusive row / column ranges of the cells that axis-aligned boxes (grid CRS) touch, clipped to the grid.
 
-    ``bounds`` is an (n, 4) array of minx, miny, maxx, maxy.  A box edge lying exactly
-    on a cell edge does not touch the next cell (1 mm inset).
+    Parameters
+    ----------
+    grid : twinstar_gis.model.surface.Grid
+        The raster grid (north-up, square cells of ``grid.resolution`` metres).
+    bounds : numpy.ndarray
+        (n, 4) array of minx, miny, maxx, maxy in the grid's CRS (metres).  A
+        box edge lying exactly on a cell edge does not touch the next cell
+        (1 mm inset).
+    shape : tuple of int
+        (rows, columns) of the arrays the ranges index (the grid's shape).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(r0, c0, r1, c1)``: first and last row, first and last column of
+        each box, clipped to the array.  A box partly off the grid gets the
+        cells it covers on the grid; one wholly off it gets the nearest edge
+        cells (callers keep boxes on the grid).
+
+    Examples
+    --------
+    A 3 x 4 grid of 1 km cells with its top-left corner at (0, 3000):
+
+    >>> from rasterio.transform import from_origin
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(from_origin(0, 3000, 1000, 1000), 4, 3, None, 1000.0)
+    >>> r0, c0, r1, c1 = box_cells(g, np.array([[500, 500, 1500, 2500], [1000, 1000, 2000, 2000]]), (3, 4))
+    >>> r0.tolist(), c0.tolist(), r1.tolist(), c1.tolist()  # rows 0-2 x columns 0-1; the cell-aligned box: cell (1, 1)
+    ([0, 1], [0, 1], [2, 1], [1, 1])
     """
     b = np.asarray(bounds, dtype=float).reshape(-1, 4)
     eps = 1e-3
@@ -176,14 +395,59 @@ def box_cells(grid, bounds: np.ndarray, shape) -> tuple:
 
 
 def box_sum(values: np.ndarray, r0, c0, r1, c1) -> np.ndarray:
-    """Sum of ``values`` over each inclusive cell window (summed-area table, exact)."""
+    """Sum of ``values`` over each inclusive cell window (summed-area table, exact).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        2-D array (bool counts as 0/1); must hold no NaN (a NaN spoils every
+        window below and right of it).
+    r0, c0, r1, c1 : numpy.ndarray of int
+        Inclusive windows, as :func:`box_cells` returns them.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One sum per window.
+
+    Examples
+    --------
+    >>> v = np.arange(12.0).reshape(3, 4)
+    >>> box_sum(v, np.array([0, 1]), np.array([0, 1]), np.array([2, 1]), np.array([1, 1])).tolist()  # 0+1+4+5+8+9, 5
+    [27.0, 5.0]
+    """
     sat = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
     sat[1:, 1:] = np.asarray(values, dtype=float).cumsum(0).cumsum(1)
     return sat[r1 + 1, c1 + 1] - sat[r0, c1 + 1] - sat[r1 + 1, c0] + sat[r0, c0]
 
 
 def box_mean(values: np.ndarray, grid, bounds) -> np.ndarray:
-    """Mean of the finite cells each box touches (NaN where none is finite)."""
+    """Mean of the finite cells each box touches (NaN where none is finite).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        2-D array on ``grid``; NaN = no data (left out of the mean).
+    grid : twinstar_gis.model.surface.Grid
+        The grid of ``values``.
+    bounds : numpy.ndarray
+        (n, 4) boxes: minx, miny, maxx, maxy in the grid's CRS.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One mean per box.
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(from_origin(0, 3000, 1000, 1000), 4, 3, None, 1000.0)
+    >>> v = np.arange(12.0).reshape(3, 4)
+    >>> v[0, 0] = np.nan
+    >>> box_mean(v, g, np.array([[500, 500, 1500, 2500]])).tolist()  # (1 + 4 + 5 + 8 + 9) / 5
+    [5.4]
+    """
     win = box_cells(grid, bounds, values.shape)
     ok = np.isfinite(values)
     n = box_sum(ok, *win)
@@ -192,7 +456,32 @@ def box_mean(values: np.ndarray, grid, bounds) -> np.ndarray:
 
 
 def box_any(mask: np.ndarray, grid, bounds) -> np.ndarray:
-    """Whether any cell each box touches is set."""
+    """Whether any cell each box touches is set.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool
+        2-D mask on ``grid`` (e.g. cells steeper than the limit).
+    grid : twinstar_gis.model.surface.Grid
+        The grid of ``mask``.
+    bounds : numpy.ndarray
+        (n, 4) boxes: minx, miny, maxx, maxy in the grid's CRS.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per box.
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(from_origin(0, 3000, 1000, 1000), 4, 3, None, 1000.0)
+    >>> steep = np.zeros((3, 4), bool)
+    >>> steep[2, 0] = True  # the bottom-left cell
+    >>> box_any(steep, g, np.array([[500, 500, 1500, 2500], [1000, 1000, 2000, 2000]])).tolist()
+    [True, False]
+    """
     return box_sum(np.asarray(mask, bool), *box_cells(grid, bounds, mask.shape)) > 0
 
 

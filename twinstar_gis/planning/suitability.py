@@ -64,7 +64,23 @@ CLASS_NAMES_EN = {1: "unsuitable", 2: "fair", 3: "suitable"}
 
 
 def slope_degrees(dem: np.ndarray, resolution: float) -> np.ndarray:
-    """Slope in degrees of a DEM on a square grid (central differences; NaN where the DEM is NaN).
+    """Slope in degrees of a DEM on a square grid (central differences, one-sided at the edges).
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        2-D heights, metres, north-up; NaN = no data.
+    resolution : float
+        Cell size, metres (square cells, the same unit as the heights).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Slope in degrees (0 flat .. 90), same shape as ``dem``.  A NaN height
+        spoils the differences that use it: its four neighbours get NaN (and
+        the cell itself when it lies on the array's edge), while an interior
+        NaN cell with four known neighbours gets their slope.  So a DEM void
+        loses a one-cell ring of slope around it.
 
     Examples
     --------
@@ -83,10 +99,33 @@ def grade(values: np.ndarray, breaks, *, missing_grade: float | None = None) -> 
     A value equal to a break falls in the better grade.  NaN stays NaN unless
     ``missing_grade`` is given (an unreachable cell is the worst grade, not unknown).
 
+    Parameters
+    ----------
+    values : array_like
+        Values to grade, lower is better (slope in degrees, travel minutes).
+    breaks : sequence of 4 float
+        Strictly ascending class limits in the unit of ``values``, e.g.
+        ``(3, 8, 15, 25)`` degrees or ``(30, 60, 90, 120)`` minutes.
+    missing_grade : float, optional
+        Grade given to NaN values (default: they stay NaN).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Grades 5.0 .. 1.0 (NaN where the value is NaN and no
+        ``missing_grade`` is given), same shape as ``values``.
+
+    Raises
+    ------
+    PlanningError
+        ``breaks`` are not four strictly ascending numbers.
+
     Examples
     --------
     >>> grade(np.array([0.0, 3.0, 3.1, 25.0, 40.0, np.nan]), (3, 8, 15, 25)).tolist()
     [5.0, 5.0, 4.0, 2.0, 1.0, nan]
+    >>> grade(np.array([45.0, np.nan]), (30, 60, 90, 120), missing_grade=1.0).tolist()  # unreachable: worst
+    [4.0, 1.0]
     """
     breaks = np.asarray(breaks, dtype=float)
     if breaks.size != 4 or np.any(np.diff(breaks) <= 0):
@@ -103,6 +142,31 @@ def weighted_score(grades: dict, weights: dict) -> np.ndarray:
     """Weighted mean of the factor grades; weights renormalised over the factors given.
 
     A cell where any given factor is NaN scores NaN (no data).
+
+    Parameters
+    ----------
+    grades : dict
+        ``factor name -> array of grades`` (1-5), all of one shape.  Factors
+        without a weight are ignored.
+    weights : dict
+        ``factor name -> weight``; factors missing from ``grades`` are left
+        out and the others' weights rescaled to sum 1.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        The weighted grade, 1-5, shape of the grades.  (With no weighted
+        factor in ``grades`` the result is a scalar 0: give at least one.)
+
+    Examples
+    --------
+    Without a DEM there is no slope: the two time factors share the weight.
+
+    >>> w = {"slope": 0.4, "core_time": 0.3, "corridor_time": 0.3}
+    >>> weighted_score({"core_time": np.array([5.0, 1.0]), "corridor_time": np.array([3.0, np.nan])}, w).tolist()
+    [4.0, nan]
+    >>> round(float(weighted_score({"slope": np.array([5.0]), "core_time": np.array([3.0])}, w)[0]), 4)  # (2 + 0.9) / 0.7
+    4.1429
     """
     names = [k for k in weights if k in grades]
     total = sum(weights[k] for k in names)
@@ -111,7 +175,34 @@ def weighted_score(grades: dict, weights: dict) -> np.ndarray:
 
 
 def classify(score: np.ndarray, hard: np.ndarray, *, suitable_min: float, fair_min: float, inside=None) -> np.ndarray:
-    """Classes 3 适宜 / 2 一般适宜 / 1 不适宜 (0 = outside or no data); hard constraints force 1."""
+    """Classes 3 适宜 / 2 一般适宜 / 1 不适宜 (0 = outside or no data); hard constraints force 1.
+
+    Parameters
+    ----------
+    score : numpy.ndarray
+        Weighted grades 1-5 (:func:`weighted_score`); NaN = no data.
+    hard : numpy.ndarray of bool
+        Cells under a hard constraint, same shape.
+    suitable_min, fair_min : float
+        Least score of class 3 and of class 2 (inclusive).
+    inside : numpy.ndarray of bool, optional
+        Cells inside the region; the others become 0.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        3 where ``score >= suitable_min``, 2 where ``>= fair_min``, 1 below;
+        0 where the score is NaN; 1 on every hard-constrained cell (also
+        where the score is NaN); 0 outside ``inside`` whatever else.
+
+    Examples
+    --------
+    >>> score = np.array([4.0, 3.0, 2.0, np.nan, 4.0, np.nan, 4.0])
+    >>> hard = np.array([0, 0, 0, 0, 1, 1, 0], bool)
+    >>> inside = np.array([1, 1, 1, 1, 1, 1, 0], bool)
+    >>> classify(score, hard, suitable_min=3.5, fair_min=2.5, inside=inside).tolist()
+    [3, 2, 1, 0, 1, 1, 0]
+    """
     score = np.asarray(score, dtype=float)
     cls = np.where(score >= suitable_min, 3, np.where(score >= fair_min, 2, 1)).astype("uint8")
     cls[np.isnan(score)] = 0
@@ -122,7 +213,37 @@ def classify(score: np.ndarray, hard: np.ndarray, *, suitable_min: float, fair_m
 
 
 def hard_constraint_layers(layers: dict, *, river_buffer_m: float) -> dict:
-    """Hard-constraint polygons by name (WGS-84 GeoSeries), from what the dataset holds."""
+    """Hard-constraint polygons by name (WGS-84 GeoSeries), from what the dataset holds.
+
+    Parameters
+    ----------
+    layers : dict of geopandas.GeoDataFrame
+        Read when present and not empty: ``eco_zones`` (rows of kind
+        ``nature_reserve``), ``eco_redline`` (生态保护红线), ``farmland``
+        (永久基本农田) and ``rivers``.
+    river_buffer_m : float
+        Width, metres, of the strip kept free along rivers (buffered in the
+        equal-area projection); 0 leaves rivers out.
+
+    Returns
+    -------
+    dict of geopandas.GeoSeries
+        Some of ``nature_reserve``, ``eco_redline``, ``farmland`` and
+        ``river_buffer``, each the layer's geometries in lon/lat (WGS-84), in
+        that order; only the constraints the data holds.  Sandy land is not a
+        hard constraint (it caps the slope grade instead).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, box
+    >>> eco = gpd.GeoDataFrame({"kind": ["nature_reserve", "sandy_land"]},
+    ...                        geometry=[box(120.0, 43.0, 120.1, 43.1), box(121.0, 43.0, 121.1, 43.1)], crs=4326)
+    >>> rivers = gpd.GeoDataFrame(geometry=[LineString([(120.0, 43.05), (120.1, 43.05)])], crs=4326)
+    >>> list(hard_constraint_layers({"eco_zones": eco, "rivers": rivers}, river_buffer_m=500.0))
+    ['nature_reserve', 'river_buffer']
+    >>> list(hard_constraint_layers({"eco_zones": eco, "rivers": rivers}, river_buffer_m=0.0))
+    ['nature_reserve']
+    """
     out = {}
     eco = layers.get("eco_zones")
     if eco is not None and len(eco):
@@ -150,7 +271,28 @@ def _burn(geoms: gpd.GeoSeries, grid, *, all_touched: bool = True) -> np.ndarray
 
 @dataclass(frozen=True)
 class SuitabilityResult:
-    """Suitability raster and its parts, on one equal-area grid."""
+    """Suitability raster and its parts, on one equal-area grid.
+
+    Attributes
+    ----------
+    classes : numpy.ndarray of uint8
+        1 不适宜, 2 一般适宜, 3 适宜, 0 outside the region or no data.
+    score : numpy.ndarray of float
+        Weighted grade 1-5; NaN outside the region or without data.
+    grades : dict
+        ``core_time``, ``corridor_time`` and (with a DEM) ``slope``: grades 1-5.
+    hard : dict
+        Hard constraints, each a boolean array: ``steep_slope`` and
+        ``high_elevation`` (with a DEM), and those of
+        :func:`hard_constraint_layers` burnt with every cell they touch.
+    grid : twinstar_gis.model.surface.Grid
+        The run's equal-area grid.
+    inside : numpy.ndarray of bool
+        Cells inside the region.
+    surfaces : dict
+        Travel minutes to the targets (``cores``, ``corridor`` = the quicker of
+        ``hsr`` and ``expressway``, and each target set), NaN unreachable.
+    """
 
     classes: np.ndarray
     score: np.ndarray
@@ -197,6 +339,13 @@ def construction_suitability(layers: dict, *, dem_path=None, settings=DEFAULT, p
         Default: ``settings.planning`` or :data:`DEFAULT_PLANNING`.
     model : TravelTimeModel, optional
         The base travel-time model of these layers, DEM and settings, if already built.
+
+    Returns
+    -------
+    SuitabilityResult
+        The classes, score, grades, hard constraints and travel-time surfaces
+        on the model's equal-area grid.  Without a DEM a warning is logged and
+        there is no slope factor and no slope / elevation constraint.
     """
     from ..model.surface import _dem_on_grid
 
@@ -236,6 +385,48 @@ def area_by_class(classes: np.ndarray, grid, boundaries: gpd.GeoDataFrame, *, ur
     """Area (km², cell count x cell area on the equal-area grid) of each class per county.
 
     A cell belongs to the county, and to the urban boundary, holding its centre.
+
+    Parameters
+    ----------
+    classes : numpy.ndarray of uint8
+        The class raster (:func:`classify`) on ``grid``.
+    grid : twinstar_gis.model.surface.Grid
+        Its grid, in the equal-area CRS (cells of ``grid.resolution`` metres).
+    boundaries : geopandas.GeoDataFrame
+        Rows with ``level == "county"``: ``adcode``, ``name_zh``,
+        ``parent_adcode``; any CRS.
+    urban_boundary : geopandas.GeoDataFrame, optional
+        The urban development boundary (城镇开发边界); adds each class's area
+        inside it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per county, sorted by ``adcode``: ``adcode``, ``name_zh``,
+        ``city_adcode``, then ``area_km2_unsuitable``, ``area_km2_fair``,
+        ``area_km2_suitable`` (each followed by ``..._in_urban_boundary``
+        when given), ``area_km2_no_data`` (class 0 inside the county) and
+        ``share_suitable`` (suitable / classed area, 0..1; NaN when nothing
+        is classed).
+
+    Examples
+    --------
+    A 2 x 4 grid of 1 km cells; county 1 holds the left two columns, county 2
+    the right two:
+
+    >>> from rasterio.transform import from_origin
+    >>> from shapely.geometry import box
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(from_origin(0, 2000, 1000, 1000), 4, 2, EQUAL_AREA_CRS, 1000.0)
+    >>> classes = np.array([[3, 3, 2, 1], [3, 0, 1, 1]], dtype="uint8")
+    >>> counties = gpd.GeoDataFrame({"adcode": ["1", "2"], "name_zh": ["甲", "乙"], "parent_adcode": ["9", "9"],
+    ...                              "level": "county"}, geometry=[box(0, 0, 2000, 2000), box(2000, 0, 4000, 2000)],
+    ...                             crs=EQUAL_AREA_CRS).to_crs(4326)
+    >>> t = area_by_class(classes, g, counties)
+    >>> t[["area_km2_unsuitable", "area_km2_fair", "area_km2_suitable", "area_km2_no_data"]].values.tolist()
+    [[0.0, 0.0, 3.0, 1.0], [3.0, 1.0, 0.0, 0.0]]
+    >>> t["share_suitable"].tolist()
+    [1.0, 0.0]
     """
     counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
     zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(EQUAL_AREA_CRS).geometry)],
@@ -259,7 +450,32 @@ def area_by_class(classes: np.ndarray, grid, boundaries: gpd.GeoDataFrame, *, ur
 
 
 def class_polygons(classes: np.ndarray, grid) -> gpd.GeoDataFrame:
-    """The class raster as polygons (one multipolygon per class, WGS-84) with area_km2 from the grid."""
+    """The class raster as polygons (one multipolygon per class, WGS-84) with area_km2 from the grid.
+
+    Parameters
+    ----------
+    classes : numpy.ndarray of uint8
+        The class raster (:func:`classify`); 0 is left out.
+    grid : twinstar_gis.model.surface.Grid
+        Its grid, in the equal-area CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per class present, by ``class_code``: ``class_code`` (1-3),
+        ``class_zh``, ``class_en``, ``area_km2`` (cells x cell area; the
+        projection is equal-area, so this is the ellipsoidal area) and the
+        dissolved cells as geometry, WGS-84.  Empty when no cell is classed.
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(from_origin(0, 2000, 1000, 1000), 4, 2, EQUAL_AREA_CRS, 1000.0)
+    >>> p = class_polygons(np.array([[3, 3, 2, 1], [3, 0, 1, 1]], dtype="uint8"), g)
+    >>> p[["class_code", "class_en", "area_km2"]].values.tolist()
+    [[1, 'unsuitable', 3.0], [2, 'fair', 1.0], [3, 'suitable', 3.0]]
+    """
     recs = [(int(v), geom) for geom, v in shapes(classes, mask=classes > 0, transform=grid.transform)]
     if not recs:
         return gpd.GeoDataFrame({"class_code": [], "class_zh": [], "class_en": [], "area_km2": []}, geometry=[], crs=4326)
