@@ -251,3 +251,18 @@ def test_within_distance_names_the_right_features_whatever_their_index():
         r = overlay.within_distance(a, z, 5000, a_id="pid", b_id="zid")
         assert r[["a_pid", "b_zid"]].values.tolist() == [["C", "Z"]]
         assert r["distance_km"].iloc[0] == pytest.approx(expected, abs=0.001)
+
+
+@pytest.mark.parametrize("quality", [None, "", "unknown"])
+def test_only_what_says_surveyed_counts_as_surveyed(quality):
+    """An empty or unknown geometry_quality is indicative in distances and conflicts (missing is never 'surveyed')."""
+    park = gpd.GeoDataFrame({"park_id": ["P1"], "name_zh": ["园"], "geometry_quality": [quality], "accuracy_m": [10.0]},
+                            geometry=[box(120.0, 43.0, 120.02, 43.02)], crs=4326)
+    zone = gpd.GeoDataFrame({"zone_id": ["Z1"], "name_zh": ["区"], "kind": ["nature_reserve"],
+                             "geometry_quality": ["surveyed"]}, geometry=[box(120.01, 43.01, 120.1, 43.1)], crs=4326)
+    rep = overlay.conflict_report({"parks": park, "eco_zones": zone})
+    assert len(rep) and rep["indicative"].all()
+    line = gpd.GeoDataFrame({"corridor_id": ["C1"], "name_zh": ["线"], "class": ["expressway"], "geometry_quality": ["surveyed"],
+                             "accuracy_m": [10.0]}, geometry=[LineString([(120.05, 42.9), (120.05, 43.2)])], crs=4326)
+    near = proximity.park_corridor_distances({"parks": park, "corridors": line}, classes=["expressway"])
+    assert (near["geometry_quality"] == "indicative").all()

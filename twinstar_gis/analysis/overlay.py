@@ -532,7 +532,7 @@ def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: 
                          "zone_id": r.b_zone_id, "zone_name_zh": r.b_name_zh, "zone_kind": r.b_kind,
                          "buffer_m": zone_buffers.get(r.b_kind, 0.0), "overlap_km2": r.overlap_km2,
                          "overlap_mu": r.overlap_mu, "length_km": np.nan, "share_of_feature": r.share_of_a,
-                         "indicative": pq.get(r.a_park_id) == "indicative" or zq.get(r.b_zone_id) == "indicative"})
+                         "indicative": pq.get(r.a_park_id) != "surveyed" or zq.get(r.b_zone_id) != "surveyed"})
         near = within_distance(parks, zones, near_km * 1000, a_id="park_id", b_id="zone_id")
         hit = set(zip(ov["a_park_id"], ov["b_zone_id"]))
         for r in near.itertuples():
@@ -543,7 +543,7 @@ def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: 
                          "zone_id": r.b_zone_id, "zone_name_zh": r.b_name_zh, "zone_kind": kind, "buffer_m": 0.0,
                          "overlap_km2": 0.0, "overlap_mu": 0.0, "length_km": np.nan, "share_of_feature": 0.0,
                          "distance_km": r.distance_km,
-                         "indicative": pq.get(r.a_park_id) == "indicative" or zq.get(r.b_zone_id) == "indicative"})
+                         "indicative": pq.get(r.a_park_id) != "surveyed" or zq.get(r.b_zone_id) != "surveyed"})
     if corridors is not None:
         li = length_inside(corridors, zones, line_id="corridor_id", zone_id="zone_id", buffer=zone_buffers)
         cq = dict(zip(corridors["corridor_id"], corridors.get("geometry_quality", pd.Series("indicative", index=corridors.index))))
@@ -552,7 +552,7 @@ def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: 
                          "zone_id": r.zone_zone_id, "zone_name_zh": r.zone_name_zh, "zone_kind": r.zone_kind,
                          "buffer_m": r.buffer_m, "overlap_km2": np.nan, "overlap_mu": np.nan, "length_km": r.length_km,
                          "share_of_feature": r.share_of_line,
-                         "indicative": cq.get(r.line_corridor_id) == "indicative" or zq.get(r.zone_zone_id) == "indicative"})
+                         "indicative": cq.get(r.line_corridor_id) != "surveyed" or zq.get(r.zone_zone_id) != "surveyed"})
     out = pd.DataFrame(rows)
     if out.empty:
         return out

@@ -174,8 +174,9 @@ def park_corridor_distances(layers: dict, *, classes=None, measure_from: str = "
         nn = nearest(parks, targets, measure_from=measure_from, dst_id="target_id")
         t = targets.loc[nn["dst_index"].astype(int)].reset_index(drop=True)
         acc = _get(parks, "accuracy_m", np.nan).astype(float).to_numpy() + _get(t, "accuracy_m", np.nan).astype(float).to_numpy()
-        indicative = (_get(parks, "geometry_quality", "indicative") == "indicative").to_numpy() | \
-                     (_get(t, "geometry_quality", "indicative") == "indicative").to_numpy()
+        # Only what says "surveyed" is surveyed: an empty or unknown quality is indicative.
+        indicative = (_get(parks, "geometry_quality", "indicative") != "surveyed").to_numpy() | \
+                     (_get(t, "geometry_quality", "indicative") != "surveyed").to_numpy()
         rows.append(pd.DataFrame({
             "park_id": parks["park_id"].astype(str),
             "park_name_zh": _get(parks, "name_zh", ""),

@@ -174,11 +174,13 @@ def write_sites(out_dir, layers, *, dem_path=None, settings=DEFAULT, planning=No
 
 
 def _rounded(df):
-    """Round to the precision the inputs support: minutes and km to 0.1, scores to 0.001."""
+    """Round to the precision the inputs support: minutes and km to 0.1, percentages to 0.01, scores to 0.001."""
     df = df.copy()
     for c in df.columns:
         if c.endswith(("_min", "_km")) or c == "minutes" or c.startswith("minutes_"):
             df[c] = df[c].round(1)
+        elif c.endswith("_pct"):
+            df[c] = df[c].round(2)
         elif c.endswith(("_component", "_points", "_score", "_change")) or "share" in c or c == "score":
             df[c] = df[c].round(3)
     return df
