@@ -16,10 +16,10 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
+from twinstar_gis.analysis.indicators import park_indicators
 from twinstar_gis.data import checks as data_checks
 from twinstar_gis.data.crs import geodesic_circle
 from twinstar_gis.data.dataset import curated_dir, missing_features
-from twinstar_gis.analysis.indicators import park_indicators
 from twinstar_gis.data.validate import ValidationReport
 
 GEOD = Geod(ellps="WGS84")
@@ -145,7 +145,7 @@ def test_station_names_and_lines_as_published(ds):
     n = ds["nodes"].set_index("node_id")
     c = ds["corridors"].set_index("corridor_id")
     names = set(n["name_zh"])
-    assert "鲁北站" not in names and {"扎鲁特站", "木里图站", "赤峰南站", "天义站", "查布嘎站", "林东站"} <= names
+    assert "鲁北站" not in names and {"扎鲁特站", "赤峰南站", "天义站", "查布嘎站", "林东站"} <= names
     assert c.loc["C_RAIL_TH", "stations"].split(";") == ["N_TONGLIAO", "N_ZARUD", "N_HOLINGOL"]
     # Xinmin-Tongliao HSR: opened with four stops (新民北, 彰武, 甘旗卡, 通辽); Mulitu only reserved (CRI 2018-11-02).
     assert c.loc["C_HSR_TX", "stations"].split(";") == ["N_TONGLIAO", "N_GANQIKA"]
@@ -314,9 +314,9 @@ def test_lengths_in_region_and_whole(ds):
 def test_stations_and_reserves_corrected_from_public_facts(ds):
     n = ds["nodes"].set_index("node_id")
     c = ds["corridors"].set_index("corridor_id")
-    # Mulitu: reserved (预留), not an opening passenger stop (CRI 2018-11-02): no line stops there, not operating.
-    assert n.loc["N_MULITU", "status"] != "operating" and "预留" in n.loc["N_MULITU", "source"]
-    assert not c["stations"].fillna("").str.contains("N_MULITU").any()
+    # Mulitu: reserved (预留), not an opening passenger stop (CRI 2018-11-02): no station, no line stops there.
+    assert "N_MULITU" not in n.index and not c["stations"].fillna("").str.contains("N_MULITU").any()
+    assert "预留" in _nodes_csv().loc["N_MULITU", "source"] and "木里图站" in set(missing_features()["name_zh"])
     # Positions not published: accuracies widened, not invented.
     assert n.loc[["N_NAIMAN", "N_KAILU", "N_LINDONG"], "accuracy_m"].tolist() == [5000, 5000, 5000]
     assert n.loc["N_LINXI", "accuracy_m"] == 8000 and n.loc["N_ZARUD", "accuracy_m"] == 30000

@@ -30,26 +30,26 @@ import shapely
 from shapely.geometry import LineString, Polygon, shape
 
 from ..errors import DataSourceError
+from ..settings import DEFAULT, Settings
 from .checks import check_data_facts, data_quality_table
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
 from .io import Project, apply_project_layers, atomic_output, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
-from ..settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
 from .validate import validate_dataset
 
 __all__ = [
+    "DEFAULT_OUT_DIR",
+    "DEM_NAME",
+    "GPKG_NAME",
     "PREFECTURES",
     "Dataset",
-    "curated_dir",
     "build_boundaries",
     "build_dataset",
-    "load_dataset",
+    "curated_dir",
     "describe_dataset",
-    "DEFAULT_OUT_DIR",
-    "GPKG_NAME",
-    "DEM_NAME",
+    "load_dataset",
     "missing_features",
 ]
 
