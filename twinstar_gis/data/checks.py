@@ -1,11 +1,17 @@
 """Checks of the embedded dataset against facts a reviewer can verify, and its quality table.
 
-:func:`check_data_facts` adds four checks to a build's validation report:
+:func:`check_data_facts` adds these checks to a build's validation report:
 
 * every declared station lies on its line within the line's stated
   ``accuracy_m`` (ellipsoidal distance);
 * every line passes through its declared stations in the declared order;
-* county populations add up to their city's total (2020 census);
+* every line's declared stations sit on one connected piece of it (a line cut
+  into pieces, e.g. by clipping it to the region, cannot carry a train between
+  its stations);
+* route factors are at least 1 and operating speeds positive and not above the
+  design speed;
+* county populations add up to their city's total (2020 census), and urban plus
+  rural population equals the total;
 * every nature reserve's drawn area matches its official area.
 
 :func:`data_quality_table` summarises, per layer, how many features are
@@ -28,11 +34,15 @@ from .crs import GEOD, geodesic_area_km2
 
 __all__ = [
     "RESERVE_AREA_TOLERANCE",
+    "ROUTE_FACTOR_RANGE",
+    "check_corridor_factors",
     "check_data_facts",
+    "check_line_continuity",
     "check_population_sums",
     "check_reserve_areas",
     "check_station_accuracy",
     "check_station_order",
+    "check_urban_population",
     "data_quality_table",
     "quality_markdown",
 ]
@@ -42,6 +52,11 @@ log = logging.getLogger(__name__)
 #: Relative tolerance between a reserve's drawn and official area.  Footprints
 #: are drawn to the official area, so only numerical error is expected.
 RESERVE_AREA_TOLERANCE = 0.01
+
+#: Plausible route factors (detour indices): published route length over drawn length.
+#: Road distances in the region run 1.1-1.45 x the great circle; a railway's detour
+#: through a neighbouring league reaches 1.41.  Outside this range the drawing is wrong.
+ROUTE_FACTOR_RANGE = (1.0, 2.0)
 
 
 def _declared(stations) -> list[str]:
@@ -99,6 +114,113 @@ def check_station_order(corridors, nodes, report) -> None:
     report.add("corridors: lines pass through their stations in order", probs, f"{n} lines with two or more stations checked")
 
 
+def _pieces(line) -> tuple[np.ndarray, np.ndarray]:
+    """The line's parts and the connected piece each belongs to (parts that touch are one piece)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    parts = shapely.get_parts(shapely.line_merge(line) if line.geom_type == "MultiLineString" else line)
+    if len(parts) == 1:
+        return parts, np.zeros(1, np.int64)
+    a, b = shapely.STRtree(parts).query(parts, predicate="intersects")
+    adj = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(parts), len(parts)))
+    return parts, connected_components(adj, directed=False)[1]
+
+
+def check_line_continuity(corridors, nodes, report) -> None:
+    """Each line's declared stations sit on one connected piece of the line.
+
+    A line's parts (a MultiLineString's lines, merged where they join end to end) form a
+    piece where they touch.  Each declared station is assigned to the part nearest to it;
+    a line whose stations fall on different pieces is reported with the stations of each
+    piece (a train could not run between them).
+
+    Parameters
+    ----------
+    corridors, nodes : GeoDataFrame
+        Lines with ``corridor_id`` and ``stations``; stations with ``node_id`` (WGS-84).
+    report : ValidationReport
+        Gets one check, with a problem per broken line.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import MultiLineString, Point
+    >>> from twinstar_gis.data.validate import ValidationReport
+    >>> cut = MultiLineString([[(0, 0), (1, 0)], [(2, 0), (3, 0)]])
+    >>> cor = gpd.GeoDataFrame({"corridor_id": ["L"], "stations": ["A;B"]}, geometry=[cut], crs=4326)
+    >>> st = gpd.GeoDataFrame({"node_id": ["A", "B"]}, geometry=[Point(0, 0), Point(3, 0)], crs=4326)
+    >>> rep = ValidationReport()
+    >>> check_line_continuity(cor, st, rep)
+    >>> rep.problems[0]
+    "corridors: L is cut into 2 pieces and its stations sit on different ones: ['A'] | ['B']"
+    """
+    probs, n = [], 0
+    for cid, line, _, sts in _station_points(corridors, nodes):
+        if len(sts) < 2:
+            continue
+        n += 1
+        parts, piece = _pieces(line)
+        where = [int(piece[np.argmin(shapely.distance(parts, pt))]) for _, pt in sts]
+        if len(set(where)) > 1:
+            groups = [[sid for (sid, _), w in zip(sts, where) if w == k] for k in dict.fromkeys(where)]
+            probs.append(f"corridors: {cid} is cut into {piece.max() + 1} pieces and its stations sit on different ones: "
+                         + " | ".join(str(g) for g in groups))
+    report.add("corridors: each line's stations sit on one connected piece", probs,
+               f"{n} lines with two or more stations checked")
+
+
+def check_corridor_factors(corridors, report, limits: tuple = ROUTE_FACTOR_RANGE) -> None:
+    """Route factors lie in ``limits``; operating speeds are positive and not above the design speed.
+
+    Parameters
+    ----------
+    corridors : GeoDataFrame
+        With ``route_factor`` and / or ``operating_speed_kmh`` (absent columns are skipped;
+        an empty cell means "not set").
+    report : ValidationReport
+    limits : (float, float)
+        Smallest and largest plausible route factor.
+    """
+    probs, lines = [], []
+    ids = corridors["corridor_id"].astype(str) if "corridor_id" in corridors else corridors.index.astype(str)
+    if "route_factor" in corridors.columns:
+        rf = pd.to_numeric(corridors["route_factor"], errors="coerce")
+        bad = rf.notna() & ~rf.between(*limits)
+        probs += [f"corridors: {i} has route_factor {v:g}, outside {limits[0]:g}-{limits[1]:g} (published length over "
+                  "drawn length: fix the drawing or the published length)" for i, v in zip(ids[bad], rf[bad])]
+        lines.append(f"route_factor {rf.min():.3f}-{rf.max():.3f} on {int(rf.notna().sum())} lines")
+    if "operating_speed_kmh" in corridors.columns:
+        v = pd.to_numeric(corridors["operating_speed_kmh"], errors="coerce")
+        design = pd.to_numeric(corridors.get("design_speed_kmh"), errors="coerce") if "design_speed_kmh" in corridors \
+            else pd.Series(np.nan, index=corridors.index)
+        bad = v.notna() & ((v <= 0) | (v > design.fillna(np.inf)))
+        probs += [f"corridors: {i} has operating_speed_kmh {s:g}, not in (0, design speed {d:g}]"
+                  for i, s, d in zip(ids[bad], v[bad], design[bad])]
+        lines.append(f"operating_speed_kmh on {int(v.notna().sum())} lines")
+    report.add("corridors: route factors and operating speeds are plausible", probs, "; ".join(lines))
+
+
+def check_urban_population(boundaries, report) -> None:
+    """Urban plus rural population equals the total, for every unit that has all three (2020 census).
+
+    Parameters
+    ----------
+    boundaries : GeoDataFrame
+        With ``population_2020``, ``population_urban_2020``, ``population_rural_2020``.
+    report : ValidationReport
+    """
+    b = boundaries
+    tot, urb, rur = (pd.to_numeric(b[c], errors="coerce") for c in
+                     ("population_2020", "population_urban_2020", "population_rural_2020"))
+    have = tot.notna() & urb.notna() & rur.notna()
+    bad = have & ((urb + rur != tot) | (urb > tot) | (urb < 0))
+    probs = [f"boundaries: {a} has urban {int(u)} + rural {int(r)} != total {int(t)}"
+             for a, u, r, t in zip(b.loc[bad, "adcode"], urb[bad], rur[bad], tot[bad])]
+    report.add("boundaries: urban plus rural population equals the total", probs,
+               f"{int(have.sum())} units with urban and rural figures")
+
+
 def check_population_sums(boundaries, report) -> None:
     """County populations (2020) add up exactly to their prefecture's total."""
     b = boundaries
@@ -135,14 +257,28 @@ def check_reserve_areas(eco_zones, report, tolerance: float = RESERVE_AREA_TOLER
 
 
 def check_data_facts(layers: dict, report) -> None:
-    """Run the four fact checks on a built (validated) dataset, adding them to ``report``."""
+    """Run the fact checks on a built (validated) dataset, adding them to ``report``.
+
+    Parameters
+    ----------
+    layers : dict
+        Layer kind -> GeoDataFrame (``corridors``, ``nodes``, ``boundaries``, ``eco_zones``
+        when present; checks whose columns are absent are skipped).
+    report : ValidationReport
+        Gets one check per fact; the build fails when any has problems.
+    """
     cor, nodes = layers.get("corridors"), layers.get("nodes")
     if cor is not None and nodes is not None and "stations" in cor.columns:
         check_station_accuracy(cor, nodes, report)
         check_station_order(cor, nodes, report)
+        check_line_continuity(cor, nodes, report)
+    if cor is not None and {"route_factor", "operating_speed_kmh"} & set(cor.columns):
+        check_corridor_factors(cor, report)
     b = layers.get("boundaries")
     if b is not None and "population_2020" in b.columns:
         check_population_sums(b, report)
+    if b is not None and {"population_urban_2020", "population_rural_2020"} <= set(b.columns):
+        check_urban_population(b, report)
     eco = layers.get("eco_zones")
     if eco is not None and "official_area_km2" in eco.columns:
         check_reserve_areas(eco, report)

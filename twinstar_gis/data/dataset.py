@@ -30,26 +30,26 @@ import shapely
 from shapely.geometry import LineString, Polygon, shape
 
 from ..errors import DataSourceError
+from ..settings import DEFAULT, Settings
 from .checks import check_data_facts, data_quality_table
 from .crs import GEOD, geodesic_area_km2, geodesic_circle, geodesic_length_km
 from .gcj02 import convert_coords, convert_geometry
 from .io import Project, apply_project_layers, atomic_output, read_gpkg, read_project, write_gpkg
 from .schema import LAYERS
-from ..settings import DEFAULT, Settings
 from .terrain import clip_dem, default_dem_path
 from .validate import validate_dataset
 
 __all__ = [
+    "DEFAULT_OUT_DIR",
+    "DEM_NAME",
+    "GPKG_NAME",
     "PREFECTURES",
     "Dataset",
-    "curated_dir",
     "build_boundaries",
     "build_dataset",
-    "load_dataset",
+    "curated_dir",
     "describe_dataset",
-    "DEFAULT_OUT_DIR",
-    "GPKG_NAME",
-    "DEM_NAME",
+    "load_dataset",
     "missing_features",
 ]
 
@@ -140,10 +140,51 @@ def build_boundaries() -> gpd.GeoDataFrame:
     gdf["geometry"] = convert_geometry(np.asarray(gdf.geometry.values), "gcj02", "wgs84")
     gdf["area_km2"] = geodesic_area_km2(gdf.geometry.values)
     gdf["population_2020"] = gdf["population_2020"].astype("Int64")
+    for col in ("population_urban_2020", "population_rural_2020"):
+        gdf[col] = gdf["adcode"].map(pop[col]).astype("Int64")
+    gdf = _with_road_lengths(gdf, pd.read_csv(cur / "county_roads.csv", dtype={"adcode": str}))
     order = ["adcode", "name_zh", "name_en", "level", "parent_adcode", "area_km2", "area_official_km2",
-             "population_2020", "population_source", "population_census_units", "source", "licence", "accuracy_m",
-             "geometry_quality", "geometry"]
+             "population_2020", "population_urban_2020", "population_rural_2020", "population_source",
+             "population_census_units", *ROAD_COLUMNS, "source", "licence", "accuracy_m", "geometry_quality", "geometry"]
     return gdf[order].sort_values("adcode").reset_index(drop=True)
+
+
+#: Road-length columns of the boundaries (``data/curated/county_roads.csv``).
+ROAD_COLUMNS = ("road_km", "road_km_year", "road_density_km_per_100km2", "road_km_basis", "road_km_source")
+
+
+def _with_road_lengths(gdf, roads: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add each unit's total road length (公路里程): published where found, else density x area.
+
+    ``road_km`` is the published figure when ``road_km_published`` is given, else the
+    fallback density (``road_density_km_per_100km2``, named by ``road_km_basis``) times the
+    polygon's ellipsoidal area, rounded to 100 km (the fallbacks are not more precise).
+    A unit missing from the file gets no value (missing, not zero).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Boundaries with ``adcode`` and ``area_km2``.
+    roads : DataFrame
+        ``county_roads.csv``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``gdf`` with :data:`ROAD_COLUMNS` added.
+    """
+    r = roads.set_index("adcode")
+    out = gdf.copy()
+    density = pd.to_numeric(out["adcode"].map(r["road_density_km_per_100km2"]), errors="coerce")
+    published = pd.to_numeric(out["adcode"].map(r["road_km_published"]), errors="coerce")
+    estimate = (density * out["area_km2"] / 100.0).round(-2)
+    out["road_km"] = published.where(published.notna(), estimate)
+    out["road_density_km_per_100km2"] = density
+    out["road_km_year"] = pd.to_numeric(out["adcode"].map(r["road_km_year"]), errors="coerce").astype("Int64")
+    out["road_km_basis"] = np.where(published.notna(), out["adcode"].map(r["road_km_basis"]) + " (published)",
+                                    out["adcode"].map(r["road_km_basis"]))
+    out["road_km_source"] = out["adcode"].map(r["road_km_source"])
+    return out
 
 
 def _points_from_csv(df, lon="lon", lat="lat", system_col="coord_system"):
@@ -200,7 +241,24 @@ def _region_union(boundaries):
 
 
 def build_transport(region) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Corridor lines (clipped to the region) and their nodes."""
+    """Corridor lines and their nodes.
+
+    Lines are kept whole, out-of-region stretches included, so a line that leaves the
+    region and comes back (the Chifeng-Kazuo HSR between Pingzhuang and Ningcheng) stays
+    one connected piece: ``length_km`` is the part inside the region, ``total_length_km``
+    the whole drawn line (the difference is the transit-only stretch outside).
+
+    Parameters
+    ----------
+    region : shapely geometry
+        The study region (union of the prefectures), WGS-84.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        Corridors and nodes (stations, airports, interchanges; waypoints and
+        out-of-region anchors only shape the lines and are dropped).
+    """
     cur = curated_dir()
     nodes = pd.read_csv(cur / "nodes.csv", dtype={"county_adcode": str, "opening_year": "Int64"})
     coords = {r.node_id: (r.lon, r.lat) for r in nodes.itertuples()}
@@ -211,14 +269,14 @@ def build_transport(region) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         unknown = [p for p in path if p not in coords]
         if unknown:
             raise DataSourceError(f"corridors.csv: {r.corridor_id} names unknown nodes {unknown}")
-        line = LineString([coords[p] for p in path])
-        clipped = line.intersection(region)
-        if clipped.geom_type == "GeometryCollection":
-            clipped = shapely.line_merge(shapely.union_all([g for g in shapely.get_parts(clipped) if "Line" in g.geom_type]))
-        geoms.append(clipped)
+        geoms.append(LineString([coords[p] for p in path]))
     corridors = gpd.GeoDataFrame(cors.drop(columns=["path"]), geometry=geoms, crs="EPSG:4326")
     corridors["geometry_quality"] = cors["geometry_quality"]
-    corridors["length_km"] = geodesic_length_km(corridors.geometry.values)
+    corridors["total_length_km"] = geodesic_length_km(corridors.geometry.values)
+    corridors["length_km"] = geodesic_length_km(shapely.intersection(np.asarray(corridors.geometry.values), region))
+    for col in ("operating_speed_kmh", "route_factor"):
+        if col in corridors.columns:
+            corridors[col] = pd.to_numeric(corridors[col], errors="coerce")
     keep = nodes[~nodes["kind"].isin(["waypoint", "outside_anchor"])].copy()
     if "geometry_quality" not in keep.columns:
         keep["geometry_quality"] = np.where(keep["accuracy_m"] <= 500, "surveyed", "indicative")
