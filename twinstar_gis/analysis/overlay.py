@@ -25,6 +25,7 @@ __all__ = [
     "buffer_m",
     "area_overlaps",
     "length_inside",
+    "study_area",
     "within_distance",
     "county_adjacency",
     "overlay_layers",
@@ -172,7 +173,7 @@ def area_overlaps(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, a_id: str, b_id: 
 
 
 def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: str, zone_id: str,
-                  buffer: dict | float = 0.0, zone_kind_col: str = "kind") -> gpd.GeoDataFrame:
+                  buffer: dict | float = 0.0, zone_kind_col: str = "kind", within=None) -> gpd.GeoDataFrame:
     """Length of each line inside each zone (optionally buffered), on the ellipsoid.
 
     Zones are buffered in true metres (:func:`buffer_m`), the lines cut in
@@ -196,6 +197,9 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
         ``zone_kind_col``, get 0.
     zone_kind_col : str, default "kind"
         Column of ``zones`` holding the kind the ``buffer`` mapping is keyed by.
+    within : shapely geometry, optional
+        The study area (lon/lat).  Lines may run on beyond it (rail and roads are kept whole across the
+        border); ``share_of_line`` is then of the length inside ``within``, not of the whole line.
 
     Returns
     -------
@@ -205,7 +209,8 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
         ``line_name_zh``, ``line_class``, ``zone_<zone_id>``, ``zone_name_zh``,
         ``zone_kind`` (empty strings where the layer has no such column),
         ``buffer_m`` (metres applied to that zone), ``length_km`` (km inside,
-        4 decimals) and ``share_of_line`` (of the line's whole length, 0..1);
+        4 decimals) and ``share_of_line`` (of the line's whole length, or of its length inside
+        ``within``, 0..1);
         geometry = the part inside.  A line in two overlapping zones counts in
         each.
 
@@ -235,7 +240,12 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
     zones["buffer_m"] = widths
     zones["geometry"] = buffer_m(zones, widths)
     i, j, inter, length = _intersections(lines, zones, geodesic_length_km)
-    total = geodesic_length_km(np.asarray(lines.geometry.values)[i])
+    geoms = np.asarray(lines.geometry.values)
+    if within is None:
+        total = geodesic_length_km(geoms[i])
+    else:  # only the lines that enter a zone are cut by the study area
+        u, back = np.unique(i, return_inverse=True)
+        total = geodesic_length_km(shapely.intersection(geoms[u], within))[back]
     out = gpd.GeoDataFrame({
         f"line_{line_id}": lines[line_id].to_numpy()[i],
         "line_name_zh": lines["name_zh"].to_numpy()[i] if "name_zh" in lines else "",
@@ -422,6 +432,34 @@ def overlay_layers(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, how: str = "inte
     return res
 
 
+def study_area(layers: dict):
+    """The study area: the union of the ``boundaries`` layer's top level (prefectures), or None without boundaries.
+
+    Parameters
+    ----------
+    layers : dict of geopandas.GeoDataFrame
+        With ``boundaries`` (``level``: prefecture / county) to have a study area.
+
+    Returns
+    -------
+    shapely geometry or None
+        In lon/lat.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame({"level": ["prefecture", "prefecture", "county"]},
+    ...                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 0, 1, 1)], crs=4326)
+    >>> study_area({"boundaries": b}).bounds
+    (0.0, 0.0, 2.0, 1.0)
+    """
+    b = layers.get("boundaries")
+    if b is None or len(b) == 0:
+        return None
+    top = b[b["level"] == "prefecture"] if "level" in b.columns and (b["level"] == "prefecture").any() else b
+    return shapely.union_all(np.asarray(top.to_crs(4326).geometry.values))
+
+
 def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: float = 5.0) -> pd.DataFrame:
     """Every park and corridor stretch that enters an ecological zone, in one table.
 
@@ -470,7 +508,7 @@ def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: 
             corridor length inside the buffered zone (NaN for parks);
         ``share_of_feature``
             that overlap or length as a share of the park's area or the
-            corridor's length (0..1);
+            corridor's length inside the study area (``boundaries``; the whole line without) (0..1);
         ``distance_km``
             near parks only: km to the zone (NaN otherwise);
         ``indicative``
@@ -545,7 +583,8 @@ def conflict_report(layers: dict, *, zone_buffers: dict | None = None, near_km: 
                          "distance_km": r.distance_km,
                          "indicative": pq.get(r.a_park_id) != "surveyed" or zq.get(r.b_zone_id) != "surveyed"})
     if corridors is not None:
-        li = length_inside(corridors, zones, line_id="corridor_id", zone_id="zone_id", buffer=zone_buffers)
+        li = length_inside(corridors, zones, line_id="corridor_id", zone_id="zone_id", buffer=zone_buffers,
+                           within=study_area(layers))
         cq = dict(zip(corridors["corridor_id"], corridors.get("geometry_quality", pd.Series("indicative", index=corridors.index))))
         for r in li.itertuples():
             rows.append({"feature_kind": "corridor", "feature_id": r.line_corridor_id, "feature_name_zh": r.line_name_zh,
