@@ -30,7 +30,7 @@ def test_build_info_validate(run, tmp_path):
     assert (tmp_path / "twinstar_output/data/twinstar_region.gpkg").exists()
     r = run("data", "info")
     assert r.exit_code == 0, r.output
-    for layer, n in [("boundaries", 22), ("parks", 16), ("corridors", 21), ("eco_zones", 11), ("rivers", 5)]:
+    for layer, n in [("boundaries", 22), ("parks", 16), ("corridors", 28), ("eco_zones", 11), ("rivers", 5)]:
         assert any(line.split()[:2] == [layer, str(n)] for line in r.output.splitlines()), (layer, r.output)
     assert "EPSG:4326" in r.output and "terrain:" in r.output
     r = run("data", "validate")
@@ -158,7 +158,7 @@ def test_distances_overlap_indicators_write_files(run, tmp_path):
     raw = (out / "park_corridor_nearest.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "松山区信息科技产业园".encode() in raw
     conn = gpd.read_file(out / "park_corridor_connectors.gpkg", layer="connectors")
-    assert len(conn) == 16 * 7 and conn.crs.to_epsg() == 4326
+    assert len(conn) == 16 * 8 and conn.crs.to_epsg() == 4326  # 16 parks x every class the data has
     r = run("distances", "--classes", "hsr_station", "--max-km", "10")
     assert r.exit_code == 0
     near = gpd.pd.read_csv(out / "park_corridor_nearest.csv")
@@ -228,9 +228,13 @@ def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
 # Every error a user can cause: exit 2, one message, no traceback (issue #9)
 # --------------------------------------------------------------------------
 
-def test_distances_to_a_class_absent_from_the_data(run):
+def test_distances_to_a_class_absent_from_the_data(run, tmp_path):
     run("data", "build")
-    _bad(run("distances", "--classes", "interchange"), "no feature of class interchange", "classes present")
+    nodes = gpd.read_file(tmp_path / "twinstar_output/data/twinstar_region.gpkg", layer="nodes")
+    nodes[nodes["kind"] != "interchange"].to_file(tmp_path / "nodes.gpkg", layer="nodes")
+    proj = tmp_path / "no_interchanges.toml"
+    proj.write_text('base = "embedded"\n[layers.nodes]\npath = "nodes.gpkg"\n', encoding="utf-8")
+    _bad(run("distances", "--project", proj, "--classes", "interchange"), "no feature of class interchange", "classes present")
 
 
 def test_union_of_a_line_layer(run):
