@@ -1,10 +1,10 @@
-"""An independent reference car router for OpenStreetMap PBF extracts.
+"""An independent reference car router for OpenStreetMap extracts: the yardstick of tests/test_real_osm.py.
 
 Written from the OSM tagging conventions (wiki pages Key:highway, Key:oneway,
-Key:access, Relation:restriction), not from any other router's code.  It is
-small and slow on purpose: it is the yardstick other travel-time models are
-checked against on small extracts (city-centre test files), not a production
-router.
+Key:access, Relation:restriction), not from any other router's code and not
+from twinstar_gis: it must never import the package (tests/test_real_osm.py
+checks that).  It is small and slow on purpose: an edge-based networkx graph
+for city-centre test files, not a production router.
 
 Dependencies: ``osmium`` (pyosmium, BSD-2), ``pyproj``, ``numpy``, ``networkx``.
 
@@ -21,8 +21,8 @@ Routable ways
 Access (cars)
     The most specific of ``motorcar`` > ``motor_vehicle`` > ``vehicle`` >
     ``access`` that is present decides: ``no``, ``private``, ``agricultural``,
-    ``forestry``, ``emergency``, ``military``, ``permit``, ``psv``, ``bus``,
-    ``discouraged`` -> closed (way left out); ``destination``, ``delivery``,
+    ``forestry``, ``emergency``, ``military``, ``permit``, ``psv``, ``bus``
+    -> closed (way left out; ``discouraged`` is legal, so open); ``destination``, ``delivery``,
     ``customers`` -> destination-only; anything else (``yes``, ``permissive``,
     ``designated``, unknown values) -> open.  ``*:conditional`` and
     ``*:forward/backward`` access tags are ignored.
@@ -82,17 +82,12 @@ Queries
     direction(s); partial edges cost their share of the edge time.  The snap
     distance is reported, never charged.  Unreachable -> ``nan``.
 
-CLI::
-
-    python reference_router.py FILE.osm.pbf LON,LAT LON,LAT [--no-restrictions] [--maxspeed]
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -109,7 +104,7 @@ GEOD = Geod(ellps="WGS84")
 MAIN_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential")
 LINKS = ("motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link")
 CAR_HIGHWAYS = frozenset(MAIN_CLASSES + LINKS + ("living_street", "service", "road"))
-CLOSED = {"no", "private", "agricultural", "forestry", "emergency", "military", "permit", "psv", "bus", "discouraged"}
+CLOSED = {"no", "private", "agricultural", "forestry", "emergency", "military", "permit", "psv", "bus"}
 DESTINATION = {"destination", "delivery", "customers"}
 ACCESS_KEYS = ("motorcar", "motor_vehicle", "vehicle", "access")  # most specific first
 ONEWAY_FWD = {"yes", "true", "1"}
@@ -568,27 +563,3 @@ def route_length_m(rg: RouterGraph, r: Route, origin, destination) -> float:
 def route_minutes(rg: RouterGraph, origin, destination) -> float:
     """Shortest car time in minutes (nan when unreachable); snap distances are not charged."""
     return route(rg, origin, destination).minutes
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("pbf")
-    ap.add_argument("origin", help="lon,lat")
-    ap.add_argument("destination", help="lon,lat")
-    ap.add_argument("--no-restrictions", action="store_true")
-    ap.add_argument("--maxspeed", action="store_true", help="use numeric maxspeed x 0.8 (default: class speeds only)")
-    a = ap.parse_args(argv)
-    rg = load(a.pbf, TEST_SPEEDS, restrictions=not a.no_restrictions, use_maxspeed=a.maxspeed)
-    o = tuple(float(v) for v in a.origin.split(","))
-    d = tuple(float(v) for v in a.destination.split(","))
-    t0 = time.perf_counter()
-    r = route(rg, o, d)
-    km = route_length_m(rg, r, o, d) / 1000.0
-    print(f"minutes {r.minutes:.3f}  snap origin {r.origin_snap_m:.1f} m  snap destination {r.destination_snap_m:.1f} m  "
-          f"edges {len(r.edges)} ({km:.3f} km)  ways {[rg.edges[e]['way'] for e, _ in r.edges][:30]}  "
-          f"query {time.perf_counter() - t0:.3f} s, load {rg.stats['load_seconds']} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
