@@ -97,8 +97,19 @@ import numpy as np
 import osmium
 from pyproj import Geod, Transformer
 
-__all__ = ["CAR_HIGHWAYS", "TEST_SPEEDS", "RouterGraph", "Route", "class_speeds", "load", "route", "route_minutes",
-           "od_minutes", "route_length_m", "way_rules"]
+__all__ = [
+    "CAR_HIGHWAYS",
+    "TEST_SPEEDS",
+    "Route",
+    "RouterGraph",
+    "class_speeds",
+    "load",
+    "od_minutes",
+    "route",
+    "route_length_m",
+    "route_minutes",
+    "way_rules",
+]
 
 GEOD = Geod(ellps="WGS84")
 MAIN_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential")
@@ -117,8 +128,8 @@ _SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNO
 def class_speeds(motorway, trunk, primary, secondary, tertiary, unclassified, residential, link, **extra):
     """A speed table (km/h by highway value) with one speed for every ``*_link``; ``extra`` adds
     e.g. ``living_street=10, service=10``."""
-    table = dict(motorway=motorway, trunk=trunk, primary=primary, secondary=secondary, tertiary=tertiary,
-                 unclassified=unclassified, residential=residential)
+    table = {"motorway": motorway, "trunk": trunk, "primary": primary, "secondary": secondary, "tertiary": tertiary,
+                 "unclassified": unclassified, "residential": residential}
     table.update({k: link for k in LINKS})
     table.update(extra)
     return table
@@ -280,8 +291,8 @@ def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0
     if bad:
         raise ValueError(f"not car-routable highway values in the speed table: {sorted(bad)}")
     t0 = time.perf_counter()
-    rd = _Reader(speeds, dict(use_maxspeed=use_maxspeed, maxspeed_factor=maxspeed_factor,
-                              implied_oneway_links=implied_oneway_links))
+    rd = _Reader(speeds, {"use_maxspeed": use_maxspeed, "maxspeed_factor": maxspeed_factor,
+                              "implied_oneway_links": implied_oneway_links})
     rd.apply_file(str(pbf), locations=True)
     stats = dict(rd.stats)
     stats["routable_ways"] = len(rd.ways)
@@ -317,9 +328,9 @@ def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0
                 mins = {+1: length / 1000.0 / rule.kmh_forward * 60.0 if rule.forward else None,
                         -1: length / 1000.0 / rule.kmh_backward * 60.0 if rule.backward else None}
                 eid = len(edges)
-                edges.append(dict(way=wid, u=ids[start], v=ids[k], lon=lo, lat=la,
-                                  cum_m=np.concatenate([[0.0], np.cumsum(seg_m)]), length_m=length, minutes=mins,
-                                  dest=rule.destination, highway=hw))
+                edges.append({"way": wid, "u": ids[start], "v": ids[k], "lon": lo, "lat": la,
+                                  "cum_m": np.concatenate([[0.0], np.cumsum(seg_m)]), "length_m": length, "minutes": mins,
+                                  "dest": rule.destination, "highway": hw})
                 way_edges[wid].append(eid)
                 start = k if (k < len(ids) - 1 and seg_ok[k]) else None
     stats["edges"] = len(edges)

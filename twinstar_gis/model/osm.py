@@ -56,7 +56,8 @@ What becomes what
     ``restriction:motorcar`` or else ``restriction``.  Left out (and reported):
     ``except`` naming ``motorcar``, ``motor_vehicle`` or ``vehicle``; relations that
     only have ``restriction:<other mode>`` (``hgv``, ``bus``...) or only
-    ``restriction:conditional``; members that are not imported car corridors; a
+    ``restriction:conditional``; members that are not imported car corridors or are
+    closed to cars (``access = "no"``); a
     via node that is not a vertex of both the from and the to way; via ways that do
     not join from -> via -> to.  One row per (from, to) pair: ``restriction_id``
     ``osm_r<id>`` (``osm_r<id>-<k>`` when a ``no_entry``/``no_exit`` relation has
@@ -106,6 +107,8 @@ what OSM lacks: boundaries, places, DEM), ``import_report.csv`` and
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import logging
 import math
@@ -125,9 +128,22 @@ from ..errors import DataSourceError
 from ..settings import DEFAULT, RAIL_CLASSES, Settings
 from .network import parse_speed
 
-__all__ = ["OSM_SOURCE", "REPORT_COLUMNS", "REASONS", "COVERAGE_KM", "OsmExtract", "normalise_oneway",
-           "normalise_access", "car_restriction", "is_train_station", "coverage", "load_osm", "read_osm",
-           "import_osm", "import_outputs"]
+__all__ = [
+    "COVERAGE_KM",
+    "OSM_SOURCE",
+    "REASONS",
+    "REPORT_COLUMNS",
+    "OsmExtract",
+    "car_restriction",
+    "coverage",
+    "import_osm",
+    "import_outputs",
+    "is_train_station",
+    "load_osm",
+    "normalise_access",
+    "normalise_oneway",
+    "read_osm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +174,8 @@ REASONS = {
     "restriction_bad_members": "from, to or via members missing or of the wrong type",
     "restriction_member_not_imported": "a from, via or to way is not an imported car corridor (another kind of "
                                        "way, left out, dropped, outside the study area, or not in the extract)",
+    "restriction_member_closed": "a from, via or to way is closed to cars (access no): the restriction cannot apply "
+                                 "as mapped (routers such as OSRM drop it too)",
     "restriction_via_not_shared": "the via node is not a vertex of both the from and the to way (or the via ways "
                                   "do not join from -> via -> to)",
     "place_not_covered": "a place of the project farther than speeds.max_link_km from every road the network "
@@ -286,7 +304,7 @@ def car_restriction(tags) -> tuple[str | None, str | None]:
         return None, "restriction_not_for_cars" if modes else "restriction_conditional" \
             if "restriction:conditional" in tags else "restriction_unknown_value"
     value = str(value).strip()
-    if not (value.startswith("no_") or value.startswith("only_")):
+    if not value.startswith(("no_", "only_")):
         return None, "restriction_unknown_value"
     return value, None
 
@@ -319,9 +337,7 @@ def is_train_station(tags) -> bool | None:
         return None
     if tags.get("train") == "yes":
         return True
-    if tags.get("station") in _NOT_TRAIN or any(tags.get(k) == "yes" for k in _NOT_TRAIN):
-        return False
-    return True
+    return not (tags.get("station") in _NOT_TRAIN or any(tags.get(k) == "yes" for k in _NOT_TRAIN))
 
 
 # --------------------------------------------------------------------------
@@ -399,12 +415,24 @@ def _pieces(way) -> tuple[list, int, int]:
     return [p for p in pieces if len(p) >= 2], missing, n
 
 
+def _fast_line(fab, way):
+    """Hex WKB of the way when every node has a position and no two consecutive share one, else None.
+
+    libosmium skips missing nodes at the start of a way silently (and raises on others), so the
+    point count of the WKB (bytes 5-8) is checked against the node count.
+    """
+    try:
+        wkb = fab.create_linestring(way)
+    except Exception:  # noqa: BLE001 - osmium raises InvalidLocationError (missing nodes) or RuntimeError (< 2 points)
+        return None
+    return wkb if int.from_bytes(bytes.fromhex(wkb[10:18]), "little") == len(way.nodes) else None
+
+
 def _line_geometry(fab, way, raw: _Raw, fid: str, layer: str):
     """Hex WKB (fast path), a shapely geometry of the present pieces, or None (dropped, reported)."""
-    try:
-        return fab.create_linestring(way)
-    except Exception:  # noqa: BLE001 - osmium raises InvalidLocationError (missing nodes) or RuntimeError (< 2 points)
-        pass
+    wkb = _fast_line(fab, way)
+    if wkb is not None:
+        return wkb
     pieces, missing, n = _pieces(way)
     if missing:
         action = "trimmed" if pieces else "dropped"
@@ -453,11 +481,8 @@ def _read_way(fab, way, raw: _Raw, classes) -> None:
                 raw.left_out[f"{k}={tags[k]}{service}{area}"] += 1
                 break
         if kind and way.is_closed():
-            try:
-                fab.create_linestring(way)
-                raw.area_ways[way.id] = (kind, False)
-            except Exception:  # noqa: BLE001 - missing nodes (or a degenerate ring)
-                raw.area_ways[way.id] = (kind, any(not nd.location.valid() for nd in way.nodes))
+            cut = _fast_line(fab, way) is None and any(not nd.location.valid() for nd in way.nodes)
+            raw.area_ways[way.id] = (kind, cut)
         return
     if "highway" in tags and normalise_oneway(tags) is None:
         raw.add(fid, layer, "oneway_reversible", "left_out", f"oneway={tags['oneway']}")
@@ -530,13 +555,16 @@ def _scan(path: Path, settings: Settings) -> _Raw:
                 _read_area(fab, obj, raw)
     except RuntimeError as exc:  # libosmium: unreadable or truncated file
         raise DataSourceError(f"{path}: cannot read it as an OpenStreetMap extract: {exc}") from None
-    for wid, (kind, cut) in raw.area_ways.items():
+    for wid, (kind, cut) in raw.area_ways.items():  # ids as in the layer: osm_w.. (areas), osm_aw.. (nodes)
         if ("w", wid) not in raw.area_built:
-            raw.add(f"osm_aw{wid}", _AREA_LAYER[kind], "area_cut_at_edge" if cut else "invalid_polygon", "dropped",
-                    "closed way")
+            layer = _AREA_LAYER[kind]
+            raw.add(f"osm_{'a' if layer == 'nodes' else ''}w{wid}", layer,
+                    "area_cut_at_edge" if cut else "invalid_polygon", "dropped", "closed way")
     for rid, kind in raw.area_relations.items():
         if ("r", rid) not in raw.area_built:
-            raw.add(f"osm_ar{rid}", _AREA_LAYER[kind], "invalid_polygon", "dropped", "multipolygon relation")
+            layer = _AREA_LAYER[kind]
+            raw.add(f"osm_{'a' if layer == 'nodes' else ''}r{rid}", layer, "invalid_polygon", "dropped",
+                    "multipolygon relation")
     return raw
 
 
@@ -572,7 +600,7 @@ def _classes(ways: pd.DataFrame, settings: Settings) -> pd.Series:
 
 def _corridors(raw: _Raw, settings: Settings) -> gpd.GeoDataFrame:
     cols = ["osm_id", "_target", *_WAY_TAGS]
-    ways = pd.DataFrame(raw.ways, columns=cols).astype({"osm_id": "int64"})
+    ways = pd.DataFrame(raw.ways, columns=cols, dtype=object).astype({"osm_id": "int64"})
     ways["geometry"] = _geometries(raw.geoms) if len(raw.geoms) else np.array([], dtype=object)
     ways = ways[ways["_target"] == "corridors"].reset_index(drop=True)
     cls = _classes(ways, settings)
@@ -732,7 +760,7 @@ def _nodes(raw: _Raw, corridors: gpd.GeoDataFrame, area, tr: Transformer) -> gpd
     rail = corridors[corridors["class"].isin(RAIL_CLASSES)]
     serves, hsr = _serving(raw, st, rail, tr) if len(st) else ({}, set())
     rail_rows = corridors["class"].isin(RAIL_CLASSES).to_numpy()
-    corridors.loc[rail_rows, "stations"] = corridors.loc[rail_rows, "corridor_id"].map(serves).fillna("").to_numpy()
+    corridors.loc[rail_rows, "stations"] = [serves.get(c, "") for c in corridors.loc[rail_rows, "corridor_id"]]
     served = {s for v in serves.values() for s in v.split(";")}
     for sid, name in zip(st["node_id"], st["name_zh"]):
         if sid not in served:
@@ -772,7 +800,7 @@ def _via_point(raw: _Raw, frm, to, via):
         k = int(np.flatnonzero(ids == n)[0])
         return float(lon[k]), float(lat[k])
     chain = [v for _, v in via]
-    links = [(f, chain[0]) for f in frm] + list(zip(chain[:-1], chain[1:])) + [(chain[-1], t) for t in to]
+    links = [(f, chain[0]) for f in frm] + list(itertools.pairwise(chain)) + [(chain[-1], t) for t in to]
     if any(_shared(nodes_of, a, b) is None for a, b in links):
         return None
     _, lon, lat = _shared(nodes_of, frm[0], chain[0])
@@ -787,12 +815,16 @@ def _members_problem(raw, frm, to, via, road_ids):
     missing = [w for w in ways if f"osm_w{w}" not in road_ids or w not in raw.nodes_of]
     if missing:
         return "restriction_member_not_imported", ", ".join(f"osm_w{w}" for w in missing)
+    closed = [w for w in ways if road_ids[f"osm_w{w}"] == "no"]
+    if closed:
+        return "restriction_member_closed", ", ".join(f"osm_w{w}" for w in closed)
     return None, ""
 
 
 def _restrictions(raw: _Raw, corridors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The ``turn_restrictions`` layer (see the module docstring); every relation not applied is reported."""
-    road_ids = set(corridors["corridor_id"][~corridors["class"].isin(RAIL_CLASSES)])
+    roads = ~corridors["class"].isin(RAIL_CLASSES)
+    road_ids = dict(zip(corridors["corridor_id"][roads], corridors["access"][roads]))
     rows = []
     for rid, tags, members in raw.restrictions:
         fid = f"osm_r{rid}"
@@ -825,14 +857,22 @@ def _restrictions(raw: _Raw, corridors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # Study area, coverage
 # --------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _embedded():
+    """The embedded prefectures (as one polygon) and their city cores and county seats (built once)."""
+    from ..data.dataset import build_boundaries, build_places
+
+    b = build_boundaries()
+    places = build_places(b)
+    area = shapely.union_all(shapely.make_valid(np.asarray(b[b["level"] == "prefecture"].geometry.values)))
+    return area, places[places["kind"].isin(["city_core", "county_seat"])].reset_index(drop=True)
+
+
 def _study_area(boundaries):
     """The study-area polygon: the embedded prefectures, or a boundary file (all its polygons)."""
     if boundaries is None:
-        from ..data.dataset import build_boundaries
-
-        b = build_boundaries()
-        b = b[b["level"] == "prefecture"]
-    elif isinstance(boundaries, gpd.GeoDataFrame):
+        return _embedded()[0]
+    if isinstance(boundaries, gpd.GeoDataFrame):
         b = boundaries.to_crs(4326)
     else:
         b = read_layer(boundaries)
@@ -868,7 +908,7 @@ def _covered_share(roads, area, tr: Transformer) -> tuple[float, float]:
     x0, y0, x1, y1 = poly.bounds
     cell = max(50.0, math.sqrt(poly.area / 250_000))
     margin = COVERAGE_KM * 1000
-    w, h = int(math.ceil((x1 - x0 + 2 * margin) / cell)), int(math.ceil((y1 - y0 + 2 * margin) / cell))
+    w, h = math.ceil((x1 - x0 + 2 * margin) / cell), math.ceil((y1 - y0 + 2 * margin) / cell)
     transform = from_origin(x0 - margin, y1 + margin, cell, cell)
     inside = rasterize([poly], out_shape=(h, w), transform=transform, dtype="uint8").astype(bool)
     if not inside.any():
@@ -953,10 +993,7 @@ def _project_places(places, boundaries, area) -> gpd.GeoDataFrame:
         if missing:
             raise DataSourceError(f"{places}: the places file needs columns {', '.join(missing)}")
         return g.to_crs(4326)
-    from ..data.dataset import build_boundaries, build_places
-
-    g = build_places(build_boundaries())
-    g = g[g["kind"].isin(["city_core", "county_seat"])]
+    g = _embedded()[1].copy()
     return g if boundaries is None else _clip(g, area)
 
 
@@ -988,13 +1025,13 @@ def _check_extract(path: Path) -> None:
     if not path.exists():
         raise DataSourceError(f"{path}: file not found.")
     name = path.name.lower()
-    if not (name.endswith(".osm") or name.endswith(".osm.pbf") or path.suffix.lower() == ".pbf"):
+    if not (name.endswith((".osm", ".osm.pbf")) or path.suffix.lower() == ".pbf"):
         raise DataSourceError(f"{path}: an OpenStreetMap extract must end in .osm.pbf or .osm")
 
 
 def _summary(path, layers, report, raw: _Raw, cov) -> dict:
     by_reason = report.groupby(["reason", "action"]).size() if len(report) else pd.Series(dtype=int)
-    return {"extract": str(path), "source": OSM_SOURCE, "features": {k: int(len(g)) for k, g in layers.items()},
+    return {"extract": str(path), "source": OSM_SOURCE, "features": {k: len(g) for k, g in layers.items()},
             "report": {f"{r}/{a}": int(n) for (r, a), n in by_reason.items()},
             "left_out": dict(raw.left_out.most_common()), "coverage": cov}
 
@@ -1093,7 +1130,15 @@ name = "OpenStreetMap: {stem}"
 base = "embedded"
 {layers}
 # Also in {gpkg}, not used by default (they would replace the curated layers):
-{commented}"""
+{commented}{own_area}"""
+_OWN_AREA = """
+# The study area of this import is {boundaries}, not the embedded prefectures.  Give the project
+# its own boundaries layer (adcode, name_zh, level = "prefecture", parent_adcode) and places, e.g.
+# [layers.boundaries]
+# path = "{boundaries}"
+# [layers.places]
+# path = "YOUR_PLACES_FILE"
+"""
 
 
 def import_outputs(out_dir) -> dict[str, Path]:
@@ -1164,7 +1209,9 @@ def import_osm(path, out_dir, *, boundaries=None, places=None, settings: Setting
     block = "\n".join(f'[layers.{k}]\npath = "{gpkg}"\nlayer = "{k}"\n' for k in used)
     commented = "\n".join(f'# [layers.{k}]\n# path = "{gpkg}"\n# layer = "{k}"\n' for k in spare)
     text = _PROJECT.format(extract=path.name, source=OSM_SOURCE, name=out["project"].name, stem=path.name.split(".")[0],
-                           layers=block, gpkg=gpkg, commented=commented or "# (none)\n")
+                           layers=block, gpkg=gpkg, commented=commented or "# (none)\n",
+                           own_area="" if boundaries is None or isinstance(boundaries, gpd.GeoDataFrame)
+                           else _OWN_AREA.format(boundaries=Path(boundaries).resolve().as_posix()))
     with atomic_output(out["project"]) as tmp:
         tmp.write_text(text, encoding="utf-8")
     log.info("wrote %s, %s, %s and %s", *out.values())
