@@ -299,3 +299,13 @@ def test_cli_imports_a_real_extract_elsewhere_with_its_report(run, tmp_path):
     rep = pd.read_csv(tmp_path / "k" / "import_report.csv")
     assert list(rep.columns) == list(REPORT_COLUMNS) and len(rep) > 0
     assert "[layers.boundaries]" in (tmp_path / "k" / "project.toml").read_text(encoding="utf-8")
+
+
+def test_an_extract_of_part_of_the_region_names_the_core_it_misses(layers):
+    # region.osm lies north of Chifeng (118.9-119.7 E): 通辽市's core is far from every road of it.
+    cov = load_osm(DATA / "region.osm").summary["coverage"]
+    assert cov["cores_not_covered"] == ["CORE_150500"]
+    miss = {p["place_id"]: p["road_km"] for p in cov["places_not_covered"]}
+    # lower bound: Tongliao's core lies east of 122 E, the fixture's roads west of 119.7 E, both near 42.6-43.7 N
+    assert miss["CORE_150500"] > GEOD.inv(119.7, 43.0, 122.0, 43.0)[2] / 1000
+    assert "CORE_150400" not in miss and cov["share_covered"] < 0.05
