@@ -633,9 +633,10 @@ def _per_combination(tags: pd.DataFrame, rule) -> np.ndarray:
     """``rule`` (a function of a tag mapping) applied once per distinct combination of the columns' values."""
     if len(tags) == 0:
         return np.array([], dtype=object)
-    keys = tags.astype(object).where(tags.notna(), None)
+    absent = "\uffff"  # a Unicode non-character, never a tag value: no null keys to merge on (pandas 2 and 3)
+    keys = tags.astype(object).where(tags.notna(), absent)
     combos = keys.drop_duplicates()
-    result = [rule({k: v for k, v in row.items() if v is not None}) for row in combos.to_dict("records")]
+    result = [rule({k: v for k, v in row.items() if v != absent}) for row in combos.to_dict("records")]
     lookup = combos.assign(_value=result)
     return keys.merge(lookup, on=list(tags.columns), how="left")["_value"].to_numpy(dtype=object)
 
