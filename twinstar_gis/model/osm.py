@@ -1194,8 +1194,10 @@ base = "embedded"
 # Also in {gpkg}, not used by default (they would replace the curated layers):
 {commented}{own_area}"""
 _OWN_AREA = """
-# The study area of this import is {boundaries}, not the embedded prefectures.  Give the project
-# its own boundaries layer (adcode, name_zh, level = "prefecture", parent_adcode) and places, e.g.
+# The study area of this import is {boundaries}, not the embedded prefectures.  Outside the
+# Twin Star region, remove `base = "embedded"` above (its layers lie in Inner Mongolia) and give the
+# project its own boundaries (adcode, name_zh, level = "prefecture", parent_adcode) and places
+# (place_id, name_zh, kind); `twinstar run` also needs parks and eco_zones layers.
 # [layers.boundaries]
 # path = "{boundaries}"
 # [layers.places]
