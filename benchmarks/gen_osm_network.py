@@ -5,10 +5,16 @@ of junctions (county and township roads in the grid, a secondary road every 8th 
 road every 32nd alternating G/S refs with ``maxspeed`` on half of them), one shape point per edge,
 ways running 8 edges between breaks so that most junctions are interior vertices of ways (as in
 OSM), 15 % of the local edges missing, 10 % of local ways ``oneway=yes``.  Four motorways cross
-the region on their own nodes (so they cross the grid without junctions, like bridges) with a
+the region on their own nodes (so they cross the grid without junctions, like bridges; one way
+for both carriageways, so ``oneway=no``: OSM implies oneway=yes on a motorway) with a
 ``motorway_link`` ramp to the nearest grid junction every ~20 km; three railways and one
 high-speed line with stations every ~40 km; 200 named industrial areas.  Class mix (by edges):
-~75 % local, ~20 % secondary/tertiary, ~4 % primary, < 1 % motorway and ramps.
+~75 % local, ~20 % secondary/tertiary, ~4 % primary, < 1 % motorway and ramps.  Router semantics
+(issue 17): 2 % of local ways ``motor_vehicle=destination``, 0.5 % ``access=private``, and a turn
+restriction (cycling no_left_turn, no_right_turn, only_straight_on, no_u_turn) at half of the
+junctions where a row way ends and a column way starts (every 8th lattice line each way: ~1 % of
+the junctions), from the row way to the column way via the junction node, as OSM mappers split ways
+at restricted junctions.
 
     python benchmarks/gen_osm_network.py --edges 1000000 --out /tmp/net_1m.osm.pbf
 
@@ -48,9 +54,35 @@ def _road_class(index):
     return cls
 
 
+RESTRICTIONS = ("no_left_turn", "no_right_turn", "only_straight_on", "no_u_turn")
+
+
+def _access(tags, rng):
+    """Destination-only and private local ways (issue 17's access rules)."""
+    u = rng.random()
+    if u < 0.02:
+        tags["motor_vehicle"] = "destination"
+    elif u < 0.025:
+        tags["access"] = "private"
+
+
+def _restrictions(ways, ends, rng):
+    """Turn restrictions (from a row way ending at a junction to a column way starting there), relation members."""
+    rows = {last: k for k, (axis, first, last) in enumerate(ends) if axis == 0}
+    out = []
+    for k, (axis, first, _) in enumerate(ends):
+        if axis == 1 and first in rows and rng.random() < 0.5:
+            value = RESTRICTIONS[len(out) % len(RESTRICTIONS)]
+            to = rows[first] if value == "no_u_turn" else k
+            out.append(([("w", rows[first] + 1, "from"), ("n", first, "via"), ("w", to + 1, "to")],
+                        {"type": "restriction", "restriction": value}))
+    return out
+
+
 def _grid_ways(gx, gy, nx, ny, rng, next_node):
-    """Ways along the lattice rows and columns: node lists, classes, tags; plus shape-point nodes."""
-    ways, shape_nodes = [], []
+    """Ways along the lattice rows and columns: node lists, classes, tags; plus shape-point nodes and
+    each way's (axis, first junction, last junction)."""
+    ways, shape_nodes, ends = [], [], []
     jid = lambda iy, ix: 1 + iy * nx + ix
     for axis in (0, 1):  # 0: rows (east-west), 1: columns (north-south)
         n_lines, n_steps = (ny, nx - 1) if axis == 0 else (nx, ny - 1)
@@ -85,10 +117,13 @@ def _grid_ways(gx, gy, nx, ny, rng, next_node):
                     tags["ref"] = ("G" if (li // 32) % 2 == 0 else "S") + str(100 + li)
                     if li % 64 == 0:
                         tags["maxspeed"] = "80"
-                elif cls in ("residential", "unclassified") and rng.random() < 0.10:
-                    tags["oneway"] = "yes"
+                elif cls in ("residential", "unclassified"):
+                    if rng.random() < 0.10:
+                        tags["oneway"] = "yes"
+                    _access(tags, rng)
                 ways.append((ids, tags))
-    return ways, shape_nodes, next_node
+                ends.append((axis, ids[0], ids[-1]))
+    return ways, shape_nodes, next_node, ends
 
 
 def _long_lines(rng, next_node, spec, step_deg):
@@ -117,8 +152,9 @@ def generate(n_edges, out, seed=0):
     rng = np.random.default_rng(seed)
     gx, gy, nx, ny, dx, dy = _lattice(n_edges, rng)
     next_node = 1 + nx * ny
-    ways, shape, next_node = _grid_ways(gx, gy, nx, ny, rng, next_node)
-    mw, next_node = _long_lines(rng, next_node, [((a[0], a[1], b[0], b[1]), {"highway": "motorway", "ref": r})
+    ways, shape, next_node, ends = _grid_ways(gx, gy, nx, ny, rng, next_node)
+    restrictions = _restrictions(ways, ends, rng)
+    mw, next_node = _long_lines(rng, next_node, [((a[0], a[1], b[0], b[1]), {"highway": "motorway", "ref": r, "oneway": "no"})
                                                  for a, b, r in MOTORWAYS], 0.01)
     rl, next_node = _long_lines(rng, next_node, [((a[0], a[1], b[0], b[1]),
                                                   {"railway": "rail", **({"highspeed": "yes"} if k == "hsr" else {})})
@@ -134,7 +170,7 @@ def generate(n_edges, out, seed=0):
         for k in range(0, len(ids), 40):
             node_tags[ids[k]] = {"railway": "station", "name": f"站{ids[k]}"}
     w = osmium.SimpleWriter(str(out))
-    Node, Way = osmium.osm.mutable.Node, osmium.osm.mutable.Way
+    Node, Way, Relation = osmium.osm.mutable.Node, osmium.osm.mutable.Way, osmium.osm.mutable.Relation
     for iy in range(ny):
         for ix in range(nx):
             w.add_node(Node(id=1 + iy * nx + ix, location=(float(gx[iy, ix]), float(gy[iy, ix]))))
@@ -156,9 +192,13 @@ def generate(n_edges, out, seed=0):
     for ids, tags in ways + [(ids, tags) for ids, _, _, tags in mw + rl] + areas:
         w.add_way(Way(id=way_id, nodes=ids, tags=tags))
         way_id += 1
+    for rid, (members, tags) in enumerate(restrictions, start=1):
+        w.add_relation(Relation(id=rid, members=members, tags=tags))
     w.close()
     n_grid_edges = sum(len(ids) // 2 for ids, tags in ways)
-    return {"junctions": nx * ny, "ways": way_id - 1, "edges": n_grid_edges, "nodes": next_node - 1}
+    n_dest = sum(tags.get("motor_vehicle") == "destination" for _, tags in ways)
+    return {"junctions": nx * ny, "ways": way_id - 1, "edges": n_grid_edges, "nodes": next_node - 1,
+            "restrictions": len(restrictions), "destination_ways": n_dest}
 
 
 def main():

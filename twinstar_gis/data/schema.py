@@ -73,13 +73,22 @@ LAYERS: dict[str, LayerSpec] = {
         ),
         LayerSpec(
             "corridors", _LINE, "corridor_id", ("corridor_id", "name_zh", "class"),
-            "Railways, high-speed railways, expressways and national highways.",
-            ("name_en", "design_speed_kmh", "status", "opening_year", "stations", "length_km"),
+            "Railways, high-speed railways, expressways, highways and local roads.",
+            ("name_en", "design_speed_kmh", "status", "opening_year", "stations", "length_km",
+             # Router semantics (OpenStreetMap imports; any line file may carry them):
+             "oneway", "access", "junction", "ref", "maxspeed", "bridge", "tunnel", "layer"),
         ),
         LayerSpec(
             "nodes", _POINT, "node_id", ("node_id", "name_zh", "kind"),
             "Stations, airports, interchanges and route waypoints.",
             ("name_en", "county_adcode", "status", "opening_year"),
+        ),
+        LayerSpec(
+            "turn_restrictions", _POINT, "restriction_id",
+            ("restriction_id", "restriction", "from_corridor_id", "to_corridor_id", "via_corridor_ids"),
+            "Turn restrictions (OSM type=restriction): no_* forbids the turn from one corridor to another at the "
+            "point (the via node), only_* allows only that turn.",
+            ("source",),
         ),
         LayerSpec(
             "eco_zones", _POLY, "zone_id", ("zone_id", "name_zh", "kind"),
