@@ -115,8 +115,14 @@ def test_station_3_km_from_its_line_is_reported(osm_layers):
     assert any("osm_n52" in w for w in report.warnings)
     # The high-speed line without any station is an error.
     assert len(report.problems) == 1 and "osm_w151" in report.problems[0]
-    # With a 3.5 km threshold the station is served.
-    net = N.build_network(osm_layers, settings=DEFAULT.override(**{"network.station_max_m": 3500.0}))
+    wide = DEFAULT.override(**{"network.station_max_m": 3500.0})
+    # The imported railway lists the stations it serves (its own station nodes): a wider threshold does not
+    # make 乙站 a stop of a line it is not on ...
+    net = N.build_network(osm_layers, settings=wide)
+    assert any(p.startswith("stations farther") and "osm_n52" in p for p in net.problems)
+    # ... while a line without a station list serves every station within the threshold.
+    layers = dict(osm_layers, corridors=osm_layers["corridors"].assign(stations=None))
+    net = N.build_network(layers, settings=wide)
     assert not any(p.startswith("stations farther") for p in net.problems)
 
 
