@@ -318,8 +318,10 @@ def build_eco_zones(region) -> gpd.GeoDataFrame:
     eco = gpd.read_file(cur / "eco_indicative.geojson")
     sandy = eco[eco["kind"] == "sandy_land"].copy()
     sandy["geometry"] = sandy.geometry.intersection(region)
-    sandy["county_adcode"] = None
-    zones = pd.concat([reserves, sandy[[c for c in reserves.columns if c in sandy.columns]]], ignore_index=True)
+    # The sandy land has no county, area or year: its missing columns stay missing (NaN) after the concat,
+    # and all-empty columns are left out of it (pandas 2 warns about their dtype otherwise).
+    sandy = sandy[[c for c in reserves.columns if c in sandy.columns]].dropna(axis=1, how="all")
+    zones = pd.concat([reserves, sandy], ignore_index=True)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs="EPSG:4326")
     zones["official_area_km2"] = pd.to_numeric(zones["official_area_km2"], errors="coerce")  # None for the sandy land
     if "approval_year" in zones.columns:
