@@ -11,12 +11,39 @@ The model, its assumptions and its known biases are stated once, in ``docs/metho
 
 from ..settings import DEFAULT
 from .network import Network, build_network, validate_network
-from .traveltime import (AccessResult, TravelTimeModel, accessibility, build_model, compare_scenarios, county_statistics,
-                         isochrone_polygons, isochrones, od_matrix, time_surface, times_at, times_between)
+from .traveltime import (
+                         AccessResult,
+                         TravelTimeModel,
+                         accessibility,
+                         build_model,
+                         compare_scenarios,
+                         county_statistics,
+                         isochrone_polygons,
+                         isochrones,
+                         od_matrix,
+                         time_surface,
+                         times_at,
+                         times_between,
+)
 
-__all__ = ["Network", "build_network", "validate_network", "AccessResult", "TravelTimeModel", "accessibility",
-           "compare_scenarios", "build_model", "time_surface", "times_at", "times_between", "isochrone_polygons",
-           "isochrones", "od_matrix", "county_statistics", "DEFAULT_MINUTES"]
+__all__ = [
+                         "DEFAULT_MINUTES",
+                         "AccessResult",
+                         "Network",
+                         "TravelTimeModel",
+                         "accessibility",
+                         "build_model",
+                         "build_network",
+                         "compare_scenarios",
+                         "county_statistics",
+                         "isochrone_polygons",
+                         "isochrones",
+                         "od_matrix",
+                         "time_surface",
+                         "times_at",
+                         "times_between",
+                         "validate_network",
+]
 
 #: Default isochrone thresholds (``access.minutes`` of the default settings).
 DEFAULT_MINUTES = tuple(DEFAULT.access.minutes)

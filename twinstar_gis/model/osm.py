@@ -53,11 +53,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ..errors import DataSourceError
 from ..data.crs import EQUAL_AREA_CRS
 from ..data.io import read_layer, write_gpkg
-from .network import parse_speed
+from ..errors import DataSourceError
 from ..settings import DEFAULT, Settings
+from .network import parse_speed
 
 __all__ = ["OSM_SOURCE", "import_osm", "read_osm"]
 
