@@ -652,6 +652,32 @@ def _rail_candidates(proj, verts, pts, pts_proj, table, row, settings):
     return out
 
 
+def _implied_interchanges(table, row, verts) -> pd.DataFrame:
+    """Interchanges the lines imply: the original vertices of indicative expressway lines (drawn through
+    the towns where their interchanges are) and the dangling ends of expressway lines (an end no other
+    road or expressway shares: traffic leaves there), each linked like a declared interchange."""
+    cls = table["cls"].to_numpy()[row[verts.piece]]
+    road = ~table["rail"].to_numpy()[row[verts.piece]]
+    orig = (verts.fresh < 0) & ~verts.dense
+    exp = (cls == "expressway") & orig
+    end = np.zeros(len(cls), bool)
+    end[0] = end[-1] = True
+    brk = verts.piece[1:] != verts.piece[:-1]
+    end[1:] |= brk
+    end[:-1] |= brk
+    key = pd.MultiIndex.from_arrays([verts.lon, verts.lat])
+    shared = pd.Series(1, index=key[road & orig]).groupby(level=[0, 1]).size()
+    count = shared.reindex(key).fillna(0).to_numpy()
+    indicative = table["indicative"].to_numpy(bool)[row[verts.piece]]
+    pick = exp & ((indicative) | (end & (count <= 1)))
+    out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": row[verts.piece[pick]]})
+    out = out.drop_duplicates(["lon", "lat"])
+    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
+    return pd.DataFrame({"id": [f"{c}@{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
+                         "kind": "interchange", "sub": "implied", "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
+                         "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+
+
 def _nearest_pair(proj, verts, pts_proj, who, pieces, scen_piece, max_m, role):
     """Nearest base piece to each point, and the nearest scenario piece where it is nearer still."""
     base = _nearest_on(proj, verts, pts_proj, who, pieces[~scen_piece[pieces]], max_m, role)
@@ -893,6 +919,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes)
     parts, row, verts = _explode(geoms)
     pts = _link_points(layers, include_planned)
+    pts = pd.concat([pts, _implied_interchanges(table, row, verts)], ignore_index=True) if len(parts) else pts
     problems = []
     if len(parts) == 0:
         problems.append("no corridor lines to build a network from")

@@ -250,6 +250,7 @@ def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
 def _point_joins(net, grid, speed, cells) -> pd.DataFrame:
     """Every place, park and station and its own cell: the distance to the cell centre at the cell's pace."""
     nodes = net.place_index.to_numpy(np.int64)
+    nodes = nodes[np.isin(net.kind[nodes], ["place", "station"])]
     flat, off = _cells_of(grid, net.lon[nodes], net.lat[nodes])
     cid = np.full(grid.height * grid.width, -1, np.int64)
     cid[cells] = np.arange(len(cells))
@@ -391,6 +392,7 @@ def build_model(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, in
     base_speed, _ = land_speed(layers, grid, net, settings)
     speed, _, inside = friction_surface(layers, grid, dem_path=dem_path, settings=settings, land_speed=base_speed)
     pts = net.place_index.to_numpy(dtype=np.int64)
+    pts = pts[np.isin(net.kind[pts], ["place", "station"])]  # not the interchanges
     flat, _ = _cells_of(grid, net.lon[pts], net.lat[pts])
     inside.ravel()[flat[flat >= 0]] = True  # the cell of every place, park and station can be crossed
     model = model_from_raster(speed, grid, inside=inside, network=net, settings=settings)
