@@ -807,8 +807,10 @@ def _separate_expressways(verts, vid, table, row):
     end[1:] |= brk
     end[:-1] |= brk
     m = int(vid.max()) + 1
+    n_exp = np.bincount(vid[exp], minlength=m)
+    dangling = exp & end & (n_exp[vid] == 1)  # the expressway network ends here (not a way split)
     has = {k: np.bincount(vid[mask], minlength=m) > 0 for k, mask in
-           (("exp", exp), ("ramp", cls == "ramp"), ("other", road & ~exp & (cls != "ramp")), ("end", exp & end))}
+           (("exp", exp), ("ramp", cls == "ramp"), ("other", road & ~exp & (cls != "ramp")), ("end", dangling))}
     split = has["exp"] & has["other"] & ~has["ramp"] & ~has["end"]
     move = exp & split[vid]
     if move.any():
@@ -1021,10 +1023,13 @@ def _link_table(att, snap_node, m, pts, table, row, settings):
     half = pd.Series(rail_cls, dtype=object).map(dict(settings.speeds.transfer_min)).fillna(0.0).to_numpy(float) / 2
     lkm = att["km"].to_numpy(float)
     lmin = np.maximum(lkm / settings.speeds.off_network * 60.0 + np.where(rail, half, 0.0), _MIN_MINUTES)
+    # A link onto a destination-only road is part of it: a trip starting there is in its start zone.
+    dest = np.where(np.isfinite(pc), table["dest"].to_numpy(bool)[row[np.where(np.isfinite(pc), pc, 0).astype(int)]], False)
+    dest &= (att["role"] == "road").to_numpy()
     return pd.DataFrame({"u": pnode, "v": snap_node.astype(np.int64), "mode": np.where(rail, "transfer", "link"),
                          "cls": np.where(rail, rail_cls, "off_network"),
                          "corridor_id": pts["id"].to_numpy()[att["pt"].to_numpy(int)], "km": lkm, "minutes": lmin,
-                         "oneway": np.zeros(len(att), np.int8), "destination": False, "land": False,
+                         "oneway": np.zeros(len(att), np.int8), "destination": dest, "land": False,
                          "scenario": att["scen"].to_numpy(bool)})
 
 
