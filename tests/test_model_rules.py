@@ -292,3 +292,34 @@ def test_other_core_is_the_other_citys_core_and_expressway_access(ds):
     got = _times.surfaces_for(ds.layers, {"x": t["expressway"]}, model=m).minutes["x"]
     np.testing.assert_array_equal(np.isnan(got), np.isnan(surf))
     np.testing.assert_allclose(got[np.isfinite(got)], surf[np.isfinite(surf)])
+
+
+# ------------------------------------------------------------------ local roads and population
+def test_local_roads_land_speed_population_at_the_seat_and_sensitivity():
+    bx = (118.8, 41.8, 119.3, 42.2)
+    b = _boundaries(bx, pop=200_000.0).assign(road_km=[np.nan, 3000.0], population_urban_2020=[np.nan, 80_000.0])
+    a, c = (118.9, 42.0), (119.2, 42.0)
+    layers = {"corridors": _cor([[a, c]], cls=["national_highway"]), "boundaries": b,
+              "places": _places({"CORE_1": a, "SEAT_1": c}).assign(kind=["city_core", "county_seat"],
+                                                                   county_adcode=["150001", "150001"])}
+    s = DEFAULT.override(**{"access.resolution_m": 2000, "access.land_model": "local_roads"})
+    m = tt.build_model(layers, settings=s)
+    from twinstar_gis.model.landuse import land_speed, population_grid
+    _, table = land_speed(layers, m.grid, m.network, s)
+    area = geodesic_area_km2([box(*bx)])[0]
+    d = (3000.0 - km(a, c)) / area  # unmapped km per km2
+    assert table["density"].iloc[0] == pytest.approx(d, rel=1e-3)
+    v = 1.0 / (4 / np.pi / 30.0 + 1.0 / (d * 10.0 * SP.off_road))  # hours per km -> km/h
+    assert table["land_speed_kmh"].iloc[0] == pytest.approx(v, rel=1e-3)
+    assert np.nanmax(m.speed_kmh) == pytest.approx(v, rel=1e-3)  # flat: no slope factor
+    pop, method = population_grid(layers, m)
+    assert np.nansum(pop) == pytest.approx(200_000.0, rel=1e-9)
+    cells = np.isfinite(pop).sum()
+    assert np.nanmax(pop) == pytest.approx(80_000.0 + 120_000.0 / cells, rel=1e-9)  # the urban people at the seat
+    assert "seat" in method.iloc[0]
+    res = tt.accessibility(layers, settings=s)
+    sens = res.sensitivity
+    region = sens[sens["adcode"] == "region"].set_index("case")
+    assert list(region.index) == ["low", "central", "high"]
+    assert region.loc["low", "area_share_60min"] <= region.loc["central", "area_share_60min"] <= region.loc["high", "area_share_60min"]
+    assert (res.counties["population_method"] == method.iloc[0]).all()

@@ -37,7 +37,7 @@ import pandas as pd
 from rasterio.features import rasterize
 from shapely.geometry import Point
 
-__all__ = ["land_speed", "local_road_density", "population_grid", "sensitivity_run"]
+__all__ = ["land_speed", "local_road_density", "population_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -206,45 +206,3 @@ def _seat_cells(layers, counties, grid) -> np.ndarray:
             if 0 <= r < grid.height and 0 <= col < grid.width:
                 out[i] = r * grid.width + col
     return out
-
-
-def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
-    """Low / central / high local-road speed (``access.local_sensitivity``): per county and the region,
-    the area and population share within each circle of a core.
-
-    Parameters
-    ----------
-    layers : dict
-    model : TravelTimeModel
-        The central model (its network is reused; only the land changes).
-    dem_path : path-like, optional
-    cores : sequence of str
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``case``, ``factor``, ``local_road_kmh``, ``adcode`` ("region" for the total), ``name_zh``,
-        ``area_share_<T>min``, ``population_share_<T>min``, ``mean_min``.
-    """
-    from .surface import friction_surface
-    from .traveltime import _min_surface, _per_target, county_statistics, model_from_raster
-    s = model.settings
-    rows = []
-    for case, f in zip(("low", "central", "high"), s.access.local_sensitivity):
-        base, _ = land_speed(layers, model.grid, model.network, s, factor=f)
-        speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
-        m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
-        surf, _ = _per_target(m, list(cores), np.zeros(0, np.int64))
-        pop, method = population_grid(layers, m)
-        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method)
-        c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
-        total = {"case": case, "factor": f, "local_road_kmh": s.access.local_road_kmh * f, "adcode": "region",
-                 "name_zh": "全域", "mean_min": np.nan}
-        for th in s.access.circles:
-            t = f"{float(th):g}"
-            total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
-            total[f"population_share_{t}min"] = c[f"population_{t}min"].sum() / c["population_2020"].sum()
-        keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
-            [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
-        rows += [c[keep], pd.DataFrame([total])]
-    return pd.concat(rows, ignore_index=True)

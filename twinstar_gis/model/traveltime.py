@@ -84,6 +84,7 @@ from ..data.crs import geodesic_area_km2
 from ..data.schema import in_service
 from ..errors import AccessError
 from ..settings import DEFAULT, Settings
+from .landuse import land_speed, population_grid
 from .network import build_network, collapse_states, network_crs, network_variant, states_of
 from .surface import Grid, friction_surface, land_graph, land_times, make_grid, multi_source_times, zonal_time_stats
 
@@ -388,7 +389,6 @@ def build_model(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, in
     net = network if network is not None else build_network(
         layers, settings=settings, include_planned=include_planned, extra_corridors=extra_corridors, modes=modes, crs=crs)
     grid = make_grid(_region(layers), settings.access.resolution_m, crs=crs)
-    from .landuse import land_speed  # the land model: off-road, or local roads per county
     base_speed, _ = land_speed(layers, grid, net, settings)
     speed, _, inside = friction_surface(layers, grid, dem_path=dem_path, settings=settings, land_speed=base_speed)
     pts = net.place_index.to_numpy(dtype=np.int64)
@@ -1123,7 +1123,6 @@ def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, 
     cores, hsr = _targets(layers, net, include_planned)
     to_nearest, core_s, hsr_s = _nearest_table(model, ids, kinds, names, cores, hsr, _cities(layers))
     time_cores, time_hsr = _min_surface(model, core_s), _min_surface(model, hsr_s)
-    from .landuse import population_grid, sensitivity_run
     pop, method = population_grid(layers, model)
     counties = county_statistics(model, time_cores, layers["boundaries"], population=pop, population_method=method)
     iso_origins = cores + [str(o) for o in origins if str(o) not in set(cores)]
@@ -1183,3 +1182,43 @@ def compare_scenarios(base: AccessResult, scen: AccessResult, boundaries: gpd.Ge
         n["to_other_core_min_change"] = n["to_other_core_min_scenario"] - n["to_other_core_min_base"]
     layer = boundaries[boundaries["level"] == "county"][["adcode", "geometry"]].merge(c, on="adcode")
     return c.round(4), n.round(2), gpd.GeoDataFrame(layer, geometry="geometry", crs=boundaries.crs)
+
+
+def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
+    """Low / central / high local-road speed (``access.local_sensitivity``): per county and the region,
+    the area and population share within each circle of a core.
+
+    Parameters
+    ----------
+    layers : dict
+    model : TravelTimeModel
+        The central model (its network is reused; only the land changes).
+    dem_path : path-like, optional
+    cores : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``factor``, ``local_road_kmh``, ``adcode`` ("region" for the total), ``name_zh``,
+        ``area_share_<T>min``, ``population_share_<T>min``, ``mean_min``.
+    """
+    s = model.settings
+    rows = []
+    for case, f in zip(("low", "central", "high"), s.access.local_sensitivity):
+        base, _ = land_speed(layers, model.grid, model.network, s, factor=f)
+        speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
+        m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
+        surf, _ = _per_target(m, list(cores), np.zeros(0, np.int64))
+        pop, method = population_grid(layers, m)
+        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method)
+        c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
+        total = {"case": case, "factor": f, "local_road_kmh": s.access.local_road_kmh * f, "adcode": "region",
+                 "name_zh": "全域", "mean_min": np.nan}
+        for th in s.access.circles:
+            t = f"{float(th):g}"
+            total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
+            total[f"population_share_{t}min"] = c[f"population_{t}min"].sum() / c["population_2020"].sum()
+        keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
+            [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
+        rows += [c[keep], pd.DataFrame([total])]
+    return pd.concat(rows, ignore_index=True)
