@@ -157,11 +157,11 @@ def test_motorway_entered_only_at_links_and_ref_less_splits_are_no_entry():
 # ------------------------------------------------------------------ the split-point join
 def test_a_cell_joins_the_nearest_point_of_an_edge_not_a_vertex():
     a, b = (118.85, 42.0), (119.25, 42.0)
-    layers = {"corridors": _cor([[a, b]], cls=["national_highway"]), "places": _places({"A": a}),
+    layers = {"corridors": _cor([[a, b]], cls=["national_highway"]), "places": _places({"A": a, "B": b}),
               "boundaries": _boundaries()}
     m = tt.build_model(layers, settings=DEFAULT.override(**{"access.resolution_m": 1000}))
     j = m.joins.assign(flat=m.cells[m.joins["cell"].to_numpy()])
-    r, c = m.grid.rowcol(*tt._points_xy(np.array([[119.05, 42.004]]), 4326, m.grid.crs))
+    r, c = m.grid.rowcol(*tt._points_xy(np.array([[119.0, 42.004]]), 4326, m.grid.crs))  # t = 0.375
     row = j[j["flat"] == r[0] * m.grid.width + c[0]].iloc[0]
     x, y = m.grid.xy(r[0], c[0])
     from pyproj import Transformer
@@ -174,6 +174,11 @@ def test_a_cell_joins_the_nearest_point_of_an_edge_not_a_vertex():
     val = s[r[0], c[0]]
     want = km(a, (lon, 42.0)) / SP.national_highway * 60 + d / SP.off_road * 60
     assert val == pytest.approx(want, rel=2e-3)
+    # from the other end, along the edge the other way: the rest of the edge
+    val_b = tt.time_surface(m, ["B"])[r[0], c[0]]
+    assert val_b == pytest.approx(km(b, (lon, 42.0)) / SP.national_highway * 60 + d / SP.off_road * 60, rel=2e-3)
+    # and to each end (the transposed join)
+    assert tt.time_surface(m, ["B"], direction="to")[r[0], c[0]] == pytest.approx(val_b, rel=1e-9)
 
 
 # ------------------------------------------------------------------ the model is its network between network points
