@@ -1039,8 +1039,9 @@ def _unlinked(att, pts, table, settings):
         return problems
     linked = set(att.loc[att["role"].isin(["road", "expressway_access"]), "pt"].astype(int))
     to_station = set(pts["id"].to_numpy()[att.loc[att["role"] == "station_link", "pt"].to_numpy(int)])
-    for k in ("place", "station", "interchange"):
-        off = [pts["id"].iloc[i] for i in np.flatnonzero((pts["kind"] == k).to_numpy()) if i not in linked]
+    implied = (pts["sub"] == "implied").to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
+    for k in ("place", "station", "interchange"):  # implied interchanges: only where a road is near, not a problem
+        off = [pts["id"].iloc[i] for i in np.flatnonzero((pts["kind"] == k).to_numpy() & ~implied) if i not in linked]
         if off:
             problems.append(f"{k}s farther than {settings.speeds.max_link_km:g} km (max_link_km) from every road, "
                             f"not linked to the roads{' (linked straight to the nearest station instead)' if k == 'place' else ''}: "
