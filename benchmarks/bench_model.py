@@ -15,12 +15,15 @@ import os
 import subprocess
 import sys
 
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = r'''
 import json, resource, sys, tempfile, time
 import numpy as np
 from twinstar_gis.data.dataset import build_dataset, load_dataset
 from twinstar_gis.model import traveltime as tt
 from twinstar_gis.settings import DEFAULT
+import twinstar_gis
+twinstar_gis_src = twinstar_gis.__file__
 res, what = float(sys.argv[1]), sys.argv[2]
 ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
 s = DEFAULT.override(**{"access.resolution_m": res})
@@ -45,15 +48,15 @@ else:
     p = tt.accessibility(ds.layers, dem_path=ds.dem_path, settings=s, include_planned=True)
     out["planned_core_to_core_fastest_min"] = float(p.twin_city.set_index("indicator")["value"]["core_to_core_fastest_min"])
 out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
+out["src"] = twinstar_gis_src
 print("RESULT " + json.dumps(out))
 '''
 
 
 def run(src, res, what):
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
-    p = subprocess.run([sys.executable, "-c", CHILD, str(res), what], capture_output=True, text=True, env=env)
+    env = dict(os.environ, PYTHONPATH=src)
+    p = subprocess.run([sys.executable, "-c", CHILD, str(res), what],
+                       capture_output=True, text=True, env=env, cwd="/tmp")
     line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
     return json.loads(line[0][7:]) if line else {"error": p.stderr.strip().splitlines()[-1:]}
 
@@ -64,9 +67,9 @@ def main():
     ap.add_argument("--res", nargs="*", type=float, default=[1000.0, 250.0])
     a = ap.parse_args()
     for res in a.res:
-        for label, src in (("before", a.before), ("after", "")):
+        for label, src in (("before", a.before), ("after", HERE)):
             print(label, json.dumps(run(src, res, "cost")), flush=True)
-    for label, src in (("before", a.before), ("after", "")):
+    for label, src in (("before", a.before), ("after", HERE)):
         print(label, "headline", json.dumps(run(src, 1000.0, "headline")), flush=True)
 
 
