@@ -144,6 +144,7 @@ log = logging.getLogger(__name__)
 #: the stored (lon/lat-straight) line; a no-op on OpenStreetMap ways.
 DENSIFY_DEG = 0.01
 _MIN_MINUTES = 1e-6
+_CHUNK = 16  # sources per Dijkstra call where only some columns are kept
 _STATION_KINDS = ("hsr_station", "rail_station")
 _TRUE = ("yes", "true", "1")
 _REVERSE = ("-1", "reverse")
@@ -1406,8 +1407,11 @@ def network_od_matrix(net: Network, ids) -> pd.DataFrame:
     pandas.DataFrame
     """
     ids = [str(i) for i in ids]
-    t = travel_times(net, ids)
-    return pd.DataFrame(t[:, net.place_index[ids].to_numpy()], index=ids, columns=ids)
+    cols = net.place_index[ids].to_numpy()
+    out = np.empty((len(ids), len(ids)))
+    for k in range(0, len(ids), _CHUNK):  # a few full rows at a time, only the needed columns kept
+        out[k:k + _CHUNK] = travel_times(net, ids[k:k + _CHUNK])[:, cols]
+    return pd.DataFrame(out, index=ids, columns=ids)
 
 
 # --------------------------------------------------------------------------
