@@ -1073,7 +1073,7 @@ def _expressway_links(att, snap_node, lon, lat, access, routes, pts, settings, t
         cand = pd.DataFrame({"pt": pt, "n": node, "km": km})[km < reach[a]]
         cand = cand.merge(r[["n", "r"]], on="n").sort_values(["pt", "r", "km"], kind="mergesort").drop_duplicates(["pt", "r"])
         cand = cand.drop_duplicates(["pt", "n"])
-        cand = cand[[(p_, n_) not in seen for p_, n_ in zip(cand["pt"], cand["n"])]]
+        cand = cand[np.array([(p_, n_) not in seen for p_, n_ in zip(cand["pt"], cand["n"])], dtype=bool)]
         seen |= set(zip(cand["pt"], cand["n"]))
         new.append(pd.DataFrame({"pt": cand["pt"].to_numpy(), "role": "expressway_access", "km": cand["km"].to_numpy(),
                                  "scen": label == "all" or pts["scen"].to_numpy(bool)[cand["pt"].to_numpy(int)]}))
