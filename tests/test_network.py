@@ -241,3 +241,12 @@ def test_embedded_network_is_symmetric_complete_and_validates(ds):
     report = N.validate_network(net)
     assert report.ok, report.problems
     assert pd.Series(net.kind).isin(["road", "rail", "station", "place"]).all()
+
+
+def test_places_on_roads_far_from_any_expressway_build():
+    # Every place sits on an ordinary road: no expressway link candidate at all (an empty selection).
+    a, b = (119.0, 42.0), (119.1, 42.0)
+    layers = _line_layers([[a, b], [(119.0, 42.3), (119.2, 42.3)]], {"A": a, "B": b},
+                          classes=["county_road", "expressway"])
+    od = N.network_od_matrix(N.build_network(layers, include_planned=True), ["A", "B"])
+    assert od.loc["A", "B"] == pytest.approx(minutes(a, b, SP.county_road), rel=2e-6)
