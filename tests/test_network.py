@@ -73,11 +73,22 @@ def test_time_limit_leaves_farther_nodes_unreached(osm_layers, od):
     assert np.isnan(N.travel_times(net, ["A"], limit=od.loc["A", "B"] - 0.01)[0, b])
 
 
+def _node_at(net, p):
+    return int(np.flatnonzero((net.lon == p[0]) & (net.lat == p[1]) & (net.kind == "road"))[0])
+
+
 def test_bridge_does_not_join_the_road_below(osm_layers, od):
-    assert np.isnan(od.loc["P", "Q"]) and np.isnan(od.loc["Q", "P"])
-    # Even with crossings noded: a bridge (and a different layer) never joins.
-    net = N.build_network(osm_layers, settings=DEFAULT.override(**{"network.node_crossings": True}))
-    assert np.isnan(N.network_od_matrix(net, ["P", "Q"]).loc["P", "Q"])
+    # The bridge's own nodes (N20-N21) and the road below (N10-N12-N11) are not connected.
+    for setting in ({}, {"network.node_crossings": True}):  # even with crossings noded (bridge, layer 1)
+        net = N.build_network(osm_layers, settings=DEFAULT.override(**setting))
+        t = N.travel_times(net, [_node_at(net, N10)])[0]
+        assert np.isnan(t[_node_at(net, N21)]) and np.isnan(t[_node_at(net, (118.93, 42.73))])
+    # A bridge offers no access along its length: Q (on the bridge's end) links to the nearest
+    # land-access road, the secondary road 2.2 km south, at the off-network speed.
+    foot = N12  # (118.93, 42.75): Q's meridian crosses the road there
+    assert N.build_network(osm_layers).link_km["Q"] == pytest.approx(km(N21, foot), abs=0.002)
+    want = minutes(N10, foot, SP.county_road) + km(N21, foot) / SP.off_network * 60
+    assert od.loc["P", "Q"] == pytest.approx(want, rel=1e-4) and od.loc["Q", "P"] == pytest.approx(want, rel=1e-4)
     # The same two lines drawn without the bridge tags join where they cross only with node_crossings.
     flat = dict(osm_layers, corridors=osm_layers["corridors"].assign(bridge=None, layer=None))
     assert np.isnan(N.network_od_matrix(N.build_network(flat), ["P", "Q"]).loc["P", "Q"])
@@ -169,8 +180,10 @@ def test_expressway_interior_is_no_exit_and_ends_are():
     w, j, e = (119.0, 42.7), (119.1, 42.7), (119.2, 42.7)
     layers = _line_layers([[w, j], [j, e]], {"W": w}, classes=["expressway"] * 2, ref=["G16", "G16"])
     net = N.build_network(layers)
-    at = {p: int(np.flatnonzero((net.lon == p[0]) & (net.lat == p[1]) & (net.kind == "road"))[0]) for p in (w, j, e)}
-    assert net.exit[at[w]] and net.exit[at[e]] and not net.exit[at[j]]
+    at = {p: _node_at(net, p) for p in (w, j, e)}
+    acc = {(float(net.lon[i]), float(net.lat[i])) for i in net.expressway_access}
+    assert acc == {w, e}  # the way split J is no entry, the ends are
+    assert not net.exit[[at[w], at[j], at[e]]].any()  # the land never joins an expressway
     assert net.node_cls[at[j]] == "expressway"
     # A place beside J cannot enter there: it links to the nearest access point (E, 0.08 deg away) instead.
     jj = (119.12, 42.705)
@@ -234,3 +247,12 @@ def test_embedded_network_is_symmetric_complete_and_validates(ds):
     report = N.validate_network(net)
     assert report.ok, report.problems
     assert pd.Series(net.kind).isin(["road", "rail", "station", "place"]).all()
+
+
+def test_places_on_roads_far_from_any_expressway_build():
+    # Every place sits on an ordinary road: no expressway link candidate at all (an empty selection).
+    a, b = (119.0, 42.0), (119.1, 42.0)
+    layers = _line_layers([[a, b], [(119.0, 42.3), (119.2, 42.3)]], {"A": a, "B": b},
+                          classes=["county_road", "expressway"])
+    od = N.network_od_matrix(N.build_network(layers, include_planned=True), ["A", "B"])
+    assert od.loc["A", "B"] == pytest.approx(minutes(a, b, SP.county_road), rel=2e-6)

@@ -290,7 +290,7 @@ def test_bad_sources_are_refused():
 def test_network_exits_shim_or_contract():
     layers, _ = _world()
     net = build_network(layers)
-    ex = tt._exit_mask(net)
+    ex = net.exit
     kind = np.asarray(net.kind)
     assert ex[np.isin(kind, ["station", "place"])].all()
     assert not ex[kind == "rail"].any()

@@ -151,6 +151,21 @@ class AccessSettings:
         Tobler slope factor ``exp(-a (|s| + b)) / exp(-a b)`` on the off-road speed.
     scenario : str
         ``"planned"`` (planned corridors), ``"none"``, or ``"file"``.
+    join_m : float
+        A cell joins the nearest land-access road when its centre lies within this many metres
+        of it (0: one cell size).
+    unlinked : str
+        ``"warn"``: log a loud warning and report it in the coverage table when a city core or most
+        places are not linked to the network; ``"error"``: refuse to run.
+    land_model : str
+        ``"off_road"``: land moves at ``speeds.off_road`` x the slope factor; ``"local_roads"``: at
+        each county's unmapped local-road speed (see ``docs/methods.md``).
+    local_road_kmh : float
+        Average speed on the county and township roads no map draws (local roads land model).
+    local_trip_km : float
+        Land leg over which the walk to the nearest local road is spread (local roads land model).
+    local_sensitivity : tuple of float
+        Factors on ``local_road_kmh`` of the low / central / high sensitivity run.
     """
 
     resolution_m: float = 1000.0
@@ -159,6 +174,12 @@ class AccessSettings:
     tobler_a: float = 3.5
     tobler_b: float = 0.05
     scenario: str = "planned"
+    join_m: float = 0.0
+    unlinked: str = "warn"
+    land_model: str = "off_road"
+    local_road_kmh: float = 30.0
+    local_trip_km: float = 10.0
+    local_sensitivity: tuple = (0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 * :mod:`.network` the routable, directed multimodal network built from line files;
 * :mod:`.osm` OpenStreetMap extracts into corridor, node and zone layers;
 * :mod:`.surface` the equal-area grid, the land surface and the cell graph;
+* :mod:`.landuse` the land between the roads: local-road speeds per county, population per cell;
 * :mod:`.traveltime` the network joined to the land: OD, nearest facility, isochrones,
   travel-time surfaces, county statistics, scenarios -- all read off one graph.
 
@@ -10,12 +11,30 @@ The model, its assumptions and its known biases are stated once, in ``docs/metho
 """
 
 from ..settings import DEFAULT
-from .network import Network, build_network, validate_network
-from .traveltime import (AccessResult, TravelTimeModel, accessibility, build_model, compare_scenarios, county_statistics,
-                         isochrone_polygons, isochrones, od_matrix, time_surface, times_at, times_between)
+from .network import Network, build_network, network_variant, validate_network
+from .traveltime import (
+    EXPRESSWAY_ACCESS,
+    AccessResult,
+    TravelTimeModel,
+    accessibility,
+    build_model,
+    build_models,
+    compare_scenarios,
+    county_statistics,
+    coverage,
+    expressway_surface,
+    isochrone_polygons,
+    isochrones,
+    model_variant,
+    od_matrix,
+    time_surface,
+    times_at,
+    times_between,
+)
 
-__all__ = ["Network", "build_network", "validate_network", "AccessResult", "TravelTimeModel", "accessibility",
-           "compare_scenarios", "build_model", "time_surface", "times_at", "times_between", "isochrone_polygons",
+__all__ = ["Network", "build_network", "network_variant", "validate_network", "AccessResult", "TravelTimeModel",
+           "accessibility", "compare_scenarios", "build_model", "build_models", "model_variant", "coverage",
+           "expressway_surface", "EXPRESSWAY_ACCESS", "time_surface", "times_at", "times_between", "isochrone_polygons",
            "isochrones", "od_matrix", "county_statistics", "DEFAULT_MINUTES"]
 
 #: Default isochrone thresholds (``access.minutes`` of the default settings).

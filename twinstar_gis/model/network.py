@@ -5,7 +5,7 @@ Topology
 * **Shared vertices, not crossings.**  Lines are exploded to their vertices
   (:func:`shapely.get_coordinates`); vertices with exactly the same
   coordinates (or, with :attr:`NetworkSettings.snap_m` > 0, in the same
-  ``snap_m`` cell of the regional projection) are one node.  OpenStreetMap
+  ``snap_m`` cell of the study area's projection) are one node.  OpenStreetMap
   ways share their node coordinates exactly, so ways join where they share an
   OSM node -- at their ends as often as in their interiors -- and a bridge or
   tunnel drawn over a road without a shared vertex never joins it.  Plain
@@ -16,29 +16,54 @@ Topology
   and the points where places, parks, stations and interchanges attach.
   Every other vertex is contracted away: an edge runs between consecutive
   graph nodes of a line, its length is the sum of the ellipsoidal lengths of
-  its segments (:meth:`pyproj.Geod.inv` on arrays).
-* **Expressways** (class ``expressway``) are entered and left only at access
-  points: vertices shared with another road (a ``ramp`` -- OSM
-  ``motorway_link`` -- or any other road whose line shares the vertex: in OSM
-  that only happens at junctions), ``interchange`` points of the nodes layer
-  (linked to the nearest expressway point and the nearest other road point),
-  the ends of the expressway network, and vertices where two expressway routes
-  (``ref``, else corridor id) meet.  Indicative expressway lines
-  (``geometry_quality = "indicative"``, the embedded corridors) are drawn
-  through the towns where their interchanges are, so their own vertices are
-  access points too (not the densification vertices).  Places, parks and
-  stations never link onto an expressway segment; expressway-interior nodes are
-  not :attr:`Network.exit` nodes.
-* **Direction.**  ``oneway`` (``yes``/``true``/``1``: along the drawing
-  direction, ``-1``: against it) gives one directed edge; any other value both.
+  its segments (:meth:`pyproj.Geod.inv` on arrays) times the line's
+  ``route_factor`` (>= 1, a detour index for indicative straight lines; 1 when absent).
+* **Expressways** (class ``expressway``) are entered and left only through
+  links (class ``ramp``, OSM ``motorway_link``) and declared ``interchange``
+  points of the nodes layer (linked to the nearest expressway point and the
+  nearest land-access road point).  An expressway vertex shared with another
+  road that is not a ramp is *not* a junction (the road passes under or over),
+  except at the first or last vertex of an expressway line, where the
+  expressway continues as that road.  Two expressways sharing a vertex are
+  one node (an expressway network is continuous whatever its ``ref``), but
+  only ramps, interchanges and continuations make :attr:`Network.expressway_access`
+  points: a way split of a motorway without a steady ``ref`` is not an entry.
+  Indicative expressway lines (``geometry_quality = "indicative"``, the embedded
+  corridors, drawn through the towns where their interchanges are) have their
+  own vertices as access points (not the densification vertices).
+* **Direction.**  ``oneway`` = ``yes``/``true``/``1``: along the drawing
+  direction; ``-1``/``reverse``: against it; anything else (``no``, empty):
+  both ways.
+* **Access.**  ``access`` = ``no`` (also ``private``): the line is not in the
+  graph.  ``destination`` (also ``delivery``, ``customers``): a trip may start
+  or end on it but never pass through it -- the graph carries the states
+  "start zone" (destination edges driven before any open edge), "open" and
+  "end zone" (destination edges after an open edge) at the nodes that touch a
+  destination edge, and only the changes start->start, start->open,
+  open->open, open->end, end->end.  Anything else: open.
+* **Turn restrictions** (layer ``turn_restrictions``: ``restriction``,
+  ``from_corridor_id``, ``to_corridor_id``, ``via_corridor_ids``, Point = the
+  via node): a via-node restriction splits its via node into one node per
+  arriving edge (and one where trips start), each leaving only on the edges
+  its turns allow (``no_*`` forbids from -> to; ``only_*`` allows only the
+  ``to`` edges; from == to means the U-turn).  Only restricted junctions are
+  split.  **U-turns**: at a split junction a trip turns back along the edge
+  it came on only where that is the junction's only way on (a dead end), as
+  OSRM and the reference router do; at every other junction a node-based
+  graph lets a trip turn back (a driver turning round at a junction), which
+  can make a detour round a restriction shorter than a router that forbids
+  U-turns everywhere would find.  Via-way restrictions are not applied:
+  they are counted in :attr:`Network.problems`.
 * **Speed.**  Edge minutes = length / speed.  The speed is the class speed
-  (:class:`~twinstar_gis.settings.Speeds`) unless
-  :attr:`NetworkSettings.use_maxspeed` and the line has a ``maxspeed`` (OSM,
-  numeric km/h or ``"60 mph"``); then ``maxspeed * maxspeed_factor``.  A
-  scenario file's (``extra_corridors``) ``design_speed_kmh`` is honoured the
-  same way.  (The embedded corridors' design speeds are design speeds, not
-  average speeds, and are not used.)  A negative, zero or non-numeric speed is
-  a :class:`~twinstar_gis.ValidationError` naming the feature ids.
+  (:class:`~twinstar_gis.settings.Speeds`), unless the line has an
+  ``operating_speed_kmh`` > 0 (the average scheduled speed from timetables,
+  rail or road: it replaces the class speed), or
+  :attr:`NetworkSettings.use_maxspeed` is on and a road has a ``maxspeed`` (OSM,
+  numeric km/h or ``"60 mph"``) -- then ``maxspeed * maxspeed_factor``; a
+  scenario file's ``design_speed_kmh`` is honoured the same way.  (The embedded
+  corridors' design speeds are design speeds, not average speeds, and are not
+  used.)  A negative, zero or non-numeric speed or a ``route_factor`` below 1
+  is a :class:`~twinstar_gis.ValidationError` naming the feature ids.
 * **Rail** is boarded only at stations.  Each station is linked to the nearest
   point of every line that serves it (its id in the line's ``stations``
   column; lines without that column serve the stations within
@@ -48,23 +73,38 @@ Topology
   :attr:`Network.problems` (and logged), never silently skipped; so is a
   high-speed line no station serves.
 * **Places, parks (centroid) and stations** are linked by a straight link at
-  :attr:`Speeds.off_network` to the nearest point of the nearest road segment
-  (not expressway), found for all of them with one STRtree query in the
-  regional equal-area projection; the segment is split there and the link's
-  ellipsoidal length is kept in :attr:`Network.link_km`.  Links longer than
-  :attr:`Speeds.max_link_km` are not made, and reported.  Where an expressway
-  access point is nearer than that road point, they also link to the nearest
-  access point of each expressway route within that distance; places and parks
-  nearer to a station than to any road point also link to that station.  (A
-  place or station with two links can be passed through on them: a straight
-  connection at the off-network speed, as the old model allowed everywhere.)
+  :attr:`Speeds.off_network` to the nearest point of the nearest
+  **land-access** edge (a road other than expressway and ramp, not a bridge or
+  tunnel, not rail), found for all of them with one STRtree query in the
+  study area's projection; the edge is split there (several points on one
+  edge split it in a chain) and the link's ellipsoidal length is kept in
+  :attr:`Network.link_km`.  Links longer than :attr:`Speeds.max_link_km` are
+  not made, and reported.  Where an expressway access point is nearer than
+  that road point, they also link to the nearest access point of each
+  expressway route within that distance; places and parks nearer to a station
+  than to any road point also link to that station.  (A place or station with
+  two links can be passed through on them: a straight connection at the
+  off-network speed.)
+* **Scenarios only add.**  Planned corridors (``include_planned``) and a
+  scenario file (``extra_corridors``) are built into the same graph with every
+  arc, link and node tagged: the base network is exactly the arcs without the
+  tag (:func:`network_variant`), so a scenario keeps every base node, edge and
+  link and adds its corridors, their junctions and their own links beside
+  them (a place links to a scenario road only where it is nearer than its base
+  link, and keeps the base link).
 
-Shortest times use :func:`scipy.sparse.csgraph.dijkstra` (compiled, directed).
-Unreachable pairs are ``NaN`` (never 0 or a huge number).
+The graph (:attr:`Network.graph`) is over *states*: state ``i < n`` is
+physical node ``i``; states ``>= n`` are the extra copies of restricted
+junctions and destination zones (:attr:`Network.state_node`).  A trip starts
+at :attr:`Network.entry` of its node and ends at any state of it.
+Shortest times use :func:`scipy.sparse.csgraph.dijkstra` (compiled,
+directed).  Unreachable pairs are ``NaN`` (never 0 or a huge number).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -73,22 +113,25 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from ..errors import ValidationError
-from ..data.crs import EQUAL_AREA_CRS, GEOD
+from ..data.crs import EQUAL_AREA_CRS, GEOD, study_area_crs
 from ..data.schema import in_service
 from ..data.validate import ValidationReport
+from ..errors import ValidationError
 from ..settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, ROAD_CLASSES, Settings
 
 __all__ = [
+    "LAND_ACCESS_EXCLUDED",
     "RAIL_CLASSES",
     "ROAD_CLASSES",
     "Network",
     "build_network",
+    "network_crs",
     "network_od_matrix",
+    "network_variant",
     "parse_speed",
     "travel_times",
     "travel_times_to",
@@ -101,11 +144,43 @@ log = logging.getLogger(__name__)
 #: the stored (lon/lat-straight) line; a no-op on OpenStreetMap ways.
 DENSIFY_DEG = 0.01
 _MIN_MINUTES = 1e-6
+_CHUNK = 16  # sources per Dijkstra call where only some columns are kept
 _STATION_KINDS = ("hsr_station", "rail_station")
 _TRUE = ("yes", "true", "1")
-_TO_PROJ = Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
+_REVERSE = ("-1", "reverse")
+_CLOSED = ("no", "private")
+_DESTINATION = ("destination", "delivery", "customers")
+#: Road classes the land never joins (entered only at their junctions): expressways and ramps.
+LAND_ACCESS_EXCLUDED = ("expressway", "ramp")
 _SPEED_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNORECASE)
-_SLACK = (0.01, 50.0)  # projected distances are within 0.3 % of true over the region
+_SLACK = (0.01, 50.0)  # projected distances are within 1 % of true over a study area (0.3 % over the region)
+
+
+@functools.lru_cache(maxsize=8)
+def _transformer(wkt: str) -> Transformer:
+    return Transformer.from_crs("EPSG:4326", CRS.from_wkt(wkt), always_xy=True)
+
+
+def network_crs(layers: dict):
+    """The study area's equal-area projection (:func:`twinstar_gis.data.crs.study_area_crs`) from
+    ``boundaries``, else from the corridors' extent.
+
+    Parameters
+    ----------
+    layers : dict
+        ``boundaries`` and/or ``corridors``.
+
+    Returns
+    -------
+    pyproj.CRS
+    """
+    b = layers.get("boundaries")
+    if b is not None and len(b):
+        return study_area_crs(b)
+    c = layers.get("corridors")
+    if c is not None and len(c) and not c.geometry.is_empty.all():
+        return study_area_crs(bounds=c.to_crs(4326).total_bounds)
+    return EQUAL_AREA_CRS
 
 
 @dataclass(frozen=True)
@@ -115,26 +190,41 @@ class Network:
     Attributes
     ----------
     graph : scipy.sparse.csr_matrix
-        Directed edge times in minutes (row = from, column = to).
+        Directed edge times in minutes between states (row = from, column = to); states ``< n``
+        are the physical nodes.
     lon, lat : numpy.ndarray
-        Node coordinates (WGS-84).
+        Physical node coordinates (WGS-84).
     kind : numpy.ndarray of str
         ``road``, ``rail``, ``station`` or ``place``.
     node_cls : numpy.ndarray of str
         Corridor class of road and rail nodes (``expressway`` wins where classes meet), else the kind.
-    exit : numpy.ndarray of bool
-        Nodes where a traveller can leave the network onto the land around it: road nodes that are
-        not expressway-interior, stations and places; never rail or expressway interiors.
     place_index : pandas.Series
         Node index of every place, park and station, indexed by its id.
     link_km : pandas.Series
         Straight-link length (km) from each place, park and station to the road network, NaN if not linked.
     edges : geopandas.GeoDataFrame
         One row per physical edge: ``u``, ``v``, ``mode`` (road / rail / link / transfer), ``cls``,
-        ``km``, ``minutes``, ``oneway`` (True: only u -> v), geometry.
+        ``corridor_id``, ``km``, ``minutes``, ``oneway`` (1: only u -> v, -1: only v -> u, 0: both),
+        ``destination`` (no through traffic), ``land`` (a land-access edge: the land joins it),
+        ``scenario`` (only in the scenario), ``at_attachment``, geometry (``None`` with
+        ``keep_geometry=False``).
+    arcs : pandas.DataFrame
+        Every arc of the state graph before parallel arcs are merged: ``tail``, ``head`` (states),
+        ``minutes``, ``edge`` (row of ``edges``), ``forward`` (u -> v), ``scenario``, ``rail``.
+    entry : numpy.ndarray
+        State where a trip starting at each physical node begins.
+    state_node : numpy.ndarray
+        Physical node of every state.
+    expressway_access : numpy.ndarray
+        Physical nodes where a traveller gets on or off an expressway (ramp junctions, interchanges,
+        continuations, indicative vertices).
     settings : Settings
+    crs : pyproj.CRS
+        The study area's projection used for snapping.
     problems : list of str
         Everything the build found and reported (far stations, unlinked places, ...).
+    stats : dict
+        Sizes: physical nodes, states, arcs, restricted junctions, restrictions applied / not applied.
     """
 
     graph: object
@@ -142,26 +232,51 @@ class Network:
     lat: np.ndarray
     kind: np.ndarray
     node_cls: np.ndarray
-    exit: np.ndarray
     place_index: pd.Series
     link_km: pd.Series
     edges: gpd.GeoDataFrame
+    arcs: pd.DataFrame = field(repr=False, default=None)
+    entry: np.ndarray = field(repr=False, default=None)
+    state_node: np.ndarray = field(repr=False, default=None)
+    expressway_access: np.ndarray = field(repr=False, default=None)
     settings: Settings = DEFAULT
+    crs: object = EQUAL_AREA_CRS
     problems: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
-        """Number of nodes."""
+        """Number of physical nodes."""
         return len(self.lon)
+
+    @property
+    def n_states(self) -> int:
+        """Number of graph states (physical nodes + copies)."""
+        return int(self.graph.shape[0])
 
     @property
     def speeds(self):
         """The speed assumptions the network was built with (``settings.speeds``)."""
         return self.settings.speeds
 
+    @functools.cached_property
+    def graph_reverse(self):
+        """The transposed graph (CSR), for times *to* a target."""
+        return self.graph.T.tocsr()
+
+    @property
+    def exit(self) -> np.ndarray:
+        """Physical nodes where the land is reached directly: places, parks, stations and the ends of
+        land-access edges (never rail or expressway nodes)."""
+        out = np.isin(self.kind, ["place", "station"])
+        land = self.edges[self.edges["land"].to_numpy(bool)]
+        out[land["u"].to_numpy(int)] = True
+        out[land["v"].to_numpy(int)] = True
+        return out
+
 
 # --------------------------------------------------------------------------
-# Corridor table: classes, speeds, direction
+# Corridor table: classes, speeds, direction, access
 # --------------------------------------------------------------------------
 
 def parse_speed(values) -> tuple[np.ndarray, np.ndarray]:
@@ -201,63 +316,108 @@ def _flag(series) -> np.ndarray:
     return series.astype(str).str.strip().str.lower().isin(_TRUE).to_numpy()
 
 
+def _text(gdf, col) -> pd.Series:
+    if col not in gdf.columns:
+        return pd.Series("", index=gdf.index)
+    return gdf[col].astype(object).where(gdf[col].notna(), "").astype(str).str.strip().str.lower()
+
+
 def _oneway(gdf) -> np.ndarray:
-    if "oneway" not in gdf.columns:
-        return np.zeros(len(gdf), np.int8)
-    s = gdf["oneway"].astype(str).str.strip().str.lower()
-    return np.where(s.isin(_TRUE), 1, np.where(s == "-1", -1, 0)).astype(np.int8)
+    """1: along the drawing direction, -1: against it, 0: both (``yes/true/1``, ``-1/reverse``, else)."""
+    s = _text(gdf, "oneway")
+    return np.where(s.isin(_TRUE), 1, np.where(s.isin(_REVERSE), -1, 0)).astype(np.int8)
 
 
 def _label(gdf) -> str:
     return gdf.attrs.get("source_file", "corridors")
 
 
-def _corridor_table(layers, settings, include_planned, extra_corridors, modes):
-    """Selected corridors with class, speed, direction and bridge flags checked and resolved."""
-    cors = in_service(layers["corridors"], include_planned=include_planned)
-    cors = cors.to_crs(4326).assign(_scenario=False)
+def _selected(layers, include_planned, extra_corridors):
+    """Corridors in use with a ``_scenario`` flag: planned ones (with ``include_planned``) and a scenario file's."""
+    cors = layers["corridors"].to_crs(4326)
+    base = in_service(cors, include_planned=False)
+    cors = (cors if include_planned else base).assign(_scenario=False)
+    cors.loc[~cors.index.isin(base.index), "_scenario"] = True
     if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
         extra = extra_corridors.to_crs(4326).assign(_scenario=True)
         cors = pd.concat([cors, extra], ignore_index=True)
-    cors = cors.reset_index(drop=True)
-    ids = cors["corridor_id"].astype(str) if "corridor_id" in cors.columns else pd.Series(cors.index.astype(str))
+    return cors.reset_index(drop=True)
+
+
+def _speeds(cors, cls, ids, settings, label):
+    """Speed of every line (see the module docstring) and the problems with its speed columns."""
     problems = []
-    unknown = ~cors["class"].isin(CORRIDOR_CLASSES)
-    if unknown.any():
-        problems.append(f"{_label(layers['corridors'])}: unknown corridor class "
-                        f"{sorted(cors.loc[unknown, 'class'].astype(str).unique())} on {_ids(ids[unknown])}; "
-                        f"known classes: {', '.join(CORRIDOR_CLASSES)} (a project's class_map can rename yours)")
-    cls = cors["class"].astype(str).to_numpy()
-    speed = np.array([settings.speeds.for_class(c) if c in CORRIDOR_CLASSES else np.nan for c in np.unique(cls)])
-    speed = speed[np.searchsorted(np.unique(cls), cls)] if len(cls) else speed
-    for col, scenario_only in (("maxspeed", False), ("design_speed_kmh", True)):
+    u = np.unique(cls)
+    speed = np.array([settings.speeds.for_class(c) if c in CORRIDOR_CLASSES else np.nan for c in u])
+    speed = speed[np.searchsorted(u, cls)] if len(cls) else speed
+    scen = cors["_scenario"].to_numpy(bool)
+    for col, who in (("maxspeed", "road"), ("design_speed_kmh", "scenario"), ("operating_speed_kmh", "all")):
         if col not in cors.columns:
             continue
         v, bad = parse_speed(cors[col])
         if bad.any():
-            problems.append(f"{_label(layers['corridors'])}: invalid {col} on {_ids(ids[bad])} "
+            problems.append(f"{label}: invalid {col} on {_ids(ids[bad])} "
                             f"(values {_ids(cors.loc[bad, col])}); give km/h as a positive number or leave it empty")
-        use = np.isfinite(v) & settings.network.use_maxspeed & ~np.isin(cls, RAIL_CLASSES)
-        if scenario_only:
-            use &= cors["_scenario"].to_numpy(bool)
+        use = np.isfinite(v)
+        if who == "all":  # timetable speed: replaces the class speed of rail or road
+            speed = np.where(use, v, speed)
+            continue
+        use &= settings.network.use_maxspeed & ~np.isin(cls, RAIL_CLASSES)
+        if who == "scenario":
+            use &= scen
         speed = np.where(use, v * settings.network.maxspeed_factor, speed)
-    if problems:
-        raise ValidationError(problems)
+    return speed, problems
+
+
+def _route_factor(cors, ids, label):
+    if "route_factor" not in cors.columns:
+        return np.ones(len(cors)), []
+    f = pd.to_numeric(cors["route_factor"], errors="coerce").to_numpy(float)
+    given = cors["route_factor"].notna().to_numpy() & (cors["route_factor"].astype(str).str.strip() != "").to_numpy()
+    bad = given & ~(f >= 1)
+    probs = [f"{label}: route_factor must be a number >= 1 (a detour index) on {_ids(ids[bad])}"] if bad.any() else []
+    return np.where(given & (f >= 1), f, 1.0), probs
+
+
+def _corridor_table(layers, settings, include_planned, extra_corridors, modes):
+    """Selected corridors with class, speed, direction, access and bridge flags checked and resolved."""
+    cors = _selected(layers, include_planned, extra_corridors)
+    label = _label(layers["corridors"])
+    ids = cors["corridor_id"].astype(str) if "corridor_id" in cors.columns else pd.Series(cors.index.astype(str))
+    problems = []
+    unknown = ~cors["class"].isin(CORRIDOR_CLASSES)
+    if unknown.any():
+        problems.append(f"{label}: unknown corridor class "
+                        f"{sorted(cors.loc[unknown, 'class'].astype(str).unique())} on {_ids(ids[unknown])}; "
+                        f"known classes: {', '.join(CORRIDOR_CLASSES)} (a project's class_map can rename yours)")
+    cls = cors["class"].astype(str).to_numpy()
+    speed, p = _speeds(cors, cls, ids, settings, label)
+    factor, p2 = _route_factor(cors, ids, label)
+    if problems + p + p2:
+        raise ValidationError(problems + p + p2)
+    access = _text(cors, "access")
     rail = np.isin(cls, RAIL_CLASSES)
-    keep = (rail & ("rail" in modes)) | (~rail & ("road" in modes))
-    flat = (_flag(cors["bridge"]) if "bridge" in cors.columns else np.zeros(len(cors), bool)) | \
+    keep = ((rail & ("rail" in modes)) | (~rail & ("road" in modes))) & ~access.isin(_CLOSED).to_numpy()
+    if access.isin(_CLOSED).any():
+        log.info("network: %d lines with access=no/private left out: %s", int(access.isin(_CLOSED).sum()),
+                 _ids(ids[access.isin(_CLOSED).to_numpy()]))
+    over = (_flag(cors["bridge"]) if "bridge" in cors.columns else np.zeros(len(cors), bool)) | \
            (_flag(cors["tunnel"]) if "tunnel" in cors.columns else np.zeros(len(cors), bool))
     layer = pd.to_numeric(cors["layer"], errors="coerce").fillna(0).to_numpy() if "layer" in cors.columns \
         else np.zeros(len(cors))
-    table = pd.DataFrame({"cid": ids.to_numpy(), "cls": cls, "speed": speed, "oneway": _oneway(cors), "rail": rail,
-                          "over": flat, "layer": layer,
-                          "route": (cors["ref"].fillna("").astype(str).where(lambda r: r.str.strip() != "", ids)
-                                    if "ref" in cors.columns else ids).to_numpy(),
+    table = pd.DataFrame({"cid": ids.to_numpy(), "cls": cls, "speed": speed, "factor": factor, "oneway": _oneway(cors),
+                          "rail": rail, "over": over, "layer": layer,
+                          "dest": access.isin(_DESTINATION).to_numpy(),
+                          "land": ~rail & ~np.isin(cls, LAND_ACCESS_EXCLUDED) & ~over,
+                          "scen": cors["_scenario"].to_numpy(bool),
+                          "route": _text(cors, "ref").to_numpy() if "ref" in cors.columns else "",
                           "indicative": (cors["geometry_quality"] == "indicative").to_numpy()
                           if "geometry_quality" in cors.columns else False,
                           "stations": cors["stations"].fillna("").astype(str).to_numpy() if "stations" in cors.columns
                           else ""})
     return table[keep].reset_index(drop=True), np.asarray(cors.geometry.values)[keep]
+
+
 
 
 def _ids(values, n=12) -> str:
@@ -365,13 +525,13 @@ def _crossings(parts, table, row, verts):
     return _insert(verts, v, t, xy[:, 0], xy[:, 1], np.full(len(pc), -1, np.int64))[0]
 
 
-def _vertex_ids(verts, group, snap_m):
+def _vertex_ids(verts, group, snap_m, to_proj):
     """Node key of every vertex: exact coordinates (or snap_m cells) within a group for original
     vertices; attachment points and densification vertices each their own."""
     orig = (verts.fresh < 0) & ~verts.dense
     x, y, g = verts.lon[orig], verts.lat[orig], group[orig]
     if snap_m > 0:
-        x, y = _TO_PROJ.transform(x, y)
+        x, y = to_proj.transform(x, y)
         x, y = np.floor(np.asarray(x) / snap_m), np.floor(np.asarray(y) / snap_m)
     order = np.lexsort((y, x, g))
     xs, ys, gs = x[order], y[order], g[order]
@@ -393,6 +553,7 @@ def _vertex_ids(verts, group, snap_m):
 # Attachments: places, parks, stations and interchanges onto the lines
 # --------------------------------------------------------------------------
 
+
 def _link_points(layers, include_planned) -> pd.DataFrame:
     """Every point to attach: id, kind (place / station / interchange), lon, lat; places and parks first."""
     frames = []
@@ -404,15 +565,21 @@ def _link_points(layers, include_planned) -> pd.DataFrame:
                                         "geom": shapely.centroid(np.asarray(g.geometry.values))}))
     nodes = layers.get("nodes")
     if nodes is not None and len(nodes):
-        nodes = in_service(nodes.to_crs(4326), include_planned=include_planned).sort_values("node_id")
+        nodes = nodes.to_crs(4326)
+        base = in_service(nodes, include_planned=False).index
+        nodes = in_service(nodes, include_planned=include_planned).sort_values("node_id")
         for kinds, kind in ((_STATION_KINDS, "station"), (("interchange",), "interchange")):
             g = nodes[nodes["kind"].isin(kinds)]
             frames.append(pd.DataFrame({"id": g["node_id"].astype(str).to_numpy(), "kind": kind,
-                                        "sub": g["kind"].to_numpy(), "geom": np.asarray(g.geometry.values)}))
+                                        "sub": g["kind"].to_numpy(), "geom": np.asarray(g.geometry.values),
+                                        "scen": ~g.index.isin(base)}))
     pts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "kind", "geom"])
+    scen = pts["scen"] if "scen" in pts.columns else pd.Series(False, index=pts.index, dtype=object)
+    pts["scen"] = scen.astype(object).where(scen.notna(), False).astype(bool)
     pts["lon"] = shapely.get_x(shapely.centroid(pts["geom"].to_numpy())) if len(pts) else []
     pts["lat"] = shapely.get_y(shapely.centroid(pts["geom"].to_numpy())) if len(pts) else []
     return pts.drop(columns="geom")
+
 
 
 @dataclass(frozen=True)
@@ -426,8 +593,8 @@ class _Proj:
     cum: np.ndarray
 
 
-def _project(verts, n_pieces):
-    x, y = _TO_PROJ.transform(verts.lon, verts.lat)
+def _project(verts, n_pieces, to_proj):
+    x, y = to_proj.transform(verts.lon, verts.lat)
     x, y = np.asarray(x), np.asarray(y)
     geoms = shapely.linestrings(np.column_stack([x, y]), indices=verts.piece)
     first, last = verts.bounds(n_pieces)
@@ -486,24 +653,69 @@ def _rail_candidates(proj, verts, pts, pts_proj, table, row, settings):
     return out
 
 
-def _attachments(proj, verts, pts, table, row, settings):
-    """Every attachment, its exact link length, and the problems found."""
-    pts_proj = shapely.points(*_TO_PROJ.transform(pts["lon"].to_numpy(), pts["lat"].to_numpy())) if len(pts) \
+def _implied_interchanges(table, row, verts) -> pd.DataFrame:
+    """Interchanges the lines imply: the original vertices of indicative expressway lines (drawn through
+    the towns where their interchanges are) and the dangling ends of expressway lines (an end no other
+    road or expressway shares: traffic leaves there), each linked like a declared interchange."""
+    cls = table["cls"].to_numpy()[row[verts.piece]]
+    road = ~table["rail"].to_numpy()[row[verts.piece]]
+    orig = (verts.fresh < 0) & ~verts.dense
+    exp = (cls == "expressway") & orig
+    end = np.zeros(len(cls), bool)
+    end[0] = end[-1] = True
+    brk = verts.piece[1:] != verts.piece[:-1]
+    end[1:] |= brk
+    end[:-1] |= brk
+    key = pd.MultiIndex.from_arrays([verts.lon, verts.lat])
+    shared = pd.Series(1, index=key[road & orig]).groupby(level=[0, 1]).size()
+    count = shared.reindex(key).fillna(0).to_numpy()
+    indicative = table["indicative"].to_numpy(bool)[row[verts.piece]]
+    pick = exp & ((indicative) | (end & (count <= 1)))
+    out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": row[verts.piece[pick]]})
+    out = out.drop_duplicates(["lon", "lat"])
+    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
+    return pd.DataFrame({"id": [f"{c}@{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
+                         "kind": "interchange", "sub": "implied", "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
+                         "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+
+
+def _nearest_pair(proj, verts, pts_proj, who, pieces, scen_piece, max_m, role):
+    """Nearest base piece to each point, and the nearest scenario piece where it is nearer still."""
+    base = _nearest_on(proj, verts, pts_proj, who, pieces[~scen_piece[pieces]], max_m, role)
+    extra = _nearest_on(proj, verts, pts_proj, who, pieces[scen_piece[pieces]], max_m, role)
+    if extra is None or not len(extra):
+        return base
+    if base is not None and len(base):
+        d_base = pd.Series(shapely.distance(pts_proj[base["pt"].to_numpy()], proj.geoms[base["pc"].to_numpy()]),
+                           index=base["pt"].to_numpy())
+        d_extra = shapely.distance(pts_proj[extra["pt"].to_numpy()], proj.geoms[extra["pc"].to_numpy()])
+        extra = extra[d_extra < d_base.reindex(extra["pt"].to_numpy()).fillna(np.inf).to_numpy()]
+        return pd.concat([base, extra], ignore_index=True)
+    return extra
+
+
+def _attachments(proj, verts, pts, table, row, settings, to_proj):
+    """Every attachment (base ones, and scenario ones beside them), its exact link length, and the problems found."""
+    pts_proj = shapely.points(*to_proj.transform(pts["lon"].to_numpy(), pts["lat"].to_numpy())) if len(pts) \
         else np.array([], dtype=object)
     cls = table["cls"].to_numpy()[row]
-    road = np.flatnonzero(~table["rail"].to_numpy()[row] & (cls != "expressway"))
+    scen_piece = table["scen"].to_numpy(bool)[row]
+    land = np.flatnonzero(table["land"].to_numpy(bool)[row])
     expw = np.flatnonzero(cls == "expressway")
     max_m = settings.speeds.max_link_km * 1000
     kind = pts["kind"].to_numpy()
-    parts = [_nearest_on(proj, verts, pts_proj, np.flatnonzero(np.isin(kind, ["place", "station", "interchange"])),
-                         road, max_m, "road"),
-             _nearest_on(proj, verts, pts_proj, np.flatnonzero(kind == "interchange"), expw, max_m, "expressway"),
+    parts = [_nearest_pair(proj, verts, pts_proj, np.flatnonzero(np.isin(kind, ["place", "station", "interchange"])),
+                           land, scen_piece, max_m, "road"),
+             _nearest_pair(proj, verts, pts_proj, np.flatnonzero(kind == "interchange"), expw, scen_piece, max_m,
+                           "expressway"),
              _rail_candidates(proj, verts, pts, pts_proj, table, row, settings)]
-    att = pd.concat([p for p in parts if p is not None and len(p)], ignore_index=True) if any(
-        p is not None and len(p) for p in parts) else pd.DataFrame(columns=["pt", "pc", "v", "t", "snap_lon",
-                                                                             "snap_lat", "role"])
-    att["km"] = GEOD.inv(pts["lon"].to_numpy()[att["pt"].to_numpy(int)], pts["lat"].to_numpy()[att["pt"].to_numpy(int)],
-                         att["snap_lon"].to_numpy(float), att["snap_lat"].to_numpy(float))[2] / 1000 if len(att) else []
+    cols = ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "role"]
+    parts = [p for p in parts if p is not None and len(p)]
+    att = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    pt = att["pt"].to_numpy(int)
+    att["km"] = GEOD.inv(pts["lon"].to_numpy()[pt], pts["lat"].to_numpy()[pt], att["snap_lon"].to_numpy(float),
+                         att["snap_lat"].to_numpy(float))[2] / 1000 if len(att) else np.zeros(0)
+    att["scen"] = scen_piece[att["pc"].to_numpy(int)] | pts["scen"].to_numpy(bool)[pt] if len(att) else np.zeros(0, bool)
     limit = np.where(att["role"] == "rail", settings.network.station_max_m / 1000, settings.speeds.max_link_km)
     att = att[att["km"].to_numpy(float) <= limit].reset_index(drop=True)
     return att, _attachment_problems(att, pts, table, row, settings)
@@ -535,6 +747,7 @@ def _attachment_problems(att, pts, table, row, settings):
 # --------------------------------------------------------------------------
 # Edges and nodes
 # --------------------------------------------------------------------------
+
 
 _CLASS_RANK = ("expressway", "high_speed_rail", "railway", "national_highway", "provincial_highway",
                "county_road", "local_road", "ramp")
@@ -580,43 +793,62 @@ def _edge_geometry(verts, a, b):
     return shapely.linestrings(np.column_stack([verts.lon[flat], verts.lat[flat]]), indices=np.repeat(np.arange(len(a)), counts))
 
 
-def _node_roles(m, pos_node, pos_cls, pos_route, eu, ev, ecls, acc_nodes):
-    """Class of each line node; which expressway nodes are interior and which are access points.
+def _separate_expressways(verts, vid, table, row):
+    """Expressway vertices shared with a road that is neither a ramp nor another expressway become a
+    node of their own (the road passes under or over), unless the vertex ends an expressway line
+    piece (the expressway continues as that road) or a ramp meets there too."""
+    cls = table["cls"].to_numpy()[row[verts.piece]]
+    road = ~table["rail"].to_numpy()[row[verts.piece]]
+    exp = cls == "expressway"
+    if not exp.any():
+        return vid
+    end = np.zeros(len(vid), bool)
+    end[0] = end[-1] = True
+    brk = verts.piece[1:] != verts.piece[:-1]
+    end[1:] |= brk
+    end[:-1] |= brk
+    m = int(vid.max()) + 1
+    n_exp = np.bincount(vid[exp], minlength=m)
+    dangling = exp & end & (n_exp[vid] == 1)  # the expressway network ends here (not a way split)
+    has = {k: np.bincount(vid[mask], minlength=m) > 0 for k, mask in
+           (("exp", exp), ("ramp", cls == "ramp"), ("other", road & ~exp & (cls != "ramp")), ("end", dangling))}
+    split = has["exp"] & has["other"] & ~has["ramp"] & ~has["end"]
+    move = exp & split[vid]
+    if move.any():
+        vid = vid.copy()
+        vid[move] = m + np.unique(vid[move], return_inverse=True)[1]
+    return vid
 
-    Access: a vertex shared with another road (ramp or other class), an end of the expressway
-    network, a meeting of two expressway routes (``ref``, else corridor id), an interchange
-    attachment or an original vertex of an indicative expressway line (``acc_nodes``).
+
+def _node_roles(m, pos_node, pos_row, table, acc_nodes, acc_scen, le):
+    """Class of each line node and the expressway access points (base and with the scenario).
+
+    Access: a node where an expressway meets a road that is not an expressway (a ramp, or the road
+    it continues as: :func:`_separate_expressways` left only those joined), an end of the
+    expressway network (where it stops, traffic leaves it), an interchange attachment or an
+    original vertex of an indicative expressway line (``acc_nodes``).
     """
+    pos_cls = table["cls"].to_numpy()[pos_row]
     rank = np.full(m, len(_CLASS_RANK), np.int64)
     code = np.array([_CLASS_RANK.index(c) for c in _CLASS_RANK])
     cls_code = pd.Categorical(pos_cls, categories=_CLASS_RANK).codes
     np.minimum.at(rank, pos_node, code[cls_code])
     node_cls = np.array(_CLASS_RANK + ("",), dtype=object)[rank]
-    has_exp = np.zeros(m, bool)
-    has_exp[pos_node[pos_cls == "expressway"]] = True
-    has_other = np.zeros(m, bool)
-    has_other[pos_node[np.isin(pos_cls, ROAD_CLASSES) & (pos_cls != "expressway")]] = True
-    e = ecls == "expressway"
-    deg = np.bincount(eu[e], minlength=m) + np.bincount(ev[e], minlength=m)
-    routes = pd.DataFrame({"n": pos_node[pos_cls == "expressway"], "r": pos_route[pos_cls == "expressway"]})
-    n_routes = np.bincount(routes.drop_duplicates()["n"].to_numpy(np.int64), minlength=m)
-    access = has_other | (deg == 1) | (n_routes > 1)
-    access[acc_nodes] = True
-    return node_cls, has_exp & ~access, routes.drop_duplicates()[access[routes.drop_duplicates()["n"].to_numpy(np.int64)]]
-
-
-def _directed(eu, ev, w, oneway):
-    """Directed (from, to, minutes) with the quickest of parallel edges and no self-loops."""
-    fu = np.concatenate([eu[oneway >= 0], ev[oneway <= 0]])
-    fv = np.concatenate([ev[oneway >= 0], eu[oneway <= 0]])
-    fw = np.concatenate([w[oneway >= 0], w[oneway <= 0]])
-    keep = fu != fv
-    fu, fv, fw = fu[keep], fv[keep], fw[keep]
-    order = np.lexsort((fw, fv, fu))
-    fu, fv, fw = fu[order], fv[order], fw[order]
-    first = np.ones(len(fu), bool)
-    first[1:] = (np.diff(fu) != 0) | (np.diff(fv) != 0)
-    return fu[first], fv[first], fw[first]
+    scen = table["scen"].to_numpy(bool)[pos_row]
+    road = np.isin(pos_cls, ROAD_CLASSES)
+    out = {}
+    for label, use in (("base", ~scen), ("all", np.ones(len(scen), bool))):
+        has_exp = np.bincount(pos_node[use & (pos_cls == "expressway")], minlength=m) > 0
+        has_other = np.bincount(pos_node[use & road & (pos_cls != "expressway")], minlength=m) > 0
+        e = (le["cls"] == "expressway").to_numpy() & (~le["scenario"].to_numpy() if label == "base" else True)
+        deg = np.bincount(le["u"].to_numpy()[e], minlength=m) + np.bincount(le["v"].to_numpy()[e], minlength=m)
+        acc = has_exp & (has_other | (deg == 1))
+        acc[acc_nodes[~acc_scen] if label == "base" else acc_nodes] = True
+        out[label] = acc | out.get("base", False)
+    route = np.where(table["route"].to_numpy(str) != "", table["route"].to_numpy(str), table["cid"].to_numpy(str))
+    routes = pd.DataFrame({"n": pos_node, "r": route[pos_row], "scen": scen})[pos_cls == "expressway"]
+    routes = routes.sort_values("scen", kind="mergesort").drop_duplicates(["n", "r"])
+    return node_cls, out, routes
 
 
 def _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, station_snaps):
@@ -640,23 +872,30 @@ def _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, station_snaps):
 # --------------------------------------------------------------------------
 
 def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned: bool = False,
-                  extra_corridors: gpd.GeoDataFrame | None = None, modes=("road", "rail")) -> Network:
+                  extra_corridors: gpd.GeoDataFrame | None = None, modes=("road", "rail"), crs=None,
+                  keep_geometry: bool = True) -> Network:
     """Build the directed multimodal network (see the module docstring for the rules).
 
     Parameters
     ----------
     layers : dict
         ``corridors`` (required; any road/rail line file with a ``class`` column, optional
-        ``oneway``, ``maxspeed``, ``bridge``, ``tunnel``, ``layer``, ``stations``), ``nodes``
-        (stations, interchanges), ``places``, ``parks``.
+        ``oneway``, ``access``, ``maxspeed``, ``operating_speed_kmh``, ``route_factor``, ``bridge``,
+        ``tunnel``, ``layer``, ``ref``, ``stations``), ``nodes`` (stations, interchanges), ``places``,
+        ``parks``, ``turn_restrictions``; ``boundaries`` choose the projection.
     settings : Settings
         Speeds (``settings.speeds``) and network rules (``settings.network``).
     include_planned : bool
-        Include corridors and stations whose status is not ``operating`` (scenarios).
+        Also build the corridors and stations whose status is not ``operating``, tagged as scenario
+        (:func:`network_variant` takes them out again).
     extra_corridors : GeoDataFrame, optional
-        Scenario corridors (same attributes as the corridor layer); they always count.
+        Scenario corridors (same attributes as the corridor layer), tagged as scenario.
     modes : tuple
         ``("road",)`` for a road-only network.
+    crs : pyproj.CRS, optional
+        Projection for snapping (default: :func:`network_crs` of the layers).
+    keep_geometry : bool
+        Keep each edge's polyline in :attr:`Network.edges` (maps); ``False`` for a lean model.
 
     Returns
     -------
@@ -665,7 +904,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     Raises
     ------
     ValidationError
-        Unknown corridor class, or an invalid ``maxspeed`` / ``design_speed_kmh`` (ids listed).
+        Unknown corridor class, an invalid speed or ``route_factor`` (ids listed).
 
     Examples
     --------
@@ -678,160 +917,406 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     >>> round(float(network_od_matrix(net, ["A", "B"]).loc["A", "B"]), 2)  # 8.29 km at 40 km/h
     12.43
     """
+    crs = crs if crs is not None else network_crs(layers)
+    to_proj = _transformer(crs.to_wkt())
     table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes)
     parts, row, verts = _explode(geoms)
     pts = _link_points(layers, include_planned)
+    pts = pd.concat([pts, _implied_interchanges(table, row, verts)], ignore_index=True) if len(parts) else pts
     problems = []
     if len(parts) == 0:
         problems.append("no corridor lines to build a network from")
-        return _empty_network(pts, settings, problems)
+        return _empty_network(pts, settings, problems, crs)
     if settings.network.node_crossings:
         verts = _crossings(parts, table, row, verts)
-    att = pd.DataFrame(columns=["pt", "pc", "v", "t", "snap_lon", "snap_lat", "role", "km"])
+    att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
+    att["role"], att["scen"] = pd.Series(dtype=object), pd.Series(dtype=bool)
     if len(pts):
-        att, problems = _attachments(_project(verts, len(parts)), verts, pts, table, row, settings)
-    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else []
+        att, problems = _attachments(_project(verts, len(parts), to_proj), verts, pts, table, row, settings, to_proj)
+    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
     uniq = att.drop_duplicates("k").sort_values("k")
     verts, where = _insert(verts, uniq["v"].to_numpy(int), uniq["t"].to_numpy(float), uniq["snap_lon"].to_numpy(float),
                            uniq["snap_lat"].to_numpy(float), np.arange(len(uniq), dtype=np.int64))
     group = table["rail"].to_numpy()[row][verts.piece].astype(np.int64)
-    vid = _vertex_ids(verts, group, settings.network.snap_m)
+    vid = _separate_expressways(verts, _vertex_ids(verts, group, settings.network.snap_m, to_proj), table, row)
     acc_vertex = _indicative_access(verts, table, row, geoms)
     a, b, km, pos = _line_edges(verts, vid, (verts.fresh >= 0) | acc_vertex)
+    km = km * table["factor"].to_numpy()[row[verts.piece[a]]]
     _, first, node_at_pos = np.unique(vid[pos], return_index=True, return_inverse=True)
     nidx = np.full(len(vid), -1, np.int64)
     nidx[pos] = node_at_pos
-    net = _assemble(verts, table, row, pts, att, nidx[where][att["k"].to_numpy(int)], a, b, km, pos, first, nidx,
-                    acc_vertex, settings, problems)
-    log.info("network: %d nodes, %d directed edges; %d places/parks, %d stations linked; %d problems", net.n,
-             net.graph.nnz, (net.kind == "place").sum(), (net.kind == "station").sum(), len(net.problems))
-    # The road-only variant (a by-road comparison) repeats the full network's problems: say them once.
+    lines = {"a": a, "b": b, "km": km, "pos": pos, "first": first, "nidx": nidx, "acc_vertex": acc_vertex}
+    net = _assemble(verts, table, row, pts, att, nidx[where][att["k"].to_numpy(int)], lines, settings, problems,
+                    to_proj, crs, layers.get("turn_restrictions"), keep_geometry)
+    s = net.stats
+    log.info("network: %d nodes, %d states, %d arcs; %d places/parks, %d stations linked; %d restricted junctions; "
+             "%d problems", net.n, s["states"], net.graph.nnz, (net.kind == "place").sum(), (net.kind == "station").sum(),
+             s["restricted_junctions"], len(net.problems))
     level = logging.WARNING if "rail" in modes else logging.INFO
     for p in net.problems:
         log.log(level, "network: %s", p)
     return net
 
 
-def _assemble(verts, table, row, pts, att, snap_node, a, b, km, pos, first, nidx, acc_vertex, settings, problems):
-    """Nodes, edges, exit mask and graph from the contracted lines and the attachments."""
-    m = len(first)
+def _line_table(verts, table, row, lines):
+    """Per contracted line edge: nodes, km, minutes, class, mode, flags."""
+    a, b, km, nidx = lines["a"], lines["b"], lines["km"], lines["nidx"]
     erow = row[verts.piece[a]]
-    ecls = table["cls"].to_numpy()[erow]
-    eu, ev = nidx[a], nidx[b]
-    minutes = np.maximum(km / table["speed"].to_numpy()[erow] * 60.0, _MIN_MINUTES)
-    emode = np.where(table["rail"].to_numpy()[erow], "rail", "road")
-    pos_cls = table["cls"].to_numpy()[row[verts.piece[pos]]]
-    acc = np.concatenate([snap_node[(att["role"] == "expressway").to_numpy()], nidx[np.flatnonzero(acc_vertex)]])
-    pos_route = table["route"].to_numpy()[row[verts.piece[pos]]]
-    node_cls, exp_interior, exp_access = _node_roles(m, nidx[pos], pos_cls, pos_route, eu, ev, ecls, acc)
+    col = {c: table[c].to_numpy()[erow] for c in ("cls", "cid", "oneway", "dest", "land", "scen", "rail")}
+    return pd.DataFrame({
+        "u": nidx[a], "v": nidx[b], "mode": np.where(col["rail"], "rail", "road"), "cls": col["cls"],
+        "corridor_id": col["cid"], "km": km, "minutes": np.maximum(km / table["speed"].to_numpy()[erow] * 60.0, _MIN_MINUTES),
+        "oneway": np.where(km > 0, col["oneway"], 0).astype(np.int8),  # a zero-length piece may be used both ways
+        "destination": col["dest"].astype(bool), "land": col["land"].astype(bool), "scenario": col["scen"].astype(bool),
+        "erow": erow})
+
+
+def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems, to_proj, crs, restrictions,
+              keep_geometry):
+    """Nodes, edges, the state graph and the Network from the contracted lines and the attachments."""
+    pos, first, nidx, acc_vertex = lines["pos"], lines["first"], lines["nidx"], lines["acc_vertex"]
+    m = len(first)
+    le = _line_table(verts, table, row, lines)
+    pos_row = row[verts.piece[pos]]
+    exp_att = (att["role"] == "expressway").to_numpy()
+    acc_nodes = np.concatenate([snap_node[exp_att], nidx[np.flatnonzero(acc_vertex)]])
+    acc_scen = np.concatenate([att["scen"].to_numpy(bool)[exp_att], table["scen"].to_numpy(bool)[row[verts.piece[acc_vertex]]]])
+    node_cls, access, routes = _node_roles(m, nidx[pos], pos_row, table, acc_nodes, acc_scen, le)
     lon = np.concatenate([verts.lon[pos[first]], pts["lon"].to_numpy(float)])
     lat = np.concatenate([verts.lat[pos[first]], pts["lat"].to_numpy(float)])
-    line_group = verts.piece[pos[first]]
-    kind = np.concatenate([np.where(table["rail"].to_numpy()[row[line_group]], "rail", "road"),
+    kind = np.concatenate([np.where(table["rail"].to_numpy()[row[verts.piece[pos[first]]]], "rail", "road"),
                            np.where(pts["kind"] == "interchange", "road", pts["kind"]).astype(object)]).astype(str)
     node_cls = np.concatenate([node_cls, np.where(pts["kind"] == "interchange", "ramp", pts["kind"])]).astype(str)
-    exit_ = np.isin(kind, ["station", "place"]) | ((kind == "road") & np.concatenate([~exp_interior, np.ones(len(pts), bool)]))
-    att, snap_node = _expressway_links(att, snap_node, lon[:m], lat[:m], exp_access, pts, settings)
-    att, snap_node = _station_links(att, snap_node, m, pts, settings)
-    # Links: point node <-> its attachment node, both ways.
+    att, snap_node = _expressway_links(att, snap_node, lon[:m], lat[:m], access, routes, pts, settings, to_proj)
+    att, snap_node = _station_links(att, snap_node, m, pts, settings, to_proj)
+    links = _link_table(att, snap_node, m, pts, table, row, settings)
+    problems = problems + _hsr_without_stations(m, le["u"].to_numpy(), le["v"].to_numpy(), le["mode"].to_numpy(),
+                                                le["cls"].to_numpy(), le["erow"].to_numpy(), table,
+                                                snap_node[(att["role"] == "rail").to_numpy()])
+    edges = pd.concat([le.drop(columns="erow"), links], ignore_index=True)
+    edges["at_attachment"] = np.isin(edges["u"], snap_node) | np.isin(edges["v"], snap_node)
+    geom = None
+    if keep_geometry:
+        geom = np.concatenate([_edge_geometry(verts, lines["a"], lines["b"]),
+                               shapely.linestrings(np.stack([np.column_stack([lon[links["u"]], lat[links["u"]]]),
+                                                             np.column_stack([lon[links["v"]], lat[links["v"]]])], 1))
+                               if len(links) else np.array([], dtype=object)])
+    edges = gpd.GeoDataFrame(edges, geometry=geom if geom is not None else [None] * len(edges), crs="EPSG:4326")
+    n = len(lon)
+    graph, arcs, entry, state_node, stats, p = _state_graph(n, edges, lon, lat, restrictions)
+    problems = problems + p + _unlinked(att, pts, table, settings)
+    link_km = pd.Series(np.nan, index=pts["id"].to_numpy(), dtype=float)
+    road_km = att.loc[att["role"].isin(["road", "expressway_access"])].groupby("pt")["km"].min()
+    link_km.iloc[road_km.index.to_numpy(int)] = road_km.to_numpy()
+    return Network(graph=graph, lon=lon, lat=lat, kind=kind, node_cls=node_cls,
+                   place_index=pd.Series(np.arange(m, n), index=pts["id"].to_numpy()), link_km=link_km,
+                   edges=edges, arcs=arcs, entry=entry, state_node=state_node,
+                   expressway_access=np.flatnonzero(access["all"][:m]), settings=settings, crs=crs, problems=problems,
+                   stats=dict(stats, nodes=n, expressway_access_base=int(access["base"].sum())))
+
+
+def _link_table(att, snap_node, m, pts, table, row, settings):
+    """Links of places, parks, stations and interchanges (both ways), with the half transfer time on rail links."""
     pnode = m + att["pt"].to_numpy(int)
     rail = (att["role"] == "rail").to_numpy()
-    rail_cls = table["cls"].to_numpy()[row[att["pc"].fillna(0).to_numpy(int)]] if len(att) else np.array([], str)
+    pc = att["pc"].to_numpy(float)
+    rail_cls = np.where(rail, table["cls"].to_numpy()[row[np.where(np.isfinite(pc), pc, 0).astype(int)]], "")
     half = pd.Series(rail_cls, dtype=object).map(dict(settings.speeds.transfer_min)).fillna(0.0).to_numpy(float) / 2
-    transfer = np.where(rail, half, 0.0)
     lkm = att["km"].to_numpy(float)
-    lmin = np.maximum(lkm / settings.speeds.off_network * 60.0 + transfer, _MIN_MINUTES)
-    problems = problems + _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, snap_node[rail])
-    all_u = np.concatenate([eu, pnode])
-    all_v = np.concatenate([ev, snap_node])
-    # A zero-length piece (an attachment point on a vertex) may be used both ways.
-    oneway = np.concatenate([np.where(km > 0, table["oneway"].to_numpy()[erow], 0), np.zeros(len(att), np.int8)])
-    fu, fv, fw = _directed(all_u, all_v, np.concatenate([minutes, lmin]), oneway)
-    n = len(lon)
-    graph = csr_matrix((fw, (fu, fv)), shape=(n, n))
-    geom = np.concatenate([_edge_geometry(verts, a, b),
-                           shapely.linestrings(np.stack([np.column_stack([lon[pnode], lat[pnode]]),
-                                                         np.column_stack([lon[snap_node], lat[snap_node]])], 1))
-                           if len(att) else np.array([], dtype=object)])
-    edges = gpd.GeoDataFrame({
-        "u": all_u, "v": all_v, "mode": np.concatenate([emode, np.where(rail, "transfer", "link")]),
-        "cls": np.concatenate([ecls, np.where(rail, rail_cls, "off_network")]) if len(att) else ecls,
-        "corridor_id": np.concatenate([table["cid"].to_numpy()[erow], pts["id"].to_numpy()[att["pt"].to_numpy(int)]]),
-        "km": np.concatenate([km, lkm]), "minutes": np.concatenate([minutes, lmin]), "oneway": oneway != 0,
-        "at_attachment": np.isin(all_u, snap_node) | np.isin(all_v, snap_node)},
-        geometry=geom, crs="EPSG:4326")
-    road_km = att.loc[att["role"].isin(["road", "expressway_access"])].groupby("pt")["km"].min()
-    link_km = pd.Series(np.nan, index=pts["id"].to_numpy(), dtype=float)
-    link_km.iloc[road_km.index.to_numpy(int)] = road_km.to_numpy()
-    if (~table["rail"]).any():
-        for k in ("place", "station", "interchange"):
-            off = link_km.index[(pts["kind"] == k).to_numpy() & link_km.isna().to_numpy()]
-            if len(off):
-                to_station = set(pts["id"].to_numpy()[att.loc[att["role"] == "station_link", "pt"].to_numpy(int)])
-                problems.append(f"{k}s farther than {settings.speeds.max_link_km:g} km (max_link_km) from every road, "
-                                f"not linked to the roads{' (linked straight to the nearest station instead)' if k == 'place' else ''}: "
-                                + ", ".join(f"{i}{' (to a station)' if i in to_station else ''}" for i in off[:12]))
-    return Network(graph=graph, lon=lon, lat=lat, kind=kind, node_cls=node_cls, exit=exit_,
-                   place_index=pd.Series(np.arange(m, n), index=pts["id"].to_numpy()), link_km=link_km,
-                   edges=edges, settings=settings, problems=problems)
+    lmin = np.maximum(lkm / settings.speeds.off_network * 60.0 + np.where(rail, half, 0.0), _MIN_MINUTES)
+    # A link onto a destination-only road is part of it: a trip starting there is in its start zone.
+    dest = np.where(np.isfinite(pc), table["dest"].to_numpy(bool)[row[np.where(np.isfinite(pc), pc, 0).astype(int)]], False)
+    dest &= (att["role"] == "road").to_numpy()
+    return pd.DataFrame({"u": pnode, "v": snap_node.astype(np.int64), "mode": np.where(rail, "transfer", "link"),
+                         "cls": np.where(rail, rail_cls, "off_network"),
+                         "corridor_id": pts["id"].to_numpy()[att["pt"].to_numpy(int)], "km": lkm, "minutes": lmin,
+                         "oneway": np.zeros(len(att), np.int8), "destination": dest, "land": False,
+                         "scenario": att["scen"].to_numpy(bool)})
 
 
-def _expressway_links(att, snap_node, lon, lat, access, pts, settings):
+def _unlinked(att, pts, table, settings):
+    problems = []
+    if not (~table["rail"]).any():
+        return problems
+    linked = set(att.loc[att["role"].isin(["road", "expressway_access"]), "pt"].astype(int))
+    to_station = set(pts["id"].to_numpy()[att.loc[att["role"] == "station_link", "pt"].to_numpy(int)])
+    implied = (pts["sub"] == "implied").to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
+    for k in ("place", "station", "interchange"):  # implied interchanges: only where a road is near, not a problem
+        off = [pts["id"].iloc[i] for i in np.flatnonzero((pts["kind"] == k).to_numpy() & ~implied) if i not in linked]
+        if off:
+            problems.append(f"{k}s farther than {settings.speeds.max_link_km:g} km (max_link_km) from every road, "
+                            f"not linked to the roads{' (linked straight to the nearest station instead)' if k == 'place' else ''}: "
+                            + ", ".join(f"{i}{' (to a station)' if i in to_station else ''}" for i in off[:12]))
+    return problems
+
+
+def _expressway_links(att, snap_node, lon, lat, access, routes, pts, settings, to_proj):
     """Places, parks and stations nearer to an expressway access point than to any other road: a link
-    to the nearest access point of each expressway route within that distance (so that adding a
-    route never removes a link)."""
-    acc = np.unique(access["n"].to_numpy(np.int64))
+    to the nearest access point of each expressway route within that distance (base access points;
+    then, tagged as scenario, those the scenario adds)."""
     who = np.flatnonzero(pts["kind"].isin(["place", "station"]).to_numpy())
-    if len(acc) == 0 or len(who) == 0:
-        return att, snap_node
-    road = att.loc[att["role"] == "road"].groupby("pt")["km"].min().reindex(who).fillna(np.inf).to_numpy()
+    base_road = att["role"].eq("road") & ~att["scen"].astype(bool)
+    road = att.loc[base_road].groupby("pt")["km"].min().reindex(who).fillna(np.inf).to_numpy()
     reach = np.minimum(road, settings.speeds.max_link_km)
-    tree = shapely.STRtree(shapely.points(*_TO_PROJ.transform(lon[acc], lat[acc])))
-    p = shapely.points(*_TO_PROJ.transform(pts["lon"].to_numpy()[who], pts["lat"].to_numpy()[who]))
-    rel, absm = _SLACK
-    a, b = tree.query(p, predicate="dwithin", distance=reach * 1000 * (1 + rel) + absm)
-    pt, node = who[a], acc[b]
-    km = GEOD.inv(pts["lon"].to_numpy()[pt], pts["lat"].to_numpy()[pt], lon[node], lat[node])[2] / 1000
-    cand = pd.DataFrame({"pt": pt, "n": node, "km": km})[km < reach[a]]
-    cand = cand.merge(access, on="n").sort_values(["pt", "r", "km"], kind="mergesort").drop_duplicates(["pt", "r"])
-    cand = cand.drop_duplicates(["pt", "n"])
-    new = pd.DataFrame({"pt": cand["pt"].to_numpy(), "role": "expressway_access", "km": cand["km"].to_numpy()})
-    return pd.concat([att, new], ignore_index=True), np.concatenate([snap_node, cand["n"].to_numpy(np.int64)])
+    new, nodes, seen = [], [], set()
+    for label in ("base", "all"):
+        acc = np.flatnonzero(access[label][:len(lon)])
+        r = routes[routes["n"].isin(acc)] if label == "all" else routes[routes["n"].isin(acc) & ~routes["scen"]]
+        if len(acc) == 0 or len(who) == 0 or not len(r):
+            continue
+        tree = shapely.STRtree(shapely.points(*to_proj.transform(lon[acc], lat[acc])))
+        p = shapely.points(*to_proj.transform(pts["lon"].to_numpy()[who], pts["lat"].to_numpy()[who]))
+        rel, absm = _SLACK
+        a, b = tree.query(p, predicate="dwithin", distance=reach * 1000 * (1 + rel) + absm)
+        pt, node = who[a], acc[b]
+        km = GEOD.inv(pts["lon"].to_numpy()[pt], pts["lat"].to_numpy()[pt], lon[node], lat[node])[2] / 1000
+        cand = pd.DataFrame({"pt": pt, "n": node, "km": km})[km < reach[a]]
+        cand = cand.merge(r[["n", "r"]], on="n").sort_values(["pt", "r", "km"], kind="mergesort").drop_duplicates(["pt", "r"])
+        cand = cand.drop_duplicates(["pt", "n"])
+        cand = cand[np.array([(p_, n_) not in seen for p_, n_ in zip(cand["pt"], cand["n"])], dtype=bool)]
+        seen |= set(zip(cand["pt"], cand["n"]))
+        new.append(pd.DataFrame({"pt": cand["pt"].to_numpy(), "role": "expressway_access", "km": cand["km"].to_numpy(),
+                                 "scen": label == "all" or pts["scen"].to_numpy(bool)[cand["pt"].to_numpy(int)]}))
+        nodes.append(cand["n"].to_numpy(np.int64))
+    if not new:
+        return att, snap_node
+    return pd.concat([att] + new, ignore_index=True), np.concatenate([snap_node] + nodes)
 
 
-def _station_links(att, snap_node, m, pts, settings):
-    """Places and parks nearer to a station than to any road point (or with no road within
-    reach): a straight link to the nearest station too."""
-    road = att.loc[att["role"].isin(["road", "expressway_access"])].groupby("pt")["km"].min()
+def _station_links(att, snap_node, m, pts, settings, to_proj):
+    """Places and parks nearer to a station than to any base road point (or with no road within
+    reach): a straight link to the nearest station too (tagged as scenario for a planned station)."""
+    base = att["role"].isin(["road", "expressway_access"]) & ~att["scen"].astype(bool)
+    road = att.loc[base].groupby("pt")["km"].min()
     who = np.flatnonzero((pts["kind"] == "place").to_numpy())
     st = np.flatnonzero((pts["kind"] == "station").to_numpy())
     if len(who) == 0 or len(st) == 0:
         return att, snap_node
     lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)
-    tree = shapely.STRtree(shapely.points(*_TO_PROJ.transform(lon[st], lat[st])))
-    rel, absm = _SLACK
-    a, b = tree.query_nearest(shapely.points(*_TO_PROJ.transform(lon[who], lat[who])),
-                              max_distance=settings.speeds.max_link_km * 1000 * (1 + rel) + absm, all_matches=False)
-    pt, node = who[a], st[b]
-    km = GEOD.inv(lon[pt], lat[pt], lon[node], lat[node])[2] / 1000
-    keep = (km <= settings.speeds.max_link_km) & (km < road.reindex(pt).fillna(np.inf).to_numpy())
-    new = pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep]})
-    return pd.concat([att, new], ignore_index=True), np.concatenate([snap_node, m + node[keep]])
+    new, nodes = [], []
+    for use in (st[~pts["scen"].to_numpy(bool)[st]], st):
+        if len(use) == 0:
+            continue
+        tree = shapely.STRtree(shapely.points(*to_proj.transform(lon[use], lat[use])))
+        rel, absm = _SLACK
+        a, b = tree.query_nearest(shapely.points(*to_proj.transform(lon[who], lat[who])),
+                                  max_distance=settings.speeds.max_link_km * 1000 * (1 + rel) + absm, all_matches=False)
+        pt, node = who[a], use[b]
+        km = GEOD.inv(lon[pt], lat[pt], lon[node], lat[node])[2] / 1000
+        keep = (km <= settings.speeds.max_link_km) & (km < road.reindex(pt).fillna(np.inf).to_numpy())
+        if nodes:  # the second pass adds only links to planned stations
+            keep &= pts["scen"].to_numpy(bool)[node]
+        new.append(pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep],
+                                 "scen": pts["scen"].to_numpy(bool)[node[keep]]}))
+        nodes.append(m + node[keep])
+    return pd.concat([att] + new, ignore_index=True), np.concatenate([snap_node] + nodes)
 
 
-def _empty_network(pts, settings, problems):
+def _empty_network(pts, settings, problems, crs=EQUAL_AREA_CRS):
     n = len(pts)
+    edges = gpd.GeoDataFrame({"u": np.zeros(0, np.int64), "v": np.zeros(0, np.int64), "mode": [], "cls": [],
+                              "corridor_id": [], "km": np.zeros(0), "minutes": np.zeros(0), "oneway": np.zeros(0, np.int8),
+                              "destination": np.zeros(0, bool), "land": np.zeros(0, bool), "scenario": np.zeros(0, bool),
+                              "at_attachment": np.zeros(0, bool)}, geometry=[], crs="EPSG:4326")
     return Network(graph=csr_matrix((n, n)), lon=pts["lon"].to_numpy(float), lat=pts["lat"].to_numpy(float),
-                   kind=np.asarray(pts["kind"].replace("interchange", "road"), dtype=str), node_cls=np.asarray(pts["kind"], dtype=str),
-                   exit=np.ones(n, bool), place_index=pd.Series(np.arange(n), index=pts["id"].to_numpy()),
-                   link_km=pd.Series(np.nan, index=pts["id"].to_numpy()),
-                   edges=gpd.GeoDataFrame({"u": [], "v": [], "mode": [], "cls": [], "km": [], "minutes": []},
-                                          geometry=[], crs="EPSG:4326"), settings=settings, problems=problems)
+                   kind=np.asarray(pts["kind"].replace("interchange", "road"), dtype=str),
+                   node_cls=np.asarray(pts["kind"], dtype=str),
+                   place_index=pd.Series(np.arange(n), index=pts["id"].to_numpy()),
+                   link_km=pd.Series(np.nan, index=pts["id"].to_numpy(), dtype=float), edges=edges,
+                   arcs=_arcs_frame(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
+                                    np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool)),
+                   entry=np.arange(n), state_node=np.arange(n), expressway_access=np.zeros(0, np.int64),
+                   settings=settings, crs=crs, problems=problems,
+                   stats={"nodes": n, "states": n, "arcs": 0, "restricted_junctions": 0})
 
 
 # --------------------------------------------------------------------------
-# Queries
+# The state graph: destination zones and restricted junctions
 # --------------------------------------------------------------------------
+
+def _arcs_frame(tail, head, w, edge, forward, scen, rail):
+    return pd.DataFrame({"tail": tail.astype(np.int64), "head": head.astype(np.int64), "minutes": w.astype(float),
+                         "edge": edge.astype(np.int64), "forward": forward.astype(bool), "scenario": scen.astype(bool),
+                         "rail": rail.astype(bool)})
+
+
+def _directed_edges(edges) -> pd.DataFrame:
+    """One row per allowed direction of every physical edge (no self-loops)."""
+    ow = edges["oneway"].to_numpy()
+    k = np.concatenate([np.flatnonzero(ow >= 0), np.flatnonzero(ow <= 0)])
+    fwd = np.concatenate([np.ones((ow >= 0).sum(), bool), np.zeros((ow <= 0).sum(), bool)])
+    u, v = edges["u"].to_numpy(np.int64)[k], edges["v"].to_numpy(np.int64)[k]
+    f = pd.DataFrame({"k": k, "forward": fwd, "u": np.where(fwd, u, v), "v": np.where(fwd, v, u),
+                      "w": edges["minutes"].to_numpy(float)[k], "dest": edges["destination"].to_numpy(bool)[k],
+                      "scen": edges["scenario"].to_numpy(bool)[k],
+                      "rail": edges["mode"].isin(["rail", "transfer"]).to_numpy()[k],
+                      "cid": edges["corridor_id"].astype(str).to_numpy()[k],
+                      "road": edges["mode"].eq("road").to_numpy()[k]})
+    return f[f["u"] != f["v"]].reset_index(drop=True)
+
+
+def _restrictions(tr, f, lon, lat):
+    """Forbidden and only-allowed (arriving, leaving) directed-edge pairs of via-node restrictions, their
+    via nodes, and the problems (via-way restrictions, restrictions that match no junction)."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), [], {"restrictions_applied": 0})
+    if tr is None or not len(tr):
+        return none
+    tr = tr.to_crs(4326)
+    rid = tr["restriction_id"].astype(str).to_numpy() if "restriction_id" in tr.columns else tr.index.astype(str).to_numpy()
+    via_way = _text(tr, "via_corridor_ids").ne("").to_numpy()
+    problems = []
+    if via_way.any():
+        problems.append(f"turn_restrictions: {int(via_way.sum())} via-way restrictions are not applied "
+                        f"(only via-node ones are): {_ids(rid[via_way])}")
+    pt = shapely.get_coordinates(np.asarray(tr.geometry.values))
+    key = pd.Index(pd.MultiIndex.from_arrays([np.round(lon, 7), np.round(lat, 7)]))
+    via = key.get_indexer(pd.MultiIndex.from_arrays([np.round(pt[:, 0], 7), np.round(pt[:, 1], 7)])) \
+        if key.is_unique else np.array([key.get_loc((round(x, 7), round(y, 7))) if (round(x, 7), round(y, 7)) in key
+                                        else -1 for x, y in pt])
+    r = pd.DataFrame({"rid": rid, "kind": _text(tr, "restriction").str.split("_").str[0].to_numpy(),
+                      "from": tr["from_corridor_id"].astype(str).to_numpy(), "to": tr["to_corridor_id"].astype(str).to_numpy(),
+                      "via": via})[~via_way]
+    road = f[f["road"]].reset_index().rename(columns={"index": "fi"})
+    g = r.merge(road[["fi", "cid", "v", "k"]], left_on=["from", "via"], right_on=["cid", "v"])[["rid", "kind", "from", "to", "fi", "k"]]
+    h = r.merge(road[["fi", "cid", "u", "k"]], left_on=["to", "via"], right_on=["cid", "u"])[["rid", "fi", "k"]]
+    pairs = g.merge(h, on="rid", suffixes=("_in", "_out"))
+    pairs = pairs[(pairs["from"] != pairs["to"]) | (pairs["k_in"] == pairs["k_out"])]  # from == to: the U-turn
+    known = pairs["kind"].isin(["no", "only"])
+    bad = sorted(set(r["rid"]) - set(pairs.loc[known, "rid"]))
+    if bad:
+        problems.append(f"turn_restrictions: {len(bad)} restrictions not applied (via point not a junction of the "
+                        f"from and to corridors, or an unknown kind): {_ids(bad)}")
+    pairs = pairs[known]
+    F = len(f) + 1
+    code = pairs["fi_in"].to_numpy(np.int64) * F + pairs["fi_out"].to_numpy(np.int64)
+    forbid, only = code[(pairs["kind"] == "no").to_numpy()], code[(pairs["kind"] == "only").to_numpy()]
+    split = np.unique(f["v"].to_numpy()[pairs["fi_in"].to_numpy(np.int64)])
+    return forbid, only, split, problems, {"restrictions_applied": int(pairs["rid"].nunique()),
+                                           "restrictions_not_applied": len(bad), "restrictions_via_way": int(via_way.sum())}
+
+
+def _state_graph(n, edges, lon, lat, restrictions):
+    """The CSR graph over states, every arc (before parallel arcs are merged), entry and state_node."""
+    f = _directed_edges(edges)
+    forbid, only, split, problems, rstats = _restrictions(restrictions, f, lon, lat)
+    tail, head, fi, state_node, entry = _expand(n, f, forbid, only, split)
+    arcs = _arcs_frame(tail, head, f["w"].to_numpy()[fi], f["k"].to_numpy()[fi], f["forward"].to_numpy()[fi],
+                       f["scen"].to_numpy()[fi], f["rail"].to_numpy()[fi])
+    graph = _csr(arcs, len(state_node))
+    stats = dict(rstats, states=len(state_node), arcs=len(arcs), restricted_junctions=len(split),
+                 destination_edges=int(edges["destination"].sum()))
+    return graph, arcs, entry, state_node, stats, problems
+
+
+def _csr(arcs, n_states, mask=None):
+    """CSR of the arcs (``mask``: the ones kept), the quickest of parallel arcs kept (32-bit indices)."""
+    a = arcs if mask is None else arcs[mask]
+    t, h, w = a["tail"].to_numpy(), a["head"].to_numpy(), a["minutes"].to_numpy()
+    order = np.lexsort((w, h, t))
+    t, h, w = t[order], h[order], w[order]
+    first = np.ones(len(t), bool)
+    first[1:] = (np.diff(t) != 0) | (np.diff(h) != 0)
+    t, h, w = t[first], h[first], w[first]
+    indptr = np.zeros(n_states + 1, np.int64)
+    np.add.at(indptr, t + 1, 1)
+    idx_t = np.int32 if n_states < 2**31 - 1 else np.int64
+    return csr_matrix((w, h.astype(idx_t), np.cumsum(indptr).astype(idx_t)), shape=(n_states, n_states))
+
+
+def _step(layer, dest):
+    """Zone after driving an edge: 0 start (destination edges before any open one), 1 open, 2 end; -1 forbidden."""
+    return np.where(dest, np.where(layer == 0, 0, 2), np.where(layer == 2, -1, 1))
+
+
+def _expand(n, f, forbid, only, split):
+    """States (node, arriving edge at restricted junctions, zone) and the arcs between them.
+
+    Returns tail, head (states), the directed edge of each arc, state_node and entry.
+    """
+    fu, fv, dest = f["u"].to_numpy(np.int64), f["v"].to_numpy(np.int64), f["dest"].to_numpy(bool)
+    if not dest.any() and not len(split):
+        return fu, fv, np.arange(len(f)), np.arange(n), np.arange(n)
+    has_a = np.zeros(n, bool)
+    has_a[fu[dest]] = True
+    has_c = np.zeros(n, bool)
+    has_c[fv[dest]] = True
+    is_split = np.zeros(n, bool)
+    is_split[split] = True
+    p = np.arange(n)
+    starts = [(p, np.full(n, -1), np.ones(n, np.int64)), (p[has_a], np.full(has_a.sum(), -1), np.zeros(has_a.sum(), np.int64)),
+              (p[has_c & ~is_split], np.full((has_c & ~is_split).sum(), -1), np.full((has_c & ~is_split).sum(), 2))]
+    into = np.flatnonzero(is_split[fv])
+    for lay in (np.ones(len(into), np.int64), np.zeros(len(into), np.int64)):  # zones an edge can arrive in
+        after = np.where(dest[into], np.where(lay == 1, 2, np.where(has_a[fv[into]], 0, 1)), 1)
+        starts.append((fv[into], into, after))
+    node = np.concatenate([s[0] for s in starts])
+    inkey = np.concatenate([s[1] for s in starts])
+    zone = np.concatenate([s[2] for s in starts])
+    states = pd.DataFrame({"node": node, "in": inkey, "zone": zone}).drop_duplicates()
+    base = (states["in"] == -1) & (states["zone"] == 1)
+    states = pd.concat([states[base].sort_values("node"), states[~base]], ignore_index=True)
+    F = len(f) + 1
+    code = (states["node"].to_numpy() * (F + 1) + states["in"].to_numpy() + 1) * 3 + states["zone"].to_numpy()
+    index = pd.Index(code)
+    out = pd.DataFrame({"fi": np.arange(len(f)), "node": fu})
+    j = states.reset_index().rename(columns={"index": "sid"}).merge(out, on="node")
+    fi, k, z = j["fi"].to_numpy(), j["in"].to_numpy(), j["zone"].to_numpy()
+    z2 = _step(z, dest[fi])
+    ok = z2 >= 0
+    turn = k >= 0
+    pair = k * F + fi
+    ok &= ~(turn & np.isin(pair, forbid))
+    has_only = np.zeros(F, bool)
+    has_only[only // F] = True
+    ok &= ~(turn & has_only[np.maximum(k, 0)] & ~np.isin(pair, only))
+    n_out = np.bincount(fu, minlength=n)
+    uturn = turn & (f["k"].to_numpy()[np.maximum(k, 0)] == f["k"].to_numpy()[fi])
+    ok &= ~(uturn & (n_out[fu[fi]] > 1))  # at a restricted junction a U-turn only at a dead end
+    fi, z2, sid = fi[ok], z2[ok], j["sid"].to_numpy()[ok]
+    v = fv[fi]
+    z2 = np.where((z2 == 0) & ~has_a[v], 1, z2)
+    hk = (v * (F + 1) + np.where(is_split[v], fi, -1) + 1) * 3 + z2
+    head = index.get_indexer(hk)
+    assert (head >= 0).all(), "every arriving state exists"
+    state_node = states["node"].to_numpy()
+    entry = np.arange(n)
+    a_start = index.get_indexer((p[has_a] * (F + 1) + 0) * 3 + 0)
+    entry[has_a] = a_start
+    return sid, head, fi, state_node, entry
+
+
+# --------------------------------------------------------------------------
+# Variants and queries
+# --------------------------------------------------------------------------
+
+def network_variant(net: Network, *, scenario: bool = True, rail: bool = True) -> Network:
+    """The same network without its scenario arcs and links (``scenario=False``: the base network
+    exactly) and/or without rail and boarding (``rail=False``: the road-only network).
+
+    Node and state numbering is unchanged, so times of a variant compare index by index.
+
+    Parameters
+    ----------
+    net : Network
+    scenario : bool
+        Keep the arcs tagged as scenario.
+    rail : bool
+        Keep rail edges and station transfer links.
+
+    Returns
+    -------
+    Network
+    """
+    if scenario and rail:
+        return net
+    keep = np.ones(len(net.arcs), bool)
+    if not scenario:
+        keep &= ~net.arcs["scenario"].to_numpy(bool)
+    if not rail:
+        keep &= ~net.arcs["rail"].to_numpy(bool)
+    arcs = net.arcs[keep].reset_index(drop=True)
+    return dataclasses.replace(net, graph=_csr(arcs, net.n_states), arcs=arcs)
+
 
 def _indices(net, ids):
     ids = list(ids)
@@ -841,31 +1326,92 @@ def _indices(net, ids):
     return out
 
 
-def travel_times(net: Network, sources, *, limit: float | None = None) -> np.ndarray:
-    """Minutes FROM each source (place / park / station ids or node indices) to every node.
+def collapse_states(net: Network, t: np.ndarray) -> np.ndarray:
+    """Times at physical nodes from times at states (``(..., n_states)``): the quickest state of each node."""
+    t = np.asarray(t)
+    out = np.array(t[..., :net.n], dtype=float, copy=True)
+    if net.n_states > net.n:
+        extra = net.state_node[net.n:]
+        np.minimum.at(out.T, extra, t[..., net.n:].T) if out.ndim > 1 else np.minimum.at(out, extra, t[net.n:])
+    return out
 
-    Returns an array (n_sources, n_nodes); NaN where unreachable (or beyond ``limit`` minutes).
+
+def states_of(net: Network, nodes) -> tuple[np.ndarray, np.ndarray]:
+    """Every state of each physical node: (states, index of the node in ``nodes``)."""
+    nodes = np.asarray(nodes, np.int64)
+    if net.n_states == net.n:
+        return nodes, np.arange(len(nodes))
+    where = pd.Series(np.arange(len(nodes)), index=nodes)
+    sel = np.flatnonzero(np.isin(net.state_node, nodes))
+    return sel, where.groupby(level=0).first().reindex(net.state_node[sel]).to_numpy()
+
+
+def travel_times(net: Network, sources, *, limit: float | None = None) -> np.ndarray:
+    """Minutes FROM each source (place / park / station ids or node indices) to every physical node.
+
+    Parameters
+    ----------
+    net : Network
+    sources : sequence
+        Ids of places, parks or stations, or physical node indices.
+    limit : float, optional
+        Leave nodes beyond this many minutes unreached.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_sources, n_nodes); NaN where unreachable (or beyond ``limit``).
     """
-    t = dijkstra(net.graph, directed=True, indices=_indices(net, sources), limit=np.inf if limit is None else limit)
-    t = np.atleast_2d(t)
+    t = dijkstra(net.graph, directed=True, indices=net.entry[_indices(net, sources)],
+                 limit=np.inf if limit is None else limit)
+    t = collapse_states(net, np.atleast_2d(t))
     t[~np.isfinite(t)] = np.nan
     return t
 
 
 def travel_times_to(net: Network, targets, *, limit: float | None = None) -> np.ndarray:
-    """Minutes from every node TO each target (the reverse graph); array (n_targets, n_nodes), NaN unreachable."""
-    t = dijkstra(net.graph.T.tocsr(), directed=True, indices=_indices(net, targets),
-                 limit=np.inf if limit is None else limit)
-    t = np.atleast_2d(t)
-    t[~np.isfinite(t)] = np.nan
-    return t
+    """Minutes from every physical node TO each target (the reverse graph).
+
+    Parameters
+    ----------
+    net : Network
+    targets : sequence
+        Ids or physical node indices.
+    limit : float, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_targets, n_nodes), NaN unreachable.
+    """
+    idx = _indices(net, targets)
+    out = np.empty((len(idx), net.n))
+    for k, node in enumerate(idx):
+        st, _ = states_of(net, [node])
+        d = dijkstra(net.graph_reverse, directed=True, indices=st, min_only=True, limit=np.inf if limit is None else limit)
+        out[k] = d[net.entry]
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 def network_od_matrix(net: Network, ids) -> pd.DataFrame:
-    """Origin-destination travel times (minutes) among place / park / station ids; rows are origins."""
+    """Origin-destination travel times (minutes) among place / park / station ids; rows are origins.
+
+    Parameters
+    ----------
+    net : Network
+    ids : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     ids = [str(i) for i in ids]
-    t = travel_times(net, ids)
-    return pd.DataFrame(t[:, net.place_index[ids].to_numpy()], index=ids, columns=ids)
+    cols = net.place_index[ids].to_numpy()
+    out = np.empty((len(ids), len(ids)))
+    for k in range(0, len(ids), _CHUNK):  # a few full rows at a time, only the needed columns kept
+        out[k:k + _CHUNK] = travel_times(net, ids[k:k + _CHUNK])[:, cols]
+    return pd.DataFrame(out, index=ids, columns=ids)
 
 
 # --------------------------------------------------------------------------

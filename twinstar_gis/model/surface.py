@@ -1,27 +1,28 @@
-"""Raster accessibility: friction surface, cumulative travel time, zonal statistics.
+"""Raster accessibility: the land surface, cumulative travel time over it, zonal statistics.
 
-The grid is laid in the regional equal-area projection
-(:data:`twinstar_gis.data.crs.EQUAL_AREA_CRS`), so every cell is a true square of
-``resolution`` metres (distance scale within 0.3 % over the region).  The
-travel-time GeoTIFFs are written on that grid; reprojecting them to lon/lat
-would resample the values, so maps reproject them only for display.
+The grid is laid in the study area's equal-area projection
+(:func:`twinstar_gis.data.crs.study_area_crs`: the Twin Star Albers projection over the
+region), so every cell is a true square of ``resolution`` metres (distance scale within
+0.3 % over the region).  The travel-time GeoTIFFs are written on that grid; reprojecting
+them to lon/lat would resample the values, so maps reproject them only for display.
 
-Friction
+The land
 --------
-* Roads a traveller can leave anywhere (every road class but expressways) are
-  burnt in with their feature speed (:func:`corridor_speeds`, ``all_touched``).
-  Expressways and rail are *not* burnt in: they are entered and left only at
-  network exits, which the travel-time model (:mod:`twinstar_gis.model.traveltime`)
-  joins to their cells.
-* Other cells: the off-road speed times Tobler's slope factor
-  ``exp(-a (|s| + b)) / exp(-a b)`` (``access.tobler_a``/``tobler_b``; 1 on the
-  flat, 0.5 at a 20 % slope with the defaults), with the slope from the DEM.
-* Cost between neighbouring cells (8-connected) = distance x mean pace of
-  the two cells.
+No road is burnt into the raster: the network carries every trip on a road or a line
+(:mod:`twinstar_gis.model.network`) and the land carries only movement off the network.
 
-Shortest times are :func:`scipy.sparse.csgraph.dijkstra` from many sources at
-once (:func:`multi_source_times`); sources sharing a node keep the smallest
-start time.
+* ``access.land_model = "off_road"``: every cell moves at ``speeds.off_road`` times Tobler's
+  slope factor ``exp(-a (|s| + b)) / exp(-a b)`` (``access.tobler_a``/``tobler_b``; 1 on the
+  flat, 0.5 at a 20 % slope with the defaults), the slope from the DEM.
+* ``access.land_model = "local_roads"``: land in each county moves at the speed of its unmapped
+  local roads (:func:`local_road_speeds`), the slope factor applied the same way.
+* Cost between neighbouring cells (8-connected) = distance x mean pace of the two cells.
+
+Shortest times are :func:`scipy.sparse.csgraph.dijkstra` on a CSR graph of the cells inside
+the study area only (32-bit indices), built directly without intermediate edge lists, with
+one extra *virtual source* row holding an arc to every cell: a query writes the start time of
+each seed cell into that row (``inf`` elsewhere), so many sources with their own start times
+cost one Dijkstra and no copy of the graph (:func:`land_times`).
 """
 
 from __future__ import annotations
@@ -37,22 +38,33 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.features import rasterize
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from ..data.crs import EQUAL_AREA_CRS
+from ..data.crs import study_area_crs
 from ..data.io import atomic_output
-from ..data.schema import in_service
-from ..settings import DEFAULT, ROAD_CLASSES, Settings
-from .network import parse_speed
+from ..resources import check_memory
+from ..settings import DEFAULT, Settings
 
-__all__ = ["Grid", "make_grid", "friction_surface", "corridor_speeds", "cost_distance", "multi_source_times", "write_raster",
-           "zonal_time_stats", "NODATA", "BURNT_CLASSES"]
+__all__ = [
+    "GRAPH_BYTES_PER_CELL",
+    "NODATA",
+    "Grid",
+    "cost_distance",
+    "friction_surface",
+    "land_graph",
+    "land_times",
+    "make_grid",
+    "multi_source_times",
+    "write_raster",
+    "zonal_time_stats",
+]
 
 log = logging.getLogger(__name__)
 NODATA = -9999.0
-#: Road classes burnt into the friction surface: every road a traveller can leave anywhere.
-BURNT_CLASSES = tuple(c for c in ROAD_CLASSES if c != "expressway")
+#: Bytes per inside cell of the land graph and one Dijkstra over it: 8 arcs x (8 data + 4 index)
+#: + 1 virtual arc x 12 + indptr 4 + Dijkstra's distance 8 and heap node 56 + the surface 8.
+GRAPH_BYTES_PER_CELL = 8 * 12 + 12 + 4 + 8 + 56 + 8
 
 
 @dataclass(frozen=True)
@@ -76,14 +88,31 @@ class Grid:
         return row, col
 
 
-def make_grid(region: gpd.GeoDataFrame, resolution: float = 1000.0, *, margin: float = 0.0) -> Grid:
-    """A grid over a region (any CRS) in the equal-area projection."""
-    b = region.to_crs(EQUAL_AREA_CRS).total_bounds
+def make_grid(region: gpd.GeoDataFrame, resolution: float = 1000.0, *, margin: float = 0.0, crs=None) -> Grid:
+    """A grid over a region (any CRS) in the study area's equal-area projection.
+
+    Parameters
+    ----------
+    region : GeoDataFrame
+        The study area (its prefectures).
+    resolution : float
+        Cell size, metres.
+    margin : float
+        Metres added on every side.
+    crs : pyproj.CRS, optional
+        Projection (default :func:`~twinstar_gis.data.crs.study_area_crs` of ``region``).
+
+    Returns
+    -------
+    Grid
+    """
+    crs = crs if crs is not None else study_area_crs(region)
+    b = region.to_crs(crs).total_bounds
     x0 = np.floor((b[0] - margin) / resolution) * resolution
     y1 = np.ceil((b[3] + margin) / resolution) * resolution
     w = int(np.ceil((b[2] + margin - x0) / resolution))
     h = int(np.ceil((y1 - (b[1] - margin)) / resolution))
-    return Grid(from_origin(x0, y1, resolution, resolution), w, h, RioCRS.from_wkt(EQUAL_AREA_CRS.to_wkt()), resolution)
+    return Grid(from_origin(x0, y1, resolution, resolution), w, h, RioCRS.from_wkt(crs.to_wkt()), resolution)
 
 
 def _dem_on_grid(dem_path, grid: Grid):
@@ -96,57 +125,28 @@ def _dem_on_grid(dem_path, grid: Grid):
     return out
 
 
-def corridor_speeds(corridors: gpd.GeoDataFrame, settings: Settings = DEFAULT, *, scenario=None) -> np.ndarray:
-    """Speed (km/h) of every road feature, by the rule the network uses for its edges.
-
-    The class speed of :attr:`Settings.speeds`, unless :attr:`NetworkSettings.use_maxspeed`
-    is on and the feature has a positive ``maxspeed`` (OSM; ``"80"`` or ``"50 mph"``) or,
-    for a scenario feature (``scenario`` True), a ``design_speed_kmh``: then that value x
-    ``maxspeed_factor``.  The embedded corridors' ``design_speed_kmh`` are design speeds,
-    not average speeds, and are not used.  An unknown class is an error.
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> c = gpd.GeoDataFrame({"class": ["county_road"] * 3, "design_speed_kmh": [None, 200, 200]})
-    >>> corridor_speeds(c, scenario=[True, True, False]).tolist()
-    [40.0, 160.0, 40.0]
-    """
-    speed = np.array([settings.speeds.for_class(c) for c in corridors["class"]], dtype=float)
-    if not settings.network.use_maxspeed:
-        return speed
-    scenario = np.zeros(len(corridors), bool) if scenario is None else np.asarray(scenario, bool)
-    for col, only_scenario in (("maxspeed", False), ("design_speed_kmh", True)):
-        if col in corridors.columns:
-            v, _ = parse_speed(corridors[col])  # invalid values are refused when the network is built
-            use = np.isfinite(v) & (v > 0) & (scenario if only_scenario else True)
-            speed = np.where(use, v * settings.network.maxspeed_factor, speed)
-    return speed
-
-
 def _tobler(slope: np.ndarray, settings: Settings) -> np.ndarray:
     a, b = settings.access.tobler_a, settings.access.tobler_b
     return np.exp(-a * (np.abs(slope) + b)) / np.exp(-a * b)
 
 
-def _corridors_in_use(layers, include_planned, extra_corridors):
-    cors = in_service(layers["corridors"], include_planned=include_planned)
-    cors = cors.assign(_scenario=False)
-    if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
-        cors = pd.concat([cors, extra_corridors.to_crs(4326).assign(_scenario=True)], ignore_index=True)
-    return cors
+def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Settings = DEFAULT, land_speed=None):
+    """Land speed (km/h) of every cell, the slope factor, and the cells that can be crossed.
 
+    No road is burnt in (the network carries them).  The base speed is ``speeds.off_road``
+    or, with ``access.land_model = "local_roads"``, the per-cell local-road speed given as
+    ``land_speed``; times Tobler's slope factor from the DEM.  A cell can be crossed when its
+    centre lies in a prefecture (in any boundary when there is no prefecture level).
 
-def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Settings = DEFAULT,
-                     include_planned: bool = False, extra_corridors=None):
-    """Speed (km/h) of every cell, the slope factor applied off-road, and the cells that can be crossed.
-
-    Roads a traveller can leave anywhere (every road class but ``expressway``) are
-    burnt in with their feature speed (:func:`corridor_speeds`, ``all_touched``;
-    the fastest wins where roads share a cell).  Expressways and rail are not
-    burnt in: they are entered and left only at network exits.  Other cells:
-    ``speeds.off_road`` x Tobler's slope factor from the DEM.  A cell can be
-    crossed when its centre lies in a prefecture.
+    Parameters
+    ----------
+    layers : dict
+        ``boundaries``.
+    grid : Grid
+    dem_path : path-like, optional
+    settings : Settings
+    land_speed : numpy.ndarray, optional
+        ``(H, W)`` base speed, km/h (default ``speeds.off_road`` everywhere).
 
     Returns
     -------
@@ -154,44 +154,110 @@ def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Setti
         speed_kmh, slope_factor, inside-region mask.
     """
     region = layers["boundaries"]
-    region = region[region["level"] == "prefecture"].to_crs(EQUAL_AREA_CRS)
+    if "level" in region.columns and (region["level"] == "prefecture").any():
+        region = region[region["level"] == "prefecture"]
+    region = region.to_crs(grid.crs)
     inside = rasterize([(g, 1) for g in region.geometry], out_shape=(grid.height, grid.width),
                        transform=grid.transform, fill=0, dtype="uint8").astype(bool)
     dem = _dem_on_grid(dem_path, grid)
     gy, gx = np.gradient(np.where(np.isfinite(dem), dem, np.nanmean(dem) if np.isfinite(dem).any() else 0.0), grid.resolution)
     factor = _tobler(np.hypot(gx, gy), settings)
-    speed = (settings.speeds.off_road * factor).astype("float64")
-    cors = _corridors_in_use(layers, include_planned, extra_corridors)
-    roads = cors[cors["class"].isin(BURNT_CLASSES)]
-    if len(roads):
-        v = corridor_speeds(roads, settings, scenario=roads["_scenario"].to_numpy(bool))
-        order = np.argsort(v, kind="stable")  # slowest first: the fastest is burnt last and wins
-        geoms = roads.to_crs(EQUAL_AREA_CRS).geometry.to_numpy()
-        burnt = rasterize([(geoms[i], v[i]) for i in order], out_shape=speed.shape, transform=grid.transform,
-                          fill=0, all_touched=True, dtype="float64")
-        speed = np.where(burnt > 0, burnt, speed)
-    return speed, factor, inside
+    base = settings.speeds.off_road if land_speed is None else land_speed
+    return (base * factor).astype("float64"), factor, inside
 
 
-def _cell_graph(speed_kmh: np.ndarray, resolution: float, active: np.ndarray):
-    """8-connected cell graph, both directions; edge minutes = distance x mean pace of both cells."""
+def land_graph(speed_kmh: np.ndarray, resolution: float, active: np.ndarray, *, settings: Settings = DEFAULT):
+    """The 8-connected graph of the active cells as CSR (32-bit indices), plus a virtual source row.
+
+    Cells are numbered in row-major order among the active ones; edge minutes = distance x mean
+    pace of both cells.  The last row (index ``n``) holds an arc to every cell, ``inf`` until a
+    query writes start times into it (:func:`land_times`).  The memory is estimated first
+    (:func:`twinstar_gis.resources.check_memory`).
+
+    Parameters
+    ----------
+    speed_kmh : (H, W) array
+    resolution : float
+    active : (H, W) bool array
+    settings : Settings
+        For the memory budget.
+
+    Returns
+    -------
+    (scipy.sparse.csr_matrix, numpy.ndarray)
+        The graph and the flat (row-major) index of every active cell.
+    """
     h, w = speed_kmh.shape
+    cells = np.flatnonzero(active.ravel())
+    n = cells.size
+    check_memory(n * GRAPH_BYTES_PER_CELL, f"the land graph of {n:,} cells", "access.resolution_m (a coarser grid)",
+                 settings=settings)
+    cid = np.full(h * w, -1, np.int64)
+    cid[cells] = np.arange(n)
+    cid = cid.reshape(h, w)
     with np.errstate(divide="ignore"):
         pace = np.where(active, 60.0 / speed_kmh / 1000.0, np.inf)  # minutes per metre
-    idx = np.arange(h * w, dtype=np.int64).reshape(h, w)
-    us, vs, ws = [], [], []
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+    counts = np.zeros(n + 2, np.int64)
+    parts = []
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1), (0, -1), (-1, 0), (-1, -1), (-1, 1)):
         r0, r1 = max(0, -dr), h - max(0, dr)
         c0, c1 = max(0, -dc), w - max(0, dc)
-        a = idx[r0:r1, c0:c1]
-        b = idx[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
-        dist = resolution * (np.sqrt(2.0) if dr and dc else 1.0)
-        cost = dist * (pace[r0:r1, c0:c1] + pace[r0 + dr:r1 + dr, c0 + dc:c1 + dc]) / 2.0
-        ok = np.isfinite(cost)
-        us += [a[ok], b[ok]]
-        vs += [b[ok], a[ok]]
-        ws += [cost[ok], cost[ok]]
-    return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+        a = cid[r0:r1, c0:c1]
+        b = cid[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+        ok = (a >= 0) & (b >= 0)
+        cost = resolution * (np.sqrt(2.0) if dr and dc else 1.0) * (pace[r0:r1, c0:c1] + pace[r0 + dr:r1 + dr, c0 + dc:c1 + dc]) / 2.0
+        parts.append((a[ok], b[ok].astype(np.int32), cost[ok]))
+        np.add.at(counts, a[ok] + 1, 1)
+    counts[n + 1] = n  # the virtual row
+    indptr = np.cumsum(counts)
+    nnz = int(indptr[-1])
+    itype = np.int32 if nnz < 2**31 - 1 else np.int64
+    indices = np.empty(nnz, itype)
+    data = np.empty(nnz, np.float64)
+    fill = indptr[:-1].copy()
+    for a, b, cost in parts:  # each cell has at most one neighbour per direction: place them in turn
+        pos = fill[a]
+        indices[pos], data[pos] = b, cost
+        fill[a] += 1
+    indices[indptr[n]:] = np.arange(n)
+    data[indptr[n]:] = np.inf
+    g = csr_matrix((data, indices, indptr.astype(itype)), shape=(n + 1, n + 1))
+    return g, cells
+
+
+def land_times(graph, seeds, start_minutes, *, limit=None) -> np.ndarray:
+    """Minutes from the nearest seed (plus its start time) to every cell of a :func:`land_graph`.
+
+    Several seeds on one cell keep the smallest start time (never their sum); ``inf``
+    where unreachable (or beyond ``limit``).
+
+    Parameters
+    ----------
+    graph : scipy.sparse.csr_matrix
+        A land graph with its virtual source row.
+    seeds : array of int
+        Cells (compact numbering).
+    start_minutes : array of float
+    limit : float, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_cells,) minutes.
+    """
+    n = graph.shape[0] - 1
+    row = graph.data[graph.indptr[n]:]
+    row[:] = np.inf
+    seeds = np.asarray(seeds, np.int64)
+    start = np.asarray(start_minutes, float)
+    ok = np.isfinite(start)
+    np.minimum.at(row, seeds[ok], np.maximum(start[ok], 0.0))  # explicit zeros are arcs in a CSR built from its arrays
+    try:
+        if not np.isfinite(row).any():
+            return np.full(n, np.inf)
+        return dijkstra(graph, directed=True, indices=n, limit=np.inf if limit is None else float(limit))[:n]
+    finally:
+        row[:] = np.inf
 
 
 def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.ndarray:
@@ -220,7 +286,7 @@ def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.nd
     # A virtual source (row n) linked to every seed node with its start time.
     indptr = np.concatenate([g.indptr, [g.indptr[-1] + seeds.size]])
     indices = np.concatenate([g.indices, seeds]).astype(g.indices.dtype if n < 2**31 - 1 else np.int64)
-    data = np.concatenate([g.data, np.maximum(best[seeds], 1e-12)])
+    data = np.concatenate([g.data, np.maximum(best[seeds], 0.0)])  # explicit zeros are arcs here
     aug = csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
     return dijkstra(aug, directed=True, indices=n, limit=limit)[:n]
 
@@ -240,41 +306,49 @@ def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None
         Start time of each seed (default 0).
     active : (H, W) bool array, optional
         Cells that can be crossed (default all).
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) minutes.
     """
     h, w = speed_kmh.shape
     active = np.ones((h, w), bool) if active is None else active
-    u, v, wt = _cell_graph(speed_kmh, grid.resolution, active)
+    g, cells = land_graph(speed_kmh, grid.resolution, active)
     seeds_xy = np.asarray(seeds_xy, dtype=float).reshape(-1, 2)
     seed_minutes = np.zeros(len(seeds_xy)) if seed_minutes is None else np.asarray(seed_minutes, float)
     r, c = grid.rowcol(seeds_xy[:, 0], seeds_xy[:, 1])
     ok = (r >= 0) & (r < h) & (c >= 0) & (c < w) & np.isfinite(seed_minutes)
+    cid = np.full(h * w, -1, np.int64)
+    cid[cells] = np.arange(cells.size)
+    flat = np.where(ok, r * w + c, 0)
+    ok &= cid[flat] >= 0
     if not ok.any():
         raise ValueError("no seed lies on the grid")
-    g = coo_matrix((wt, (u, v)), shape=(h * w, h * w)).tocsr()
-    t = multi_source_times(g, r[ok] * w + c[ok], seed_minutes[ok]).reshape(h, w)
-    t[~np.isfinite(t)] = np.nan
-    return t
+    t = np.full(h * w, np.nan)
+    d = land_times(g, cid[flat[ok]], seed_minutes[ok])
+    t[cells] = np.where(np.isfinite(d), d, np.nan)
+    return t.reshape(h, w)
 
 
 def write_raster(path, array: np.ndarray, grid: Grid, *, tags: dict | None = None):
     """Write a float32 GeoTIFF on ``grid`` (atomically); NaN becomes the nodata value."""
     data = np.where(np.isfinite(array), array, NODATA).astype("float32")
-    profile = dict(driver="GTiff", height=grid.height, width=grid.width, count=1, dtype="float32", crs=grid.crs,
-                   transform=grid.transform, nodata=NODATA, compress="deflate", tiled=True, blockxsize=256, blockysize=256)
+    profile = {"driver": "GTiff", "height": grid.height, "width": grid.width, "count": 1, "dtype": "float32", "crs": grid.crs,
+                   "transform": grid.transform, "nodata": NODATA, "compress": "deflate", "tiled": True, "blockxsize": 256, "blockysize": 256}
     if grid.width < 256 or grid.height < 256:
         profile.update(tiled=False)
         profile.pop("blockxsize")
         profile.pop("blockysize")
-    with atomic_output(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data, 1)
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+    with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+        if tags:
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
     return path
 
 
 def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFrame, *, thresholds=(60, 120),
-                     active=None) -> pd.DataFrame:
+                     active=None, population=None, population_method=None) -> pd.DataFrame:
     """Per county: mean and median minutes, area and population share within each threshold.
 
     A cell belongs to the county holding its centre (and, with ``active``, only
@@ -282,21 +356,37 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
     cells with no finite time.  Columns are named after the thresholds
     (``area_share_60min``).
 
-    Population shares assume the county's 2020 population is spread evenly over
-    its area (no population grid is available offline): they equal the area
-    shares and are marked so in ``population_method``.
+    Parameters
+    ----------
+    minutes : (H, W) array
+    grid : Grid
+    boundaries : GeoDataFrame
+        Counties (``level = "county"``) with ``population_2020`` (census; missing stays NaN).
+    thresholds : sequence of float
+    active : (H, W) bool array, optional
+    population : (H, W) array, optional
+        People per cell (:func:`twinstar_gis.model.landuse.population_grid`); default: each
+        county's population spread evenly over its cells.
+    population_method : pandas.Series, optional
+        Method per county adcode (``population_method`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
-    zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(EQUAL_AREA_CRS).geometry)],
+    zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(grid.crs).geometry)],
                       out_shape=minutes.shape, transform=grid.transform, fill=0, dtype="int32")
     if active is not None:
         zones = np.where(active, zones, 0)
     cell_km2 = (grid.resolution / 1000.0) ** 2
     rows = []
     for i, c in counties.iterrows():
-        vals = minutes[zones == i + 1]
+        sel = zones == i + 1
+        vals = minutes[sel]
         n = vals.size
-        reach = vals[np.isfinite(vals)]
+        fin = np.isfinite(vals)
+        reach = vals[fin]
         row = {"adcode": c["adcode"], "name_zh": c["name_zh"], "name_en": c.get("name_en", ""),
                "city_adcode": c["parent_adcode"], "cells": n, "area_km2_grid": n * cell_km2,
                "mean_min": float(np.mean(reach)) if reach.size else np.nan,
@@ -304,14 +394,21 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
                "unreachable_share": 1 - reach.size / n if n else np.nan}
         pop = c.get("population_2020")
         row["population_2020"] = pop
+        known = pop is not None and pd.notna(pop)
+        people = population[sel] if population is not None else None
         for th in thresholds:
             share = float((reach <= th).sum() / n) if n else np.nan
             t = f"{float(th):g}"
             row[f"area_share_{t}min"] = share
             row[f"area_km2_{t}min"] = share * n * cell_km2 if n else np.nan
-            known = pop is not None and pd.notna(pop)
-            row[f"population_{t}min"] = share * pop if known else np.nan
-            row[f"population_share_{t}min"] = share if known else np.nan
-        row["population_method"] = "uniform over county area (assumption)"
+            if known and people is not None and np.isfinite(people).any():
+                within = float(np.nansum(np.where(fin & (np.where(fin, vals, np.inf) <= th), people, 0.0)))
+                pshare = within / float(np.nansum(people)) if np.nansum(people) > 0 else np.nan
+            else:
+                pshare = share
+            row[f"population_{t}min"] = pshare * pop if known else np.nan
+            row[f"population_share_{t}min"] = pshare if known else np.nan
+        method = population_method.get(str(c["adcode"])) if population_method is not None else None
+        row["population_method"] = method or "uniform over county area (assumption)"
         rows.append(row)
     return pd.DataFrame(rows)

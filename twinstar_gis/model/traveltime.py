@@ -1,40 +1,47 @@
-"""The one travel-time model: network times continued over a friction surface.
+"""The one travel-time model: the network, and the land joined to it where a traveller gets on or off.
 
 Every accessibility output of the tool -- the OD matrix, nearest core / station /
 expressway, the travel-time rasters, the county statistics, the 1-/2-hour
-circles and the isochrone polygons -- is read off one graph, so a map's outline
-and a table's number cannot disagree by more than one cell.
+circles and the isochrone polygons -- is read off this one model, so a map's
+outline and a table's number cannot disagree by more than one cell.
 
-The graph
+The model
 ---------
-One directed graph whose nodes are the network's nodes
-(:func:`twinstar_gis.model.network.build_network`) followed by the cells of an
-equal-area grid (``access.resolution_m``):
+* **The network** (:func:`twinstar_gis.model.network.build_network`) carries every trip on a
+  road or a line: directions, bridges, tunnels, layers, access rules, turn restrictions,
+  rail boarded at stations, places / parks / stations linked to it.
+* **The land** (:func:`twinstar_gis.model.surface.friction_surface`) carries only movement off
+  the network: cells of the study area's equal-area grid (``access.resolution_m``),
+  8-connected, at the land speed (``speeds.off_road`` x Tobler's slope factor, or the
+  county's local-road speed with ``access.land_model = "local_roads"``).  No road is burnt
+  into it.
+* **Joins.**  A cell whose centre lies within ``access.join_m`` (default: one cell) of a
+  *land-access* edge (a road other than expressway and ramp, not a bridge or tunnel, not rail;
+  :attr:`Network.edges` ``land``) is joined to the nearest point of the nearest such edge,
+  at the cell's own pace over the straight distance, and the edge is "split" there: the join
+  reaches the edge's ends along the edge, in the directions the edge allows, through every
+  state of the network that may drive it (turn restrictions and destination zones included).
+  The cell of a linked place, park or station is also joined through that point (the
+  distance from the point to the cell centre at the cell's pace).
+* **One land leg at the far end.**  A surface *from* sources runs the network first and then
+  the land (network -> join -> land): the land never leads back into the network.  A surface
+  *to* targets is its transpose (land -> join -> network).  So between two network points
+  (linked places, parks, stations) the model *is* the network: OD between them is the
+  network's time exactly, and never faster (tested).  A source is a place, park or station
+  (its network node and its own cell), or a bare point, attached to the network like a place
+  (the nearest land-access edge within ``speeds.max_link_km``, at ``speeds.off_network``) plus
+  its own cell.  A point farther than that from every land-access edge is unlinked: it
+  reaches the network over the land first (land -> join -> network -> join -> land).
+* **Scenarios only add.**  A model built with planned corridors or a scenario file carries the
+  base network intact plus the scenario's corridors, links and joins, tagged
+  (:func:`model_variant` takes them out again): one build serves the base, the scenario and
+  the road-only comparison.
 
-* network edges as the network builds them (corridors, rail with boarding at
-  stations, links of places/parks/stations);
-* 8-connected cell edges: distance x mean pace of the two cells, the pace from
-  the friction surface (:func:`twinstar_gis.model.surface.friction_surface`:
-  roads other than expressways burnt in at their speed, elsewhere
-  ``speeds.off_road`` x Tobler's slope factor);
-* every network **exit** (road nodes that are not expressway interiors,
-  stations, places and parks; never rail interiors) is joined to the centre of
-  the cell it lies in, both ways, at the cell's pace over the straight distance
-  (at most half a cell diagonal).  This is where a trip leaves a corridor for
-  the last mile, or comes from the land onto a corridor.  A free join would let
-  a trip jump up to a cell at every exit; along a burnt-in road with an exit
-  every 1.6 km that made trips ~15 % too fast.
-
-Times from (or to) sources are a multi-source Dijkstra on this graph
-(:func:`scipy.sparse.csgraph.dijkstra`).  A *surface* is the cells' part of the
-result, shape ``(H, W)``: minutes to each cell's centre, ``NaN`` where no finite
-time exists (outside the region).  Maps, rasters, isochrones and the county and
-circle statistics are read off surfaces, so their areas agree exactly (cell
-counts).  Tables of places, parks and stations (OD, nearest core/station/
-expressway) use the time at the feature's own network node; it differs from
-its cell's value by at most the join (half a cell diagonal at the cell's pace:
-0.7 min on a 1 km road cell at 60 km/h, 2.8 min off-road at 15 km/h).  A bare
-point (no id) is its cell; a place's time to itself is 0.
+Times are multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra`) on the network and on
+the land graph.  A *surface* is the cells' times, shape ``(H, W)``, ``NaN`` where no finite
+time exists (outside the region).  Maps, rasters, isochrones and the county and circle
+statistics are read off surfaces (cell counts).  Tables of places, parks and stations use the
+time at the feature's own network node (its cell for an unlinked one).
 
 Examples
 --------
@@ -46,10 +53,10 @@ Examples
 >>> od = od_matrix(model, ["CORE_150400", "SEAT_150402"])
 >>> float(od.loc["CORE_150400", "CORE_150400"])
 0.0
->>> s = time_surface(model, ["CORE_150400"], direction="to")
->>> seat = times_at(model, s, ds["places"].set_index("place_id").geometry[["SEAT_150402"]])[0]
->>> bool(abs(seat - od.loc["SEAT_150402", "CORE_150400"]) < 11.4)  # within the join: half a 4 km diagonal off-road
+>>> from twinstar_gis.model.network import network_od_matrix
+>>> bool(od.loc["SEAT_150402", "CORE_150400"] == network_od_matrix(model.network, ["SEAT_150402", "CORE_150400"]).iloc[0, 1])
 True
+>>> s = time_surface(model, ["CORE_150400"], direction="to")
 >>> iso = isochrone_polygons(model, s, [60])
 >>> bool(abs(iso["area_km2"].iloc[0] - iso["cells"].iloc[0] * 16) < 16)  # ellipsoid vs cells x 16 km2
 True
@@ -57,6 +64,8 @@ True
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -66,50 +75,74 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from rasterio.features import shapes
-from scipy.sparse import coo_matrix
+from rasterio.features import rasterize, shapes
+from scipy.ndimage import binary_dilation
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import shape
 
-from ..errors import AccessError
-from ..data.crs import EQUAL_AREA_CRS, geodesic_area_km2
+from ..data.crs import geodesic_area_km2
 from ..data.schema import in_service
-from .network import build_network
-from .surface import Grid, _cell_graph, friction_surface, make_grid, multi_source_times, zonal_time_stats
+from ..errors import AccessError
 from ..settings import DEFAULT, Settings
+from .landuse import land_speed, population_grid
+from .network import build_network, collapse_states, network_crs, network_variant, states_of
+from .surface import Grid, friction_surface, land_graph, land_times, make_grid, multi_source_times, zonal_time_stats
 
-__all__ = ["TravelTimeModel", "AccessResult", "build_model", "model_from_raster", "time_surface",
-           "times_at", "times_between", "isochrone_polygons", "isochrones", "od_matrix", "county_statistics",
-           "accessibility", "compare_scenarios"]
+__all__ = [
+    "EXPRESSWAY_ACCESS",
+    "AccessResult",
+    "TravelTimeModel",
+    "accessibility",
+    "build_model",
+    "build_models",
+    "compare_scenarios",
+    "county_statistics",
+    "coverage",
+    "isochrone_polygons",
+    "isochrones",
+    "model_from_raster",
+    "model_variant",
+    "od_matrix",
+    "time_surface",
+    "times_at",
+    "times_between",
+]
 
 log = logging.getLogger(__name__)
-_LINK_MIN = 1e-9  # smallest edge (a sparse graph cannot store a zero edge reliably)
 _CHUNK = 8  # sources per Dijkstra call when a full row per source is kept
-_TO_EA = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
-
+#: Target name of the network's expressway access points (:attr:`Network.expressway_access`).
+EXPRESSWAY_ACCESS = "expressway_access"
 
 
 @dataclass(frozen=True)
 class TravelTimeModel:
-    """The network joined to the friction surface (see the module docstring).
+    """The network joined to the land (see the module docstring).
 
     Attributes
     ----------
     network : Network or None
-        The routable network (``None`` for a surface-only model).
+        The routable network (``None`` for a land-only model).
     grid : Grid
-        The equal-area grid of the surface.
+        The equal-area grid of the land.
     speed_kmh : numpy.ndarray
-        ``(H, W)`` speed of every cell.
+        ``(H, W)`` land speed of every cell.
     inside : numpy.ndarray
-        ``(H, W)`` cells that can be crossed (centre in the region, or holding a
-        place, park or station).
+        ``(H, W)`` cells that can be crossed (centre in the region, or holding a place, park or station).
     settings : Settings
-    graph, graph_reverse : scipy.sparse.csr_matrix
-        Network nodes then cells (row-major); the reverse is the same object when
-        the network is symmetric.
-    node_cell : numpy.ndarray
-        Cell joined to each network node (``-1``: not an exit, or off the grid).
+    land : scipy.sparse.csr_matrix
+        The land graph of the inside cells (compact numbering) with its virtual source row.
+    cells : numpy.ndarray
+        Flat (row-major) grid index of every inside cell.
+    joins : pandas.DataFrame
+        Land joins: ``cell`` (compact), ``edge`` (row of ``network.edges``), ``t`` (fraction from the
+        edge's ``u``), ``minutes`` (cell centre to the edge at the cell's pace), ``scenario``.
+    point_joins : pandas.DataFrame
+        ``node`` (a place, park or station), ``cell``, ``minutes``: a point's own cell.
+    egress_from, egress_to : tuple of numpy.ndarray
+        ``(state, cell, minutes)``: network -> cell (surfaces from sources) and, transposed,
+        cell -> network (surfaces to targets).
+    linked : numpy.ndarray
+        Physical nodes with at least one arc in this model's network.
     """
 
     network: object
@@ -117,9 +150,13 @@ class TravelTimeModel:
     speed_kmh: np.ndarray
     inside: np.ndarray
     settings: Settings
-    graph: object = field(repr=False)
-    graph_reverse: object = field(repr=False)
-    node_cell: np.ndarray = field(repr=False)
+    land: object = field(repr=False, default=None)
+    cells: np.ndarray = field(repr=False, default=None)
+    joins: pd.DataFrame = field(repr=False, default=None)
+    point_joins: pd.DataFrame = field(repr=False, default=None)
+    egress_from: tuple = field(repr=False, default=None)
+    egress_to: tuple = field(repr=False, default=None)
+    linked: np.ndarray = field(repr=False, default=None)
 
     @property
     def n_nodes(self) -> int:
@@ -129,34 +166,167 @@ class TravelTimeModel:
     def shape(self) -> tuple:
         return self.inside.shape
 
+    @property
+    def graph(self):
+        """The land graph (kept for callers that count its edges)."""
+        return self.land
 
-# ---------------------------------------------------------------- network adapters
-def _build_network(layers, settings, **kw):
-    return build_network(layers, settings=settings, **kw)
+    @functools.cached_property
+    def cell_id(self) -> np.ndarray:
+        """Compact cell number of every flat grid index (-1: not an inside cell)."""
+        out = np.full(self.grid.height * self.grid.width, -1, np.int64)
+        out[self.cells] = np.arange(self.cells.size)
+        return out
 
-
-def _exit_mask(net) -> np.ndarray:
-    """Nodes where a traveller can leave the network onto the land (``Network.exit``)."""
-    return np.asarray(net.exit, dtype=bool)
-
-
-def _cells_of(grid: Grid, lon, lat, *, offsets: bool = False):
-    """Row-major cell index of lon/lat points on ``grid`` (``-1`` off the grid); with ``offsets``
-    also each point's distance (m) from its cell's centre."""
-    x, y = _TO_EA.transform(np.asarray(lon, float), np.asarray(lat, float))
-    r, c = grid.rowcol(x, y)
-    ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-    cell = np.where(ok, r * grid.width + c, -1)
-    if not offsets:
-        return cell
-    cx, cy = grid.xy(r, c)
-    return cell, np.hypot(x - cx, y - cy)
+    @functools.cached_property
+    def _land_edges(self):
+        """Projected land-access edges present in this model's network, and their STRtree."""
+        net = self.network
+        e = net.edges
+        present = np.zeros(len(e), bool)
+        present[net.arcs["edge"].to_numpy()] = True
+        rows = np.flatnonzero(e["land"].to_numpy(bool) & present & (e["km"].to_numpy() > 0))
+        geoms = _project(np.asarray(e.geometry.values)[rows], self.grid.crs)
+        return rows, geoms, shapely.STRtree(geoms)
 
 
 # ---------------------------------------------------------------- building
+def _project(geoms, crs) -> np.ndarray:
+    """lon/lat geometries to ``crs`` in one vectorised call."""
+    tr = Transformer.from_crs(4326, crs, always_xy=True)
+    return shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def _cells_of(grid: Grid, lon, lat):
+    """Flat cell index of lon/lat points (-1 off the grid) and their distance (m) from the cell centre."""
+    x, y = Transformer.from_crs(4326, grid.crs, always_xy=True).transform(np.asarray(lon, float), np.asarray(lat, float))
+    r, c = grid.rowcol(x, y)
+    ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+    cx, cy = grid.xy(r, c)
+    return np.where(ok, r * grid.width + c, -1), np.hypot(x - cx, y - cy)
+
+
+def _join_distance(settings, grid) -> float:
+    return float(settings.access.join_m) if settings.access.join_m > 0 else float(grid.resolution)
+
+
+def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
+    """Each cell within the join distance of a land-access edge: its nearest base edge, and the
+    nearest scenario edge where that is nearer still (``scenario``)."""
+    cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "minutes": np.zeros(0),
+            "scenario": np.zeros(0, bool)}
+    e = net.edges
+    rows = np.flatnonzero(e["land"].to_numpy(bool) & (e["km"].to_numpy() > 0))
+    if not len(rows) or not len(cells):
+        return pd.DataFrame(cols)
+    geoms = _project(np.asarray(e.geometry.values)[rows], grid.crs)
+    join_m = _join_distance(settings, grid)
+    mask = rasterize([(g, 1) for g in geoms], out_shape=(grid.height, grid.width), transform=grid.transform, fill=0,
+                     all_touched=True, dtype="uint8").astype(bool)
+    mask = binary_dilation(mask, iterations=int(np.ceil(join_m / grid.resolution)))
+    cid = np.full(grid.height * grid.width, -1, np.int64)
+    cid[cells] = np.arange(len(cells))
+    flat = np.flatnonzero(mask.ravel() & (cid >= 0))
+    x, y = grid.xy(flat // grid.width, flat % grid.width)
+    pts = shapely.points(x, y)
+    scen = e["scenario"].to_numpy(bool)[rows]
+    frames = []
+    best = pd.Series(np.inf, index=flat)
+    for part in (~scen, scen):
+        idx = np.flatnonzero(part)
+        if not len(idx):
+            continue
+        a, b = shapely.STRtree(geoms[idx]).query_nearest(pts, max_distance=join_m, all_matches=False)
+        g = geoms[idx[b]]
+        d = shapely.distance(g, pts[a])
+        keep = d < best.to_numpy()[a]
+        a, b, g, d = a[keep], b[keep], g[keep], d[keep]
+        best.iloc[a] = d
+        frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[idx[b]],
+                                    "t": shapely.line_locate_point(g, pts[a], normalized=True),
+                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[idx[b]]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(cols)
+
+
+def _point_joins(net, grid, speed, cells) -> pd.DataFrame:
+    """Every place, park and station and its own cell: the distance to the cell centre at the cell's pace."""
+    nodes = net.place_index.to_numpy(np.int64)
+    nodes = nodes[np.isin(net.kind[nodes], ["place", "station"])]
+    flat, off = _cells_of(grid, net.lon[nodes], net.lat[nodes])
+    cid = np.full(grid.height * grid.width, -1, np.int64)
+    cid[cells] = np.arange(len(cells))
+    ok = flat >= 0
+    ok[ok] = cid[flat[ok]] >= 0
+    return pd.DataFrame({"node": nodes[ok], "cell": cid[flat[ok]],
+                         "minutes": np.maximum(off[ok] / 1000.0 / speed.ravel()[flat[ok]] * 60.0, 1e-9)})
+
+
+def _egress(net, joins, point_joins, linked):
+    """(state, cell, minutes) network -> cell, and the transposed cell -> network arcs, of this network's arcs."""
+    a = net.arcs[["tail", "head", "minutes", "edge", "forward"]]
+    j = joins.merge(a, on="edge", suffixes=("_join", ""))
+    t, w, fwd = j["t"].to_numpy(), j["minutes"].to_numpy(), j["forward"].to_numpy(bool)
+    along_from = np.where(fwd, t, 1.0 - t) * w  # from the arc's tail to the split point
+    eg_from = [j["tail"].to_numpy(), j["cell"].to_numpy(), along_from + j["minutes_join"].to_numpy()]
+    start = (j["tail"].to_numpy() == net.entry[net.state_node[j["tail"].to_numpy()]])
+    eg_to = [j["head"].to_numpy()[start], j["cell"].to_numpy()[start],
+             ((w - along_from) + j["minutes_join"].to_numpy())[start]]
+    p = point_joins[linked[point_joins["node"].to_numpy()]]
+    out = []
+    for eg, states in ((eg_from, p["node"].to_numpy()), (eg_to, net.entry[p["node"].to_numpy()])):
+        out.append(tuple(np.concatenate([x, y]) for x, y in zip(eg, (states, p["cell"].to_numpy(), p["minutes"].to_numpy()))))
+    return out[0], out[1]
+
+
+def _linked(net) -> np.ndarray:
+    deg = np.zeros(net.n_states, bool)
+    deg[net.arcs["tail"].to_numpy()] = True
+    deg[net.arcs["head"].to_numpy()] = True
+    out = deg[:net.n].copy()
+    np.logical_or.at(out, net.state_node[net.n:], deg[net.n:])
+    return out
+
+
+def model_variant(model: TravelTimeModel, *, scenario: bool = True, rail: bool = True) -> TravelTimeModel:
+    """The same model without its scenario corridors, links and joins (``scenario=False``: the base
+    model exactly) and/or without rail (``rail=False``: by road only).
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    scenario, rail : bool
+        Keep scenario / rail arcs.
+
+    Returns
+    -------
+    TravelTimeModel
+    """
+    if model.network is None or (scenario and rail):
+        return model
+    net = network_variant(model.network, scenario=scenario, rail=rail)
+    joins = model.joins if scenario else model.joins[~model.joins["scenario"].to_numpy(bool)]
+    linked = _linked(net)
+    eg_from, eg_to = _egress(net, joins, model.point_joins, linked)
+    return dataclasses.replace(model, network=net, joins=joins, egress_from=eg_from, egress_to=eg_to, linked=linked)
+
+
 def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network=None,
                       settings: Settings = DEFAULT) -> TravelTimeModel:
-    """A model from a speed raster and (optionally) a network; :func:`build_model` ends here.
+    """A model from a land speed raster and (optionally) a network; :func:`build_model` ends here.
+
+    Parameters
+    ----------
+    speed_kmh : (H, W) array
+        Land speed, km/h.
+    grid : Grid
+    inside : (H, W) bool array, optional
+        Cells that can be crossed (default all).
+    network : Network, optional
+    settings : Settings
+
+    Returns
+    -------
+    TravelTimeModel
 
     Examples
     --------
@@ -170,101 +340,203 @@ def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network
     >>> float(s[2, 3]), round(float(s[1, 1]), 4)
     (4.0, 5.6569)
     """
-    h, w = speed_kmh.shape
-    inside = np.ones((h, w), bool) if inside is None else np.asarray(inside, bool)
-    n = 0 if network is None else int(network.n)
-    u, v, wt = _cell_graph(speed_kmh, grid.resolution, inside)
-    rows, cols, data = [u + n], [v + n], [wt]
-    node_cell = np.full(n, -1, dtype=np.int64)
-    symmetric = True
-    if network is not None:
-        cell, off = _cells_of(grid, network.lon, network.lat, offsets=True)
-        ok = _exit_mask(network) & (cell >= 0)
-        ok[ok] = inside.ravel()[cell[ok]]
-        node_cell[ok] = cell[ok]
-        i = np.flatnonzero(ok)
-        # Exit <-> its cell's centre: the straight distance at the cell's pace (no free moves inside a cell).
-        join = np.maximum(off[i] * 60.0 / speed_kmh.ravel()[cell[i]] / 1000.0, _LINK_MIN)
-        g = network.graph.tocoo()
-        rows += [g.row, i, cell[i] + n]
-        cols += [g.col, cell[i] + n, i]
-        data += [g.data, join, join]
-        symmetric = abs(network.graph - network.graph.T).max() == 0 if network.graph.nnz else True
-    size = n + h * w
-    graph = coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)).tocsr()
-    reverse = graph if symmetric else graph.T.tocsr()
-    return TravelTimeModel(network=network, grid=grid, speed_kmh=speed_kmh, inside=inside, settings=settings,
-                           graph=graph, graph_reverse=reverse, node_cell=node_cell)
+    inside = np.ones(speed_kmh.shape, bool) if inside is None else np.asarray(inside, bool)
+    land, cells = land_graph(speed_kmh, grid.resolution, inside, settings=settings)
+    empty = pd.DataFrame({"node": np.zeros(0, np.int64), "cell": np.zeros(0, np.int64), "minutes": np.zeros(0)})
+    if network is None:
+        z = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        return TravelTimeModel(None, grid, speed_kmh, inside, settings, land, cells, None, empty, z, z, np.zeros(0, bool))
+    joins = _land_joins(network, grid, speed_kmh, cells, settings)
+    points = _point_joins(network, grid, speed_kmh, cells)
+    linked = _linked(network)
+    eg_from, eg_to = _egress(network, joins, points, linked)
+    return TravelTimeModel(network, grid, speed_kmh, inside, settings, land, cells, joins, points, eg_from, eg_to, linked)
+
+
+def _region(layers):
+    b = layers["boundaries"]
+    return b[b["level"] == "prefecture"] if "level" in b.columns and (b["level"] == "prefecture").any() else b
 
 
 def build_model(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, include_planned: bool = False,
-                extra_corridors=None, modes=("road", "rail")) -> TravelTimeModel:
-    """Build the network, the friction surface on the regional grid and the joined graph.
+                extra_corridors=None, modes=("road", "rail"), network=None) -> TravelTimeModel:
+    """Build the network, the land on the study area's grid and the joins between them.
 
     Parameters
     ----------
     layers : dict
-        ``boundaries``, ``corridors``; ``places``, ``parks``, ``nodes`` when present.
+        ``boundaries``, ``corridors``; ``places``, ``parks``, ``nodes``, ``turn_restrictions`` when present.
     dem_path : path-like, optional
         DEM for the slope factor (flat without).
     settings : Settings
-        Speeds, ``access.resolution_m``, Tobler constants, network settings.
+        Speeds, ``access.resolution_m``, ``access.join_m``, ``access.land_model``, Tobler constants,
+        network settings.
     include_planned : bool
-        Count planned corridors and stations.
+        Count planned corridors and stations (tagged as scenario: :func:`model_variant` removes them).
     extra_corridors : GeoDataFrame, optional
-        Scenario corridors that always count.
+        Scenario corridors that always count (tagged as scenario).
     modes : tuple
         ``("road",)`` for a road-only model.
+    network : Network, optional
+        A network already built from these layers with these arguments.
+
+    Returns
+    -------
+    TravelTimeModel
     """
     t0 = time.perf_counter()
-    net = _build_network(layers, settings, include_planned=include_planned, extra_corridors=extra_corridors, modes=modes)
-    b = layers["boundaries"]
-    grid = make_grid(b[b["level"] == "prefecture"], settings.access.resolution_m)
-    speed, _, inside = friction_surface(layers, grid, dem_path=dem_path, settings=settings,
-                                        include_planned=include_planned, extra_corridors=extra_corridors)
-    # The cell of every place, park and station can be crossed, even where its centre lies just outside.
+    crs = network.crs if network is not None else network_crs(layers)
+    net = network if network is not None else build_network(
+        layers, settings=settings, include_planned=include_planned, extra_corridors=extra_corridors, modes=modes, crs=crs)
+    grid = make_grid(_region(layers), settings.access.resolution_m, crs=crs)
+    base_speed, _ = land_speed(layers, grid, net, settings)
+    speed, _, inside = friction_surface(layers, grid, dem_path=dem_path, settings=settings, land_speed=base_speed)
     pts = net.place_index.to_numpy(dtype=np.int64)
-    cells = _cells_of(grid, net.lon[pts], net.lat[pts])
-    inside.ravel()[cells[cells >= 0]] = True
+    pts = pts[np.isin(net.kind[pts], ["place", "station"])]  # not the interchanges
+    flat, _ = _cells_of(grid, net.lon[pts], net.lat[pts])
+    inside.ravel()[flat[flat >= 0]] = True  # the cell of every place, park and station can be crossed
     model = model_from_raster(speed, grid, inside=inside, network=net, settings=settings)
-    log.info("travel-time model: %d network nodes, %d x %d cells of %g m, %d edges (%.1f s)", model.n_nodes,
-             grid.height, grid.width, grid.resolution, model.graph.nnz, time.perf_counter() - t0)
+    log.info("travel-time model: %d network nodes (%d states), %d x %d cells of %g m (%d inside), %d land arcs, "
+             "%d joins (%.1f s)", model.n_nodes, net.n_states, grid.height, grid.width, grid.resolution, len(model.cells),
+             model.land.nnz, len(model.joins), time.perf_counter() - t0)
     return model
 
 
+def build_models(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, include_planned: bool = False,
+                 extra_corridors=None) -> dict:
+    """The base and the scenario model from one build: ``{"base": ..., "scenario": ...}``.
+
+    The scenario model is the base network intact plus the scenario's corridors, links and
+    joins; the base model is :func:`model_variant` of it without them (``scenario`` is the base
+    model itself when there is no scenario).
+
+    Parameters
+    ----------
+    layers, dem_path, settings, include_planned, extra_corridors
+        As :func:`build_model`.
+
+    Returns
+    -------
+    dict
+    """
+    full = build_model(layers, dem_path=dem_path, settings=settings, include_planned=include_planned,
+                       extra_corridors=extra_corridors)
+    base = model_variant(full, scenario=False)
+    has_scenario = include_planned or (extra_corridors is not None and len(extra_corridors))
+    return {"base": base, "scenario": full if has_scenario else base}
+
+
 # ---------------------------------------------------------------- querying
-def _points_xy(points, crs):
-    """Equal-area x, y of points: a GeoSeries/GeoDataFrame (its CRS) or an (N, 2) array in ``crs``."""
+def _points_xy(points, crs, grid_crs):
+    """Grid x, y of points: a GeoSeries/GeoDataFrame (its CRS) or an (N, 2) array in ``crs``."""
     if isinstance(points, (gpd.GeoSeries, gpd.GeoDataFrame)):
-        geo = points.geometry.to_crs(EQUAL_AREA_CRS)
+        geo = points.geometry.to_crs(grid_crs)
         return geo.x.to_numpy(), geo.y.to_numpy()
     xy = np.asarray(points, dtype=float).reshape(-1, 2)
     if crs is None:  # already in the grid's CRS
         return xy[:, 0], xy[:, 1]
-    return Transformer.from_crs(crs, EQUAL_AREA_CRS, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return Transformer.from_crs(crs, grid_crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
 
 
 def _point_cells(model, points, crs):
-    x, y = _points_xy(points, crs)
+    """Flat cell of each point (-1 off the grid), and the grid x, y."""
+    x, y = _points_xy(points, crs, model.grid.crs)
     r, c = model.grid.rowcol(x, y)
     ok = (r >= 0) & (r < model.grid.height) & (c >= 0) & (c < model.grid.width)
-    return np.where(ok, r * model.grid.width + c, -1)
+    return np.where(ok, r * model.grid.width + c, -1), np.asarray(x, float), np.asarray(y, float)
 
 
-def _source_nodes(model: TravelTimeModel, sources, crs=4326) -> np.ndarray:
-    """Graph nodes of sources: ids of places/parks/stations, or points (their cells)."""
+@dataclass
+class _Seeds:
+    """Where a query starts: network states, land cells, and (unlinked points) cells of a first land leg."""
+
+    states: list = field(default_factory=list)
+    t_states: list = field(default_factory=list)
+    cells: list = field(default_factory=list)
+    t_cells: list = field(default_factory=list)
+    land1: list = field(default_factory=list)
+    t_land1: list = field(default_factory=list)
+
+    def add(self, kind, where, minutes):
+        getattr(self, kind).append(np.atleast_1d(np.asarray(where, np.int64)))
+        getattr(self, "t_" + kind).append(np.broadcast_to(np.asarray(minutes, float), np.atleast_1d(where).shape))
+
+    def get(self, kind):
+        w = getattr(self, kind)
+        if not w:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(w), np.concatenate(getattr(self, "t_" + kind))
+
+
+def _id_seeds(model, nodes, direction, seeds):
+    """Seeds of places, parks and stations (their node and their own cell)."""
+    net = model.network
+    pj = model.point_joins.set_index("node")
+    for p in nodes:
+        cell = pj.loc[[p]] if p in pj.index else None
+        if model.linked[p]:
+            if direction == "from":
+                seeds.add("states", net.entry[p], 0.0)
+            else:
+                seeds.add("states", states_of(net, [p])[0], 0.0)
+        if cell is not None:
+            seeds.add("cells", cell["cell"].to_numpy(), cell["minutes"].to_numpy())
+            if not model.linked[p]:
+                seeds.add("land1", cell["cell"].to_numpy(), cell["minutes"].to_numpy())
+
+
+def _bare_point_seeds(model, x, y, cells_flat, direction, seeds):
+    """A bare point: attached like a place to the nearest land-access edge within max_link_km, plus its cell."""
+    s = model.settings
+    cid = model.cell_id[cells_flat]
+    pace = 60.0 / model.speed_kmh.ravel()[cells_flat] / 1000.0
+    cx, cy = model.grid.xy(cells_flat // model.grid.width, cells_flat % model.grid.width)
+    own = np.hypot(x - cx, y - cy) * pace
+    linked = np.zeros(len(x), bool)
+    if model.network is not None and len(model._land_edges[0]):
+        rows, geoms, tree = model._land_edges
+        pts = shapely.points(x, y)
+        a, b = tree.query_nearest(pts, max_distance=s.speeds.max_link_km * 1000, all_matches=False)
+        d = shapely.distance(geoms[b], pts[a])
+        t = shapely.line_locate_point(geoms[b], pts[a], normalized=True)
+        link = d / 1000.0 / s.speeds.off_network * 60.0
+        arcs = model.network.arcs
+        net = model.network
+        j = pd.DataFrame({"edge": rows[b], "t": t, "link": link}).merge(arcs, on="edge")
+        along_from = np.where(j["forward"], j["t"], 1 - j["t"]) * j["minutes"]
+        if direction == "from":  # start at the split point: drive on to the arc's head
+            st = j["tail"].to_numpy() == net.entry[net.state_node[j["tail"].to_numpy()]]
+            seeds.add("states", j["head"].to_numpy()[st], (j["minutes"] - along_from + j["link"]).to_numpy()[st])
+        else:  # end at the split point: arrive by the arc's tail
+            seeds.add("states", j["tail"].to_numpy(), (along_from + j["link"]).to_numpy())
+        linked[a] = True
+    seeds.add("cells", cid, own)
+    seeds.add("land1", cid[~linked], own[~linked])
+
+
+def _seeds(model, sources, direction, crs=4326) -> _Seeds:
+    """Seeds of sources: ids of places/parks/stations, or points (attached like places)."""
+    if direction not in ("from", "to"):
+        raise AccessError(f"direction must be 'from' or 'to', not {direction!r}")
     if isinstance(sources, (list, tuple)) and sources and all(
             isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p) for p in sources):
         sources = np.asarray(sources, dtype=float)  # [(lon, lat), ...]
+    seeds = _Seeds()
     if isinstance(sources, (gpd.GeoSeries, gpd.GeoDataFrame)) or (
             isinstance(sources, np.ndarray) and sources.dtype.kind in "fi"):
-        cells = _point_cells(model, sources, crs)
-        bad = (cells < 0) | ~model.inside.ravel()[np.maximum(cells, 0)]
+        flat, x, y = _point_cells(model, sources, crs)
+        bad = (flat < 0) | (model.cell_id[np.maximum(flat, 0)] < 0)
         if bad.any():
             raise AccessError(f"{int(bad.sum())} source point(s) lie outside the study region's grid "
                               f"(first: #{int(np.flatnonzero(bad)[0])}); give points inside the region")
-        return cells + model.n_nodes
-    ids = [str(s) for s in sources]
+        _bare_point_seeds(model, x, y, flat, direction, seeds)
+        return seeds
+    _id_seeds(model, _nodes_of(model, sources), direction, seeds)
+    return seeds
+
+
+def _nodes_of(model, ids) -> np.ndarray:
+    ids = [str(s) for s in ids]
     index = model.network.place_index if model.network is not None else pd.Series(dtype=int)
     unknown = [s for s in ids if s not in index.index]
     if unknown:
@@ -273,16 +545,36 @@ def _source_nodes(model: TravelTimeModel, sources, crs=4326) -> np.ndarray:
     return index[ids].to_numpy(dtype=np.int64)
 
 
-def _graph(model, direction):
-    if direction not in ("from", "to"):
-        raise AccessError(f"direction must be 'from' or 'to', not {direction!r}")
-    return model.graph if direction == "from" else model.graph_reverse
+def _solve(model, seeds: _Seeds, direction, *, limit=None, land=True):
+    """Times at every network state and (``land``) every cell from the seeds: [land ->] network -> land."""
+    net = model.network
+    states, t_states = seeds.get("states")
+    l1, t_l1 = seeds.get("land1")
+    if net is not None and len(l1):  # unlinked points: a first land leg, then the joins into the network
+        d1 = land_times(model.land, l1, t_l1, limit=limit)
+        st, c, w = model.egress_to if direction == "from" else model.egress_from
+        ok = np.isfinite(d1[c])
+        states = np.concatenate([states, st[ok]])
+        t_states = np.concatenate([t_states, d1[c][ok] + w[ok]])
+    tn = None
+    if net is not None:
+        g = net.graph if direction == "from" else net.graph_reverse
+        tn = multi_source_times(g, states, t_states, limit=limit) if len(states) else np.full(net.n_states, np.inf)
+    if not land:
+        return tn, None
+    cells, t_cells = seeds.get("cells")
+    if tn is not None:
+        st, c, w = model.egress_from if direction == "from" else model.egress_to
+        v = tn[st] + w
+        ok = np.isfinite(v)
+        cells, t_cells = np.concatenate([cells, c[ok]]), np.concatenate([t_cells, v[ok]])
+    return tn, land_times(model.land, cells, t_cells, limit=limit)
 
 
-def _as_surface(model, d):
-    s = d[model.n_nodes:].reshape(model.shape).copy()
-    s[~np.isfinite(s) | ~model.inside] = np.nan
-    return s
+def _as_surface(model, tc):
+    s = np.full(model.grid.height * model.grid.width, np.nan)
+    s[model.cells] = np.where(np.isfinite(tc), tc, np.nan)
+    return s.reshape(model.shape)
 
 
 def time_surface(model: TravelTimeModel, sources, *, direction: str = "from", limit=None, crs=4326) -> np.ndarray:
@@ -292,28 +584,84 @@ def time_surface(model: TravelTimeModel, sources, *, direction: str = "from", li
     ----------
     model : TravelTimeModel
     sources : list of str, GeoSeries, or (N, 2) array
-        Ids of places, parks or stations, or points (array in ``crs``, lon/lat by default).
+        Ids of places, parks or stations, or points (array in ``crs``, lon/lat by default;
+        attached to the network like a place, plus their own cell).
     direction : {"from", "to"}
         ``"from"``: time from the sources to each cell; ``"to"``: from each cell to
-        the nearest source (the reverse graph; equal on a network without one-way edges).
+        the nearest source (the transposed model).
     limit : float, optional
         Stop at this many minutes (cells beyond are ``NaN``).
     crs : CRS-like or None
         CRS of an array of points; ``None`` = the grid's own CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` minutes.
     """
-    nodes = _source_nodes(model, sources, crs)
-    return _as_surface(model, multi_source_times(_graph(model, direction), nodes, limit=limit))
+    seeds = _seeds(model, sources, direction, crs)
+    return _as_surface(model, _solve(model, seeds, direction, limit=limit)[1])
+
+
+def expressway_surface(model: TravelTimeModel, *, limit=None):
+    """Minutes from every cell to the nearest expressway access point (:attr:`Network.expressway_access`),
+    and from every physical node (``(H, W)`` array, ``(n,)`` array); NaN without expressways.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    limit : float, optional
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+    """
+    net = model.network
+    acc = net.expressway_access if net is not None else np.zeros(0, np.int64)
+    if not len(acc):
+        return np.full(model.shape, np.nan), np.full(model.n_nodes, np.nan)
+    seeds = _Seeds()
+    seeds.add("states", states_of(net, acc)[0], 0.0)
+    tn, tc = _solve(model, seeds, "to", limit=limit)
+    at = tn[net.entry]
+    return _as_surface(model, tc), np.where(np.isfinite(at), at, np.nan)
 
 
 def times_at(model: TravelTimeModel, surface: np.ndarray, points, *, crs=4326) -> np.ndarray:
     """The surface's value at each point (the cell it lies in); ``NaN`` off the grid.
 
-    ``points``: a GeoSeries (any CRS) or an (N, 2) array in ``crs`` (lon/lat by default).
+    Parameters
+    ----------
+    model : TravelTimeModel
+    surface : (H, W) array
+    points : GeoSeries (any CRS) or (N, 2) array in ``crs`` (lon/lat by default)
+    crs : CRS-like or None
+
+    Returns
+    -------
+    numpy.ndarray
     """
-    cells = _point_cells(model, points, crs)
+    cells = _point_cells(model, points, crs)[0]
     out = np.full(cells.size, np.nan)
     ok = cells >= 0
     out[ok] = np.asarray(surface).ravel()[cells[ok]]
+    return out
+
+
+def _read(model, tn, tc, nodes, direction):
+    """Times at places/parks/stations: the network's at linked ones, the cell's (+ the walk to the point) else."""
+    net = model.network
+    out = np.full(len(nodes), np.nan)
+    link = model.linked[nodes]
+    if tn is not None and link.any():
+        v = collapse_states(net, tn)[nodes[link]] if direction == "from" else tn[net.entry[nodes[link]]]
+        out[link] = v
+    if tc is not None and (~link).any():
+        pj = model.point_joins.drop_duplicates("node").set_index("node")
+        for k in np.flatnonzero(~link):
+            if nodes[k] in pj.index:
+                out[k] = tc[pj.loc[nodes[k], "cell"]] + pj.loc[nodes[k], "minutes"]
+    out[~np.isfinite(out)] = np.nan
     return out
 
 
@@ -321,21 +669,51 @@ def times_between(model: TravelTimeModel, sources, targets, *, direction: str = 
     """Minutes from each source id to each target id, shape (sources, targets); ``NaN`` unreachable.
 
     With ``direction="to"``: minutes from each *target* to each source (still indexed
-    [source, target]).  One Dijkstra per source on the whole graph, so the value for a
-    target equals the source's surface sampled at the target's cell.
+    [source, target]).  Between linked points this is the network's time exactly.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    sources, targets : sequence of str
+    direction : {"from", "to"}
+
+    Returns
+    -------
+    numpy.ndarray
     """
-    src = _source_nodes(model, sources)
-    dst = _source_nodes(model, targets)
-    out = np.empty((src.size, dst.size))
-    g = _graph(model, direction)
-    for k in range(0, src.size, _CHUNK):
-        out[k:k + _CHUNK] = np.atleast_2d(dijkstra(g, directed=True, indices=src[k:k + _CHUNK]))[:, dst]
+    src, dst = _nodes_of(model, sources), _nodes_of(model, targets)
+    out = np.full((src.size, dst.size), np.nan)
+    net = model.network
+    need_land = not model.linked[dst].all()
+    fast = model.linked[src] & (direction == "from") & (not need_land)
+    if fast.any():
+        idx = np.flatnonzero(fast)
+        for k in range(0, idx.size, _CHUNK):
+            rows = idx[k:k + _CHUNK]
+            t = np.atleast_2d(dijkstra(net.graph, directed=True, indices=net.entry[src[rows]]))
+            out[rows] = collapse_states(net, t)[:, dst]
+    for i in np.flatnonzero(~fast):
+        seeds = _Seeds()
+        _id_seeds(model, [src[i]], direction, seeds)
+        tn, tc = _solve(model, seeds, direction, land=need_land or not model.linked[src[i]])
+        out[i] = _read(model, tn, tc, dst, direction)
+    out[src[:, None] == dst[None, :]] = 0.0
     out[~np.isfinite(out)] = np.nan
     return out
 
 
 def od_matrix(model: TravelTimeModel, ids) -> pd.DataFrame:
-    """Origin-destination minutes among place/park/station ids (rows: from, columns: to)."""
+    """Origin-destination minutes among place/park/station ids (rows: from, columns: to).
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    ids : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     ids = [str(i) for i in ids]
     return pd.DataFrame(times_between(model, ids, ids), index=ids, columns=ids)
 
@@ -361,7 +739,7 @@ def isochrone_polygons(model: TravelTimeModel, surface: np.ndarray, minutes=None
         poly = shapely.union_all(parts) if parts else shapely.Polygon()
         rows.append({"minutes": m, "cells": int(mask.sum()), "area_km2_grid": mask.sum() * cell_km2,
                      "geometry": shapely.segmentize(poly, model.grid.resolution)})
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=EQUAL_AREA_CRS).to_crs(4326)
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=model.grid.crs).to_crs(4326)
     out["area_km2"] = geodesic_area_km2(out.geometry.values)
     return out[["minutes", "cells", "area_km2_grid", "area_km2", "geometry"]]
 
@@ -387,16 +765,44 @@ def isochrones(model: TravelTimeModel, origins, minutes=None, *, names=None, sur
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
 
 
-def county_statistics(model: TravelTimeModel, surface: np.ndarray, boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Zonal statistics of a surface per county, with the ``access.circles`` thresholds."""
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def county_statistics(model: TravelTimeModel, surface: np.ndarray, boundaries: gpd.GeoDataFrame, *,
+                      population=None, population_method=None) -> pd.DataFrame:
+    """Zonal statistics of a surface per county, with the ``access.circles`` thresholds.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    surface : (H, W) array
+    boundaries : GeoDataFrame
+    population : numpy.ndarray, optional
+        ``(H, W)`` people per cell (:func:`twinstar_gis.model.landuse.population_grid`); default:
+        each county's population spread evenly over its cells.
+    population_method : pandas.Series, optional
+        The method per county adcode.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     return zonal_time_stats(surface, model.grid, boundaries, thresholds=model.settings.access.circles,
-                            active=model.inside)
+                            active=model.inside, population=population,
+                            population_method=population_method)
 
 
 # ---------------------------------------------------------------- the whole run
 @dataclass
 class AccessResult:
-    """Everything :func:`accessibility` computes, all from one :class:`TravelTimeModel`."""
+    """Everything :func:`accessibility` computes, all from one :class:`TravelTimeModel`.
+
+    ``coverage`` (indicator, value, unit, note) says how much of the study area and which places
+    the network covers; ``sensitivity`` (or ``None``) the local-road speed sensitivity run
+    (``access.land_model = "local_roads"``).
+    """
 
     od: pd.DataFrame
     to_nearest: pd.DataFrame
@@ -409,6 +815,8 @@ class AccessResult:
     metadata: pd.DataFrame
     network: object = field(repr=False, default=None)
     model: TravelTimeModel = field(repr=False, default=None)
+    coverage: pd.DataFrame = field(default=None)
+    sensitivity: pd.DataFrame = field(default=None)
 
 
 def _names(layers):
@@ -431,22 +839,30 @@ def _nearest(rows_min: np.ndarray, labels):
     return np.where(np.isinf(best), np.nan, best), np.where(np.isinf(best), "", lab)
 
 
-def _per_target(model, targets, ids):
-    """Surfaces ``direction="to"`` of each target (dict) and (ids x targets) minutes to each."""
+
+
+def _per_target(model, targets, nodes, *, limit=None):
+    """Surfaces ``direction="to"`` of each target (dict) and (nodes x targets) minutes to each."""
     surfaces, cols = {}, []
-    id_nodes = _source_nodes(model, ids)
     for t in targets:
-        d = multi_source_times(model.graph_reverse, _source_nodes(model, [t]))
-        surfaces[t] = _as_surface(model, d)
-        cols.append(d[id_nodes])
-    m = np.column_stack(cols) if cols else np.empty((len(ids), 0))
+        seeds = _seeds(model, [t], "to")
+        tn, tc = _solve(model, seeds, "to", limit=limit)
+        surfaces[t] = _as_surface(model, tc)
+        cols.append(_read(model, tn, tc, nodes, "to"))
+    m = np.column_stack(cols) if cols else np.empty((len(nodes), 0))
     m[~np.isfinite(m)] = np.nan
     return surfaces, m
 
 
+def _cores(layers):
+    places = layers.get("places")
+    if places is None or not len(places):
+        return []
+    return sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))
+
+
 def _targets(layers, net, include_planned):
-    places = layers["places"]
-    cores = sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))
+    cores = [c for c in _cores(layers) if c in net.place_index.index]
     nodes = layers.get("nodes")
     hsr = []
     if nodes is not None and len(nodes):
@@ -455,25 +871,50 @@ def _targets(layers, net, include_planned):
     return cores, hsr
 
 
-def _nearest_table(model, ids, kinds, names, cores, hsr):
-    core_s, to_cores = _per_target(model, cores, ids)
-    hsr_s, to_hsr = _per_target(model, hsr, ids)
-    net = model.network
-    exp_nodes = np.flatnonzero((np.asarray(net.kind) == "road") & (np.asarray(net.node_cls) == "expressway"))
-    if exp_nodes.size:
-        d = multi_source_times(model.graph_reverse, exp_nodes)[_source_nodes(model, ids)]
-        to_exp = np.where(np.isfinite(d), d, np.nan)
-    else:
-        to_exp = np.full(len(ids), np.nan)
+def _cities(layers) -> dict:
+    """Prefecture adcode of every place, park and station (from its county), for "the other city's core"."""
+    b = layers.get("boundaries")
+    parent = {}
+    if b is not None and "parent_adcode" in b.columns:
+        parent = dict(zip(b["adcode"].astype(str), b["parent_adcode"].astype(str)))
+    out = {}
+    for kind, col in (("places", "place_id"), ("parks", "park_id"), ("nodes", "node_id")):
+        g = layers.get(kind)
+        if g is None or not len(g) or "county_adcode" not in g.columns:
+            continue
+        for i, c in zip(g[col].astype(str), g["county_adcode"]):
+            if pd.notna(c) and str(c).strip():
+                c = str(c).split(".")[0]
+                out[i] = parent.get(c, c[:4] + "00")
+    return out
+
+
+def _nearest_table(model, ids, kinds, names, cores, hsr, cities):
+    nodes = model.network.place_index[ids].to_numpy(np.int64) if ids else np.zeros(0, np.int64)
+    core_s, to_cores = _per_target(model, cores, nodes)
+    hsr_s, to_hsr = _per_target(model, hsr, nodes)
+    exp_surface, exp_nodes = expressway_surface(model)
+    to_exp = _read_nodes(model, exp_nodes, exp_surface, nodes)
     t_core, core_lab = _nearest(to_cores, [names.get(c, c) for c in cores])
     t_hsr, hsr_lab = _nearest(to_hsr, [names.get(h, h) for h in hsr])
     table = pd.DataFrame({
         "id": ids, "name_zh": [names.get(i, i) for i in ids], "kind": kinds,
+        "city_adcode": [cities.get(i, "") for i in ids],
         "nearest_core": core_lab, "to_core_min": np.round(t_core, 1),
         "nearest_hsr_station": hsr_lab, "to_hsr_station_min": np.round(t_hsr, 1),
         "to_expressway_min": np.round(to_exp, 1)})
     table["reachable"] = table["to_core_min"].notna()
     return table, core_s, hsr_s
+
+
+def _read_nodes(model, node_times, surface, nodes):
+    """Node times at linked places, the cell's (+ the walk) at unlinked ones."""
+    out = np.array(node_times[nodes], dtype=float) if len(node_times) else np.full(len(nodes), np.nan)
+    pj = model.point_joins.drop_duplicates("node").set_index("node")
+    for k in np.flatnonzero(~model.linked[nodes]):
+        if nodes[k] in pj.index:
+            out[k] = surface.ravel()[model.cells[pj.loc[nodes[k], "cell"]]] + pj.loc[nodes[k], "minutes"]
+    return out
 
 
 def _min_surface(model, surfaces: dict):
@@ -485,37 +926,116 @@ def _min_surface(model, surfaces: dict):
     return out
 
 
+
+
 def _twin_city(model, road_model, od, cores, time_cores, counties):
-    twin = []
-    if len(cores) == 2:
-        by_road = od_matrix(road_model, cores).loc[cores[0], cores[1]]
-        twin.append({"indicator": "core_to_core_fastest_min", "value": round(float(od.loc[cores[0], cores[1]]), 1)})
-        twin.append({"indicator": "core_to_core_road_min", "value": round(float(by_road), 1)})
+    """Core <-> core (fastest and by road; NaN unless there are exactly two cores) and the area and
+    people within each circle of a core."""
+    pair = len(cores) == 2
+    fastest = float(od.loc[cores[0], cores[1]]) if pair else np.nan
+    by_road = float(od_matrix(road_model, cores).loc[cores[0], cores[1]]) if pair else np.nan
+    twin = [{"indicator": "core_to_core_fastest_min", "value": round(fastest, 1)},
+            {"indicator": "core_to_core_road_min", "value": round(by_road, 1)}]
     cell_km2 = (model.grid.resolution / 1000.0) ** 2
+    method = counties["population_method"].iloc[0] if len(counties) and "population_method" in counties else ""
     for th in model.settings.access.circles:
         t = f"{float(th):g}"
         pop = counties[f"population_{t}min"].sum(min_count=1)
         within = np.isfinite(time_cores) & (time_cores <= th)
         twin.append({"indicator": f"area_km2_within_{t}min_of_a_core", "value": round(float(within.sum() * cell_km2), 1)})
+        total = counties["area_km2_grid"].sum()
         twin.append({"indicator": f"area_share_within_{t}min_of_a_core",
-                     "value": round(float(counties[f"area_km2_{t}min"].sum() / counties["area_km2_grid"].sum()), 4)})
-        twin.append({"indicator": f"population_within_{t}min_of_a_core (counties with census data, uniform-density assumption)",
+                     "value": round(float(counties[f"area_km2_{t}min"].sum() / total), 4) if total else np.nan})
+        twin.append({"indicator": f"population_within_{t}min_of_a_core (counties with census data, {method})",
                      "value": round(float(pop), 0) if pd.notna(pop) else np.nan})
     return pd.DataFrame(twin)
 
 
-def _metadata(settings: Settings, include_planned: bool) -> pd.DataFrame:
+def coverage(model: TravelTimeModel, layers: dict) -> pd.DataFrame:
+    """How much of the study area and which places the network covers.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    layers : dict
+        ``places`` (cores and seats), ``boundaries``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``value``, ``unit``, ``note``: study area, network km by mode, land-access
+        km per 100 km², share of the area within the join distance, places / cores linked and the
+        ids of unlinked ones, the longest core link.
+    """
+    net = model.network
+    cell_km2 = (model.grid.resolution / 1000.0) ** 2
+    area = len(model.cells) * cell_km2
+    e = net.edges
+    present = np.zeros(len(e), bool)
+    present[net.arcs["edge"].to_numpy()] = True
+    e = e[present]
+    road_km = float(e.loc[e["mode"] == "road", "km"].sum())
+    land_km = float(e.loc[e["land"].to_numpy(bool), "km"].sum())
+    rail_km = float(e.loc[e["mode"] == "rail", "km"].sum())
+    joined = np.unique(model.joins["cell"].to_numpy()).size
+    rows = [("study_area_km2", round(area, 1), "km2", "inside cells x cell area"),
+            ("road_km", round(road_km, 1), "km", "every road in the network"),
+            ("rail_km", round(rail_km, 1), "km", ""),
+            ("land_access_road_km_per_100km2", round(100 * land_km / area, 2) if area else np.nan, "km/100 km2",
+             "roads the land joins (not expressways, ramps, bridges, tunnels)"),
+            ("area_share_within_join_distance", round(joined / len(model.cells), 4) if len(model.cells) else np.nan,
+             "share", f"cells within {_join_distance(model.settings, model.grid):g} m of a land-access road")]
+    places = layers.get("places")
+    ids = places["place_id"].astype(str) if places is not None and len(places) else pd.Series(dtype=str)
+    kinds = places["kind"].astype(str).to_numpy() if places is not None and len(places) else np.array([], str)
+    known = ids.isin(net.place_index.index).to_numpy()
+    linked = np.zeros(len(ids), bool)
+    linked[known] = model.linked[net.place_index[ids[known]].to_numpy()]
+    core = kinds == "city_core"
+    rows += [("places_linked", int(linked.sum()), "places", f"of {len(ids)}; unlinked: {', '.join(ids[~linked][:12]) or 'none'}"),
+             ("cores_linked", int((linked & core).sum()), "cores",
+              f"of {int(core.sum())}; unlinked: {', '.join(ids[core & ~linked]) or 'none'}")]
+    lk = net.link_km.reindex(ids[core]).dropna()
+    if len(lk):
+        rows.append(("longest_core_link_km", round(float(lk.max()), 2), "km", f"{lk.idxmax()} to its road (straight)"))
+    return pd.DataFrame(rows, columns=["indicator", "value", "unit", "note"])
+
+
+def _check_coverage(cov: pd.DataFrame, settings: Settings):
+    """Warn loudly (log) or refuse (``access.unlinked = "error"``) when a core or most places are unlinked."""
+    c = cov.set_index("indicator")
+    msgs = []
+    core_note = c.loc["cores_linked", "note"]
+    n_cores = int(core_note.split(";")[0].split()[-1])
+    if int(c.loc["cores_linked", "value"]) < n_cores:
+        msgs.append(f"city cores not linked to the network ({core_note}): their times run over the land only")
+    n_places = int(c.loc["places_linked", "note"].split(";")[0].split()[-1])
+    if n_places and int(c.loc["places_linked", "value"]) < n_places / 2:
+        msgs.append(f"most places are not linked to the network ({c.loc['places_linked', 'value']} of {n_places})")
+    if not msgs:
+        return
+    text = ("network coverage: " + "; ".join(msgs) + ". The network (a partial extract?) does not cover the study "
+            "area: check the corridors layer, or raise speeds.max_link_km")
+    if settings.access.unlinked == "error":
+        raise AccessError(text + " (access.unlinked = \"warn\" runs anyway)")
+    log.warning("%s", text)
+
+
+def _metadata(settings: Settings, include_planned: bool, grid=None) -> pd.DataFrame:
     a = settings.access
     meta = pd.DataFrame(settings.speeds.as_table(), columns=["assumption", "value", "unit"])
     extra = pd.DataFrame([
-        ("raster_resolution", a.resolution_m, "m (regional equal-area grid)"),
-        ("model", "network times continued over the friction surface; exits joined to their cells", ""),
-        ("raster_rail", "not burnt in; entered and left at stations only", ""),
-        ("raster_expressway", "not burnt in; entered and left at network exits only", ""),
-        ("raster_roads", "other roads burnt in at their speed (design/max speed x factor where given)", ""),
+        ("raster_resolution", a.resolution_m, "m (study area equal-area grid)"),
+        ("grid_crs", getattr(grid.crs, "to_wkt", lambda: "")().split('"')[1] if grid is not None and grid.crs else "", ""),
+        ("model", "network first: the network carries every trip on a road or line; the land only movement off it", ""),
+        ("land_joins", (f"cells within {a.join_m or a.resolution_m:g} m of a land-access road join its nearest point, "
+                       "in the road's directions (never expressways, ramps, bridges, tunnels or rail)"), "m"),
+        ("land_model", a.land_model, ""),
+        ("expressways", "entered and left only through ramps, interchanges and continuations", ""),
+        ("rail", "boarded and left at stations only", ""),
         ("maxspeed_factor", settings.network.maxspeed_factor if settings.network.use_maxspeed else "off", ""),
-        ("slope_penalty", f"Tobler factor exp(-{a.tobler_a:g}(|s|+{a.tobler_b:g}))/exp(-{a.tobler_a:g}*{a.tobler_b:g}) "
-                          "on off-road speed, from the DEM", ""),
+        ("slope_penalty", (f"Tobler factor exp(-{a.tobler_a:g}(|s|+{a.tobler_b:g}))/exp(-{a.tobler_a:g}*{a.tobler_b:g}) "
+                          "on the land speed, from the DEM"), ""),
         ("neighbours", "8 (octile distance: up to 8.2 % longer than straight between the axes)", ""),
         ("isochrones", "contours of the time-to-origin surface (cells <= T)", "min"),
         ("isochrone_minutes", ",".join(f"{m:g}" for m in a.minutes), "min"),
@@ -526,7 +1046,9 @@ def _metadata(settings: Settings, include_planned: bool) -> pd.DataFrame:
 
 
 def _od_ids(layers, net):
-    places = layers["places"]
+    places = layers.get("places")
+    if places is None or not len(places):
+        places = pd.DataFrame({"place_id": pd.Series(dtype=str), "kind": pd.Series(dtype=str)})
     cores = sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))
     seats = sorted(places.loc[places["kind"] == "county_seat", "place_id"].astype(str))
     parks = layers.get("parks")
@@ -547,13 +1069,13 @@ def _with_aliases(settings, resolution, minutes):
 
 
 def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, include_planned: bool = False,
-                  extra_corridors=None, origins=(), resolution=None, minutes=None) -> AccessResult:
+                  extra_corridors=None, origins=(), resolution=None, minutes=None, model=None) -> AccessResult:
     """Run the travel-time model once and read every accessibility output off it.
 
     Parameters
     ----------
     layers : dict
-        ``boundaries``, ``places``, ``corridors``; ``nodes`` and ``parks`` when present.
+        ``boundaries``, ``corridors``; ``places``, ``nodes``, ``parks``, ``turn_restrictions`` when present.
     dem_path : path-like, optional
         DEM for the slope factor.
     settings : Settings
@@ -567,6 +1089,9 @@ def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, 
         Extra isochrone origins (place, park or station ids) besides the cores.
     resolution, minutes : optional
         Shorthands for ``access.resolution_m`` and ``access.minutes``.
+    model : TravelTimeModel, optional
+        A model already built with these arguments (:func:`build_models` gives the base and the
+        scenario from one build); the road-only comparison is derived from it.
 
     Returns
     -------
@@ -586,30 +1111,58 @@ def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, 
     """
     settings = _with_aliases(settings, resolution, minutes)
     t0 = time.perf_counter()
-    kw = dict(dem_path=dem_path, settings=settings, include_planned=include_planned, extra_corridors=extra_corridors)
-    model = build_model(layers, **kw)
+    if model is None:
+        model = build_model(layers, dem_path=dem_path, settings=settings, include_planned=include_planned,
+                            extra_corridors=extra_corridors)
     net = model.network
+    cov = coverage(model, layers)
+    _check_coverage(cov, settings)
     names = _names(layers)
     ids, kinds = _od_ids(layers, net)
     od = od_matrix(model, ids)
     cores, hsr = _targets(layers, net, include_planned)
-    to_nearest, core_s, hsr_s = _nearest_table(model, ids, kinds, names, cores, hsr)
+    to_nearest, core_s, hsr_s = _nearest_table(model, ids, kinds, names, cores, hsr, _cities(layers))
     time_cores, time_hsr = _min_surface(model, core_s), _min_surface(model, hsr_s)
-    counties = county_statistics(model, time_cores, layers["boundaries"])
+    pop, method = population_grid(layers, model)
+    counties = county_statistics(model, time_cores, layers["boundaries"], population=pop, population_method=method)
     iso_origins = cores + [str(o) for o in origins if str(o) not in set(cores)]
     iso = isochrones(model, iso_origins, names=names, surfaces=core_s)
-    road_net = _build_network(layers, settings, include_planned=include_planned, extra_corridors=extra_corridors,
-                              modes=("road",))
-    road_model = model_from_raster(model.speed_kmh, model.grid, inside=model.inside, network=road_net, settings=settings)
-    twin = _twin_city(model, road_model, od, cores, time_cores, counties)
+    twin = _twin_city(model, model_variant(model, rail=False), od, cores, time_cores, counties)
+    sens = sensitivity_run(layers, model, dem_path=dem_path, cores=cores) if settings.access.land_model == "local_roads" \
+        else None
     log.info("accessibility: %d origins, %d isochrone origins (%.1f s)", len(ids), len(iso_origins), time.perf_counter() - t0)
     return AccessResult(od=od, to_nearest=to_nearest, isochrones=iso, time_to_cores=time_cores, time_to_hsr=time_hsr,
-                        grid=model.grid, counties=counties, twin_city=twin, metadata=_metadata(settings, include_planned),
-                        network=net, model=model)
+                        grid=model.grid, counties=counties, twin_city=twin,
+                        metadata=_metadata(settings, include_planned, model.grid), network=net, model=model,
+                        coverage=cov, sensitivity=sens)
+
+
+def _other_core(res, ids, cores, cities):
+    """Minutes from each id to the core of the *other* city (the nearest core whose prefecture differs)."""
+    out = []
+    for i in ids:
+        own = cities.get(i, "")
+        other = [c for c in cores if own and cities.get(c, "") and cities.get(c) != own]
+        out.append(float(np.nanmin(res.od.loc[i, other].to_numpy(float))) if other and
+                   np.isfinite(res.od.loc[i, other].to_numpy(float)).any() else np.nan)
+    return np.round(out, 1)
 
 
 def compare_scenarios(base: AccessResult, scen: AccessResult, boundaries: gpd.GeoDataFrame):
-    """Changes from ``base`` to ``scen``: per county, per park, and a county layer for maps."""
+    """Changes from ``base`` to ``scen``: per county, per place, and a county layer for maps.
+
+    ``to_other_core_min_*`` is the time to the core of the *other* city (prefecture) than the
+    place's own, the twin-city question; NaN for a place whose city has no other city's core.
+
+    Parameters
+    ----------
+    base, scen : AccessResult
+    boundaries : GeoDataFrame
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, geopandas.GeoDataFrame)
+    """
     cols = [c for c in base.counties.columns
             if c in ("mean_min", "median_min") or c.startswith(("area_share_", "population_")) and c.endswith("min")
             and not c.startswith("population_share_")]
@@ -621,15 +1174,51 @@ def compare_scenarios(base: AccessResult, scen: AccessResult, boundaries: gpd.Ge
                               suffixes=("_base", "_scenario"))
     n["to_core_min_change"] = n["to_core_min_scenario"] - n["to_core_min_base"]
     n["to_hsr_station_min_change"] = n["to_hsr_station_min_scenario"] - n["to_hsr_station_min_base"]
-    # Time to the *other* city's core matters most for the twin-city strategy.
-    cores = [i for i in base.od.index if str(i).startswith("CORE_")]
-    if len(cores) == 2:
+    cores = list(base.to_nearest.loc[base.to_nearest["kind"] == "city_core", "id"])
+    cities = dict(zip(base.to_nearest["id"], base.to_nearest.get("city_adcode", pd.Series("", index=base.to_nearest.index))))
+    if len(cores) >= 2:
         for label, res in (("base", base), ("scenario", scen)):
-            other = []
-            for i in n["id"]:
-                own = cores[0] if res.od.loc[i, cores[0]] <= res.od.loc[i, cores[1]] else cores[1]
-                other.append(res.od.loc[i, cores[1] if own == cores[0] else cores[0]])
-            n[f"to_other_core_min_{label}"] = np.round(other, 1)
+            n[f"to_other_core_min_{label}"] = _other_core(res, n["id"], cores, cities)
         n["to_other_core_min_change"] = n["to_other_core_min_scenario"] - n["to_other_core_min_base"]
     layer = boundaries[boundaries["level"] == "county"][["adcode", "geometry"]].merge(c, on="adcode")
     return c.round(4), n.round(2), gpd.GeoDataFrame(layer, geometry="geometry", crs=boundaries.crs)
+
+
+def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
+    """Low / central / high local-road speed (``access.local_sensitivity``): per county and the region,
+    the area and population share within each circle of a core.
+
+    Parameters
+    ----------
+    layers : dict
+    model : TravelTimeModel
+        The central model (its network is reused; only the land changes).
+    dem_path : path-like, optional
+    cores : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``factor``, ``local_road_kmh``, ``adcode`` ("region" for the total), ``name_zh``,
+        ``area_share_<T>min``, ``population_share_<T>min``, ``mean_min``.
+    """
+    s = model.settings
+    rows = []
+    for case, f in zip(("low", "central", "high"), s.access.local_sensitivity):
+        base, _ = land_speed(layers, model.grid, model.network, s, factor=f)
+        speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
+        m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
+        surf, _ = _per_target(m, list(cores), np.zeros(0, np.int64))
+        pop, method = population_grid(layers, m)
+        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method)
+        c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
+        total = {"case": case, "factor": f, "local_road_kmh": s.access.local_road_kmh * f, "adcode": "region",
+                 "name_zh": "全域", "mean_min": np.nan}
+        for th in s.access.circles:
+            t = f"{float(th):g}"
+            total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
+            total[f"population_share_{t}min"] = c[f"population_{t}min"].sum() / c["population_2020"].sum()
+        keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
+            [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
+        rows += [c[keep], pd.DataFrame([total])]
+    return pd.concat(rows, ignore_index=True)

@@ -18,7 +18,7 @@ import pandas as pd
 from ..data.crs import EQUAL_AREA_CRS
 from ..settings import DEFAULT
 
-from ..model.traveltime import build_model, od_matrix, time_surface
+from ..model.traveltime import EXPRESSWAY_ACCESS, build_model, expressway_surface, od_matrix, time_surface
 
 __all__ = ["Surfaces", "od_minutes", "point_minutes", "sample", "surfaces_for"]
 
@@ -49,7 +49,8 @@ def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT
     layers : dict
         The dataset's layers.
     targets : dict
-        ``name -> list of ids`` (places, parks, stations) or ``name -> GeoSeries`` of points.
+        ``name -> list of ids`` (places, parks, stations), ``name -> GeoSeries`` of points, or
+        ``name -> EXPRESSWAY_ACCESS`` (the network's expressway access points, exactly as the model enters them).
     model : TravelTimeModel, optional
         The model already built from these ``layers`` with these arguments (a run builds it once);
         default: build it.
@@ -58,6 +59,9 @@ def surfaces_for(layers: dict, targets: dict, *, dem_path=None, settings=DEFAULT
                                                         include_planned=include_planned, extra_corridors=extra_corridors)
     minutes = {}
     for name, src in targets.items():
+        if isinstance(src, str) and src == EXPRESSWAY_ACCESS:  # the model's own expressway access points
+            minutes[name] = expressway_surface(model)[0]
+            continue
         pts = _as_points(src)
         if pts is not None:  # the model refuses points off its grid: keep those inside the region
             on = ~np.isnan(sample(np.where(model.inside, 0.0, np.nan), model.grid, pts))

@@ -304,21 +304,21 @@ class SuitabilityResult:
 
 
 def location_targets(layers: dict, *, include_planned: bool = False) -> dict:
-    """Target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (points)."""
-    places = layers["places"]
-    out = {"cores": sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))}
+    """Target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (the travel-time
+    model's expressway access points: ramps, interchanges, where expressways end)."""
+    from ..model.traveltime import EXPRESSWAY_ACCESS
+
+    places = layers.get("places")
+    out = {"cores": sorted(places.loc[places["kind"] == "city_core", "place_id"].astype(str))
+           if places is not None and len(places) else []}
     nodes = layers.get("nodes")
     if nodes is not None and len(nodes):
         hsr = in_service(nodes[nodes["kind"] == "hsr_station"], include_planned=include_planned)
         if len(hsr):
             out["hsr"] = sorted(hsr["node_id"].astype(str))
     cors = in_service(layers["corridors"], include_planned=include_planned)
-    exp = cors[cors["class"] == "expressway"]
-    if len(exp):
-        # access points every ~10 km along the expressways (interchange spacing in the region)
-        lines = exp.geometry.to_crs(EQUAL_AREA_CRS).segmentize(10_000)
-        pts = lines.get_coordinates()
-        out["expressway"] = gpd.GeoSeries(gpd.points_from_xy(pts.x, pts.y), crs=EQUAL_AREA_CRS).to_crs(4326)
+    if (cors["class"] == "expressway").any():
+        out["expressway"] = EXPRESSWAY_ACCESS
     return out
 
 
