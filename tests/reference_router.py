@@ -60,6 +60,9 @@ Turns (edge-based graph, networkx DiGraph)
     edge) only where the arriving edge has no other outgoing edge at its head
     (a dead end, including the ends cut by the extract boundary: those nodes
     are in ``RouterGraph.cut_nodes``, so tests can flag routes turning there).
+    ``uturns="unrestricted"`` allows them at every junction that is not the via
+    node of an applied turn restriction (the rule of a node-based graph that
+    splits only restricted junctions; an explicit ``no_u_turn`` always holds).
 Turn restrictions (``type=restriction``, and ``type=restriction:motorcar`` /
 ``restriction:motorcar=*``; ``restriction:<other mode>`` is not for cars)
     ``no_*``: forbids every turn from a ``from`` way's edge arriving at the
@@ -281,12 +284,16 @@ def _step(layer, dest):
 
 
 def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0.8, implied_oneway_links=False,
-         destination_rule=True):
+         destination_rule=True, uturns="dead_end"):
     """Read ``pbf`` and build the edge-based car graph (see the module docstring for the rules).
 
     ``speeds``: km/h by highway value (e.g. :data:`TEST_SPEEDS`); its keys choose the routable ways.
     ``destination_rule=False`` treats destination-only ways as open (to measure the rule's effect).
+    ``uturns``: ``"dead_end"`` (U-turns only at dead ends) or ``"unrestricted"`` (at every junction that is
+    not the via node of an applied restriction; see the module docstring).
     """
+    if uturns not in ("dead_end", "unrestricted"):
+        raise ValueError(f"uturns must be 'dead_end' or 'unrestricted', not {uturns!r}")
     bad = set(speeds) - CAR_HIGHWAYS
     if bad:
         raise ValueError(f"not car-routable highway values in the speed table: {sorted(bad)}")
@@ -352,6 +359,7 @@ def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0
     # -- turn restrictions -> forbidden (from directed edge, to directed edge) pairs, and only_* whitelists
     forbidden, only = set(), defaultdict(set)
     unsupported, not_applied, applied = [], [], 0
+    restricted_junctions = set()
     if restrictions:
         for rid, value, members in rd.restrictions:
             via = [(t, ref) for t, ref, role in members if role == "via"]
@@ -380,6 +388,7 @@ def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0
             if both:  # from-way == to-way: only the U-turn (back along the same edge) is meant
                 pairs = {(a, b) for a, b in pairs
                          if not (edges[a[0]]["way"] in both and edges[a[0]]["way"] == edges[b[0]]["way"] and a[0] != b[0])}
+            restricted_junctions.add(vn)
             if kind == "no":
                 forbidden |= pairs
             else:
@@ -401,7 +410,7 @@ def load(pbf, speeds, *, restrictions=True, use_maxspeed=True, maxspeed_factor=0
         others = [x for x in cont if x[0] != e]
         for f, g in cont:
             if f == e and g == -d:
-                if others:  # U-turn onto the same edge only at a dead end
+                if others and (uturns == "dead_end" or v in restricted_junctions):  # U-turn only at a dead end
                     continue
                 n_uturn += 1
             elif f == e:

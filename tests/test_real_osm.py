@@ -13,12 +13,14 @@ The yardstick is :mod:`tests.reference_router`, an independent edge-based router
 it never imports twinstar_gis) with the same speeds and the same legal rules.  The comparison runs
 between 12 named places per extract (132 ordered pairs), each placed on the road where the reference
 router snaps it, so that only the network is compared (no link model): the median relative
-difference must be <= 1 % and every pair off by more than 5 % must be explained by a rule listed in
-``EXPLAINED``.
+difference must be <= 1 % and every pair off by more than 5 % must be explained by a documented rule.
 
-Markers for the lead (issue 17): the comparisons marked ``NETWORK_RULES`` / ``MODEL_FIRST`` are
-``xfail(strict=True)`` until the model branch lands the access and turn-restriction rules in
-``network.py`` and the network-first travel-time model; remove the marker named in each when it lands.
+The one rule in which the package and a strict router differ is the U-turn: the package's network is
+node-based and splits only restricted junctions, so a U-turn is possible at any other junction; the
+strict reference allows U-turns only at dead ends (as OSRM does by default).  The reference router
+implements both (``uturns="dead_end" | "unrestricted"``): against the reference with the package's rule
+every pair must agree; against the strict one, a pair may differ by more than 5 % only where the
+reference itself changes by more than 5 % between its two U-turn rules (a U-turn round a no-left-turn).
 """
 
 from __future__ import annotations
@@ -55,9 +57,6 @@ PLACES = {
 #: which equal the default class speeds); the straight link from a place to its road costs nothing.
 SETTINGS = DEFAULT.override(**{"network.use_maxspeed": False, "speeds.off_network": 1e9})
 #: Pairs allowed to differ by more than 5 %, with the documented rule that explains each.
-EXPLAINED: dict = {}
-NETWORK_RULES = pytest.mark.xfail(strict=True, reason="issue 17: the network-first model lands from the model branch")
-MODEL_FIRST = pytest.mark.xfail(strict=True, reason="issue 17: the network-first model lands from the model branch")
 _SERVICE_TRACKS = {"yard", "siding", "spur", "crossover"}
 
 
@@ -111,6 +110,8 @@ def real(request):
     ext = load_osm(pbf, boundaries=area, places=places, settings=SETTINGS)
     graphs = {(r, d): rr.load(pbf, rr.TEST_SPEEDS, restrictions=r, use_maxspeed=False, destination_rule=d)
               for r, d in ((True, True), (False, False))}
+    graphs["unrestricted_uturns"] = rr.load(pbf, rr.TEST_SPEEDS, restrictions=True, use_maxspeed=False,
+                                            destination_rule=True, uturns="unrestricted")
     snaps = [rr.snap(graphs[(True, True)], x, y) for x, y in zip(places["lon"], places["lat"])]
     on_road = places.assign(geometry=gpd.points_from_xy([s.lon for s in snaps], [s.lat for s in snaps]), crs=4326)
     return {"name": name, "pbf": pbf, "area": area, "places": places, "on_road": on_road, "ext": ext,
@@ -237,8 +238,8 @@ def test_via_points_are_shared_vertices_of_whole_ways(real):
 # (c) the comparison: the package's network vs the reference router, 132 pairs per extract
 # --------------------------------------------------------------------------
 
-def _reference_od(real, restrictions: bool) -> pd.DataFrame:
-    g = real["graphs"][(True, True) if restrictions else (False, False)]
+def _reference_od(real, restrictions: bool, uturns: str = "dead_end") -> pd.DataFrame:
+    g = real["graphs"]["unrestricted_uturns" if uturns == "unrestricted" else (True, True) if restrictions else (False, False)]
     pts = list(zip(real["on_road"].geometry.x, real["on_road"].geometry.y))
     m, snaps = rr.od_minutes(g, pts)
     assert max(s.distance_m for s in snaps) < 0.05  # the places lie on their road
@@ -257,36 +258,49 @@ def _network_layers(real, *, rules: bool) -> dict:
     return {"corridors": cor, "places": places}
 
 
-def compare(ours: pd.DataFrame, ref: pd.DataFrame, name: str) -> dict:
-    """Median and worst relative difference over the off-diagonal pairs; >5 % pairs must be EXPLAINED."""
+def compare(ours: pd.DataFrame, ref: pd.DataFrame, explained=frozenset()) -> dict:
+    """Median and worst relative difference over the off-diagonal pairs; pairs > 5 % off must be ``explained``."""
     a, b = ours.to_numpy(float), ref.loc[ours.index, ours.columns].to_numpy(float)
     off = ~np.eye(len(a), dtype=bool)
     assert (np.isnan(a) == np.isnan(b))[off].all(), "reachability differs"
     rel = np.abs(a - b)[off] / b[off]
     pairs = [(o, d) for o in ours.index for d in ours.columns if o != d]
     bad = {p: float(r) for p, r in zip(pairs, rel) if r > 0.05}
-    unexplained = {p: r for p, r in bad.items() if (name, *p) not in EXPLAINED}
+    unexplained = {p: r for p, r in bad.items() if p not in explained}
     assert np.nanmedian(rel) <= 0.01, f"median {np.nanmedian(rel):.3%}"
     assert not unexplained, f"{len(unexplained)} pairs off by > 5 % without a documented rule: {list(unexplained.items())[:5]}"
-    return {"median": float(np.nanmedian(rel)), "max": float(np.nanmax(rel)), "pairs": int(off.sum())}
+    return {"median": float(np.nanmedian(rel)), "max": float(np.nanmax(rel)), "pairs": int(off.sum()), "bad": len(bad)}
+
+
+def uturn_pairs(real) -> frozenset:
+    """Pairs whose strict-reference time changes by > 5 % when U-turns are allowed at unrestricted junctions:
+    the pairs the U-turn rule explains (computed from the reference alone)."""
+    strict, loose = _reference_od(real, True), _reference_od(real, True, uturns="unrestricted")
+    rel = (strict - loose).abs() / strict
+    return frozenset((o, d) for o in rel.index for d in rel.columns if o != d and rel.loc[o, d] > 0.05)
 
 
 def test_network_matches_reference_without_restrictions(real):
     ids = real["places"]["place_id"].tolist()
     net = build_network(_network_layers(real, rules=False), settings=SETTINGS, modes=("road",))
     ours = network_od_matrix(net, ids)
-    res = compare(ours, _reference_od(real, restrictions=False), real["name"])
+    res = compare(ours, _reference_od(real, restrictions=False))
     assert res["pairs"] == 132
     # With no rule between them the two engines agree to rounding (segment splits, float sums).
     assert res["max"] < 1e-4, res
 
 
-@pytest.mark.parametrize("real", [pytest.param("helsinki_pbf", marks=NETWORK_RULES), "test_pbf"], indirect=True)
 def test_network_matches_reference_with_every_rule(real):
     """Turn restrictions on, access=no closed, destination-only ways only at a trip's ends."""
     ids = real["places"]["place_id"].tolist()
-    net = build_network(_network_layers(real, rules=True), settings=SETTINGS, modes=("road",))
-    compare(network_od_matrix(net, ids), _reference_od(real, restrictions=True), real["name"])
+    ours = network_od_matrix(build_network(_network_layers(real, rules=True), settings=SETTINGS, modes=("road",)), ids)
+    # The same legal rules, U-turns included: the two engines agree to rounding.
+    same = compare(ours, _reference_od(real, True, uturns="unrestricted"))
+    assert same["max"] < 1e-4, same
+    # A strict router (U-turns only at dead ends): every pair > 5 % off is one the U-turn rule explains.
+    explained = uturn_pairs(real)
+    strict = compare(ours, _reference_od(real, True), explained)
+    assert strict["bad"] == len(explained)  # Helsinki: 2 pairs (a U-turn round a no-left-turn); Kotka: none
 
 
 def test_the_rules_change_the_reference_times(real):
@@ -297,17 +311,16 @@ def test_the_rules_change_the_reference_times(real):
     assert (on.to_numpy() >= off.to_numpy() - 1e-9)[~np.isnan(off.to_numpy())].all()  # rules never make a trip faster
 
 
-@pytest.mark.parametrize("real", [pytest.param("helsinki_pbf", marks=MODEL_FIRST),
-                                  pytest.param("test_pbf", marks=MODEL_FIRST)], indirect=True)
 def test_model_matches_reference_with_every_rule(real):
-    """The travel-time model (network + land) between the same places: never faster than the router."""
+    """The travel-time model (network + land) between the same places: the network's times, so the router's."""
     from twinstar_gis.model.traveltime import build_model, od_matrix
 
     layers = {**_network_layers(real, rules=True), "boundaries": real["area"]}
     model = build_model(layers, settings=SETTINGS.override(**{"access.resolution_m": 100}), modes=("road",))
-    compare(od_matrix(model, real["places"]["place_id"].tolist()), _reference_od(real, restrictions=True),
-            real["name"])
-
+    ours = od_matrix(model, real["places"]["place_id"].tolist())
+    same = compare(ours, _reference_od(real, True, uturns="unrestricted"))
+    assert same["max"] < 1e-4, same
+    compare(ours, _reference_od(real, True), uturn_pairs(real))
 
 # --------------------------------------------------------------------------
 # The yardstick's own rules, on tiny hand-made OSM files (times by hand: pyproj.Geod / speed)
