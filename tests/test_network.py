@@ -256,3 +256,34 @@ def test_places_on_roads_far_from_any_expressway_build():
                           classes=["county_road", "expressway"])
     od = N.network_od_matrix(N.build_network(layers, include_planned=True), ["A", "B"])
     assert od.loc["A", "B"] == pytest.approx(minutes(a, b, SP.county_road), rel=2e-6)
+
+
+@pytest.mark.parametrize("quality,joined", [("indicative", True), ("surveyed", False)])
+def test_a_drawn_road_end_meets_the_road_of_the_town_it_is_drawn_to(quality, joined):
+    """A road drawn town to town (indicative, or a scenario) whose end stops 300 m short of the town's road joins it;
+    a surveyed dead end (OpenStreetMap) stays a dead end.  Times by hand: lengths on the ellipsoid / speed."""
+    a, b = (119.00, 42.70), (119.10, 42.70)          # the town's road, east-west
+    c = (119.05, 42.70 + 0.0027)                     # the drawn road's end, ~300 m north of it
+    d = (119.05, 42.80)                              # the drawn road runs north to D
+    cor = gpd.GeoDataFrame({"corridor_id": ["TOWN", "NEW"], "class": ["county_road", "national_highway"],
+                            "geometry_quality": ["surveyed", quality]},
+                           geometry=[LineString([a, b]), LineString([c, d])], crs=4326)
+    net = N.build_network({"corridors": cor, "places": _places({"A": a, "D": d})})
+    t = N.network_od_matrix(net, ["A", "D"]).loc["A", "D"]
+    if not joined:
+        assert np.isnan(t)
+        return
+    want = minutes(a, (119.05, 42.70), SP.county_road) + minutes((119.05, 42.70), c, SP.off_network) \
+        + minutes(c, d, SP.national_highway)
+    assert t == pytest.approx(want, rel=1e-4)
+
+
+def test_a_scenario_road_end_joins_only_in_the_scenario():
+    """The end join of a scenario road is part of the scenario: the base network is unchanged."""
+    a, b, c, d = (119.00, 42.70), (119.10, 42.70), (119.05, 42.7027), (119.05, 42.80)
+    base = gpd.GeoDataFrame({"corridor_id": ["TOWN"], "class": ["county_road"]}, geometry=[LineString([a, b])], crs=4326)
+    new = gpd.GeoDataFrame({"corridor_id": ["NEW"], "class": ["national_highway"]}, geometry=[LineString([c, d])], crs=4326)
+    layers = {"corridors": base, "places": _places({"A": a, "D": d})}
+    with_new = N.network_od_matrix(N.build_network(layers, extra_corridors=new), ["A", "D"]).loc["A", "D"]
+    without = N.network_od_matrix(N.build_network(layers), ["A", "D"]).loc["A", "D"]
+    assert np.isfinite(with_new) and with_new < without  # D is 11 km off the base road: linked straight, slower

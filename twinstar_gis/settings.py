@@ -125,6 +125,11 @@ class NetworkSettings:
     link_snap : str
         ``"segment"``: places, parks and stations link to the nearest point of
         the nearest road segment.
+    end_join_m : float
+        The loose end of an indicative or scenario road (drawn town to town, not
+        sharing a vertex with another road) joins the nearest other road within
+        this distance, m (a planned road drawn to a town meets that town's roads).
+        Surveyed lines (OpenStreetMap) keep their dead ends.  0 = off.
     """
 
     node_crossings: bool = False
@@ -133,6 +138,7 @@ class NetworkSettings:
     maxspeed_factor: float = 0.8
     station_max_m: float = 2000.0
     link_snap: str = "segment"
+    end_join_m: float = 2000.0
 
 
 @dataclass(frozen=True)

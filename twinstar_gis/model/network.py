@@ -674,9 +674,49 @@ def _implied_interchanges(table, row, verts) -> pd.DataFrame:
     out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": row[verts.piece[pick]]})
     out = out.drop_duplicates(["lon", "lat"])
     cid = table["cid"].to_numpy()[out["r"].to_numpy()]
-    return pd.DataFrame({"id": [f"{c}@{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
-                         "kind": "interchange", "sub": "implied", "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
+    implied = pd.DataFrame({"id": [f"{c}@{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
+                            "kind": "interchange", "sub": "implied",
+                            "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
+                            "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+    return pd.concat([implied, _loose_ends(table, row, verts, end & orig & (count <= 1))], ignore_index=True)
+
+
+def _loose_ends(table, row, verts, lone_end) -> pd.DataFrame:
+    """Loose ends of indicative or scenario land-access roads (drawn town to town, sharing no vertex with another
+    road): junction points that join their own line to the nearest other road (``network.end_join_m``)."""
+    r = row[verts.piece]
+    drawn = table["indicative"].to_numpy(bool)[r] | table["scen"].to_numpy(bool)[r]
+    pick = lone_end & drawn & table["land"].to_numpy(bool)[r]
+    out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": r[pick], "pc": verts.piece[pick]})
+    out = out.drop_duplicates(["lon", "lat"])
+    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
+    return pd.DataFrame({"id": [f"{c}@end{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
+                         "kind": "interchange", "sub": "end", "own_piece": out["pc"].to_numpy(),
+                         "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
                          "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+
+
+def _end_joins(proj, verts, pts, pts_proj, table, row, land, settings):
+    """A loose road end: on its own line (at 0 km), and to the nearest point of the nearest *other* land road."""
+    sub = pts["sub"].to_numpy() if "sub" in pts.columns else np.full(len(pts), None)
+    who = np.flatnonzero(sub == "end")
+    max_m = settings.network.end_join_m
+    if len(who) == 0 or len(land) == 0 or max_m <= 0:
+        return []
+    own = pts["own_piece"].to_numpy()[who].astype(np.int64)
+    self_att = _snap(proj, verts, pts_proj, who, own)
+    self_att["role"] = "road"
+    rel, absm = _SLACK
+    a, b = shapely.STRtree(proj.geoms[land]).query(pts_proj[who], predicate="dwithin", distance=max_m * (1 + rel) + absm)
+    other = row[land[b]] != row[own[a]]
+    a, b = a[other], b[other]
+    if len(a) == 0:
+        return [self_att]
+    d = shapely.distance(pts_proj[who[a]], proj.geoms[land[b]])
+    best = pd.DataFrame({"a": a, "b": b, "d": d}).sort_values(["a", "d"], kind="mergesort").drop_duplicates("a")
+    join = _snap(proj, verts, pts_proj, who[best["a"].to_numpy()], land[best["b"].to_numpy()])
+    join["role"] = "road"
+    return [self_att, join]
 
 
 def _nearest_pair(proj, verts, pts_proj, who, pieces, scen_piece, max_m, role):
@@ -704,11 +744,13 @@ def _attachments(proj, verts, pts, table, row, settings, to_proj):
     expw = np.flatnonzero(cls == "expressway")
     max_m = settings.speeds.max_link_km * 1000
     kind = pts["kind"].to_numpy()
-    parts = [_nearest_pair(proj, verts, pts_proj, np.flatnonzero(np.isin(kind, ["place", "station", "interchange"])),
+    loose = (pts["sub"] == "end").to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
+    parts = [_nearest_pair(proj, verts, pts_proj, np.flatnonzero(np.isin(kind, ["place", "station", "interchange"]) & ~loose),
                            land, scen_piece, max_m, "road"),
-             _nearest_pair(proj, verts, pts_proj, np.flatnonzero(kind == "interchange"), expw, scen_piece, max_m,
+             _nearest_pair(proj, verts, pts_proj, np.flatnonzero((kind == "interchange") & ~loose), expw, scen_piece, max_m,
                            "expressway"),
-             _rail_candidates(proj, verts, pts, pts_proj, table, row, settings)]
+             _rail_candidates(proj, verts, pts, pts_proj, table, row, settings),
+             *_end_joins(proj, verts, pts, pts_proj, table, row, land, settings)]
     cols = ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "role"]
     parts = [p for p in parts if p is not None and len(p)]
     att = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
@@ -1040,7 +1082,7 @@ def _unlinked(att, pts, table, settings):
         return problems
     linked = set(att.loc[att["role"].isin(["road", "expressway_access"]), "pt"].astype(int))
     to_station = set(pts["id"].to_numpy()[att.loc[att["role"] == "station_link", "pt"].to_numpy(int)])
-    implied = (pts["sub"] == "implied").to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
+    implied = pts["sub"].isin(["implied", "end"]).to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
     for k in ("place", "station", "interchange"):  # implied interchanges: only where a road is near, not a problem
         off = [pts["id"].iloc[i] for i in np.flatnonzero((pts["kind"] == k).to_numpy() & ~implied) if i not in linked]
         if off:
