@@ -153,7 +153,16 @@ def test_county_statistics_and_circles(base, ds):
     # Missing census population stays missing; a known population with no cell within 60 min is 0.
     pop = ds["boundaries"].set_index("adcode")["population_2020"].loc[c.index]
     assert (c["population_60min"].isna() == pop.isna()).all()
-    assert (c["population_method"] == "uniform over county area (assumption)").all()
+    # Every county has census urban population: it sits at the county seat, the rest is spread over the land.
+    assert c["population_method"].str.startswith("urban population at the county seat").all()
+    b = ds["boundaries"].set_index("adcode").loc[c.index]
+    seat = base.to_nearest.set_index("id")["to_core_min"]
+    for adcode, row in c.iterrows():
+        seat_min = seat.get(f"SEAT_{adcode}")
+        urban, rural = b.loc[adcode, "population_urban_2020"], b.loc[adcode, "population_rural_2020"]
+        # within 60 min: the whole urban population if the seat is, plus a share (0..1) of the rural one
+        lo = urban if seat_min <= 60 else 0.0
+        assert lo - 1 <= row["population_60min"] <= lo + rural + 1, adcode
     tw = base.twin_city.set_index("indicator")["value"]
     assert 150 < tw["core_to_core_road_min"] < 300
     assert tw["core_to_core_fastest_min"] <= tw["core_to_core_road_min"]

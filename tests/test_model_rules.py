@@ -317,10 +317,12 @@ def test_local_roads_land_speed_population_at_the_seat_and_sensitivity():
     v = 1.0 / (4 / np.pi / 30.0 + 1.0 / (d * 10.0 * SP.off_road))  # hours per km -> km/h
     assert table["land_speed_kmh"].iloc[0] == pytest.approx(v, rel=1e-3)
     assert np.nanmax(m.speed_kmh) == pytest.approx(v, rel=1e-3)  # flat: no slope factor
-    pop, method = population_grid(layers, m)
-    assert np.nansum(pop) == pytest.approx(200_000.0, rel=1e-9)
+    pop, method, at_seats = population_grid(layers, m)
+    # the rural 120,000 spread evenly over the land; the urban 80,000 in the town -- the city core, for a district
+    # holding one -- counted at that place's own time
     cells = np.isfinite(pop).sum()
-    assert np.nanmax(pop) == pytest.approx(80_000.0 + 120_000.0 / cells, rel=1e-9)  # the urban people at the seat
+    assert np.nansum(pop) == pytest.approx(120_000.0, rel=1e-9) and np.nanmax(pop) == pytest.approx(120_000.0 / cells)
+    assert at_seats[["adcode", "place_id", "people"]].values.tolist() == [["150001", "CORE_1", 80_000.0]]
     assert "seat" in method.iloc[0]
     res = tt.accessibility(layers, settings=s)
     sens = res.sensitivity
@@ -328,3 +330,6 @@ def test_local_roads_land_speed_population_at_the_seat_and_sensitivity():
     assert list(region.index) == ["low", "central", "high"]
     assert region.loc["low", "area_share_60min"] <= region.loc["central", "area_share_60min"] <= region.loc["high", "area_share_60min"]
     assert (res.counties["population_method"] == method.iloc[0]).all()
+    # the town is the core itself (0 min): all its urban people are within the hour, and a share of the rest
+    county = res.counties.set_index("adcode").loc["150001"]
+    assert county["population_60min"] == pytest.approx(80_000.0 + 120_000.0 * county["area_share_60min"], rel=1e-9)

@@ -35,7 +35,6 @@ import logging
 import numpy as np
 import pandas as pd
 from rasterio.features import rasterize
-from shapely.geometry import Point
 
 __all__ = ["land_speed", "local_road_density", "population_grid"]
 
@@ -154,18 +153,25 @@ def land_speed(layers, grid, net, settings, *, factor: float = 1.0):
 
 
 def population_grid(layers, model):
-    """People per cell: each county's urban population at its seat, the rest spread over its cells.
+    """People per cell outside the towns, and each county's urban population at its seat.
+
+    The census urban population of a county lives in its seat (its city core for a district holding
+    one): it is counted at the seat's own travel time (the time the OD and nearest-core tables give),
+    not spread over land.  The rest of the county's population is spread evenly over its cells.  A
+    county without an urban figure, or without a seat, is spread evenly as a whole.
 
     Parameters
     ----------
     layers : dict
-        ``boundaries`` (``population_2020``, optional ``population_urban_2020``), ``places``.
+        ``boundaries`` (``population_2020``, optional ``population_urban_2020``), ``places``
+        (``kind``, ``county_adcode``).
     model : TravelTimeModel
 
     Returns
     -------
-    (numpy.ndarray, pandas.Series)
-        ``(H, W)`` people (NaN outside counties with a census population) and the method per county adcode.
+    (numpy.ndarray, pandas.Series, pandas.DataFrame)
+        ``(H, W)`` people per cell (NaN outside counties with a census population); the method per
+        county adcode; the urban populations placed at seats: ``adcode``, ``place_id``, ``people``.
     """
     grid = model.grid
     c = _counties(layers["boundaries"])
@@ -174,35 +180,29 @@ def population_grid(layers, model):
     urban = pd.to_numeric(c["population_urban_2020"], errors="coerce").to_numpy(float) \
         if "population_urban_2020" in c.columns else np.full(len(c), np.nan)
     n = np.bincount(zones.ravel(), minlength=len(c) + 1)[1:]
-    seat = _seat_cells(layers, c, grid)
-    use_urban = np.isfinite(urban) & np.isfinite(pop) & (seat >= 0) & (urban <= pop)
+    seat = _seats(layers, c)
+    use_urban = np.isfinite(urban) & np.isfinite(pop) & (seat != "") & (urban <= pop)
     rest = np.where(use_urban, pop - urban, pop)
     per = np.where(n > 0, rest / np.maximum(n, 1), np.nan)
     out = np.full(zones.shape, np.nan)
     inz = zones > 0
     out[inz] = per[zones[inz] - 1]
-    flat = out.ravel()
-    for i in np.flatnonzero(use_urban):
-        flat[seat[i]] = (flat[seat[i]] if np.isfinite(flat[seat[i]]) else 0.0) + urban[i]
-    method = pd.Series(np.where(use_urban, "urban population at the county seat, the rest uniform over the county",
-                                "uniform over county area (assumption)"), index=c["adcode"].astype(str).to_numpy())
-    return out, method
+    adcodes = c["adcode"].astype(str).to_numpy()
+    at_seats = pd.DataFrame({"adcode": adcodes[use_urban], "place_id": seat[use_urban], "people": urban[use_urban]})
+    method = pd.Series(np.where(use_urban, "urban population at the county seat (its own time), the rest uniform over "
+                                           "the county", "uniform over county area (assumption)"), index=adcodes)
+    return out, method, at_seats
 
 
-def _seat_cells(layers, counties, grid) -> np.ndarray:
-    """Flat cell of each county's seat (its city core for a district holding one), -1 if none."""
+def _seats(layers, counties) -> np.ndarray:
+    """Place id of each county's seat (its city core for a district holding one), "" if none."""
     places = layers.get("places")
-    out = np.full(len(counties), -1, np.int64)
+    out = np.full(len(counties), "", dtype=object)
     if places is None or not len(places) or "county_adcode" not in places.columns:
         return out
-    p = places.to_crs(grid.crs)
-    rank = p["kind"].map({"city_core": 0, "county_seat": 1}).fillna(9)
-    p = p.assign(_r=rank.to_numpy()).sort_values("_r")
-    where = dict(zip(p["county_adcode"].astype(str).str.split(".").str[0][::-1], p.geometry[::-1]))
+    rank = places["kind"].map({"city_core": 0, "county_seat": 1})
+    p = places.assign(_r=rank.to_numpy())[rank.notna().to_numpy()].sort_values("_r", kind="mergesort")
+    where = dict(zip(p["county_adcode"].astype(str).str.split(".").str[0][::-1], p["place_id"].astype(str)[::-1]))
     for i, a in enumerate(counties["adcode"].astype(str)):
-        g = where.get(a)
-        if g is not None and isinstance(g, Point):
-            r, col = grid.rowcol(g.x, g.y)
-            if 0 <= r < grid.height and 0 <= col < grid.width:
-                out[i] = r * grid.width + col
+        out[i] = where.get(a, "")
     return out

@@ -348,7 +348,7 @@ def write_raster(path, array: np.ndarray, grid: Grid, *, tags: dict | None = Non
 
 
 def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFrame, *, thresholds=(60, 120),
-                     active=None, population=None, population_method=None) -> pd.DataFrame:
+                     active=None, population=None, population_method=None, at_seats=None) -> pd.DataFrame:
     """Per county: mean and median minutes, area and population share within each threshold.
 
     A cell belongs to the county holding its centre (and, with ``active``, only
@@ -369,6 +369,9 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
         county's population spread evenly over its cells.
     population_method : pandas.Series, optional
         Method per county adcode (``population_method`` column).
+    at_seats : pandas.DataFrame, optional
+        People counted at a point's own time instead of a cell's: ``adcode``, ``people``, ``minutes`` (the
+        urban population at each county seat, with the seat's time from the OD tables).
 
     Returns
     -------
@@ -396,6 +399,7 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
         row["population_2020"] = pop
         known = pop is not None and pd.notna(pop)
         people = population[sel] if population is not None else None
+        seats = at_seats[at_seats["adcode"].astype(str) == str(c["adcode"])] if at_seats is not None else None
         for th in thresholds:
             share = float((reach <= th).sum() / n) if n else np.nan
             t = f"{float(th):g}"
@@ -403,7 +407,11 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
             row[f"area_km2_{t}min"] = share * n * cell_km2 if n else np.nan
             if known and people is not None and np.isfinite(people).any():
                 within = float(np.nansum(np.where(fin & (np.where(fin, vals, np.inf) <= th), people, 0.0)))
-                pshare = within / float(np.nansum(people)) if np.nansum(people) > 0 else np.nan
+                total = float(np.nansum(people))
+                if seats is not None and len(seats):
+                    within += float(seats.loc[seats["minutes"].to_numpy(float) <= th, "people"].sum())
+                    total += float(seats["people"].sum())
+                pshare = within / total if total > 0 else np.nan
             else:
                 pshare = share
             row[f"population_{t}min"] = pshare * pop if known else np.nan

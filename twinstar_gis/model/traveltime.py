@@ -771,7 +771,7 @@ def isochrones(model: TravelTimeModel, origins, minutes=None, *, names=None, sur
 
 
 def county_statistics(model: TravelTimeModel, surface: np.ndarray, boundaries: gpd.GeoDataFrame, *,
-                      population=None, population_method=None) -> pd.DataFrame:
+                      population=None, population_method=None, at_seats=None) -> pd.DataFrame:
     """Zonal statistics of a surface per county, with the ``access.circles`` thresholds.
 
     Parameters
@@ -784,6 +784,8 @@ def county_statistics(model: TravelTimeModel, surface: np.ndarray, boundaries: g
         each county's population spread evenly over its cells.
     population_method : pandas.Series, optional
         The method per county adcode.
+    at_seats : pandas.DataFrame, optional
+        Urban populations counted at their seat's own time (``adcode``, ``people``, ``minutes``).
 
     Returns
     -------
@@ -791,7 +793,7 @@ def county_statistics(model: TravelTimeModel, surface: np.ndarray, boundaries: g
     """
     return zonal_time_stats(surface, model.grid, boundaries, thresholds=model.settings.access.circles,
                             active=model.inside, population=population,
-                            population_method=population_method)
+                            population_method=population_method, at_seats=at_seats)
 
 
 # ---------------------------------------------------------------- the whole run
@@ -1123,8 +1125,12 @@ def accessibility(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, 
     cores, hsr = _targets(layers, net, include_planned)
     to_nearest, core_s, hsr_s = _nearest_table(model, ids, kinds, names, cores, hsr, _cities(layers))
     time_cores, time_hsr = _min_surface(model, core_s), _min_surface(model, hsr_s)
-    pop, method = population_grid(layers, model)
-    counties = county_statistics(model, time_cores, layers["boundaries"], population=pop, population_method=method)
+    pop, method, at_seats = population_grid(layers, model)
+    # (a seat the network does not link counts as unreachable: its minutes are NaN)
+    seat_min = to_nearest.set_index("id")["to_core_min"]
+    at_seats = at_seats.assign(minutes=seat_min.reindex(at_seats["place_id"]).to_numpy(float))
+    counties = county_statistics(model, time_cores, layers["boundaries"], population=pop, population_method=method,
+                                 at_seats=at_seats)
     iso_origins = cores + [str(o) for o in origins if str(o) not in set(cores)]
     iso = isochrones(model, iso_origins, names=names, surfaces=core_s)
     twin = _twin_city(model, model_variant(model, rail=False), od, cores, time_cores, counties)
@@ -1208,9 +1214,15 @@ def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
         base, _ = land_speed(layers, model.grid, model.network, s, factor=f)
         speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
         m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
-        surf, _ = _per_target(m, list(cores), np.zeros(0, np.int64))
-        pop, method = population_grid(layers, m)
-        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method)
+        pop, method, at_seats = population_grid(layers, m)
+        known = at_seats["place_id"].isin(m.network.place_index.index).to_numpy()
+        at_seats = at_seats[known]
+        seat_nodes = m.network.place_index[at_seats["place_id"]].to_numpy(np.int64)
+        surf, to_cores = _per_target(m, list(cores), seat_nodes)
+        at_seats = at_seats.assign(minutes=np.nanmin(np.where(np.isnan(to_cores), np.inf, to_cores), axis=1)
+                                   if to_cores.shape[1] else np.nan)
+        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method,
+                              at_seats=at_seats)
         c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
         total = {"case": case, "factor": f, "local_road_kmh": s.access.local_road_kmh * f, "adcode": "region",
                  "name_zh": "全域", "mean_min": np.nan}
