@@ -1,4 +1,4 @@
-"""Write the analysis products (CSV with BOM, GeoPackage, GeoTIFF) for a dataset.
+"""Write the analysis products (CSV with BOM, GeoPackage 1.2, GeoTIFF) for a dataset.
 
 One function per product family; the CLI commands and :func:`twinstar_gis.pipeline.steps.run_all`
 both call these, so the files are the same whichever way they were made.
@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from ..model import accessibility, compare_scenarios
 from ..analysis.indicators import park_indicators
-from ..data.io import write_csv, write_gpkg
+from ..data.io import write_csv
 from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
 from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from ..model.surface import write_raster
 from ..settings import DEFAULT, Settings
+from .exports import write_gpkg, write_network
 
 __all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers"]
 
@@ -111,6 +114,34 @@ def _raster_tags(settings, **extra) -> dict:
     return tags
 
 
+COVERAGE_COLUMNS = ("indicator", "value", "unit", "note")
+
+
+def coverage_table(coverage) -> pd.DataFrame | None:
+    """``AccessResult.coverage`` as the table ``access/coverage.csv`` holds: ``indicator, value, unit, note``.
+
+    Accepts that table itself or a mapping ``indicator -> value`` or ``indicator -> (value, unit, note)``;
+    None stays None (a model without coverage: the file is not written and the renderers say so).
+
+    >>> coverage_table({"network_km_per_100km2": (3.2, "km/100 km²", "roads and rail")}).iloc[0].tolist()
+    ['network_km_per_100km2', 3.2, 'km/100 km²', 'roads and rail']
+    """
+    if coverage is None:
+        return None
+    if isinstance(coverage, pd.DataFrame):
+        table = coverage.copy()
+    else:
+        rows = []
+        for k, v in dict(coverage).items():
+            v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+            rows.append(dict(zip(COVERAGE_COLUMNS, (k, *v))))
+        table = pd.DataFrame(rows)
+    for c in COVERAGE_COLUMNS:
+        if c not in table:
+            table[c] = ""
+    return table[list(COVERAGE_COLUMNS) + [c for c in table.columns if c not in COVERAGE_COLUMNS]]
+
+
 def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
                  scenario="planned", extra_corridors=None, on_step=None):
     """All accessibility products at their fixed names; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
@@ -146,6 +177,9 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
         write_csv(out_dir / "twin_city.csv", base.twin_city),
         write_csv(out_dir / "assumptions.csv", base.metadata),
     ]
+    coverage = coverage_table(getattr(base, "coverage", None))
+    if coverage is not None:  # the model's network coverage: access/coverage.csv (indicator, value, unit, note)
+        paths.append(write_csv(out_dir / "coverage.csv", coverage))
     scen, comparison = None, None
     if scenario != "none":
         scen = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins),
@@ -163,4 +197,6 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
                          tags=_raster_tags(settings, target="nearest city core", direction="to the target",
                                            scenario=scenario)),
         ]
+    if base.network is not None:  # the network QGIS's own tools route on (same times as the model's network)
+        paths.append(write_network(out_dir / "network.gpkg", base.network, scen.network if scen is not None else None))
     return paths, base, scen, comparison
