@@ -29,7 +29,7 @@ from .planning_pages import PLANNING_GALLERY, PLANNING_MAKERS
 from .style import ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, DATA, TIME_CLASSES, TIME_RAMP, minutes_change
 
 __all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "change_map", "write_gallery",
-           "GALLERY", "headline_figures"]
+           "GALLERY", "headline_figures", "coverage_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,22 @@ def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
         if cls == "hsr_station":
             spec.dist_layer = fg.get_name()
     _distance_labels(spec, near)
+    parks = run.layer("parks")
+    add_labels(spec, parks, cls="park", priority=70, min_zoom=0)  # every park named (hidden only where labels clash)
     mf = near["measured_from"].iloc[0] if len(near) else "boundary"
     return end_page(m, spec, finish, [f"距离取自本次运行 Distances from this run (park {html.escape(str(mf))}, WGS-84 ellipsoid); "
-                                  "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station."])
+                                  "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station.",
+                                  _distance_table(near)])
+
+
+def _distance_table(near, cls: str = "hsr_station") -> str:
+    """Every park of the run with its nearest HSR station and distance (the panel's table: no park goes unnamed)."""
+    sub = near[near["class"] == cls].sort_values("distance_km")
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r.park_name_zh))}</td><td>{html.escape(str(r.target_name_zh))}</td>"
+        f"<td style=\"text-align:right\">{r.distance_km:.1f}</td></tr>" for r in sub.itertuples())
+    return ('<table style="border-collapse:collapse;font-size:11px"><tr><th>园区 Park</th><th>最近高铁站 Nearest HSR station</th>'
+            f"<th>km</th></tr>{rows}</table>")
 
 
 def _buffer_note(run, buf):
@@ -176,9 +189,18 @@ def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     admin_layers(m, spec, run, counties_show=False)
     transport_layers(m, spec, run, show=False)
     h = headline_figures(run)
+    cov = coverage_notes(run)
     head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} min</b> fastest, {_fmt(h['core_to_core_road_now'])} min "
-            f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core.")
+            f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core."
+            f"<br><span style=\"font-size:11px\">{html.escape(cov[0])}<br>{html.escape(cov[1])}</span>")
     return end_page(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
+
+
+def coverage_notes(run) -> list[str]:
+    """The network's coverage (``access/coverage.csv``) and the local-roads assumption, as plain sentences."""
+    from ..run.outputs import coverage_lines
+
+    return coverage_lines(run.table("access/coverage.csv", required=False), run.manifest.get("settings", {}))
 
 
 def _isochrones(m, spec, iso, *, show=(60, 120), style="isochrone", suffix="", only=None):
@@ -258,7 +280,10 @@ def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     lab["t"] = lab["name_zh"] + " " + lab["mean_min_change"].map(lambda x: f"{minutes_change(x)} min")
     lab["e"] = lab["name_en"] + ": " + lab["mean_min_base"].map("{:.0f}".format) + " → " + \
         lab["mean_min_scenario"].map("{:.0f}".format) + " min"
-    add_labels(spec, lab, cls="change", priority=70, min_zoom=0, text="t", english="e")
+    # the county with the largest change wins every label collision (then the next largest ...)
+    order = lab["mean_min_change"].abs().rank(method="first", ascending=True).fillna(0).astype(int)
+    for i in lab.index:
+        add_labels(spec, lab.loc[[i]], cls="change", priority=70 + int(order[i]), min_zoom=0, text="t", english="e")
     b = run.layer("boundaries")
     add_vector(m, spec, b[b["level"] == "prefecture"], name="地级市 Prefectures", group=G_ADMIN, color="#000000",
                fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
@@ -333,12 +358,14 @@ def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", 
     items = "\n".join(
         f'<li><a href="{name}.html">{html.escape(GALLERY[name][0])}</a> — {html.escape(GALLERY[name][1])} '
         f'<span class="size">({p.stat().st_size / 1024:.0f} KiB)</span></li>' for name, p in paths.items())
+    qgis = (' The same layers open styled in QGIS: <a href="../run.qgz">run.qgz</a> in the run folder.'
+            if out_dir.resolve() == (run.path / "maps").resolve() and (run.path / "run.qgz").is_file() else "")
     page = f"""<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>twinstar_gis map gallery</title>
 <style>body{{font:15px/1.5 Arial,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:760px;color:#222}}
 a{{color:#0072B2}}.size{{color:#777;font-size:12px}}</style></head><body>
 <h1>赤峰–通辽 双子星座 · Twin Star map gallery</h1>
-<p>Run: {html.escape(str(run.path.resolve()))} ({html.escape(run.origin)}). Dashed outlines are indicative (not surveyed).
-Maps work offline.</p>
+<p>Run of {html.escape(run.origin)}, started {html.escape(str(run.manifest.get("started", "–")))} (UTC), twinstar_gis
+{html.escape(str(run.manifest.get("version", "")))}. Dashed outlines are indicative (not surveyed). Maps work offline.{qgis}</p>
 <ul>{items}</ul></body></html>"""
     with atomic_output(out_dir / "index.html") as tmp:
         tmp.write_text(page, encoding="utf-8")

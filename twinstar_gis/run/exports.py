@@ -147,6 +147,12 @@ COLUMNS = {
     "reachable": _C("可达", "", "bool"), "indicative": _C("涉及示意几何", "", "bool"), "oneway": _C("单向", "", "bool"),
     "in_changed_top": _C("仍在前列", "", "bool"), "area_verified": _C("面积已核实", "", "bool"),
     "at_attachment": _C("接入点", "", "bool"), "base": _C("现状", "", "number"), "scenario": _C("情景", "", "number"),
+    # indicators of the indicator/value tables (twin_city.csv, linkage_summary.csv)
+    "core_to_core_fastest_min": _C("中心城区间最快时间", "min", "min"), "core_to_core_road_min": _C("中心城区间公路时间", "min", "min"),
+    "cross_city_share_of_all_linkage": _C("跨市联系占全部联系", "", "share"), "gravity_b": _C("距离衰减指数 b", "", "number"),
+    "units_without_population": _C("无人口数据的单元", "", "count"), "access_index": _C("可达性指数", "容量/人", "number"),
+    "facilities_within": _C("集水区内设施数", "个", "count"), "rank": _C("排名", "", "int"), "capacity": _C("容量", "", "number"),
+    "ratio": _C("供需比", "容量/人", "number"), "facility_id": _C("设施编号", "", "id"),
 }
 _SUFFIX = {"_base": "（现状）", "_scenario": "（情景）", "_change": "（变化）"}
 _PREFIX = {"a_": "园区", "b_": "生态区", "line_": "线路", "zone_": "生态区", "park_": "园区", "target_": "最近目标"}
@@ -207,6 +213,17 @@ def column_info(name: str) -> ColumnInfo:
             return ColumnInfo(zh + base.zh, base.unit, base.kind)
     if ":" in name:  # park_corridor_matrix_km.csv: class:target_id
         return ColumnInfo(f"距 {name}", "km", "km")
+    return _by_suffix(name)
+
+
+def _by_suffix(name: str) -> ColumnInfo:
+    """A column the dictionary does not know: its own name, with the unit its suffix states."""
+    for suffix, unit, kind in (("_min", "min", "min"), ("_km2", "km²", "km2"), ("_km", "km", "km"), ("_m", "m", "m"),
+                               ("_kmh", "km/h", "kmh"), ("_pct", "%", "pct")):
+        if name.endswith(suffix):
+            return ColumnInfo(name, unit, kind)
+    if "share" in name:
+        return ColumnInfo(name, "", "share")
     return ColumnInfo(name)
 
 

@@ -20,7 +20,8 @@ from ..model.surface import write_raster
 from ..settings import DEFAULT, Settings
 from .exports import write_gpkg, write_network
 
-__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers"]
+__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers", "coverage_table",
+           "coverage_lines", "COVERAGE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ def coverage_table(coverage) -> pd.DataFrame | None:
     Accepts that table itself or a mapping ``indicator -> value`` or ``indicator -> (value, unit, note)``;
     None stays None (a model without coverage: the file is not written and the renderers say so).
 
-    >>> coverage_table({"network_km_per_100km2": (3.2, "km/100 km²", "roads and rail")}).iloc[0].tolist()
-    ['network_km_per_100km2', 3.2, 'km/100 km²', 'roads and rail']
+    >>> coverage_table({"network_km_per_100km2": (3.2, "km/100 km²", "roads and rail")}).to_dict("records")[0]["unit"]
+    'km/100 km²'
     """
     if coverage is None:
         return None
@@ -140,6 +141,45 @@ def coverage_table(coverage) -> pd.DataFrame | None:
         if c not in table:
             table[c] = ""
     return table[list(COVERAGE_COLUMNS) + [c for c in table.columns if c not in COVERAGE_COLUMNS]]
+
+
+def coverage_lines(coverage: pd.DataFrame | None, settings: dict) -> list[str]:
+    """Plain-text sentences that go next to every 1-hour / 2-hour figure: the network's coverage
+    (``access/coverage.csv``) and the land model's assumption for roads the network lacks.
+
+    Parameters
+    ----------
+    coverage : DataFrame or None
+        ``access/coverage.csv`` of the run (``indicator, value, unit, note``); None when the run has none.
+    settings : dict
+        The run's settings (``run.json``): ``speeds.off_road`` is quoted.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"indicator": ["network_km_per_100km2"], "value": [3.2], "unit": ["km/100 km²"], "note": [""]})
+    >>> coverage_lines(cov, {"speeds": {"off_road": 15}})[0]
+    '路网覆盖 Network coverage: network_km_per_100km2 3.2 km/100 km².'
+    """
+    off_road = (settings.get("speeds") or {}).get("off_road", float("nan"))
+    if coverage is None or coverage.empty:
+        first = ("路网覆盖 Network coverage: not recorded by this run (access/coverage.csv absent); read the circles "
+                 "with the network's extent in mind.")
+    else:
+        parts = []
+        for r in coverage.itertuples(index=False):
+            v = pd.to_numeric(pd.Series([r.value]), errors="coerce").iloc[0]
+            val = "—" if pd.isna(v) and str(r.value) in ("", "nan") else (f"{v:.3g}" if pd.notna(v) else str(r.value))
+            unit = "" if pd.isna(r.unit) or str(r.unit) in ("", "nan") else f" {r.unit}"
+            note = "" if pd.isna(r.note) or str(r.note) in ("", "nan") else f" ({r.note})"
+            parts.append(f"{r.indicator} {val}{unit}{note}")
+        first = "路网覆盖 Network coverage: " + "; ".join(parts) + "."
+    return [first, f"本地道路假设 Local roads: roads missing from the network are not modelled; off the network the model "
+                   f"travels over the land at {off_road:g} km/h (× slope factor), so 1-h / 2-h areas are lower bounds "
+                   "where county and local roads exist."]
 
 
 def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
