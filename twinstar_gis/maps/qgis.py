@@ -52,8 +52,7 @@ QGIS_VERSION = "3.22.0"
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 #: The run's project file (relative to the run folder).
 PROJECT = "run.qgz"
-#: The name QGIS shows for the regional equal-area projection when a file carries it without a name.
-EQUAL_AREA_NAME = "Twin Star Albers Equal Area (WGS 84)"
+from ..run.exports import EQUAL_AREA_NAME  # noqa: E402  (the name QGIS shows for the regional equal-area projection)
 #: Label font: Noto Sans CJK (Linux); QGIS falls back to the system's CJK font elsewhere.
 LABEL_FONT = "Noto Sans CJK SC"
 
@@ -746,20 +745,10 @@ _PROJECT_LABELS = {
 
 
 def _named(crs):
-    """``crs`` with a name QGIS can show: the regional equal-area projection gets :data:`EQUAL_AREA_NAME` when
-    it comes without one (``"unknown"``); any other CRS is kept."""
-    from pyproj import CRS
+    """``crs`` with a name QGIS can show (:func:`twinstar_gis.run.exports.named_crs`)."""
+    from ..run.exports import named_crs
 
-    from ..data.crs import EQUAL_AREA_CRS
-
-    crs = CRS.from_user_input(crs)
-    if crs.name in ("unknown", "") and crs.equals(EQUAL_AREA_CRS, ignore_axis_order=True):
-        d = crs.to_json_dict()
-        d["name"] = EQUAL_AREA_NAME
-        if isinstance(d.get("base_crs"), dict) and d["base_crs"].get("name") in ("unknown", ""):
-            d["base_crs"]["name"] = "WGS 84"
-        crs = CRS.from_json_dict(d)
-    return crs
+    return named_crs(crs)
 
 
 def _crs_dict(crs) -> dict:
@@ -1024,8 +1013,8 @@ def style_exported(records) -> list[Path]:
 
     out = []
     for r in records:
-        st = vector_style(r.path if r.layer else r.path, r.source_layer, r.geometry_type) if r.layer else None
-        if r.layer is not None:
+        if r.layer is not None:  # a GeoPackage: the run layer's style, as its default style
+            st = vector_style(r.path, r.layer, r.geometry_type)
             write_layer_style(r.path, r.layer, vector_qml(st.renderer, labels=st.labels,
                                                           aliases=_aliases(r.path, r.layer), opacity=st.opacity))
             out.append(r.path)

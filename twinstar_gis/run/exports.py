@@ -42,7 +42,8 @@ from ..errors import CRSError, DataSourceError, TwinstarError
 __all__ = ["COLUMNS", "ColumnInfo", "column_info", "is_code_column", "neutralise", "needs_neutralising",
            "GPKG_VERSION", "gpkg_version", "write_gpkg", "ensure_gpkg_1_2", "csvt_types", "write_csvt",
            "write_csvt_sidecars", "TABLES", "write_workbook", "network_layer", "network_nodes", "write_network",
-           "RASTERS", "describe_rasters", "resolve_crs", "shapefile_field_names", "export_run", "EXPORT_FORMATS"]
+           "RASTERS", "describe_rasters", "resolve_crs", "shapefile_field_names", "export_run", "EXPORT_FORMATS",
+           "ExportedLayer", "export_folder", "named_crs", "EQUAL_AREA_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -651,6 +652,33 @@ def write_network(path, base, scenario=None) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- rasters
+#: The name a planner sees for the regional equal-area projection (Albers, 41.5°/45.5°N, 120.5°E, WGS-84) when a
+#: file carries it without one: there is no EPSG code for it.  QGIS shows this name instead of "unknown".
+EQUAL_AREA_NAME = "Twin Star Albers Equal Area (WGS 84)"
+
+
+def named_crs(crs):
+    """``crs`` with a name: the regional equal-area projection gets :data:`EQUAL_AREA_NAME` when it has none
+    (``"unknown"``); any other CRS is returned as it is.
+
+    >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
+    >>> named_crs(EQUAL_AREA_CRS).name, named_crs(EQUAL_AREA_CRS).equals(EQUAL_AREA_CRS)
+    ('Twin Star Albers Equal Area (WGS 84)', True)
+    """
+    from pyproj import CRS
+
+    from ..data.crs import EQUAL_AREA_CRS
+
+    crs = CRS.from_user_input(crs)
+    if crs.name in ("unknown", "") and crs.equals(EQUAL_AREA_CRS, ignore_axis_order=True):
+        d = crs.to_json_dict()
+        d["name"] = EQUAL_AREA_NAME
+        if isinstance(d.get("base_crs"), dict) and d["base_crs"].get("name") in ("unknown", ""):
+            d["base_crs"]["name"] = "WGS 84"
+        crs = CRS.from_json_dict(d)
+    return crs
+
+
 #: GeoTIFFs of a run: relative path -> (band description, unit).
 RASTERS = {
     "data/twinstar_dem.tif": ("高程 elevation", "m"),
@@ -664,10 +692,29 @@ RASTERS = {
 }
 
 
+def _crs_name(crs) -> str:
+    from pyproj import CRS
+
+    return CRS.from_wkt(crs.to_wkt()).name
+
+
 def describe_rasters(run_dir) -> list[Path]:
     """Write the band description and unit of every GeoTIFF of :data:`RASTERS` the run has (in the file's
-    own metadata, so GIS software shows "min" or "m" for the values). Returns the files changed."""
+    own metadata, so GIS software shows "min" or "m" for the values), and name an unnamed equal-area CRS
+    (:func:`named_crs`; the same projection, now with a name).
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run folder (staged: the files change).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The GeoTIFFs changed.
+    """
     import rasterio
+    from rasterio.crs import CRS as RioCRS
 
     done = []
     for rel, (desc, unit) in RASTERS.items():
@@ -677,6 +724,10 @@ def describe_rasters(run_dir) -> list[Path]:
         with rasterio.open(p, "r+") as dst:
             dst.set_band_description(1, desc)
             dst.set_band_unit(1, unit)
+            if dst.crs is not None:
+                named = named_crs(dst.crs.to_wkt())
+                if named.name == EQUAL_AREA_NAME and named_crs(dst.crs.to_wkt()).name != _crs_name(dst.crs):
+                    dst.crs = RioCRS.from_wkt(named.to_wkt())
         done.append(p)
     return done
 
@@ -822,18 +873,27 @@ def _distortion(crs, gdf) -> float:
     return float(np.nanmax(k)) if len(k) else 0.0
 
 
+def export_folder(run_dir, crs) -> Path:
+    """The default export folder: ``run_dir/export_<CRS>`` (``export_EPSG4549``)."""
+    return Path(run_dir) / f"export_{_crs_tag(resolve_crs(crs))}"
+
+
 def _crs_tag(crs) -> str:
     auth = crs.to_authority()
     return f"{auth[0]}{auth[1]}" if auth else re.sub(r"[^A-Za-z0-9]+", "_", crs.name)[:30]
 
 
-def _export_layer(root, rel, name, gtype, out, crs, formats, encoding):
-    """Write one run layer in ``crs`` as GeoPackage and/or Shapefile; returns (records, field-map rows, scale error)."""
+def _export_layer(root, rel, name, gtype, out, crs, formats, encoding, taken):
+    """Write one run layer in ``crs`` as GeoPackage and/or Shapefile; returns (records, field-map rows, scale error).
+
+    Shapefiles are named after their layer (``shp/data/boundaries.shp``), prefixed with their GeoPackage's
+    name only when two layers of one folder share a name (``taken``)."""
     import geopandas as gpd
 
     gdf = gpd.read_file(root / rel, layer=name).to_crs(crs)
     records, rows = [], []
-    stem = f"{Path(rel).stem}__{name}" if name != Path(rel).stem else name
+    stem = name if (Path(rel).parent.name, name) not in taken else f"{Path(rel).stem}__{name}"
+    taken.add((Path(rel).parent.name, name))
     if "gpkg" in formats:
         target = out / "gpkg" / Path(rel).name
         records.append(ExportedLayer(target, name, rel, name, {c: c for c in gdf.columns if c != gdf.geometry.name}, gtype))
@@ -888,10 +948,10 @@ def export_run(run_dir, out_dir=None, *, crs="EPSG:4326", formats=("gpkg", "shp"
     except (LookupError, UnicodeEncodeError):
         raise TwinstarError(f"--encoding {encoding}: not an encoding for Chinese text; use GBK, GB18030 or UTF-8.") from None
     target_crs = resolve_crs(crs)
-    out = Path(out_dir) if out_dir is not None else root / f"export_{_crs_tag(target_crs)}"
-    records, rows, gpkgs, worst = [], [], {}, 0.0
+    out = Path(out_dir) if out_dir is not None else export_folder(root, crs)
+    records, rows, gpkgs, worst, taken = [], [], {}, 0.0, set()
     for rel, name, gtype in _run_layers(root):
-        gdf, recs, r, k = _export_layer(root, rel, name, gtype, out, target_crs, formats, encoding)
+        gdf, recs, r, k = _export_layer(root, rel, name, gtype, out, target_crs, formats, encoding, taken)
         records += recs
         rows += r
         worst = max(worst, k)
