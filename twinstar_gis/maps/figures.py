@@ -99,8 +99,10 @@ def _page() -> Page:
 
 
 def _pt(size: float) -> float:
-    """A label size designed for A4 landscape (7.5 pt labels) at the current page's label size."""
-    return size * _page().label / PAGES["a4-landscape"].label
+    """A label size designed for A4 landscape (7.5 pt labels) at the current page's label size, never below
+    the page's smallest legible size."""
+    page = _page()
+    return max(page.min_font, size * page.label / PAGES["a4-landscape"].label)
 
 
 
