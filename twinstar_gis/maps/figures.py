@@ -107,7 +107,12 @@ def _pt(size: float) -> float:
 
 
 def find_cjk_font() -> tuple[str, Path]:
-    """(family, file) of the first installed CJK font in :data:`CJK_FAMILIES`."""
+    """(family, file) of the first installed CJK font in :data:`CJK_FAMILIES`.
+
+    Returns
+    -------
+    (str, pathlib.Path)
+    """
     from matplotlib import font_manager
     from matplotlib.font_manager import FontProperties
 
@@ -129,6 +134,16 @@ def scale_bar_length(width_m: float) -> float:
 
     >>> scale_bar_length(700_000), scale_bar_length(90_000)
     (100000.0, 10000.0)
+
+    Parameters
+    ----------
+    width_m : float
+        Width of the map (m).
+
+    Returns
+    -------
+    float
+        Metres.
     """
     target = width_m / 5
     steps = np.array([1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) * 1000.0
@@ -743,7 +758,20 @@ def fig_conflicts(run):
 
 
 def fig_distances(run, cls: str = "hsr_station"):
-    """Each park's connector to its nearest HSR station, labelled with the run's ground distance."""
+    """Each park's connector to its nearest HSR station, labelled with the run's ground distance.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+    cls : str
+        Target class of the connectors.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn for the current page (:func:`use_page`).
+    """
     fig, (ax,), side, ext = _frame(run, "园区—高铁站距离 Park to the nearest high-speed station",
                                    "本次运行的地面距离 Ground distances of this run (analysis/park_corridor_nearest.csv)")
     _admin(ax, run, counties=True)
@@ -813,7 +841,18 @@ def _classes(ax, run, rel, ext):
 
 
 def fig_sites(run):
-    """Joint-park candidate sites (planning/sites.gpkg) ranked, on the run's suitability classes."""
+    """Joint-park candidate sites (planning/sites.gpkg) ranked, on the run's suitability classes.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn for the current page (:func:`use_page`).
+    """
     import geopandas as gpd
 
     sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank")
@@ -865,7 +904,17 @@ FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fi
            "scenario": fig_scenario, "change": fig_change, "sites": fig_sites}
 @contextmanager
 def use_page(page):
-    """Draw figures for ``page`` (a :data:`PAGES` key or a :class:`Page`) inside the block."""
+    """Draw figures for ``page`` (a :data:`PAGES` key or a :class:`Page`) inside the block.
+
+    Parameters
+    ----------
+    page : str or Page
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Yields the :class:`Page`.
+    """
     token = _PAGE.set(PAGES[page] if isinstance(page, str) else page)
     try:
         yield _PAGE.get()
@@ -947,6 +996,15 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
 def artists_off_page(fig, *, tolerance_px: float = 1.0) -> list:
     """The visible artists of a drawn figure whose drawn extent leaves the page (clipped artists are
     measured inside their clip box).  An empty list: nothing runs off the page.
+
+    Returns
+    -------
+    list of (artist, Bbox)
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    tolerance_px : float
 
     Returns
     -------

@@ -39,7 +39,25 @@ NEAREST_LABELS = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高�
 
 
 def overview_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain."""
+    """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "赤峰–通辽 双子星座 · Twin Star: overview", **kw)
     ecology_layers(m, spec, run)
@@ -62,7 +80,25 @@ def _distance_labels(spec, near, cls="hsr_station"):
 
 
 def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run)."""
+    """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
     near = run.table("analysis/park_corridor_nearest.csv")
@@ -115,7 +151,25 @@ def _buffer_note(run, buf):
 
 
 def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs)."""
+    """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
     ecology_layers(m, spec, run)
@@ -148,7 +202,17 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
 
 
 def headline_figures(run) -> dict:
-    """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent)."""
+    """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    dict
+    """
     run = as_run(run)
     tw = run.table("access/twin_city.csv").set_index("indicator")["value"]
     out = {"core_to_core_now": float(tw.get("core_to_core_fastest_min", np.nan)),
@@ -171,7 +235,25 @@ def _fmt(x):
 
 
 def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times."""
+    """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
     a, t, crs = run.raster("access/time_to_cores.tif")
@@ -197,7 +279,17 @@ def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
 
 
 def coverage_notes(run) -> list[str]:
-    """The network's coverage (``access/coverage.csv``) and the local-roads assumption, as plain sentences."""
+    """The network's coverage (``access/coverage.csv``) and the local-roads assumption, as plain sentences.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    list of str
+    """
     from ..run.outputs import coverage_lines
 
     return coverage_lines(run.table("access/coverage.csv", required=False), run.manifest.get("settings", {}))
@@ -250,7 +342,21 @@ def _ramp_key() -> str:
 
 
 def scenario_map(run, *, basemap: str = "hillshade", **kw):
-    """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map."""
+    """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+    basemap : str
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The left map; the page holds both.
+    """
     run = as_run(run)
     fig = branca.element.Figure()
     a = _scenario_side(run, fig, left=True, basemap=basemap, **kw)
@@ -262,7 +368,25 @@ def scenario_map(run, *, basemap: str = "hillshade", **kw):
 
 
 def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled."""
+    """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "情景变化 Scenario: change per county", **kw)
     layer = run.vector("access/scenario.gpkg", "county_change").copy()

@@ -38,7 +38,17 @@ _RAW = {"balance": ("worse_core_min", "min to the farther core"), "hsr": ("hsr_m
 
 def has_scenario(run) -> bool:
     """Whether the run computed a scenario (``access.scenario`` not ``none`` and its outputs present); without one,
-    every ``*_scenario`` column repeats today's value and is not shown."""
+    every ``*_scenario`` column repeats today's value and is not shown.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    bool
+    """
     scenario = run.manifest.get("settings", {}).get("access", {}).get("scenario", "none")
     return scenario != "none" and run.file("access/scenario_counties.csv", required=False) is not None
 
@@ -84,7 +94,25 @@ def _assumption(run, name) -> float:
 
 
 def suitability_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """The run's construction-suitability classes, the hard-constraint zones, counties labelled."""
+    """The run's construction-suitability classes, the hard-constraint zones, counties labelled.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "城镇建设适宜性 Construction suitability", **kw)
     a, t, crs = run.raster("planning/suitability_classes.tif")
@@ -185,7 +213,25 @@ def _numbered_sites(m, spec, sites, tips):
 
 
 def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Joint-park candidate sites ranked (planning/sites.gpkg), every score component, the counties searched."""
+    """Joint-park candidate sites ranked (planning/sites.gpkg), every score component, the counties searched.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "合作共建园区选址 Joint-park candidate sites", **kw)
     sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank").copy()
@@ -289,7 +335,25 @@ def _seats(m, spec, run):
 
 
 def linkage_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Gravity linkage between county seats (planning/linkage.gpkg), today and with the scenario."""
+    """Gravity linkage between county seats (planning/linkage.gpkg), today and with the scenario.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "双城联系 Twin-city linkage (gravity model)", **kw)
     flows = run.vector("planning/linkage.gpkg", "linkage_flows")

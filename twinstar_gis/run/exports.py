@@ -189,6 +189,16 @@ def column_info(name: str) -> ColumnInfo:
 
     Unknown columns keep their own name as label (kind ``text``), so nothing is hidden.
 
+    Parameters
+    ----------
+    name : str
+        A column of a run's CSV or GeoPackage layer.
+
+    Returns
+    -------
+    ColumnInfo
+        Chinese label, unit and kind.
+
     Examples
     --------
     >>> column_info("mean_min_change").header()
@@ -230,7 +240,16 @@ def _by_suffix(name: str) -> ColumnInfo:
 
 
 def is_code_column(name: str) -> bool:
-    """True for identifiers (adcodes, ids) that must stay text (``150402``, not ``150,402`` or ``1.5e5``)."""
+    """True for identifiers (adcodes, ids) that must stay text (``150402``, not ``150,402`` or ``1.5e5``).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    bool
+    """
     return column_info(name).kind in ("code", "id")
 
 
@@ -239,7 +258,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def needs_neutralising(text) -> bool:
-    """True for a text cell a spreadsheet could take for a formula (OWASP CSV injection: ``= + - @`` tab, CR)."""
+    """True for a text cell a spreadsheet could take for a formula (OWASP CSV injection: ``= + - @`` tab, CR).
+
+    Parameters
+    ----------
+    text : object
+        A cell value.
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(text, str) and text.startswith(_FORMULA_START)
 
 
@@ -248,6 +277,16 @@ def neutralise(text):
 
     >>> neutralise("-27_-63"), neutralise("=1+1"), neutralise("赤峰"), neutralise(3.5)
     ("'-27_-63", "'=1+1", '赤峰', 3.5)
+
+    Parameters
+    ----------
+    text : object
+        A cell value; only text is changed.
+
+    Returns
+    -------
+    object
+        The value, ``'``-prefixed when it could be read as a formula.
     """
     return "'" + text if needs_neutralising(text) else text
 
@@ -257,6 +296,15 @@ def gpkg_version(path) -> str:
     """The GeoPackage version a file declares (``PRAGMA user_version``): ``"1.2"``, ``"1.4"`` ...
 
     Raises :class:`DataSourceError` when the file is not a GeoPackage.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    str
+        ``major.minor``.
     """
     con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
     try:
@@ -303,6 +351,16 @@ def ensure_gpkg_1_2(path) -> bool:
 
     A no-op for a 1.2 file.  Layers are read and written with pyogrio; integer columns with missing values
     stay integer (read as nullable integers).  Files with raster tiles are refused.
+
+    Parameters
+    ----------
+    path : path-like
+        A GeoPackage (rewritten in place, atomically).
+
+    Returns
+    -------
+    bool
+        True when the file was rewritten.
     """
     path = Path(path)
     if gpkg_version(path) == GPKG_VERSION:
@@ -340,6 +398,16 @@ def csvt_types(table: pd.DataFrame) -> list[str]:
 
     >>> csvt_types(pd.DataFrame({"adcode": ["150402"], "cells": ["31"], "mean_min": ["56.8"], "name_zh": ["红山区"]}))
     ['String', 'Integer64', 'Real', 'String']
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The CSV read as text.
+
+    Returns
+    -------
+    list of str
+        One GDAL type per column.
     """
     out = []
     for col in table.columns:
@@ -361,6 +429,15 @@ def write_csvt(csv_path) -> Path:
 
     QGIS (its OGR provider, used when a CSV is dragged in) and GDAL then read numbers as numbers and
     adcodes as text; without it every column is text.
+
+    Parameters
+    ----------
+    csv_path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.csvt`` written.
     """
     csv_path = Path(csv_path)
     table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -371,7 +448,17 @@ def write_csvt(csv_path) -> Path:
 
 
 def write_csvt_sidecars(run_dir) -> list[Path]:
-    """A ``.csvt`` beside every CSV under ``run_dir`` (sorted). Returns the files written."""
+    """A ``.csvt`` beside every CSV under ``run_dir`` (sorted). Returns the files written.
+
+    Parameters
+    ----------
+    run_dir : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+        The ``.csvt`` files written.
+    """
     return [write_csvt(p) for p in sorted(Path(run_dir).rglob("*.csv"))]
 
 
@@ -626,7 +713,17 @@ def _node_points(network, keys, x, y):
 
 
 def network_nodes(network):
-    """The graph nodes of :func:`network_layer` (its second result)."""
+    """The graph nodes of :func:`network_layer` (its second result).
+
+    Parameters
+    ----------
+    network : twinstar_gis.model.network.Network
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Node points (``node``, ``kind``, ``place_id``).
+    """
     return network_layer(network)[1]
 
 
@@ -665,6 +762,15 @@ def named_crs(crs):
     >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
     >>> named_crs(EQUAL_AREA_CRS).name, named_crs(EQUAL_AREA_CRS).equals(EQUAL_AREA_CRS)
     ('Twin Star Albers Equal Area (WGS 84)', True)
+
+    Parameters
+    ----------
+    crs : any
+        Anything pyproj accepts (WKT, EPSG code, CRS).
+
+    Returns
+    -------
+    pyproj.CRS
     """
     from pyproj import CRS
 
@@ -748,6 +854,15 @@ def resolve_crs(text):
     CRSError
         Not a CRS pyproj knows.
 
+    Parameters
+    ----------
+    text : str
+        ``EPSG:4549``, ``EPSG:4490`` ...
+
+    Returns
+    -------
+    pyproj.CRS
+
     Examples
     --------
     >>> resolve_crs("EPSG:4549").name
@@ -774,6 +889,15 @@ def shapefile_field_names(columns) -> dict:
 
     >>> shapefile_field_names(["name_zh", "population_60min", "population_120min"])
     {'name_zh': 'name_zh', 'population_60min': 'populati_1', 'population_120min': 'populati_2'}
+
+    Parameters
+    ----------
+    columns : iterable of str
+
+    Returns
+    -------
+    dict
+        Column -> field name (at most 10 characters, unique ignoring case).
     """
     out, used = {}, set()
     for c in columns:
@@ -875,7 +999,17 @@ def _distortion(crs, gdf) -> float:
 
 
 def export_folder(run_dir, crs) -> Path:
-    """The default export folder: ``run_dir/export_<CRS>`` (``export_EPSG4549``)."""
+    """The default export folder: ``run_dir/export_<CRS>`` (``export_EPSG4549``).
+
+    Parameters
+    ----------
+    run_dir : path-like
+    crs : str
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(run_dir) / f"export_{_crs_tag(resolve_crs(crs))}"
 
 

@@ -27,7 +27,21 @@ log = logging.getLogger(__name__)
 
 
 def write_distances(ds, out_dir, *, classes=None, max_km=None, measure_from="boundary", include_planned=False):
-    """Nearest-corridor table, distance matrix and connector lines. Returns (paths, nearest table)."""
+    """Nearest-corridor table, distance matrix and connector lines. Returns (paths, nearest table).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The run's layers.
+    out_dir : path-like
+    classes, max_km, measure_from, include_planned
+        As :func:`~twinstar_gis.analysis.proximity.park_corridor_distances`.
+
+    Returns
+    -------
+    (list of pathlib.Path, pandas.DataFrame)
+        Files written and the nearest-corridor table.
+    """
     out_dir = Path(out_dir)
     near = park_corridor_distances(ds.layers, classes=classes, measure_from=measure_from,
                                    include_planned=include_planned, max_km=max_km)
@@ -46,6 +60,17 @@ def eco_buffers(layers: dict, zone_buffers: dict):
 
     Columns: ``zone_id``, ``name_zh``, ``kind``, ``buffer_m``, ``geometry`` (the zone grown by
     ``buffer_m``; rivers become riparian strips).  Maps draw exactly these.
+
+    Parameters
+    ----------
+    layers : dict
+        ``eco_zones`` and ``rivers``.
+    zone_buffers : dict
+        Zone kind -> buffer (m).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
     """
     import geopandas as gpd
     import pandas as pd
@@ -69,6 +94,18 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Set
     ``overlap.gpkg`` holds the layers ``park_eco_overlaps``, ``corridor_eco_stretches``,
     ``county_borders`` and ``eco_buffers`` (the zones as buffered for this report).
     Returns (paths, dict of tables).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    zone_buffers : dict, optional
+    near_km : float, optional
+    settings : Settings
+
+    Returns
+    -------
+    (list of pathlib.Path, dict)
     """
     out_dir = Path(out_dir)
     buffers = settings.overlap.zone_buffers() if zone_buffers is None else zone_buffers
@@ -95,7 +132,17 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Set
 
 
 def write_indicators(ds, out_dir):
-    """产城融合 indicators. Returns (paths, table)."""
+    """产城融合 indicators. Returns (paths, table).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+
+    Returns
+    -------
+    (list of pathlib.Path, pandas.DataFrame)
+    """
     table = park_indicators(ds.layers)
     return [write_csv(Path(out_dir) / "park_indicators.csv", table)], table
 
@@ -126,6 +173,15 @@ def coverage_table(coverage) -> pd.DataFrame | None:
 
     >>> coverage_table({"network_km_per_100km2": (3.2, "km/100 km²", "roads and rail")}).to_dict("records")[0]["unit"]
     'km/100 km²'
+
+    Parameters
+    ----------
+    coverage : DataFrame, mapping or None
+        ``AccessResult.coverage``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
     """
     if coverage is None:
         return None
@@ -190,6 +246,26 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
     ``access.minutes`` of ``settings`` (default :data:`twinstar_gis.settings.DEFAULT`).
 
     Returns (paths, base result, scenario result or None, (county changes, place changes) or None).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    layers : dict, optional
+    settings : Settings, optional
+    resolution, minutes : optional
+        Shorthands for ``access.resolution_m`` and ``access.minutes``.
+    origins : sequence of str
+        Extra isochrone origins.
+    scenario : {"planned", "none", "file"}
+    extra_corridors : GeoDataFrame, optional
+    on_step : callable, optional
+        Called after each model run.
+
+    Returns
+    -------
+    tuple
+        (paths, base result, scenario result or None, (county changes, place changes) or None).
     """
     from ..settings import DEFAULT
     from ..model.traveltime import _with_aliases
