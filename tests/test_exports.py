@@ -170,6 +170,24 @@ def test_network_layer_gives_qgis_the_models_times():
     assert nodes.set_index("node").loc[[3, 5], "place_id"].tolist() == ["S1", "P1"]
 
 
+def test_network_layer_directions_lean_geometry_and_scenario_edges():
+    """oneway -1 (only against the drawing direction) is QGIS's backward value; an edge without a kept
+    polyline becomes the straight line between its nodes; scenario-only edges stay out of today's layer."""
+    net = _tiny()
+    e = net.edges.copy()
+    e["oneway"] = np.array([0, 0, -1, 0, 0], np.int8)
+    e["scenario"] = [False, False, False, False, True]
+    e.loc[0, "geometry"] = None
+    net.edges = gpd.GeoDataFrame(e, geometry="geometry", crs=4326)
+    today, _ = X.network_layer(net)
+    scen, _ = X.network_layer(net, scenario=True)
+    assert today["direction"].tolist() == ["B", "B", "R", "B"] and len(scen) == 5
+    c = shapely.get_coordinates(today.geometry.iloc[0])
+    assert len(c) == 2 and tuple(c[0]) == pytest.approx((120.0, 43.0)) and tuple(c[1]) == pytest.approx((120.1, 43.0), abs=1e-5)
+    km = GEOD.inv(*c[0], *c[1])[2] / 1000
+    assert km / today["qgis_speed_kmh"].iloc[0] * 60 == pytest.approx(8.14, rel=1e-9)
+
+
 def test_band_descriptions_units_and_named_crs(run_dir):
     import rasterio
 

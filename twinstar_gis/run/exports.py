@@ -9,7 +9,7 @@ Written into every run (``twinstar run``, before ``run.json``):
 * a ``.csvt`` beside every CSV (the column types for GDAL's CSV driver, which QGIS uses when a CSV is
   dragged in: numbers as numbers, codes as text) (:func:`write_csvt_sidecars`);
 * ``access/network.gpkg`` -- the run's network as QGIS's network tools need it: edges with their
-  direction (``F`` one way along the line, ``B`` both) and ``qgis_speed_kmh`` so that QGIS's
+  direction (``F`` / ``R`` one way along / against the line, ``B`` both) and ``qgis_speed_kmh`` so that QGIS's
   length / speed is the model's edge time (:func:`network_layer`), and the graph nodes;
 * band descriptions and units in every GeoTIFF (:func:`describe_rasters`);
 * every GeoPackage as GeoPackage 1.2 (:func:`write_gpkg`, :func:`ensure_gpkg_1_2`): QGIS 3.22 / GDAL 3.6,
@@ -642,6 +642,36 @@ def _separate(keys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.nd
     raise TwinstarError("network export: could not separate coincident graph nodes for QGIS (10 passes).")
 
 
+def _edge_table(network, scenario: bool):
+    """The physical edges to export: self-loops dropped, scenario-only edges only in the scenario layer, a
+    straight line where the network kept no geometry (a lean model)."""
+    import geopandas as gpd
+    import shapely
+
+    e = network.edges
+    keep = e["u"].to_numpy() != e["v"].to_numpy()
+    if not scenario and "scenario" in e:
+        keep &= ~e["scenario"].fillna(False).to_numpy(bool)
+    e = e[keep].reset_index(drop=True)
+    geom = np.asarray(e.geometry.values, dtype=object)
+    missing = np.array([g is None or g.is_empty for g in geom], bool)
+    if missing.any():
+        u, v = e["u"].to_numpy()[missing], e["v"].to_numpy()[missing]
+        lon, lat = np.asarray(network.lon, float), np.asarray(network.lat, float)
+        geom[missing] = shapely.linestrings(np.stack([np.column_stack([lon[u], lat[u]]), np.column_stack([lon[v], lat[v]])], 1))
+    return gpd.GeoDataFrame(e.drop(columns=e.geometry.name), geometry=list(geom), crs="EPSG:4326")
+
+
+def _direction(oneway) -> np.ndarray:
+    """QGIS's direction values: ``F`` only along the line (u -> v), ``R`` only against it, ``B`` both.
+
+    ``oneway`` as the network gives it: 1 / -1 / 0, or True (u -> v) / False.
+    """
+    o = np.asarray(oneway)
+    o = o.astype(np.int8) if o.dtype == bool else np.nan_to_num(o.astype(float)).astype(np.int8)
+    return np.where(o > 0, "F", np.where(o < 0, "R", "B"))
+
+
 def network_layer(network, *, scenario: bool = False):
     """The run's network as QGIS's network tools read it: one line per edge, direction and speed fields.
 
@@ -649,28 +679,28 @@ def network_layer(network, *, scenario: bool = False):
     ----------
     network : twinstar_gis.model.network.Network
         ``AccessResult.network`` of the run (its ``edges``: ``u``, ``v``, ``mode``, ``cls``, ``corridor_id``,
-        ``km``, ``minutes``, ``oneway``, geometry from ``u`` to ``v``).
+        ``km``, ``minutes``, ``oneway``, geometry from ``u`` to ``v``; ``scenario`` when the network holds
+        scenario-only edges).
     scenario : bool
-        Only labels the layer's rows (``network`` vs ``network_scenario``).
+        Export the scenario's network (scenario-only edges included); else today's.
 
     Returns
     -------
     (geopandas.GeoDataFrame, geopandas.GeoDataFrame)
         Edges -- ``edge_id``, ``from_node``, ``to_node``, ``mode``, ``class``, ``corridor_id``, ``km``,
-        ``minutes``, ``direction`` (``F``: only along the line, ``B``: both ways), ``qgis_speed_kmh``
-        (the line's ellipsoidal length / ``minutes``: QGIS's "fastest" cost is then the model's time, boarding
-        and transfer minutes included), geometry (WGS-84) -- and nodes (``node``, ``kind``, ``place_id`` of
-        places, parks and stations, points).  Vertices QGIS would join but the model keeps apart are moved
-        apart by about 0.1 m (:data:`NODE_SEPARATION_DEG`).
+        ``minutes``, ``direction`` (``F``: only along the line, ``R``: only against it, ``B``: both),
+        ``qgis_speed_kmh`` (the line's ellipsoidal length / ``minutes``: QGIS's "fastest" cost is then the
+        model's time, boarding and transfer minutes included), geometry (WGS-84) -- and nodes (``node``,
+        ``kind``, ``place_id`` of places, parks and stations, points).  Vertices QGIS would join but the model
+        keeps apart are moved apart by about 0.1 m (:data:`NODE_SEPARATION_DEG`).  QGIS knows no turn
+        restrictions and no "destination only" edges: where the model applies them its times are longer.
     """
     import geopandas as gpd
     import shapely
 
     from ..data.crs import GEOD
 
-    e = network.edges
-    keep = (e["u"].to_numpy() != e["v"].to_numpy())
-    e = e[keep].reset_index(drop=True)
+    e = _edge_table(network, scenario)
     coords, part = shapely.get_coordinates(np.asarray(e.geometry.values), return_index=True)
     first = np.r_[True, part[1:] != part[:-1]]
     last = np.r_[part[1:] != part[:-1], True]
@@ -692,8 +722,7 @@ def network_layer(network, *, scenario: bool = False):
         "to_node": e["v"].to_numpy(np.int64), "mode": e["mode"].astype(str).to_numpy(),
         "class": e["cls"].astype(str).to_numpy(),
         "corridor_id": e["corridor_id"].astype(str).to_numpy() if "corridor_id" in e else "",
-        "km": np.round(e["km"].to_numpy(float), 4), "minutes": minutes,
-        "direction": np.where(e["oneway"].to_numpy(bool), "F", "B"),
+        "km": np.round(e["km"].to_numpy(float), 4), "minutes": minutes, "direction": _direction(e["oneway"]),
         "qgis_speed_kmh": km_drawn / (minutes / 60.0)}, geometry=geoms, crs="EPSG:4326")
     nx, ny = _node_points(network, keys, x, y)
     place = pd.Series(network.place_index.index.astype(str), index=network.place_index.to_numpy())
@@ -750,9 +779,10 @@ def write_network(path, base, scenario=None) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- rasters
-#: The name a planner sees for the regional equal-area projection (Albers, 41.5°/45.5°N, 120.5°E, WGS-84) when a
+#: The name a planner sees for the regional equal-area projection (Albers, 41.5°/45.5°N, 120.5°E, WGS-84; the
+#: model stream names data.crs.EQUAL_AREA_CRS the same) when a
 #: file carries it without one: there is no EPSG code for it.  QGIS shows this name instead of "unknown".
-EQUAL_AREA_NAME = "Twin Star Albers Equal Area (WGS 84)"
+EQUAL_AREA_NAME = "Twin Star Albers Equal Area"
 
 
 def named_crs(crs):
@@ -761,7 +791,7 @@ def named_crs(crs):
 
     >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
     >>> named_crs(EQUAL_AREA_CRS).name, named_crs(EQUAL_AREA_CRS).equals(EQUAL_AREA_CRS)
-    ('Twin Star Albers Equal Area (WGS 84)', True)
+    ('Twin Star Albers Equal Area', True)
 
     Parameters
     ----------
