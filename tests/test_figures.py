@@ -4,6 +4,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from pyproj import Geod, Transformer
@@ -12,6 +13,8 @@ from twinstar_gis.data.crs import EQUAL_AREA_CRS
 from twinstar_gis.maps import figures as F
 
 from ._runfolder import add_planning_outputs, build_run_folder
+
+FIGURE_NAMES = list(F.FIGURES)
 
 GEOD = Geod(ellps="WGS84")
 A4_300DPI = (round(11.69 * 300), round(8.27 * 300))  # (3507, 2481) px
@@ -144,9 +147,15 @@ def test_sites_figure_draws_the_runs_classes_and_ranks(run_dir, tmp_path, caplog
     drawn = img.get_array().compressed()
     assert {c: int((drawn == c).sum()) for c in (1, 2, 3)} == {c: int((a == c).sum()) for c in (1, 2, 3)}
     table = pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig")
-    texts = [t.get_text() for a_ in fig.axes for t in a_.texts]
+    texts = [t.get_text() for t in fig.texts] + [t.get_text() for a_ in fig.axes for t in a_.texts]
     top = table.loc[table["site_rank"] == 1].iloc[0]
-    assert f"#1 {top['score']:.3f}" in texts
+    # every rank drawn inside its marker, where sites.csv puts the site (labels may hide; ranks never)
+    fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
+    for r in table.itertuples():
+        x, y = fwd.transform(r.lon, r.lat)
+        assert any(t.get_text() == str(r.site_rank) and np.hypot(t.get_position()[0] - x, t.get_position()[1] - y) < 50
+                   for t in ax.texts), r.site_rank
+    assert f"{top['score']:.3f}" in texts
     assert any(top["counties"] in t and f"{top['score']:.3f}" in t for t in texts)  # the headline box
     # a run without planning outputs: the figure is skipped, the others are written
     other = tmp_path / "run_noplan"
@@ -154,3 +163,84 @@ def test_sites_figure_draws_the_runs_classes_and_ranks(run_dir, tmp_path, caplog
     with caplog.at_level("INFO", logger="twinstar_gis.maps.figures"):
         assert F.write_figures(other, formats=("png",), dpi=30, names=["sites"]) == []
     assert any("no planning outputs" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------------------------- pages (issue 20)
+@pytest.fixture(scope="module")
+def cjk():
+    import matplotlib
+
+    family, _ = F.find_cjk_font()
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"],
+                                "axes.unicode_minus": False}):
+        yield
+
+
+def _drawn(run_dir, page, name):
+    with F.use_page(page):
+        return F.FIGURES[name](F.open_run(run_dir))
+
+
+#: Every figure on the small and the unusual pages; the landscape page is covered above, the slide by three.
+PAGE_CASES = [(p, n) for p in ("word", "a4-portrait") for n in FIGURE_NAMES] + \
+    [("slide", n) for n in ("overview", "distances", "sites")] + [("a4-landscape", n) for n in ("distances", "accessibility")]
+
+
+@pytest.mark.parametrize("page,name", PAGE_CASES)
+def test_nothing_runs_off_the_page_and_text_is_legible(run_dir, cjk, page, name):
+    """Every drawn artist (clipped ones within their clip box) lies inside the page; no text is smaller
+    than the page's minimum (6 pt in print, 8 pt on a slide); the legend panel's parts do not overlap."""
+    fig = _drawn(run_dir, page, name)
+    p = F.PAGES[page]
+    assert tuple(fig.get_size_inches()) == pytest.approx(p.size)
+    off = F.artists_off_page(fig)
+    assert off == [], [(type(a).__name__, getattr(a, "get_text", lambda: "")()[:40], bb.extents) for a, bb in off]
+    sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")
+                                                   and a.get_visible() and a.get_text().strip())]
+    assert min(sizes) >= p.min_font - 1e-6, min(sizes)
+    assert getattr(fig, "_ts_panel_fits", False)
+
+
+def test_off_page_check_catches_a_legend_running_off(run_dir, cjk):
+    """The check itself: a text pushed past the right edge is reported."""
+    fig = _drawn(run_dir, "word", "overview")
+    assert F.artists_off_page(fig) == []
+    t = fig.text(0.97, 0.5, "自然保护区 Nature reserve (示意 indicative) running off")
+    assert [a for a, _ in F.artists_off_page(fig)] == [t]
+
+
+def test_distances_figure_names_every_park(run_dir, cjk):
+    fig = _drawn(run_dir, "a4-landscape", "distances")
+    text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_fontsize")))
+    near = pd.read_csv(run_dir / "analysis/park_corridor_nearest.csv", encoding="utf-8-sig")
+    hsr = near[near["class"] == "hsr_station"]
+    for i, r in enumerate(hsr.sort_values("park_id").itertuples(), start=1):
+        assert f"{i} {r.park_name_zh} → {r.target_name_zh} {r.distance_km:.1f} km" in text
+
+
+def test_legend_says_indicative_only_for_indicative_layers(run_dir, cjk):
+    run = F.open_run(run_dir)
+    with F.use_page("a4-landscape"):
+        fig = F.fig_overview(run)
+    labels = [t.get_text().replace("\n", " ") for t in fig.axes[-1].get_legend().get_texts()]
+    assert any(lab.startswith("产业园区 Industrial park (示意 indicative)") for lab in labels)  # embedded parks: indicative
+    run.layers()["parks"]["geometry_quality"] = "surveyed"  # a planner's surveyed parks
+    with F.use_page("a4-landscape"):
+        fig = F.fig_overview(run)
+    labels = [t.get_text().replace("\n", " ") for t in fig.axes[-1].get_legend().get_texts()]
+    assert "产业园区 Industrial park" in labels and not any("产业园区" in lab and "示意" in lab for lab in labels)
+
+
+def test_change_figure_labels_the_largest_change(run_dir, cjk):
+    fig = _drawn(run_dir, "word", "change")  # the smallest page: the most labels collide
+    sc = pd.read_csv(run_dir / "access/scenario_counties.csv", encoding="utf-8-sig")
+    top = sc.loc[sc["mean_min_change"].abs().idxmax(), "name_zh"]
+    assert any(t.get_text().startswith(top + "\n") for t in fig.axes[0].texts)
+
+
+def test_figures_cli_pages(run, run_dir, tmp_path):
+    r = run("figures", run_dir, "--page", "word", "--page", "slide", "--only", "overview", "--format", "png", "--dpi", "72",
+            "--out", tmp_path / "f")
+    assert r.exit_code == 0, r.output
+    assert _size_dpi(tmp_path / "f" / "overview_word.png")[0] == (int(6.3 * 72), int(5.8 * 72))  # 16 cm wide
+    assert _size_dpi(tmp_path / "f" / "overview_slide.png")[0] == (int(13.333 * 72), int(7.5 * 72))  # 16:9

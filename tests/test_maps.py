@@ -326,6 +326,24 @@ def test_scenario_view_shows_both_states(browser, gallery, run_dir):
 
 
 @needs_browser
+def test_every_site_rank_and_the_largest_change_visible_at_1280x800(browser, gallery, run_dir):
+    page, _ = load(browser, gallery["sites"], width=1280, height=800)
+    ranks = page.evaluate("""() => Array.from(document.querySelectorAll('.ts-site-rank')).map(e => {
+        const r = e.getBoundingClientRect(); return {t: e.textContent, w: r.width, x: r.left, y: r.top,
+        shown: getComputedStyle(e).display !== 'none' && getComputedStyle(e).visibility !== 'hidden'}; })""")
+    page.close()
+    table = pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig")
+    assert sorted(int(r["t"]) for r in ranks) == sorted(table["site_rank"])
+    assert all(r["shown"] and r["w"] > 0 and 0 <= r["x"] <= 1280 and 0 <= r["y"] <= 800 for r in ranks), ranks
+    page, _ = load(browser, gallery["change"], width=1280, height=800)
+    labels = page.evaluate(VISIBLE_LABELS)
+    page.close()
+    sc = pd.read_csv(run_dir / "access/scenario_counties.csv", encoding="utf-8-sig")
+    top = sc.loc[sc["mean_min_change"].abs().idxmax(), "name_zh"]
+    assert any(b["t"].startswith(top) for b in labels), top
+
+
+@needs_browser
 def test_change_map_labels_and_headline(browser, gallery, run_dir):
     page, _ = load(browser, gallery["change"])
     labels = page.evaluate(VISIBLE_LABELS)
@@ -444,8 +462,11 @@ def test_sites_page_ranks_scores_and_why_from_the_run(run_dir):
 
     table = pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig")
     html = sites_map(run_dir).get_root().render()
-    labels = set(re.findall(r'"t": "(#\d+ \d\.\d{3})"', html))
+    labels = set(re.findall(r'"e": "(#\d+ \d\.\d{3})', html))
     assert labels == {f"#{r} {s:.3f}" for r, s in zip(table["site_rank"], table["score"])}
+    # every site carries its rank in a numbered marker (never hidden by the label engine)
+    ranks = sorted(int(x) for x in re.findall(r'box-shadow:0 0 2px #000\\"\\u003e(\d+)\\u003c/div', html))
+    assert ranks == sorted(table["site_rank"])
     polys = [f for fc in _geojson_layers(html) for f in fc["features"]
              if f["geometry"]["type"] == "Polygon" and "why" in f["properties"]]
     assert len(polys) == len(table)
@@ -463,7 +484,52 @@ def test_sites_page_ranks_scores_and_why_from_the_run(run_dir):
     head = re.search(r'"headline": "(.*?)", "banner"', html).group(1)
     assert top["counties"] in head and f"{top['score']:.3f}" in head and f"{top['worse_core_min']:.0f} min" in head
     # every site's why text is in the page's table too
-    assert all(html.count(w) >= 3 for w in table["why"])  # polygon + marker properties and the panel table
+    assert all(html.count(w) >= 2 for w in table["why"])  # polygon properties and the panel table
+
+
+def test_gallery_index_names_no_machine_path_and_no_staging_folder(run_dir, tmp_path):
+    staged = tmp_path / "out.staging-123-456"
+    shutil.copytree(run_dir, staged)
+    manifest = json.loads((staged / "run.json").read_text(encoding="utf-8"))
+    (staged / "run.json").unlink()
+    page = write_gallery(staged, names=["overview"], manifest=manifest)["index"].read_text(encoding="utf-8")
+    assert "staging" not in page and str(tmp_path) not in page and str(run_dir) not in page
+    assert manifest["started"] in page
+
+
+def test_distances_page_names_every_park(run_dir):
+    html = distances_map(run_dir).get_root().render()
+    parks = gpd.read_file(run_dir / "data/twinstar.gpkg", layer="parks")
+    near = pd.read_csv(run_dir / "analysis/park_corridor_nearest.csv", encoding="utf-8-sig")
+    hsr = near[near["class"] == "hsr_station"].set_index("park_name_zh")
+    for name in parks["name_zh"]:  # every park in the panel's table, with its station and distance
+        assert f"<td>{name}</td><td>{hsr.loc[name, 'target_name_zh']}</td>" in html.replace('\\"', '"'), name
+    park_labels = re.findall(r'"t": "([^"]+)", "e": "[^"]*", "x": [-\d.]+, "y": [-\d.]+, "c": "park", "p": \d+, "z": 0\.0', html)
+    assert sorted(park_labels) == sorted(parks["name_zh"])  # labels from the first zoom (hidden only where they clash)
+
+
+def test_change_labels_rank_the_largest_change_first(run_dir):
+    from twinstar_gis.maps.gallery import change_map
+
+    html = change_map(run_dir).get_root().render()
+    labels = re.findall(r'"t": "([^"]+ min)", "e": "[^"]*", "x": [-\d.]+, "y": [-\d.]+, "c": "change", "p": (\d+)', html)
+    sc = pd.read_csv(run_dir / "access/scenario_counties.csv", encoding="utf-8-sig")
+    top = sc.loc[sc["mean_min_change"].abs().idxmax(), "name_zh"]
+    best = max(labels, key=lambda t: int(t[1]))
+    assert best[0].startswith(top) and len({p for _, p in labels}) == len(labels)  # strictly ordered
+
+
+def test_a_run_without_scenario_draws_today_only(run_dir, tmp_path):
+    from twinstar_gis.maps.planning_pages import linkage_map
+
+    other = tmp_path / "run_noscen"
+    shutil.copytree(run_dir, other)
+    m = json.loads((other / "run.json").read_text(encoding="utf-8"))
+    m["settings"]["access"]["scenario"] = "none"
+    (other / "run.json").write_text(json.dumps(m), encoding="utf-8")
+    html = linkage_map(other).get_root().render()
+    assert "Linkage with the scenario" not in html and "no scenario in this run" in html
+    assert "Linkage with the scenario" in linkage_map(run_dir).get_root().render()
 
 
 def test_linkage_page_one_line_per_flow_width_monotone_in_strength(run_dir):

@@ -2,7 +2,8 @@
 
 * distance to its own city's core and to the nearest county seat;
 * facilities of each kind within 1, 3 and 5 km of the park boundary (missing, not
-  zero, for parks without curated facility data);
+  zero, for parks no facility data covers: facilities tagged to a park cover that park,
+  untagged facilities -- a planner's region-wide POI file -- cover every park);
 * share of the park inside an urban district (市辖区: 红山区, 元宝山区, 松山区, 科尔沁区);
 * nearest high-speed station and its distance.
 
@@ -30,20 +31,22 @@ def _urban_districts(boundaries):
 
 
 def _facility_counts(out, parks, fac, radii_km):
-    """Facilities within each radius, for parks whose facilities were curated.
+    """Facilities within each radius, for the parks the facility data covers.
 
-    When facilities name the park they serve (``park_id``, as in the embedded
-    data), only those parks were surveyed: for the other parks the counts are
-    missing (``<NA>``), not zero.  Facilities tied to no park (a region-wide
-    POI file) cover every park.  ``facility_data`` says which.
+    A facility tied to a park (``park_id``, as in the embedded data) says that park was surveyed; a
+    facility tied to no park (a planner's region-wide POI file, appended to the places) says every park
+    was.  Parks covered neither way get missing counts (``<NA>``), not zero.  Every facility within the
+    radius is counted for a covered park, tagged or not (a planner's school 800 m from a park serves it
+    whichever park the embedded survey tied its neighbours to).  ``facility_data`` says which rule applied.
     """
     pairs = all_pairs(parks, fac, max_m=max(radii_km) * 1000)
     pairs["kind"] = fac["kind"].to_numpy()[pairs["dst_index"].astype(int)]
     pairs["park"] = parks["park_id"].to_numpy()[pairs["src_index"].astype(int)]
-    tagged = fac["park_id"].dropna().astype(str) if "park_id" in fac else pd.Series([], dtype=str)
-    # Facilities tied to parks (the embedded data): only those parks were surveyed.  Facilities
-    # tied to no park (a planner's region-wide POI file): every park was.
-    covered = out["park_id"].astype(str).isin(set(tagged)) if len(tagged) else pd.Series(True, index=out.index)
+    tag = fac["park_id"] if "park_id" in fac else pd.Series(pd.NA, index=fac.index)
+    tagged = set(tag.dropna().astype(str))
+    untagged = bool(tag.isna().any())
+    ids = out["park_id"].astype(str)
+    covered = ids.isin(tagged) | untagged
     for r in radii_km:
         counts = pairs[pairs["distance_m"] <= r * 1000].groupby("park").size()
         n = out["park_id"].map(counts).fillna(0).astype("Int64")
@@ -51,12 +54,29 @@ def _facility_counts(out, parks, fac, radii_km):
     kinds = pairs[pairs["distance_m"] <= max(radii_km) * 1000].groupby("park")["kind"].agg(
         lambda s: "; ".join(f"{k} {n}" for k, n in sorted(s.value_counts().items())))
     out[f"facility_kinds_within_{max(radii_km):g}km"] = out["park_id"].map(kinds).astype(object).fillna("").where(covered, None)
-    out["facility_data"] = np.where(covered, "curated for this park", "no facility data (missing, not zero)")
+    out["facility_data"] = np.where(ids.isin(tagged), "curated for this park",
+                                    np.where(covered, "region-wide facility file (untagged)",
+                                             "no facility data (missing, not zero)"))
     return out
 
 
 def park_indicators(layers: dict, *, radii_km=FACILITY_RADII_KM) -> pd.DataFrame:
-    """One row per park with the 产城融合 indicators (sorted by park_id)."""
+    """One row per park with the 产城融合 indicators (sorted by park_id).
+
+    Parameters
+    ----------
+    layers : dict
+        ``parks``; ``places`` (cores, seats and facilities), ``boundaries`` and ``nodes`` when present.
+    radii_km : tuple of float
+        Facility count radii around each park's boundary (km).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Distances to the own city core and nearest county seat (km), facility counts per radius (missing
+        where no facility data covers the park), the share inside an urban district, the nearest operating
+        high-speed station and its distance.
+    """
     parks = layers["parks"].sort_values("park_id").reset_index(drop=True)
     places = layers.get("places")
     b = layers.get("boundaries")

@@ -140,6 +140,16 @@ def drop_minor_roads(gdf, column: str) -> tuple[gpd.GeoDataFrame | None, str | N
     Above :data:`MINOR_ROAD_LIMIT` features whose ``column`` is one of :data:`MINOR_ROAD_CLASSES`,
     only the major classes (rail, expressway, national and provincial highway) are kept and the
     note (Chinese + English) says how many were left out.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or None
+    column : str
+        The class column.
+
+    Returns
+    -------
+    (GeoDataFrame or None, str or None)
     """
     if gdf is None or column not in gdf:
         return gdf, None
@@ -159,7 +169,18 @@ OPTIONAL_INPUTS = {"scenario": "access/scenario.gpkg", "change": "access/scenari
 
 
 def skip_reason(run: Run, name: str) -> str | None:
-    """Why page or figure ``name`` cannot be drawn from this run (its optional input is absent), else None."""
+    """Why page or figure ``name`` cannot be drawn from this run (its optional input is absent), else None.
+
+    Parameters
+    ----------
+    run : Run
+    name : str
+        A page or figure.
+
+    Returns
+    -------
+    str or None
+    """
     rel = OPTIONAL_INPUTS.get(name)
     if rel is None or run.file(rel, required=False) is not None:
         return None
@@ -171,6 +192,15 @@ def open_run(run_dir, *, manifest: dict | None = None) -> Run:
 
     ``manifest``: the run's manifest while it is still being staged (``twinstar run`` writes
     ``run.json`` last); without it, ``run.json`` is read from the folder.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    manifest : dict, optional
+
+    Returns
+    -------
+    Run
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

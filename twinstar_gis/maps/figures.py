@@ -1,6 +1,9 @@
 """Print-ready static figures of a run (PNG 300 dpi, PDF, optional SVG) for reports and slides.
 
-Each figure is an A4-landscape page: the map in the regional equal-area
+Each figure is made for where it goes (:data:`PAGES`): an A4 page, landscape (the default) or portrait,
+a single Word column (16 cm) or a 16:9 slide, with font sizes legible at that printed size; the legend
+panel is fitted to its page (labels wrapped, fonts shrunk no further than the page's minimum) so that
+nothing runs off the page (:func:`artists_off_page` checks it).  Each figure holds the map in the regional equal-area
 projection on a hillshade of the run's DEM, a title, a legend, a scale bar
 (measured in the projection; within 0.5 % of the WGS-84 ellipsoid over the
 region), a north arrow pointing to true north at its position, and a note with
@@ -20,9 +23,14 @@ is never written.
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from affine import Affine
 from pyproj import Transformer
 
@@ -31,12 +39,14 @@ from ..data.crs import EQUAL_AREA_CRS
 from ..data.io import atomic_output
 from ..data.schema import status_of
 from ._raster import relief
-from .gallery import headline_figures
+from .gallery import coverage_notes, headline_figures
 from ._run import Run, drop_minor_roads, open_run, skip_reason
 from .style import (ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, CORRIDOR, DATA, INDICATIVE, SEARCHED, SITE,
-                    STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash)
+                    STATUS_LABELS, SUITABILITY, TIME_CLASSES, TIME_RAMP, class_label, corridor_style, minutes_change, mpl_dash,
+                    quality_tag)
 
-__all__ = ["write_figures", "find_cjk_font", "FontNotFoundError", "FIGURES", "scale_bar_length", "CJK_FAMILIES"]
+__all__ = ["write_figures", "find_cjk_font", "FontNotFoundError", "FIGURES", "scale_bar_length", "CJK_FAMILIES", "PAGES",
+           "Page", "artists_off_page", "use_page"]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +56,63 @@ A4 = (11.69, 8.27)
 PX = 0.75  # style widths are CSS px; 1 px = 0.75 pt
 
 
+@dataclass(frozen=True)
+class Page:
+    """Where a figure goes: size (inches), layout and the font sizes (points) legible at that printed size.
+
+    ``layout`` ``"side"``: legend beside the map; ``"bottom"``: legend under it (portrait pages).
+    ``line`` scales line widths and symbols (small pages get thinner lines); ``min_font`` is the
+    smallest text the fitting may shrink to.
+    """
+
+    name: str
+    width: float
+    height: float
+    layout: str = "side"
+    title: float = 17.0
+    subtitle: float = 9.5
+    legend: float = 8.0
+    label: float = 7.5
+    note: float = 6.5
+    line: float = 1.0
+    min_font: float = 6.0
+
+    @property
+    def size(self) -> tuple:
+        return (self.width, self.height)
+
+
+#: The pages figures are made for: A4 landscape (the default) and portrait, a Word single column
+#: (16 cm: A4 less 2.5 cm margins) and a 16:9 slide (PowerPoint's 13.33 x 7.5 in).
+PAGES = {
+    "a4-landscape": Page("a4-landscape", 11.69, 8.27),
+    "a4-portrait": Page("a4-portrait", 8.27, 11.69, layout="bottom", title=15, subtitle=9, legend=7.5, label=7, note=6.5,
+                        line=0.9),
+    "word": Page("word", 6.3, 5.8, title=10.5, subtitle=7, legend=6.5, label=6, note=6, line=0.6),
+    "slide": Page("slide", 13.333, 7.5, title=22, subtitle=12, legend=10.5, label=9, note=8, line=1.2, min_font=8),
+}
+_PAGE: ContextVar[Page] = ContextVar("twinstar_figure_page", default=PAGES["a4-landscape"])
+
+
+def _page() -> Page:
+    return _PAGE.get()
+
+
+def _pt(size: float) -> float:
+    """A label size designed for A4 landscape (7.5 pt labels) at the current page's label size, never below
+    the page's smallest legible size."""
+    page = _page()
+    return max(page.min_font, size * page.label / PAGES["a4-landscape"].label)
+
+
 
 def find_cjk_font() -> tuple[str, Path]:
-    """(family, file) of the first installed CJK font in :data:`CJK_FAMILIES`."""
+    """(family, file) of the first installed CJK font in :data:`CJK_FAMILIES`.
+
+    Returns
+    -------
+    (str, pathlib.Path)
+    """
     from matplotlib import font_manager
     from matplotlib.font_manager import FontProperties
 
@@ -70,6 +134,16 @@ def scale_bar_length(width_m: float) -> float:
 
     >>> scale_bar_length(700_000), scale_bar_length(90_000)
     (100000.0, 10000.0)
+
+    Parameters
+    ----------
+    width_m : float
+        Width of the map (m).
+
+    Returns
+    -------
+    float
+        Metres.
     """
     target = width_m / 5
     steps = np.array([1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]) * 1000.0
@@ -95,15 +169,87 @@ def _hillshade(ax, run: Run, extent):
               interpolation="bilinear")
 
 
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_TOKENS = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(fig).get_renderer()
+
+
+def _wrap(renderer, text: str, prop, width_px: float) -> str:
+    """Wrap ``text`` to ``width_px`` (measured with the font): Chinese may break between any two characters,
+    other text between words; a word longer than the width breaks between characters."""
+    def width(s):
+        return renderer.get_text_width_height_descent(s, prop, ismath=False)[0]
+
+    lines = []
+    for para in str(text).split("\n"):
+        line = ""
+        for tok in _TOKENS.findall(para):
+            if width(tok.rstrip()) > width_px:  # a very long word (a path): break it anywhere
+                for ch in tok:
+                    if line and width(line + ch) > width_px:
+                        lines.append(line.rstrip())
+                        line = ""
+                    line += ch
+            elif line and width((line + tok).rstrip()) > width_px:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
+            else:
+                line += tok
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _fitted_text(fig, x, y, text, width_in, size, renderer=None, **kw):
+    """A figure text wrapped to ``width_in`` inches (x, y in figure fraction)."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = renderer or _renderer(fig)
+    prop = FontProperties(size=size, weight=kw.get("weight", "normal"))
+    return fig.text(x, y, _wrap(renderer, text, prop, width_in * fig.dpi), fontsize=size, **kw)
+
+
+def _layout(fig, page: Page, title: str, subtitle: str, panels: int):
+    """Title and subtitle (wrapped to the page), then the rectangles (figure fractions) of the map(s) and the panel."""
+    W, H = page.size
+    m = 0.22 if W < 7 else 0.3
+    r = _renderer(fig)
+    t = _fitted_text(fig, m / W, 1 - m / H, title, W - 2 * m, page.title, r, weight="bold", va="top")
+    t_h = t.get_window_extent(r).height / fig.dpi
+    st = _fitted_text(fig, m / W, 1 - (m + t_h + 0.04) / H, subtitle, W - 2 * m, page.subtitle, r, color="#444", va="top")
+    top = m + t_h + 0.04 + st.get_window_extent(r).height / fig.dpi + 0.1  # inches from the top to the maps
+    gap = 0.12
+    if page.layout == "bottom":
+        map_h = 0.68 * (H - top - m)
+        maps = _row(m, H - top - map_h, W - 2 * m, map_h, panels, gap)
+        side = (m, m, W - 2 * m, H - top - map_h - gap - m)
+    else:
+        side_w = max(0.27 * W, 1.9) if panels == 1 else max(0.24 * W, 1.9)
+        maps = _row(m, m, W - 2 * m - side_w - gap, H - top - m, panels, gap)
+        side = (W - m - side_w, m, side_w, H - top - m)
+    frac = lambda x, y, w, h: [x / W, y / H, w / W, h / H]  # noqa: E731
+    return [frac(*rect) for rect in maps], frac(*side)
+
+
+def _row(x, y, w, h, n, gap):
+    """``n`` map rectangles side by side (inches)."""
+    each = (w - (n - 1) * gap) / n
+    return [(x + i * (each + gap), y, each, h) for i in range(n)]
+
+
 def _frame(run, title, subtitle, *, panels=1):
+    """The page: title, subtitle, map axes on the study area (hillshade drawn), and the legend panel."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=A4)
-    fig.text(0.02, 0.955, title, fontsize=17, weight="bold", va="top")
-    fig.text(0.02, 0.905, subtitle, fontsize=9.5, color="#444", va="top")
-    width = 0.70 if panels == 1 else 0.37
-    axes = [fig.add_axes([0.02 + i * (width + 0.01), 0.10, width, 0.79]) for i in range(panels)]
-    side = fig.add_axes([0.02 + panels * (width + 0.01) + 0.005, 0.10, 0.98 - panels * (width + 0.01) - 0.02, 0.79])
+    page = _page()
+    fig = Figure(figsize=page.size)
+    rects, side_rect = _layout(fig, page, title, subtitle, panels)
+    axes = [fig.add_axes(r) for r in rects]
+    side = fig.add_axes(side_rect)
     side.set_axis_off()
     b = run.layer("boundaries").to_crs(EQUAL_AREA_CRS)
     x0, y0, x1, y1 = b.total_bounds
@@ -112,11 +258,11 @@ def _frame(run, title, subtitle, *, panels=1):
     for ax in axes:
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
-        ax.set_aspect("equal", adjustable="box")
+        ax.set_aspect("equal", adjustable="box", anchor="N" if page.layout == "bottom" else "C")
         ax.set_xticks([])
         ax.set_yticks([])
-        for s in ax.spines.values():
-            s.set_edgecolor("#888")
+        for sp in ax.spines.values():
+            sp.set_edgecolor("#888")
         _hillshade(ax, run, extent)
     return fig, axes, side, extent
 
@@ -131,7 +277,7 @@ def _poly(ax, gdf, *, face, edge, lw, alpha=1.0, z=2, dashed=False):
             if face != "none":
                 part.plot(ax=ax, facecolor=face, alpha=alpha * (INDICATIVE["fill_factor"] if flag else 1), edgecolor="none",
                           zorder=z)
-            part.boundary.plot(ax=ax, color=edge, linewidth=lw, linestyle=(0, (4, 2.5)) if flag or dashed else "solid",
+            part.boundary.plot(ax=ax, color=edge, linewidth=lw * _page().line, linestyle=(0, (4, 2.5)) if flag or dashed else "solid",
                                zorder=z + 0.1)
 
 
@@ -141,7 +287,7 @@ def _line(ax, gdf, *, color, width, dash=None, ties=False, z=4, alpha=None):
     g = gdf.to_crs(EQUAL_AREA_CRS)
     ind = bool(g["geometry_quality"].eq("indicative").mean() >= 0.5) if "geometry_quality" in g else False
     a = alpha if alpha is not None else (0.75 if ind else 1.0)
-    lw = width * PX
+    lw = width * PX * _page().line
     g.plot(ax=ax, color=color, linewidth=lw, linestyle=mpl_dash(dash, lw), alpha=a, zorder=z)
     if ties:
         g.plot(ax=ax, color="white", linewidth=max(0.6, lw / 3), linestyle=(0, (3, 3)), zorder=z + 0.1)
@@ -159,7 +305,12 @@ def _admin(ax, run, *, counties=True, pref_lw=None):
 def _transport(ax, run, *, planned=True):
     cor, note = run.map_corridors()
     if note:
-        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=6, color="#333", ha="left", va="bottom", wrap=True,
+        from matplotlib.font_manager import FontProperties
+
+        size = max(6.0, _page().min_font)
+        w_px = ax.get_position().width * ax.figure.get_figwidth() * ax.figure.dpi * 0.96
+        note = _wrap(_renderer(ax.figure), note, FontProperties(size=size), w_px)
+        ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=size, color="#333", ha="left", va="bottom",
                 zorder=21, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
     status = status_of(cor)
     used = []
@@ -178,7 +329,8 @@ def _points(ax, gdf, *, color, size, edge="#222", marker="o", z=8):
     if gdf is None or len(gdf) == 0:
         return
     g = gdf.to_crs(EQUAL_AREA_CRS)
-    ax.scatter(g.geometry.x, g.geometry.y, s=size, c=color, edgecolors=edge, linewidths=0.8, marker=marker, zorder=z)
+    k = _page().line
+    ax.scatter(g.geometry.x, g.geometry.y, s=size * k * k, c=color, edgecolors=edge, linewidths=0.8 * k, marker=marker, zorder=z)
 
 
 def _labels(ax, items):
@@ -190,12 +342,12 @@ def _labels(ax, items):
     renderer = FigureCanvasAgg(fig).get_renderer()  # measures the labels (collision handling)
     placed = []
     for it in sorted(items, key=lambda d: -d["p"]):
-        t = ax.text(it["x"], it["y"], it["t"], fontsize=it.get("size", 8), weight=it.get("weight", "normal"),
+        t = ax.text(it["x"], it["y"], it["t"], fontsize=_pt(it.get("size", 8)), weight=it.get("weight", "normal"),
                     color=it.get("color", "#222"), ha=it.get("ha", "center"), va="center", zorder=20,
                     bbox=it.get("bbox"), clip_on=True)
         import matplotlib.patheffects as pe
 
-        t.set_path_effects([pe.withStroke(linewidth=2.2, foreground="white")])
+        t.set_path_effects([pe.withStroke(linewidth=2.2 * min(1.0, _page().line + 0.2), foreground="white")])
         bb = t.get_window_extent(renderer).expanded(1.05, 1.1)
         if any(bb.overlaps(p) for p in placed):
             t.remove()
@@ -234,8 +386,8 @@ def _north_arrow(ax, extent):
     ang = np.arctan2(nx - x, ny - y)
     L = 0.08 * (y1 - y0)
     ax.annotate("", xy=(x + L * np.sin(ang), y + L * np.cos(ang)), xytext=(x, y), zorder=30,
-                arrowprops=dict(arrowstyle="-|>,head_width=0.5,head_length=0.9", color="black", lw=2))
-    ax.text(x + 1.25 * L * np.sin(ang), y + 1.25 * L * np.cos(ang), "N 北", ha="center", va="bottom", fontsize=9,
+                arrowprops=dict(arrowstyle="-|>,head_width=0.5,head_length=0.9", color="black", lw=2 * _page().line))
+    ax.text(x + 1.25 * L * np.sin(ang), y + 1.25 * L * np.cos(ang), "N 北", ha="center", va="bottom", fontsize=_pt(9),
             weight="bold", zorder=30)
     return ang
 
@@ -251,8 +403,9 @@ def _scale_bar(ax, extent):
         ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h, facecolor="black" if i % 2 == 0 else "white",
                                edgecolor="black", linewidth=0.8, zorder=30))
     for frac in (0, 0.5, 1):
-        ax.text(bx + frac * length, by + 1.8 * h, f"{frac * length / 1000:g}", ha="center", va="bottom", fontsize=8, zorder=30)
-    ax.text(bx + length + 0.01 * (x1 - x0), by + h / 2, "km", va="center", fontsize=8, zorder=30)
+        ax.text(bx + frac * length, by + 1.8 * h, f"{frac * length / 1000:g}", ha="center", va="bottom", fontsize=_pt(8),
+                zorder=30)
+    ax.text(bx + length + 0.01 * (x1 - x0), by + h / 2, "km", va="center", fontsize=_pt(8), zorder=30)
     return bx, by, length
 
 
@@ -270,20 +423,95 @@ def _note(run) -> str:
             f"started {man.get('started', '?')}, twinstar_gis {man.get('version', '?')}.")
 
 
-def _legend(side, handles, note, *, extra_text=""):
-    from matplotlib.legend_handler import HandlerTuple
-
-    leg = side.legend(handles=handles, loc="upper left", frameon=False, fontsize=7.8, title="图例 Legend",
-                      title_fontsize=10, alignment="left", handler_map={tuple: HandlerTuple(ndivide=1)},
-                      borderaxespad=0, handlelength=2.6)
-    leg._legend_box.align = "left"
-    for a in side.figure.axes:
+def _legend(side, handles, note, *, extra_text="", key=""):
+    """The panel: legend on top, then the headline box (``extra_text``) and a ``key`` (e.g. every park and its
+    distance), the sources note at the bottom -- wrapped to the panel and shrunk (never below the page's
+    ``min_font``) until nothing overlaps and nothing leaves the page."""
+    page = _page()
+    fig = side.figure
+    for a in fig.axes:
         a.set_xlabel("")
         a.set_ylabel("")
-    if extra_text:
-        side.text(0, 0.22, extra_text, fontsize=9, va="bottom", wrap=True, transform=side.transAxes,
-                  bbox=dict(facecolor="#f2f0f7", edgecolor="#5E3C99", boxstyle="round,pad=0.4"))
-    side.text(0, 0.0, note, fontsize=6.3, color="#333", va="bottom", wrap=True, transform=side.transAxes)
+    labels = [h.get_label() for h in handles]
+    scale = 1.0
+    while True:
+        for h, lab in zip(handles, labels):
+            h.set_label(lab)
+        parts = _panel(side, handles, note, extra_text, key, scale)
+        fits = _panel_fits(side, parts)
+        if fits or max(page.legend, page.note) * scale <= page.min_font:
+            break
+        for a in parts:
+            a.remove()
+        scale -= 0.06
+    fig._ts_panel_fits = fits
+    if not fits:
+        log.warning("figure %s: the legend panel is full at %.1f pt; some text may touch", page.name, page.min_font)
+    return parts
+
+
+def _panel(side, handles, note, extra_text, key, scale):
+    """Draw the panel's parts at ``scale`` × the page's sizes; returns the artists (legend first)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.legend_handler import HandlerTuple
+
+    page = _page()
+    fig = side.figure
+    r = _renderer(fig)
+    bb = side.get_position()
+    W, H = page.size
+    width_in = bb.width * W
+
+    def size(base):
+        return max(page.min_font, base * scale)
+
+    fs = size(page.legend)
+    ncol = 2 if page.layout == "bottom" else 1
+    label_px = (width_in / ncol - 3.4 * fs / 72) * fig.dpi
+    prop = FontProperties(size=fs)
+    for h in handles:
+        h.set_label(_wrap(r, h.get_label(), prop, label_px))
+    leg = side.legend(handles=handles, loc="upper left", frameon=False, fontsize=fs, title="图例 Legend",
+                      title_fontsize=fs * 1.25, alignment="left", handler_map={tuple: HandlerTuple(ndivide=1)},
+                      borderaxespad=0, handlelength=2.4, ncol=ncol, columnspacing=1.0)
+    leg._legend_box.align = "left"
+    parts = [leg]
+    y = leg.get_window_extent(r).y0 / fig.dpi - 0.08  # inches from the page's bottom
+    x_in = bb.x0 * W
+    for text, fsize, box in ((extra_text, size(page.legend * 1.1), True), (key, size(page.note), False)):
+        if not text:
+            continue
+        pad = 0.06 if box else 0.0
+        t = _fitted_text(fig, (x_in + pad) / W, (y - pad) / H, text, width_in - 2 * pad, fsize, r, va="top",
+                         bbox=dict(facecolor="#f2f0f7", edgecolor="#5E3C99", boxstyle="round,pad=0.4") if box else None)
+        parts.append(t)
+        y = t.get_window_extent(r).y0 / fig.dpi - 0.1
+    parts.append(_fitted_text(fig, x_in / W, bb.y0, note, width_in, size(page.note), r, color="#333", va="bottom"))
+    return parts
+
+
+def _extent_with_box(artist, renderer):
+    """A text's extent including its rounded box (the box reaches beyond the glyphs)."""
+    from matplotlib.transforms import Bbox
+
+    bb = artist.get_window_extent(renderer)
+    patch = artist.get_bbox_patch() if hasattr(artist, "get_bbox_patch") else None
+    if patch is not None:
+        artist.update_bbox_position_size(renderer)
+        bb = Bbox.union([bb, patch.get_window_extent(renderer)])
+    return bb
+
+
+def _panel_fits(side, parts) -> bool:
+    """Every part inside the panel (and the page), none overlapping the next."""
+    fig = side.figure
+    r = _renderer(fig)
+    panel = side.get_window_extent(r)
+    boxes = [_extent_with_box(p, r) for p in parts]
+    tol = 1.0
+    inside = all(b.x0 >= panel.x0 - tol and b.x1 <= panel.x1 + tol and b.y0 >= panel.y0 - tol and b.y1 <= panel.y1 + tol
+                 for b in boxes)
+    return inside and all(a.y0 >= b.y1 + 2 for a, b in zip(boxes[:-1], boxes[1:]))
 
 
 def _h_line(color, width, label, dash=None, ties=False, alpha=1.0):
@@ -331,6 +559,9 @@ class _Labelled(tuple):
     def get_label(self):
         return self._label
 
+    def set_label(self, label):
+        self._label = label
+
 
 def _transport_handles(used):
     return [_h_line(corridor_style(c, s)["color"], corridor_style(c, s)["width"],
@@ -349,6 +580,31 @@ def _eco_zones(ax, run):
     eco = run.layer("eco_zones")
     _poly(ax, eco[eco["kind"] == "sandy_land"], face=DATA["sandy_land"]["color"], edge="#8a8300", lw=0.6, alpha=0.35, z=1)
     _poly(ax, eco[eco["kind"] == "nature_reserve"], face=DATA["nature_reserve"]["color"], edge="#00694c", lw=0.8, alpha=0.4)
+
+
+def _quality(gdf) -> str:
+    """The legend tag of a layer's geometry quality (:func:`.style.quality_tag`): empty when all are surveyed."""
+    return quality_tag(gdf["geometry_quality"].dropna() if gdf is not None and "geometry_quality" in gdf else [])
+
+
+def _park_handle(run, label="产业园区 Industrial park"):
+    tag = _quality(run.layer("parks"))
+    return _h_fill(DATA["park"]["color"], "#4a2a05", label + tag, 0.8, bool(tag))
+
+
+def _eco_handles(run, *, rivers=True):
+    """Reserves, sandy land (and rivers): each tagged "示意 indicative" only where its features are."""
+    eco = run.layer("eco_zones")
+    out = []
+    for kind, label, edge, alpha in (("nature_reserve", "自然保护区 Nature reserve", "#00694c", 0.4),
+                                     ("sandy_land", "科尔沁沙地 Horqin sandy land", "#8a8300", 0.35)):
+        sub = eco[eco["kind"] == kind] if eco is not None else None
+        if sub is not None and len(sub):
+            tag = _quality(sub)
+            out.append(_h_fill(DATA[kind]["color"], edge, label + tag, alpha, bool(tag)))
+    if rivers and run.layer("rivers") is not None:
+        out.append(_h_line(DATA["river"]["color"], DATA["river"]["width"], "河流 River" + _quality(run.layer("rivers"))))
+    return out
 
 
 def fig_overview(run):
@@ -370,10 +626,7 @@ def fig_overview(run):
     _scale_bar(ax, ext)
     h = _base_handles() + [_h_dot("white", "旗县驻地 County seat", size=5), _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5)]
     h += _transport_handles(used)
-    h += [_h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意 indicative)", 0.8, True),
-          _h_fill(DATA["nature_reserve"]["color"], "#00694c", "自然保护区 Nature reserve (示意)", 0.4, True),
-          _h_fill(DATA["sandy_land"]["color"], "#8a8300", "科尔沁沙地 Horqin sandy land (示意)", 0.35, True),
-          _h_line(DATA["river"]["color"], DATA["river"]["width"], "河流 River")]
+    h += [_park_handle(run)] + _eco_handles(run)
     _legend(side, _handles(h), _note(run))
     return fig
 
@@ -402,7 +655,6 @@ def _time_handles():
 
 
 def fig_accessibility(run):
-
     fig, (ax,), side, ext = _frame(run, "可达性 Accessibility: travel time to the nearest city core",
                                    "本次运行的出行时间面与等时圈 The run's travel-time surface and isochrones (access/)")
     _raster(ax, run, "access/time_to_cores.tif", ext)
@@ -421,12 +673,11 @@ def fig_accessibility(run):
     head = (f"中心城区间 Core ↔ core: {h['core_to_core_now']:.0f} min\n"
             f"{h['share_120_now'] * 100:.0f}% of the region within 2 h of a core")
     hs = _time_handles() + [_h_line(st["color"], st["width"], "等时圈 Isochrone 60 / 120 min", dash=st["dash"])] + _base_handles()
-    _legend(side, _handles(hs), _note(run), extra_text=head)
+    _legend(side, _handles(hs), _note(run), extra_text=head, key="\n".join(coverage_notes(run)))
     return fig
 
 
 def fig_scenario(run):
-
     h = headline_figures(run)
     fig, axes, side, ext = _frame(run, "情景对比 Now | with the planned corridors",
                                   f"中心城区间 Core ↔ core {h['core_to_core_now']:.0f} → {h['core_to_core_scenario']:.0f} min; "
@@ -443,19 +694,16 @@ def fig_scenario(run):
         _admin(ax, run, counties=True)
         used = _transport(ax, run, planned=planned)
         _labels(ax, _admin_labels(run, counties=False))
-        ax.set_title(f"{lab}: core ↔ core {v:.0f} min", fontsize=12, weight="bold")
+        ax.set_title(f"{lab}: core ↔ core {v:.0f} min", fontsize=_pt(12), weight="bold")
         _scale_bar(ax, ext)
     _north_arrow(axes[0], ext)
     hs = _time_handles() + [_h_line(st["color"], st["width"], "两小时圈 2-hour isochrone", dash=st["dash"])]
     hs += _base_handles()[:2] + _transport_handles(used)
-    _legend(side, _handles(hs), _note(run))
+    _legend(side, _handles(hs), _note(run), key="\n".join(coverage_notes(run)))
     return fig
 
 
 def fig_change(run):
-    import pandas as pd
-
-
     h = headline_figures(run)
     fig, (ax,), side, ext = _frame(run, "情景变化 Change in mean travel time per county",
                                    f"规划走廊 With the planned corridors: core ↔ core {h['core_to_core_now']:.0f} → "
@@ -466,9 +714,10 @@ def fig_change(run):
                alpha=0.85, zorder=2)
     _admin(ax, run, counties=False)
     used = _transport(ax, run)
+    rank = layer["mean_min_change"].abs().rank(method="first").fillna(0).to_numpy()  # the largest change wins collisions
     items = [{"x": g.representative_point().x, "y": g.representative_point().y,
-              "t": f"{n}\n{minutes_change(c)} min", "p": 70 - abs(c) / 100, "size": 7.5}
-             for g, n, c in zip(layer.geometry, layer["name_zh"], layer["mean_min_change"])]
+              "t": f"{n}\n{minutes_change(c)} min", "p": 70 + r, "size": 7.5}
+             for g, n, c, r in zip(layer.geometry, layer["name_zh"], layer["mean_min_change"], rank)]
     _labels(ax, items)
     _north_arrow(ax, ext)
     _scale_bar(ax, ext)
@@ -503,16 +752,26 @@ def fig_conflicts(run):
     if buf is not None:
         hs.append(_h_fill("none", b["color"], "缓冲区 Buffer: " + ", ".join(
             f"{k} {v:g} m" for k, v in buf.groupby("kind")["buffer_m"].first().items()), 1.0, True))
-    hs += [_h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意)", 0.8, True),
-           _h_fill(DATA["nature_reserve"]["color"], "#00694c", "自然保护区 Nature reserve (示意)", 0.4, True),
-           _h_fill(DATA["sandy_land"]["color"], "#8a8300", "科尔沁沙地 Horqin sandy land (示意)", 0.35, True),
-           _h_line(DATA["river"]["color"], DATA["river"]["width"], "河流 River")] + _base_handles()[:2] + _transport_handles(used)
+    hs += [_park_handle(run)] + _eco_handles(run) + _base_handles()[:2] + _transport_handles(used)
     _legend(side, _handles(hs), _note(run))
     return fig
 
 
 def fig_distances(run, cls: str = "hsr_station"):
-    """Each park's connector to its nearest HSR station, labelled with the run's ground distance."""
+    """Each park's connector to its nearest HSR station, labelled with the run's ground distance.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+    cls : str
+        Target class of the connectors.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn for the current page (:func:`use_page`).
+    """
     fig, (ax,), side, ext = _frame(run, "园区—高铁站距离 Park to the nearest high-speed station",
                                    "本次运行的地面距离 Ground distances of this run (analysis/park_corridor_nearest.csv)")
     _admin(ax, run, counties=True)
@@ -531,17 +790,34 @@ def fig_distances(run, cls: str = "hsr_station"):
     items = [{"x": a, "y": b, "t": f"{d:.1f} km", "p": 80, "size": 7, "color": "#3f2870",
               "bbox": {"facecolor": "white", "edgecolor": st["color"], "boxstyle": "round,pad=0.15", "linewidth": 0.8}}
              for a, b, d in zip(x, y, near["distance_km"])]
-    _labels(ax, _admin_labels(run, counties=False) + items)
+    numbers, key = _park_numbers(run, near)
+    _labels(ax, _admin_labels(run, counties=False) + numbers + items)
     _north_arrow(ax, ext)
     _scale_bar(ax, ext)
     mf = near["measured_from"].iloc[0] if len(near) else "boundary"
     hs = [_h_line(st["color"], st["width"], "园区→最近高铁站 park → nearest HSR station", dash=st["dash"]),
-          _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5),
-          _h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Industrial park (示意 indicative)", 0.8, True)]
+          _h_dot(DATA["hsr_station"]["color"], "高铁站 HSR station", size=5), _park_handle(run, "产业园区 Industrial park (编号 no.)")]
     hs += _base_handles() + _transport_handles(used)
-    _legend(side, _handles(hs), _note(run), extra_text=f"Distances from the park {mf}, on the WGS-84 ellipsoid;\n"
-                                                       "labels hidden where they would overlap.")
+    _legend(side, _handles(hs), _note(run), extra_text=f"Distances from the park {mf}, on the WGS-84 ellipsoid; "
+                                                       "distance labels hidden where they would overlap.", key=key)
     return fig
+
+
+def _park_numbers(run, near):
+    """Every park numbered on the map (its number never hidden by other labels) and the key naming it:
+    ``"3 赤峰经济开发区元宝山园区 → 平庄站 8.2 km"``."""
+    parks = run.layer("parks").sort_values("park_id").reset_index(drop=True)
+    pts = parks.to_crs(EQUAL_AREA_CRS).geometry.representative_point()
+    dist = near.set_index("park_id")
+    items, lines = [], []
+    for i, (pid, name, pt) in enumerate(zip(parks["park_id"], parks["name_zh"], pts), start=1):
+        items.append({"x": pt.x, "y": pt.y, "t": str(i), "p": 150, "size": 7, "weight": "bold", "color": "#4a2a05"})
+        if pid in dist.index:
+            r = dist.loc[pid] if isinstance(dist.loc[pid], pd.Series) else dist.loc[pid].iloc[0]
+            lines.append(f"{i} {name} → {r['target_name_zh']} {r['distance_km']:.1f} km")
+        else:
+            lines.append(f"{i} {name} → —")
+    return items, "园区 Parks → 最近高铁站 nearest HSR station:\n" + "\n".join(lines)
 
 
 def _classes(ax, run, rel, ext):
@@ -565,7 +841,18 @@ def _classes(ax, run, rel, ext):
 
 
 def fig_sites(run):
-    """Joint-park candidate sites (planning/sites.gpkg) ranked, on the run's suitability classes."""
+    """Joint-park candidate sites (planning/sites.gpkg) ranked, on the run's suitability classes.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Drawn for the current page (:func:`use_page`).
+    """
     import geopandas as gpd
 
     sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank")
@@ -591,8 +878,11 @@ def fig_sites(run):
     fwd = Transformer.from_crs(4326, EQUAL_AREA_CRS, always_xy=True)
     x, y = fwd.transform(sites["lon"].to_numpy(), sites["lat"].to_numpy())
     _points(ax, gpd.GeoDataFrame(geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326), color=SITE["color"],
-            size=40, edge="white", z=10)
-    items = [{"x": a + 6000, "y": b, "t": f"#{r} {sc:.3f}", "p": 200 - r, "size": 8, "weight": "bold", "color": "#3f2870",
+            size=110, edge="white", z=10)
+    for a, b, r in zip(x, y, sites["site_rank"]):  # the rank inside the marker: drawn whatever the labels do
+        ax.text(a, b, str(int(r)), ha="center", va="center", fontsize=_pt(7), weight="bold", color="white", zorder=11,
+                clip_on=True)
+    items = [{"x": a + 9000, "y": b, "t": f"{sc:.3f}", "p": 200 - r, "size": 7.5, "weight": "bold", "color": "#3f2870",
               "ha": "left", "bbox": {"facecolor": "white", "edgecolor": SITE["color"], "boxstyle": "round,pad=0.15",
                                      "linewidth": 0.8}}
              for a, b, r, sc in zip(x, y, sites["site_rank"], sites["score"])]
@@ -600,9 +890,9 @@ def fig_sites(run):
     _north_arrow(ax, ext)
     _scale_bar(ax, ext)
     hs = [_h_fill(SUITABILITY[c][0], "#666", SUITABILITY[c][1], 0.85) for c in sorted(SUITABILITY)]
-    hs += [_h_fill(SITE["color"], "black", "候选园区 Candidate site (#rank score)", 0.9),
+    hs += [_h_fill(SITE["color"], "black", "候选园区 Candidate site (number = rank, label = score)", 0.9),
            _h_line(sd["color"], sd["width"], "搜索范围 Counties searched", dash=sd["dash"]),
-           _h_fill(DATA["park"]["color"], "#4a2a05", "产业园区 Existing park (示意 indicative)", 0.8, True)]
+           _park_handle(run, "产业园区 Existing park")]
     hs += _base_handles() + _transport_handles(used)
     head = (f"第1名 Top site: {top['counties']}, score {top['score']:.3f}\n"
             f"worse core time {top['worse_core_min']:.0f} min; {len(table)} sites, every component in planning/sites.csv")
@@ -612,10 +902,34 @@ def fig_sites(run):
 
 FIGURES = {"overview": fig_overview, "distances": fig_distances, "conflicts": fig_conflicts, "accessibility": fig_accessibility,
            "scenario": fig_scenario, "change": fig_change, "sites": fig_sites}
-#: Figures that need the planning outputs (skipped, with a log message, when the run has none).
+@contextmanager
+def use_page(page):
+    """Draw figures for ``page`` (a :data:`PAGES` key or a :class:`Page`) inside the block.
+
+    Parameters
+    ----------
+    page : str or Page
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Yields the :class:`Page`.
+    """
+    token = _PAGE.set(PAGES[page] if isinstance(page, str) else page)
+    try:
+        yield _PAGE.get()
+    finally:
+        _PAGE.reset(token)
+
+
+def _file_name(name: str, page: str, fmt: str) -> str:
+    """``overview.png`` for A4 landscape (the default page), ``overview_slide.png`` for the others."""
+    return f"{name}.{fmt}" if page == "a4-landscape" else f"{name}_{page}.{fmt}"
+
+
 def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, dpi: int = 300,
-                  manifest: dict | None = None) -> list[Path]:
-    """Render the run's print figures (A4 landscape) in each format.
+                  manifest: dict | None = None, pages=("a4-landscape",)) -> list[Path]:
+    """Render the run's print figures for each page in each format.
 
     Parameters
     ----------
@@ -631,11 +945,14 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
         PNG resolution (300 = print).
     manifest : dict, optional
         The run's manifest while the folder is still being staged (``run.json`` is written last).
+    pages : tuple of str
+        Keys of :data:`PAGES`: ``a4-landscape`` (files ``<name>.<format>``), ``a4-portrait``, ``word``
+        (a single Word column, 16 cm wide), ``slide`` (16:9); the others are ``<name>_<page>.<format>``.
 
     Returns
     -------
     list of pathlib.Path
-        The files written, ``<name>.<format>``.
+        The files written.
 
     Raises
     ------
@@ -643,13 +960,15 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
         No CJK font is installed (checked before anything is drawn).
     RunFolderError
         ``run_dir`` is not a run folder, or a file a figure needs is missing.
+    TwinstarError
+        An unknown format or page.
     """
     import matplotlib
 
     run = run_dir if isinstance(run_dir, Run) else open_run(run_dir, manifest=manifest)
-    bad = set(formats) - {"png", "pdf", "svg"}
+    bad = sorted(set(formats) - {"png", "pdf", "svg"}) + sorted(set(pages) - set(PAGES))
     if bad:
-        raise TwinstarError(f"unknown figure format(s) {sorted(bad)}; choose from png, pdf, svg")
+        raise TwinstarError(f"unknown figure format(s) or page(s) {bad}; formats: png, pdf, svg; pages: {', '.join(PAGES)}")
     family, path = find_cjk_font()
     log.info("figures: CJK font %s (%s)", family, path)
     out_dir = Path(out_dir) if out_dir is not None else run.path / "figures"
@@ -662,11 +981,57 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
             if reason:
                 log.info("%s: %s; figure %s skipped", run.path, reason, name)
                 continue
-            fig = FIGURES[name](run)
-            for fmt in formats:
-                target = out_dir / f"{name}.{fmt}"
-                with atomic_output(target) as tmp:
-                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
-                written.append(target)
-            log.info("figure %s written", name)
+            for page in pages:
+                with use_page(page):
+                    fig = FIGURES[name](run)
+                for fmt in formats:
+                    target = out_dir / _file_name(name, page, fmt)
+                    with atomic_output(target) as tmp:
+                        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
+                    written.append(target)
+                log.info("figure %s (%s) written", name, page)
     return written
+
+
+def artists_off_page(fig, *, tolerance_px: float = 1.0) -> list:
+    """The visible artists of a drawn figure whose drawn extent leaves the page (clipped artists are
+    measured inside their clip box).  An empty list: nothing runs off the page.
+
+    Returns
+    -------
+    list of (artist, Bbox)
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    tolerance_px : float
+
+    Returns
+    -------
+    list of (artist, Bbox)
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    page = fig.bbox
+    hidden = {id(x) for ax in fig.axes if not ax.axison for axis in (ax.xaxis, ax.yaxis) for x in axis.findobj()}
+    out = []
+    for a in fig.findobj(lambda x: x is not fig and x.get_visible() and id(x) not in hidden):
+        try:
+            bb = a.get_window_extent(r)
+        except (TypeError, AttributeError, NotImplementedError, RuntimeError):
+            continue
+        if bb is None or not np.all(np.isfinite(bb.get_points())) or bb.width == 0 and bb.height == 0:
+            continue
+        clip = a.get_clip_box() if a.get_clip_on() else None
+        if clip is not None:
+            bb = Bbox.intersection(bb, clip)
+            if bb is None:
+                continue
+        if bb.x0 < page.x0 - tolerance_px or bb.y0 < page.y0 - tolerance_px or bb.x1 > page.x1 + tolerance_px or \
+                bb.y1 > page.y1 + tolerance_px:
+            out.append((a, bb))
+    return out

@@ -29,7 +29,7 @@ from .planning_pages import PLANNING_GALLERY, PLANNING_MAKERS
 from .style import ANALYSIS, CHANGE_BINS, CHANGE_COLORS, CHANGE_LABELS, DATA, TIME_CLASSES, TIME_RAMP, minutes_change
 
 __all__ = ["overview_map", "distances_map", "conflicts_map", "access_map", "scenario_map", "change_map", "write_gallery",
-           "GALLERY", "headline_figures"]
+           "GALLERY", "headline_figures", "coverage_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,25 @@ NEAREST_LABELS = {"high_speed_rail": "高铁线 HSR line", "hsr_station": "高�
 
 
 def overview_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain."""
+    """Boundaries, cores and seats, parks, corridors by class and status, ecological zones, terrain.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "赤峰–通辽 双子星座 · Twin Star: overview", **kw)
     ecology_layers(m, spec, run)
@@ -62,7 +80,25 @@ def _distance_labels(spec, near, cls="hsr_station"):
 
 
 def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run)."""
+    """Each park's connector to its nearest corridor of each class, labelled with the ground distance (from the run).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "园区—交通走廊距离 Park-to-corridor distances", **kw)
     near = run.table("analysis/park_corridor_nearest.csv")
@@ -87,9 +123,22 @@ def distances_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
         if cls == "hsr_station":
             spec.dist_layer = fg.get_name()
     _distance_labels(spec, near)
+    parks = run.layer("parks")
+    add_labels(spec, parks, cls="park", priority=70, min_zoom=0)  # every park named (hidden only where labels clash)
     mf = near["measured_from"].iloc[0] if len(near) else "boundary"
     return end_page(m, spec, finish, [f"距离取自本次运行 Distances from this run (park {html.escape(str(mf))}, WGS-84 ellipsoid); "
-                                  "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station."])
+                                  "± is the uncertainty from indicative geometry. Labels: distance to the nearest HSR station.",
+                                  _distance_table(near)])
+
+
+def _distance_table(near, cls: str = "hsr_station") -> str:
+    """Every park of the run with its nearest HSR station and distance (the panel's table: no park goes unnamed)."""
+    sub = near[near["class"] == cls].sort_values("distance_km")
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r.park_name_zh))}</td><td>{html.escape(str(r.target_name_zh))}</td>"
+        f"<td style=\"text-align:right\">{r.distance_km:.1f}</td></tr>" for r in sub.itertuples())
+    return ('<table style="border-collapse:collapse;font-size:11px"><tr><th>园区 Park</th><th>最近高铁站 Nearest HSR station</th>'
+            f"<th>km</th></tr>{rows}</table>")
 
 
 def _buffer_note(run, buf):
@@ -102,7 +151,25 @@ def _buffer_note(run, buf):
 
 
 def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs)."""
+    """Parks and corridor stretches inside ecological zones and their buffers (the run's overlap outputs).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "生态冲突 Conflicts with ecological zones", **kw)
     ecology_layers(m, spec, run)
@@ -135,7 +202,17 @@ def conflicts_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade
 
 
 def headline_figures(run) -> dict:
-    """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent)."""
+    """Core-to-core minutes now / with the scenario, read from the run's tables (NaN where absent).
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    dict
+    """
     run = as_run(run)
     tw = run.table("access/twin_city.csv").set_index("indicator")["value"]
     out = {"core_to_core_now": float(tw.get("core_to_core_fastest_min", np.nan)),
@@ -158,7 +235,25 @@ def _fmt(x):
 
 
 def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times."""
+    """Travel time to the nearest core (the run's raster), isochrones from the cores, county travel times.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "可达性 Accessibility: travel time to the city cores", **kw)
     a, t, crs = run.raster("access/time_to_cores.tif")
@@ -176,9 +271,28 @@ def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     admin_layers(m, spec, run, counties_show=False)
     transport_layers(m, spec, run, show=False)
     h = headline_figures(run)
+    cov = coverage_notes(run)
     head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} min</b> fastest, {_fmt(h['core_to_core_road_now'])} min "
-            f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core.")
+            f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core."
+            f"<br><span style=\"font-size:11px\">{html.escape(cov[0])}<br>{html.escape(cov[1])}</span>")
     return end_page(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
+
+
+def coverage_notes(run) -> list[str]:
+    """The network's coverage (``access/coverage.csv``) and the local-roads assumption, as plain sentences.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    list of str
+    """
+    from ..run.outputs import coverage_lines
+
+    return coverage_lines(run.table("access/coverage.csv", required=False), run.manifest.get("settings", {}))
 
 
 def _isochrones(m, spec, iso, *, show=(60, 120), style="isochrone", suffix="", only=None):
@@ -228,7 +342,21 @@ def _ramp_key() -> str:
 
 
 def scenario_map(run, *, basemap: str = "hillshade", **kw):
-    """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map."""
+    """Before | after side by side (moving together): time to the cores, 2-hour circle, headline on each map.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+    basemap : str
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map`.
+
+    Returns
+    -------
+    folium.Map
+        The left map; the page holds both.
+    """
     run = as_run(run)
     fig = branca.element.Figure()
     a = _scenario_side(run, fig, left=True, basemap=basemap, **kw)
@@ -240,7 +368,25 @@ def scenario_map(run, *, basemap: str = "hillshade", **kw):
 
 
 def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled."""
+    """Change in mean travel time to the cores per county (the run's scenario.gpkg county_change), labelled.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "情景变化 Scenario: change per county", **kw)
     layer = run.vector("access/scenario.gpkg", "county_change").copy()
@@ -258,7 +404,10 @@ def change_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     lab["t"] = lab["name_zh"] + " " + lab["mean_min_change"].map(lambda x: f"{minutes_change(x)} min")
     lab["e"] = lab["name_en"] + ": " + lab["mean_min_base"].map("{:.0f}".format) + " → " + \
         lab["mean_min_scenario"].map("{:.0f}".format) + " min"
-    add_labels(spec, lab, cls="change", priority=70, min_zoom=0, text="t", english="e")
+    # the county with the largest change wins every label collision (then the next largest ...)
+    order = lab["mean_min_change"].abs().rank(method="first", ascending=True).fillna(0).astype(int)
+    for i in lab.index:
+        add_labels(spec, lab.loc[[i]], cls="change", priority=70 + int(order[i]), min_zoom=0, text="t", english="e")
     b = run.layer("boundaries")
     add_vector(m, spec, b[b["level"] == "prefecture"], name="地级市 Prefectures", group=G_ADMIN, color="#000000",
                fill_opacity=0.0, weight=DATA["prefecture"]["width"], simplify_deg=0.002, coverage=True, decimals=4,
@@ -333,12 +482,14 @@ def write_gallery(run_dir, *, offline: bool = True, basemap: str = "hillshade", 
     items = "\n".join(
         f'<li><a href="{name}.html">{html.escape(GALLERY[name][0])}</a> — {html.escape(GALLERY[name][1])} '
         f'<span class="size">({p.stat().st_size / 1024:.0f} KiB)</span></li>' for name, p in paths.items())
+    qgis = (' The same layers open styled in QGIS: <a href="../run.qgz">run.qgz</a> in the run folder.'
+            if out_dir.resolve() == (run.path / "maps").resolve() and (run.path / "run.qgz").is_file() else "")
     page = f"""<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>twinstar_gis map gallery</title>
 <style>body{{font:15px/1.5 Arial,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:760px;color:#222}}
 a{{color:#0072B2}}.size{{color:#777;font-size:12px}}</style></head><body>
 <h1>赤峰–通辽 双子星座 · Twin Star map gallery</h1>
-<p>Run: {html.escape(str(run.path.resolve()))} ({html.escape(run.origin)}). Dashed outlines are indicative (not surveyed).
-Maps work offline.</p>
+<p>Run of {html.escape(run.origin)}, started {html.escape(str(run.manifest.get("started", "–")))} (UTC), twinstar_gis
+{html.escape(str(run.manifest.get("version", "")))}. Dashed outlines are indicative (not surveyed). Maps work offline.{qgis}</p>
 <ul>{items}</ul></body></html>"""
     with atomic_output(out_dir / "index.html") as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -22,7 +22,7 @@ from ._layers import G_ADMIN, G_ANALYSIS, G_ECO, G_TRANSPORT, admin_layers, as_r
 from .core import _shift, add_labels, add_raster, add_vector
 from .style import DATA, HARD_CONSTRAINT, LINKAGE, SEARCHED, SITE, SUITABILITY, class_label, corridor_style, flow_width
 
-__all__ = ["suitability_map", "sites_map", "linkage_map", "PLANNING_GALLERY", "PLANNING_MAKERS"]
+__all__ = ["suitability_map", "sites_map", "linkage_map", "PLANNING_GALLERY", "PLANNING_MAKERS", "has_scenario"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,23 @@ _LABELS = {"balance": "两中心均衡 balance between the cores", "hsr": "高�
 _RAW = {"balance": ("worse_core_min", "min to the farther core"), "hsr": ("hsr_min", "min"),
         "expressway": ("expressway_min", "min"), "suitability": ("suitability_score", "of 5"),
         "park_distance": ("park_km", "km")}
+
+
+def has_scenario(run) -> bool:
+    """Whether the run computed a scenario (``access.scenario`` not ``none`` and its outputs present); without one,
+    every ``*_scenario`` column repeats today's value and is not shown.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+
+    Returns
+    -------
+    bool
+    """
+    scenario = run.manifest.get("settings", {}).get("access", {}).get("scenario", "none")
+    return scenario != "none" and run.file("access/scenario_counties.csv", required=False) is not None
 
 
 def _pct(x) -> str:
@@ -77,7 +94,25 @@ def _assumption(run, name) -> float:
 
 
 def suitability_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """The run's construction-suitability classes, the hard-constraint zones, counties labelled."""
+    """The run's construction-suitability classes, the hard-constraint zones, counties labelled.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "城镇建设适宜性 Construction suitability", **kw)
     a, t, crs = run.raster("planning/suitability_classes.tif")
@@ -150,8 +185,53 @@ def _sites_table(sites) -> str:
             f"<th>why</th></tr>{rows}</table>")
 
 
+def _numbered_sites(m, spec, sites, tips):
+    """A numbered marker per site (the rank inside the circle): never hidden by the label engine, unlike labels.
+
+    The marker layer joins the legend and the layer list; the tooltip says rank, score and county.
+    """
+    pts = gpd.GeoDataFrame(sites.drop(columns="geometry"), geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326)
+    fg = folium.FeatureGroup(name="候选园区编号 Site ranks", show=True)
+    s = SITE
+    for r in _shift(pts, spec).sort_values("site_rank", ascending=False).itertuples():  # rank 1 drawn last, on top
+        tip = f"#{r.site_rank} · {r.score:.3f} · {html.escape(str(r.counties))}"
+        folium.Marker([r.geometry.y, r.geometry.x], tooltip=tip, icon=folium.DivIcon(
+            class_name="ts-site-rank", icon_size=(22, 22), icon_anchor=(11, 11),
+            html=f'<div style="width:20px;height:20px;border-radius:50%;background:{s["color"]};border:1.5px solid #fff;'
+                 f'color:#fff;font:bold 12px/20px Arial,sans-serif;text-align:center;box-shadow:0 0 2px #000">'
+                 f"{int(r.site_rank)}</div>")).add_to(fg)
+    fg.add_to(m)
+    pts["t"] = pts["score"].map("{:.3f}".format)  # the score beside the number, where it has room
+    pts["e"] = "#" + pts["site_rank"].astype(str) + " " + pts["t"] + " · " + pts["counties"].astype(str)
+    for i in pts.index:
+        add_labels(spec, pts.loc[[i]], cls="dist", priority=200 - int(pts.at[i, "site_rank"]), min_zoom=0, text="t",
+                   english="e", point=True, layer=fg)
+    spec.groups[fg.layer_name] = G_PLAN
+    spec.legend.append({"layer": fg.get_name(), "group": G_PLAN, "title": "候选园区编号 Site ranks",
+                        "items": [{"kind": "dot", "color": s["color"], "label": "编号 = 排名 number = rank (1 = best)"}]})
+    return fg
+
+
 def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Joint-park candidate sites ranked (planning/sites.gpkg), every score component, the counties searched."""
+    """Joint-park candidate sites ranked (planning/sites.gpkg), every score component, the counties searched.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "合作共建园区选址 Joint-park candidate sites", **kw)
     sites = run.vector("planning/sites.gpkg", "sites").sort_values("site_rank").copy()
@@ -166,14 +246,7 @@ def sites_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", *
     tips, fields = _explained(sites, run)
     add_vector(m, spec, sites, name="候选园区 Candidate sites", group=G_PLAN, color=s["color"], fill_opacity=s["fill"],
                weight=s["width"], tooltip=tips, popup=fields)
-    pts = gpd.GeoDataFrame(sites.drop(columns="geometry"), geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs=4326)
-    pts["t"] = pts["rank_label"] + " " + pts["score"].map("{:.3f}".format)
-    pts["e"] = pts["t"] + " · " + pts["counties"].astype(str)
-    fg = add_vector(m, spec, pts, name="候选园区位置 Site markers", group=G_PLAN, color=s["color"], kind="point",
-                    radius=s["radius"], edge="#ffffff", tooltip=tips, popup=fields)
-    for i in pts.index:  # rank 1 wins when labels collide
-        add_labels(spec, pts.loc[[i]], cls="dist", priority=100 - int(pts.at[i, "site_rank"]), min_zoom=0, text="t",
-                   english="e", point=True, layer=fg)
+    _numbered_sites(m, spec, sites, tips)
     top = table.loc[table["site_rank"] == table["site_rank"].min()].iloc[0]
     head = (f"第1名 Top site: <b>{html.escape(str(top['counties']))}</b>, score <b>{top['score']:.3f}</b>; "
             f"worse core time {top['worse_core_min']:.0f} min.")
@@ -262,19 +335,44 @@ def _seats(m, spec, run):
 
 
 def linkage_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", **kw):
-    """Gravity linkage between county seats (planning/linkage.gpkg), today and with the scenario."""
+    """Gravity linkage between county seats (planning/linkage.gpkg), today and with the scenario.
+
+    Parameters
+    ----------
+    run : path-like or Run
+        The run folder.
+    m : folium.Map, optional
+        A map made with ``finish=False`` to add the layers to.
+    finish : bool
+        Add the panel, legend and tools.
+    basemap : str
+        ``hillshade`` (offline) or a tile basemap.
+    **kw
+        Passed to :func:`~twinstar_gis.maps.core.new_map` (Tianditu key ...).
+
+    Returns
+    -------
+    folium.Map
+    """
     run = as_run(run)
     m, spec = start_page(run, m, basemap, "双城联系 Twin-city linkage (gravity model)", **kw)
     flows = run.vector("planning/linkage.gpkg", "linkage_flows")
-    reference = float(np.nanmax(flows[["strength", "strength_scenario"]].to_numpy())) if len(flows) else float("nan")
+    scenario = has_scenario(run)
+    cols = ["strength", "strength_scenario"] if scenario else ["strength"]
+    reference = float(np.nanmax(flows[cols].to_numpy())) if len(flows) else float("nan")
     _seats(m, spec, run)
     _flow_layer(m, spec, flows, scenario=False, reference=reference)
-    _flow_layer(m, spec, flows, scenario=True, reference=reference)
+    if scenario:
+        _flow_layer(m, spec, flows, scenario=True, reference=reference)
     summ = run.table("planning/linkage_summary.csv").set_index("indicator")
     cross = summ.loc["cross_city_share_of_all_linkage"] if "cross_city_share_of_all_linkage" in summ.index else None
-    head = ("跨市联系占全部联系 Cross-city share of all linkage: " +
-            (f"<b>{_pct(float(cross['base']))} → {_pct(float(cross['scenario']))}</b> (today → scenario)"
-             if cross is not None else "– (not in planning/linkage_summary.csv)"))
+    if cross is None:
+        value = "– (not in planning/linkage_summary.csv)"
+    elif scenario:
+        value = f"<b>{_pct(float(cross['base']))} → {_pct(float(cross['scenario']))}</b> (today → scenario)"
+    else:
+        value = f"<b>{_pct(float(cross['base']))}</b> (today; no scenario in this run)"
+    head = "跨市联系占全部联系 Cross-city share of all linkage: " + value
     b = _assumption(run, "gravity_b")
     notes = [f"Strength = population × population / minutes^{b:g} between county seats (the run's OD times); "
              "widths on one scale for today and the scenario (the strongest pair of either = the widest line).",

@@ -35,7 +35,8 @@ from ..settings import CORRIDOR_CLASSES, RAIL_CLASSES
 
 __all__ = ["OKABE_ITO", "PALETTE", "CORRIDOR", "STATUS_DASH", "DATA", "ANALYSIS", "TIME_RAMP", "TIME_CLASSES",
            "CHANGE_BINS", "CHANGE_COLORS", "CHANGE_LABELS", "INDICATIVE", "corridor_style", "minutes_change", "mpl_dash", "class_label",
-           "STATUS_LABELS", "SUITABILITY", "HARD_CONSTRAINT", "SITE", "SEARCHED", "LINKAGE", "flow_width"]
+           "STATUS_LABELS", "SUITABILITY", "HARD_CONSTRAINT", "SITE", "SEARCHED", "LINKAGE", "flow_width", "CONTROL_LINES",
+           "DEM_RAMP", "NETWORK_LINKS", "time_class_labels", "quality_tag"]
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -107,12 +108,35 @@ SEARCHED = {"color": "#5E3C99", "width": 2.0, "dash": "8 4"}
 LINKAGE = {"cross_city": OKABE_ITO["vermillion"], "within_city": OKABE_ITO["blue"], "min_width": 0.6, "max_width": 14.0,
            "scenario_dash": "6 4"}
 
+#: The planner's control lines (project layers): the two hard constraints as on the planning pages, and the
+#: urban development boundary (not a constraint) as a dark dashed outline.
+CONTROL_LINES = {"eco_redline": {**HARD_CONSTRAINT, "zh": "生态保护红线", "en": "Ecological red line"},
+                 "farmland": {**HARD_CONSTRAINT, "zh": "永久基本农田", "en": "Permanent farmland"},
+                 "urban_boundary": {"color": "#333333", "width": 1.5, "fill": 0.0, "dash": "6 3", "zh": "城镇开发边界",
+                                    "en": "Urban development boundary"}}
+#: Elevation ramp of the DEM (m, colour): greens to browns to near-white, monotone in lightness.
+DEM_RAMP = ((0, "#1b7837"), (500, "#7fbf7b"), (1000, "#e0dc9a"), (1500, "#bf9b6b"), (2000, "#f0f0f0"))
+#: Network edges that are not corridors: links from places to the network, transfers onto rail (with the boarding time).
+NETWORK_LINKS = {"link": {"color": "#7F7F7F", "width": 1.0, "dash": "2 2"},
+                 "transfer": {"color": "#000000", "width": 1.2, "dash": "1 2"}}
+
 INDICATIVE = {"dash": "6 4", "line_opacity": 0.6, "fill_factor": 0.6,
               "label": "虚线轮廓/半透明线 = 示意几何 dashed outline / translucent line = indicative geometry (not surveyed)"}
 
 
 def corridor_style(cls: str, status: str = "operating") -> dict:
-    """Colour, width, dash and rail flag of a corridor class and status (unknown class -> KeyError)."""
+    """Colour, width, dash and rail flag of a corridor class and status (unknown class -> KeyError).
+
+    Parameters
+    ----------
+    cls : str
+        Corridor class.
+    status : str
+
+    Returns
+    -------
+    dict
+    """
     s = dict(CORRIDOR[cls])
     s["dash"] = STATUS_DASH.get(status or "operating", STATUS_DASH["planned"])
     s["ties"] = s["rail"] and s["dash"] is None
@@ -120,7 +144,16 @@ def corridor_style(cls: str, status: str = "operating") -> dict:
 
 
 def class_label(cls: str) -> str:
-    """``"国道 National highway"``."""
+    """``"国道 National highway"``.
+
+    Parameters
+    ----------
+    cls : str
+
+    Returns
+    -------
+    str
+    """
     c = CORRIDOR[cls]
     return f"{c['zh']} {c['en']}"
 
@@ -130,6 +163,15 @@ def minutes_change(x: float) -> str:
 
     >>> [minutes_change(v) for v in (0.01, -0.36, -8.2, 2.0)]
     ['0', '−0.4', '−8', '+2']
+
+    Parameters
+    ----------
+    x : float
+        Minutes.
+
+    Returns
+    -------
+    str
     """
     if not abs(x) >= 0.05:
         return "0"
@@ -144,6 +186,16 @@ def flow_width(strength, reference: float):
 
     >>> [round(float(w), 2) for w in flow_width([0.0, 0.25, 1.0], 1.0)]
     [0.6, 7.3, 14.0]
+
+    Parameters
+    ----------
+    strength : array-like
+    reference : float
+        The strength drawn at the maximum width.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     import numpy as np
 
@@ -151,8 +203,55 @@ def flow_width(strength, reference: float):
     return LINKAGE["min_width"] + (LINKAGE["max_width"] - LINKAGE["min_width"]) * np.sqrt(s)
 
 
+def time_class_labels() -> list[str]:
+    """Legend labels of the travel-time classes :data:`TIME_CLASSES` (one per colour of :data:`TIME_RAMP`).
+
+    >>> time_class_labels()[:2], time_class_labels()[-1]
+    (['< 30 min', '30–60 min'], '≥ 150 min')
+
+    Returns
+    -------
+    list of str
+    """
+    edges = TIME_CLASSES
+    return [f"< {edges[0]} min"] + [f"{a}–{b} min" for a, b in zip(edges[:-1], edges[1:])] + [f"≥ {edges[-1]} min"]
+
+
+def quality_tag(qualities) -> str:
+    """The legend tag a layer earns from its features' ``geometry_quality``: ``""`` when every feature is
+    surveyed, ``" (示意 indicative)"`` when every one is indicative, ``" (部分示意 partly indicative)"`` else.
+
+    >>> quality_tag(["surveyed"]), quality_tag(["indicative", "indicative"]), quality_tag(["surveyed", "indicative"])
+    ('', ' (示意 indicative)', ' (部分示意 partly indicative)')
+
+    Parameters
+    ----------
+    qualities : iterable of str
+        ``geometry_quality`` values.
+
+    Returns
+    -------
+    str
+    """
+    q = {str(x) for x in qualities}
+    if not q or q == {"surveyed"} or "indicative" not in q:
+        return ""
+    return " (示意 indicative)" if q == {"indicative"} else " (部分示意 partly indicative)"
+
+
 def mpl_dash(dash: str | None, width: float):
-    """An SVG dasharray (in px) as a matplotlib dash tuple in units of the line width."""
+    """An SVG dasharray (in px) as a matplotlib dash tuple in units of the line width.
+
+    Parameters
+    ----------
+    dash : str or None
+    width : float
+        Line width (pt).
+
+    Returns
+    -------
+    str or tuple
+    """
     if not dash:
         return "solid"
     return (0, tuple(float(x) / width for x in dash.split()))

@@ -6,8 +6,12 @@
    every layer, the DEM) and writes nothing.  Bad input stops the run here.
 2. The run is staged in a sibling folder (:mod:`twinstar_gis.run.folder`): the layers
    used (``data/twinstar.gpkg``), the DEM, the analyses, the accessibility
-   model, the maps, the brief and finally ``run.json``; then the staging
-   folder is swapped into place.  The previous run stays complete until then.
+   model, the exchange files (``tables.xlsx``, ``.csvt`` sidecars, GeoPackage 1.2,
+   band descriptions) and the QGIS styles and project (``run.qgz``), the maps,
+   the brief and finally ``run.json``; then the staging folder is swapped into
+   place.  The previous run stays complete until then.  Everything that changes
+   a file's bytes (styles inside the GeoPackages) happens before ``run.json``
+   records the files.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import CRSError, DataSourceError
-from ..data.io import Project, read_project, write_gpkg
+from ..data.io import Project, read_project
 from ..run.folder import check_output_dir, file_record, staged, utc_now, write_manifest
 from ..errors import SettingsError
 from ..settings import DEFAULT, Settings
@@ -30,7 +34,7 @@ from ..settings import DEFAULT, Settings
 __all__ = ["run_all", "run_access", "check_dem", "prepare_run", "resolve_settings", "load_run_layers", "RunInputs", "STEPS", "GPKG", "DEM"]
 
 log = logging.getLogger(__name__)
-STEPS = ("data", "distances", "overlap", "indicators", "access", "planning", "maps", "brief")
+STEPS = ("data", "distances", "overlap", "indicators", "access", "planning", "exchange", "maps", "brief")
 #: Fixed paths inside a run folder (see the run-folder contract).
 GPKG = "data/twinstar.gpkg"
 DEM = "data/twinstar_dem.tif"
@@ -66,6 +70,19 @@ class RunInputs:
 def resolve_settings(*, project: Project | None = None, settings: Settings | None = None, overrides: dict | None = None,
                      source: str = "command line") -> Settings:
     """Defaults, then the project's ``[settings]``, then ``settings`` given per call, then dotted ``overrides``.
+
+    Parameters
+    ----------
+    project : Project, optional
+    settings : Settings, optional
+    overrides : dict, optional
+        Dotted names -> values.
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    Settings
 
     Examples
     --------
@@ -114,6 +131,16 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
     -------
     (dict, Project or None, list of pathlib.Path, pathlib.Path or None)
         Layers, the project, the input files read, the default DEM (None for a project without base).
+
+    Parameters
+    ----------
+    project : path-like or Project, optional
+    settings : Settings, optional
+
+    Returns
+    -------
+    tuple
+        Layers, the project, the input files read, the default DEM (None for a project without base).
     """
     from ..data.io import apply_project_layers
 
@@ -130,7 +157,16 @@ def load_run_layers(project=None, *, settings: Settings | None = None):
 
 
 def check_dem(path) -> Path:
-    """Refuse a DEM that is missing, unreadable or without a CRS (like a vector layer without one)."""
+    """Refuse a DEM that is missing, unreadable or without a CRS (like a vector layer without one).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
     import rasterio
 
     path = Path(path)
@@ -178,6 +214,19 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
     TwinstarError
         Any bad input: project file, settings, layers (validation incl. the
         region sanity check), DEM.
+
+    Parameters
+    ----------
+    project : path-like or Project, optional
+    dem : path-like, optional
+    settings : Settings, optional
+    overrides : dict, optional
+    required : tuple of str
+        Layer kinds the run needs.
+
+    Returns
+    -------
+    RunInputs
     """
     from ..data.validate import validate_dataset
 
@@ -212,8 +261,19 @@ def _embedded_metadata(layers, dem_src):
 
 
 def write_data(prep: RunInputs, run_dir) -> list[Path]:
-    """``data/twinstar.gpkg`` (the layers used + metadata) and ``data/twinstar_dem.tif`` in ``run_dir``."""
+    """``data/twinstar.gpkg`` (the layers used + metadata, GeoPackage 1.2) and ``data/twinstar_dem.tif`` in ``run_dir``.
+
+    Parameters
+    ----------
+    prep : RunInputs
+    run_dir : path-like
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
     from ..data.terrain import clip_dem
+    from ..run.exports import write_gpkg
 
     run_dir = Path(run_dir)
     meta = prep.metadata
@@ -233,7 +293,21 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
 
 
 def run_access(ds, out_dir, settings: Settings, **kw):
-    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``)."""
+    """Call ``outputs.write_access`` with ``settings`` (the one call site shared by ``run`` and ``access``).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    settings : Settings
+    **kw
+        Passed to :func:`~twinstar_gis.run.outputs.write_access`.
+
+    Returns
+    -------
+    tuple
+        As :func:`~twinstar_gis.run.outputs.write_access`.
+    """
     from ..run.outputs import write_access
 
     kw.setdefault("scenario", settings.access.scenario)
@@ -329,6 +403,33 @@ def _figures(stage, head, write_figures) -> list:
         return []
 
 
+def write_exchange(stage: Path, manifest: dict) -> list[Path]:
+    """The exchange files of a staged run: every GeoPackage as 1.2, band descriptions and units in the
+    GeoTIFFs, ``.csvt`` sidecars, ``tables.xlsx``, then the QGIS styles and ``run.qgz`` (last: they style
+    the files as they will be recorded).
+
+    Parameters
+    ----------
+    stage : pathlib.Path
+        The staged run folder.
+    manifest : dict
+        The run's manifest so far.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written or changed.
+    """
+    from ..maps.qgis import write_qgis
+    from ..run.exports import describe_rasters, ensure_gpkg_1_2, write_csvt_sidecars, write_workbook
+
+    for gpkg in sorted(stage.glob("*/*.gpkg")):
+        if ensure_gpkg_1_2(gpkg):  # written by a writer without the 1.2 option (planning/outputs.py today)
+            log.info("%s rewritten as GeoPackage 1.2", gpkg.relative_to(stage))
+    written = describe_rasters(stage) + write_csvt_sidecars(stage) + [write_workbook(stage, manifest=manifest)]
+    return written + write_qgis(stage, manifest=manifest)
+
+
 def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu_key, store_key, started, command) -> dict:
     from ..data.dataset import load_dataset
     from ..maps import write_figures, write_gallery
@@ -354,8 +455,10 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     written["planning"] = write_planning(stage, ds.layers, dem_path=ds.dem_path, settings=s,
                                          include_planned=s.access.scenario == "planned", models=models)
     del models
-    step("maps")
+    step("exchange")
     head = {**_manifest_head(prep, started, command), "steps": list(STEPS)}
+    written["exchange"] = write_exchange(stage, head)
+    step("maps")
     gallery = write_gallery(stage, offline=offline, basemap=basemap, tianditu_key=tianditu_key, store_key=store_key,
                             manifest=head)
     written["maps"] = list(gallery.values()) + _figures(stage, head, write_figures)

@@ -1,4 +1,4 @@
-"""Write the analysis products (CSV with BOM, GeoPackage, GeoTIFF) for a dataset.
+"""Write the analysis products (CSV with BOM, GeoPackage 1.2, GeoTIFF) for a dataset.
 
 One function per product family; the CLI commands and :func:`twinstar_gis.pipeline.steps.run_all`
 both call these, so the files are the same whichever way they were made.
@@ -9,21 +9,39 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from ..model import accessibility, compare_scenarios
 from ..analysis.indicators import park_indicators
-from ..data.io import write_csv, write_gpkg
+from ..data.io import write_csv
 from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
 from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from ..model.surface import write_raster
 from ..settings import DEFAULT, Settings
+from .exports import write_gpkg, write_network
 
-__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers"]
+__all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers", "coverage_table",
+           "coverage_lines", "COVERAGE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
 
 def write_distances(ds, out_dir, *, classes=None, max_km=None, measure_from="boundary", include_planned=False):
-    """Nearest-corridor table, distance matrix and connector lines. Returns (paths, nearest table)."""
+    """Nearest-corridor table, distance matrix and connector lines. Returns (paths, nearest table).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The run's layers.
+    out_dir : path-like
+    classes, max_km, measure_from, include_planned
+        As :func:`~twinstar_gis.analysis.proximity.park_corridor_distances`.
+
+    Returns
+    -------
+    (list of pathlib.Path, pandas.DataFrame)
+        Files written and the nearest-corridor table.
+    """
     out_dir = Path(out_dir)
     near = park_corridor_distances(ds.layers, classes=classes, measure_from=measure_from,
                                    include_planned=include_planned, max_km=max_km)
@@ -42,6 +60,17 @@ def eco_buffers(layers: dict, zone_buffers: dict):
 
     Columns: ``zone_id``, ``name_zh``, ``kind``, ``buffer_m``, ``geometry`` (the zone grown by
     ``buffer_m``; rivers become riparian strips).  Maps draw exactly these.
+
+    Parameters
+    ----------
+    layers : dict
+        ``eco_zones`` and ``rivers``.
+    zone_buffers : dict
+        Zone kind -> buffer (m).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
     """
     import geopandas as gpd
     import pandas as pd
@@ -65,6 +94,18 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Set
     ``overlap.gpkg`` holds the layers ``park_eco_overlaps``, ``corridor_eco_stretches``,
     ``county_borders`` and ``eco_buffers`` (the zones as buffered for this report).
     Returns (paths, dict of tables).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    zone_buffers : dict, optional
+    near_km : float, optional
+    settings : Settings
+
+    Returns
+    -------
+    (list of pathlib.Path, dict)
     """
     out_dir = Path(out_dir)
     buffers = settings.overlap.zone_buffers() if zone_buffers is None else zone_buffers
@@ -91,7 +132,17 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Set
 
 
 def write_indicators(ds, out_dir):
-    """产城融合 indicators. Returns (paths, table)."""
+    """产城融合 indicators. Returns (paths, table).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+
+    Returns
+    -------
+    (list of pathlib.Path, pandas.DataFrame)
+    """
     table = park_indicators(ds.layers)
     return [write_csv(Path(out_dir) / "park_indicators.csv", table)], table
 
@@ -111,6 +162,82 @@ def _raster_tags(settings, **extra) -> dict:
     return tags
 
 
+COVERAGE_COLUMNS = ("indicator", "value", "unit", "note")
+
+
+def coverage_table(coverage) -> pd.DataFrame | None:
+    """``AccessResult.coverage`` as the table ``access/coverage.csv`` holds: ``indicator, value, unit, note``.
+
+    Accepts that table itself or a mapping ``indicator -> value`` or ``indicator -> (value, unit, note)``;
+    None stays None (a model without coverage: the file is not written and the renderers say so).
+
+    >>> coverage_table({"network_km_per_100km2": (3.2, "km/100 km²", "roads and rail")}).to_dict("records")[0]["unit"]
+    'km/100 km²'
+
+    Parameters
+    ----------
+    coverage : DataFrame, mapping or None
+        ``AccessResult.coverage``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+    """
+    if coverage is None:
+        return None
+    if isinstance(coverage, pd.DataFrame):
+        table = coverage.copy()
+    else:
+        rows = []
+        for k, v in dict(coverage).items():
+            v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+            rows.append(dict(zip(COVERAGE_COLUMNS, (k, *v))))
+        table = pd.DataFrame(rows)
+    for c in COVERAGE_COLUMNS:
+        if c not in table:
+            table[c] = ""
+    return table[list(COVERAGE_COLUMNS) + [c for c in table.columns if c not in COVERAGE_COLUMNS]]
+
+
+def coverage_lines(coverage: pd.DataFrame | None, settings: dict) -> list[str]:
+    """Plain-text sentences that go next to every 1-hour / 2-hour figure: the network's coverage
+    (``access/coverage.csv``) and the land model's assumption for roads the network lacks.
+
+    Parameters
+    ----------
+    coverage : DataFrame or None
+        ``access/coverage.csv`` of the run (``indicator, value, unit, note``); None when the run has none.
+    settings : dict
+        The run's settings (``run.json``): ``speeds.off_road`` is quoted.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame({"indicator": ["network_km_per_100km2"], "value": [3.2], "unit": ["km/100 km²"], "note": [""]})
+    >>> coverage_lines(cov, {"speeds": {"off_road": 15}})[0]
+    '路网覆盖 Network coverage: network_km_per_100km2 3.2 km/100 km².'
+    """
+    off_road = (settings.get("speeds") or {}).get("off_road", float("nan"))
+    if coverage is None or coverage.empty:
+        first = ("路网覆盖 Network coverage: not recorded by this run (access/coverage.csv absent); read the circles "
+                 "with the network's extent in mind.")
+    else:
+        parts = []
+        for r in coverage.itertuples(index=False):
+            v = pd.to_numeric(pd.Series([r.value]), errors="coerce").iloc[0]
+            val = "—" if pd.isna(v) and str(r.value) in ("", "nan") else (f"{v:.3g}" if pd.notna(v) else str(r.value))
+            unit = "" if pd.isna(r.unit) or str(r.unit) in ("", "nan") else f" {r.unit}"
+            note = "" if pd.isna(r.note) or str(r.note) in ("", "nan") else f" ({r.note})"
+            parts.append(f"{r.indicator} {val}{unit}{note}")
+        first = "路网覆盖 Network coverage: " + "; ".join(parts) + "."
+    return [first, f"本地道路假设 Local roads: roads missing from the network are not modelled; off the network the model "
+                   f"travels over the land at {off_road:g} km/h (× slope factor), so 1-h / 2-h areas are lower bounds "
+                   "where county and local roads exist."]
+
+
 def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
                  scenario="planned", extra_corridors=None, on_step=None):
     """All accessibility products at their fixed names; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
@@ -119,6 +246,26 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
     ``access.minutes`` of ``settings`` (default :data:`twinstar_gis.settings.DEFAULT`).
 
     Returns (paths, base result, scenario result or None, (county changes, place changes) or None).
+
+    Parameters
+    ----------
+    ds : Dataset
+    out_dir : path-like
+    layers : dict, optional
+    settings : Settings, optional
+    resolution, minutes : optional
+        Shorthands for ``access.resolution_m`` and ``access.minutes``.
+    origins : sequence of str
+        Extra isochrone origins.
+    scenario : {"planned", "none", "file"}
+    extra_corridors : GeoDataFrame, optional
+    on_step : callable, optional
+        Called after each model run.
+
+    Returns
+    -------
+    tuple
+        (paths, base result, scenario result or None, (county changes, place changes) or None).
     """
     from ..settings import DEFAULT
     from ..model.traveltime import _with_aliases
@@ -146,6 +293,9 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
         write_csv(out_dir / "twin_city.csv", base.twin_city),
         write_csv(out_dir / "assumptions.csv", base.metadata),
     ]
+    coverage = coverage_table(getattr(base, "coverage", None))
+    if coverage is not None:  # the model's network coverage: access/coverage.csv (indicator, value, unit, note)
+        paths.append(write_csv(out_dir / "coverage.csv", coverage))
     scen, comparison = None, None
     if scenario != "none":
         scen = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins),
@@ -163,4 +313,6 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
                          tags=_raster_tags(settings, target="nearest city core", direction="to the target",
                                            scenario=scenario)),
         ]
+    if base.network is not None:  # the network QGIS's own tools route on (same times as the model's network)
+        paths.append(write_network(out_dir / "network.gpkg", base.network, scen.network if scen is not None else None))
     return paths, base, scen, comparison
