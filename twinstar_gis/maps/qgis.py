@@ -653,9 +653,9 @@ def _corridor_renderer(mode_expr: str | None = None) -> ET.Element:
                 cats.append((f"{cls}/{status}/{q}", label, line_symbol(
                     s["color"], px_to_mm(s["width"]), dash=s["dash"], ties=s["ties"],
                     opacity=INDICATIVE["line_opacity"] if q == "indicative" else 1.0)))
-    expr = "\"class\" || '/' || coalesce(\"status\", 'operating') || '/' || coalesce(\"geometry_quality\", 'surveyed')"
+    expr = "\"class\" || '/' || coalesce(\"status\", 'operating') || '/' || coalesce(\"geometry_quality\", 'indicative')"
     if mode_expr:  # the network layer: links and transfers by mode, corridors by class (all operating, as routed)
-        expr = f"CASE WHEN \"mode\" IN ('link', 'transfer') THEN \"mode\" ELSE \"class\" || '/operating/surveyed' END"
+        expr = "CASE WHEN \"mode\" IN ('link', 'transfer') THEN \"mode\" ELSE \"class\" || '/operating/surveyed' END"
         cats = [c for c in cats if c[0].endswith("/operating/surveyed")]
         cats += [(k, {"link": "接入连线 link to the network", "transfer": "上下车 boarding (transfer time)"}[k],
                   line_symbol(v["color"], px_to_mm(v["width"]), dash=v["dash"])) for k, v in NETWORK_LINKS.items()]
@@ -718,7 +718,7 @@ def _eco_style(layer: str, values) -> VectorStyle:
                                     size_pt=7, color="#00694c", expression=True, priority=2))
     if layer == "rivers":
         st = DATA["river"]
-        r = categorized_renderer("coalesce(\"geometry_quality\", 'surveyed')", [
+        r = categorized_renderer("coalesce(\"geometry_quality\", 'indicative')", [
             ("surveyed", "河流 River", line_symbol(st["color"], px_to_mm(st["width"]))),
             ("indicative", "河流 River (示意 indicative)", line_symbol(st["color"], px_to_mm(st["width"]),
                                                                      opacity=INDICATIVE["line_opacity"]))])
