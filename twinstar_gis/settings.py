@@ -164,8 +164,9 @@ class AccessSettings:
         ``"warn"``: log a loud warning and report it in the coverage table when a city core or most
         places are not linked to the network; ``"error"``: refuse to run.
     land_model : str
-        ``"off_road"``: land moves at ``speeds.off_road`` x the slope factor; ``"local_roads"``: at
-        each county's unmapped local-road speed (see ``docs/methods.md``).
+        ``"local_roads"`` (default): land moves at each county's unmapped local-road speed, never
+        slower than off-road (see ``docs/methods.md``), with a low / central / high sensitivity run;
+        ``"off_road"``: at ``speeds.off_road`` x the slope factor.
     local_road_kmh : float
         Average speed on the county and township roads no map draws (local roads land model).
     local_trip_km : float
@@ -182,7 +183,7 @@ class AccessSettings:
     scenario: str = "planned"
     join_m: float = 0.0
     unlinked: str = "warn"
-    land_model: str = "off_road"
+    land_model: str = "local_roads"
     local_road_kmh: float = 30.0
     local_trip_km: float = 10.0
     local_sensitivity: tuple = (0.5, 1.0, 1.5)

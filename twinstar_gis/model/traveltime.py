@@ -1229,7 +1229,9 @@ def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
         for th in s.access.circles:
             t = f"{float(th):g}"
             total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
-            total[f"population_share_{t}min"] = c[f"population_{t}min"].sum() / c["population_2020"].sum()
+            people = pd.to_numeric(c["population_2020"], errors="coerce").sum(min_count=1)  # missing stays missing
+            total[f"population_share_{t}min"] = (c[f"population_{t}min"].sum(min_count=1) / people
+                                                 if pd.notna(people) and people > 0 else np.nan)
         keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
             [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
         rows += [c[keep], pd.DataFrame([total])]

@@ -17,8 +17,8 @@ model's number next to each fact, like with like:
   removed from the graph (road network plus the land surface, as the run's "by road"
   figures).
 * **km** (a fact without minutes) -- the model's shortest route length: over road and link
-  edges for road facts, over rail edges for rail facts, each edge's length times its
-  corridor's ``route_factor``.
+  edges for road facts, over rail edges for rail facts (the network's edge lengths already
+  carry each corridor's ``route_factor``).
 
 ``ratio = model / fact``; the target band is 0.85-1.15 (issue 19).  An ``upper`` bound fact
 ("under two hours") agrees when the ratio is at most 1.15.  Facts marked ``calibration`` were
@@ -33,7 +33,7 @@ Examples
 >>> from twinstar_gis.settings import DEFAULT
 >>> ds = load_dataset(build_dataset(tempfile.mkdtemp())[0])
 >>> model = build_model(ds.layers, dem_path=ds.dem_path, settings=DEFAULT.override(**{"access.resolution_m": 4000}))
->>> table = validate_travel_times(model, corridors=ds["corridors"])
+>>> table = validate_travel_times(model)
 >>> table.loc[table["fact_id"] == "T01", ["from", "to", "mode", "fact_minutes"]].to_dict("records")
 [{'from': 'N_TONGLIAO', 'to': 'N_KAILU', 'mode': 'rail', 'fact_minutes': 76.0}]
 >>> s = summarize_validation(table)
@@ -48,11 +48,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix, diags
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from ..data.dataset import curated_dir
 from ..errors import AccessError, ValidationError
+from .traveltime import model_variant, od_matrix
 
 __all__ = [
     "BAND",
@@ -185,33 +186,25 @@ def _fact_problems(facts: pd.DataFrame, path) -> list[str]:
 
 def _model(model_or_result):
     model = getattr(model_or_result, "model", None) or model_or_result
-    if getattr(model, "network", None) is None or not hasattr(model, "graph"):
+    if getattr(model, "network", None) is None:
         raise AccessError("validate_travel_times needs a TravelTimeModel built with a network (or an AccessResult "
                           "that holds one); a surface-only model has no stations or roads to compare")
     return model
 
 
-def _edge_factor(edges: pd.DataFrame, corridors) -> np.ndarray:
-    """Route factor of every edge: the edges' own column, else the corridors' (links: 1)."""
-    if "route_factor" in edges.columns:
-        return pd.to_numeric(edges["route_factor"], errors="coerce").fillna(1.0).to_numpy(float)
-    if corridors is not None and "route_factor" in corridors.columns:
-        rf = pd.Series(pd.to_numeric(corridors["route_factor"], errors="coerce").to_numpy(),
-                       index=corridors["corridor_id"].astype(str))
-        return edges["corridor_id"].astype(str).map(rf).fillna(1.0).to_numpy(float)
-    return np.ones(len(edges))
-
-
 def _edge_graph(edges: pd.DataFrame, n: int, modes, weight: np.ndarray, cls=None):
-    """A directed graph of the network edges of ``modes`` (and corridor class ``cls``), one-way edges one way only."""
+    """A directed graph of the network edges of ``modes`` (and corridor class ``cls``): ``oneway`` 1 runs u -> v
+    only, -1 v -> u only, 0 both ways."""
     e = edges["mode"].isin(modes).to_numpy()
     if cls is not None:
         e = e & (edges["cls"] == cls).to_numpy()
     u, v, w = edges["u"].to_numpy(np.int64)[e], edges["v"].to_numpy(np.int64)[e], np.maximum(weight[e], 1e-9)
-    one = edges["oneway"].to_numpy(bool)[e] if "oneway" in edges.columns else np.zeros(e.sum(), bool)
-    rows = np.concatenate([u, v[~one]])
-    cols = np.concatenate([v, u[~one]])
-    data = np.concatenate([w, w[~one]])
+    ow = pd.to_numeric(edges["oneway"], errors="coerce").fillna(0).to_numpy(int)[e] if "oneway" in edges.columns \
+        else np.zeros(e.sum(), int)
+    fwd, back = ow >= 0, ow <= 0
+    rows = np.concatenate([u[fwd], v[back]])
+    cols = np.concatenate([v[fwd], u[back]])
+    data = np.concatenate([w[fwd], w[back]])
     g = csr_matrix((data, (rows, cols)), shape=(n, n))
     g.sum_duplicates()
     return g
@@ -243,31 +236,23 @@ def _snaps(net, ids, cls) -> dict:
     return out
 
 
+def _od(model, pairs) -> dict:
+    """The model's own door-to-door minutes (:func:`~twinstar_gis.model.traveltime.od_matrix`) for each pair."""
+    ids = sorted({a for a, _ in pairs} | {b for _, b in pairs})
+    od = od_matrix(model, ids)
+    return {(a, b): float(od.loc[a, b]) for a, b in pairs}
+
+
 def _road_minutes(model, pairs) -> dict:
-    """Model minutes between ids with every rail node removed (road network + land)."""
-    net = model.network
-    keep = np.ones(model.graph.shape[0])
-    keep[np.flatnonzero(np.asarray(net.kind) == "rail")] = 0.0
-    mask = diags(keep)
-    graph = (mask @ model.graph @ mask).tocsr()
-    graph.eliminate_zeros()
-    sources = {a: [int(net.place_index[a])] for a, _ in pairs}
-    targets = {b: [int(net.place_index[b])] for _, b in pairs}
-    return _shortest(graph, sources, targets)
-
-
-def _door_minutes(model, pairs) -> dict:
-    net = model.network
-    sources = {a: [int(net.place_index[a])] for a, _ in pairs}
-    targets = {b: [int(net.place_index[b])] for _, b in pairs}
-    return _shortest(model.graph, sources, targets)
+    """Model minutes between ids by road and land only (the run's "by road" model: rail left out)."""
+    return _od(model_variant(model, rail=False), pairs)
 
 
 # --------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------
 
-def validate_travel_times(model_or_result, facts=None, *, corridors=None, band: tuple = BAND) -> pd.DataFrame:
+def validate_travel_times(model_or_result, facts=None, *, band: tuple = BAND) -> pd.DataFrame:
     """The model's time (or route length) next to every published fact, with their ratio.
 
     Parameters
@@ -277,9 +262,6 @@ def validate_travel_times(model_or_result, facts=None, *, corridors=None, band: 
     facts : DataFrame or path-like, optional
         Facts as read by :func:`read_travel_facts`, or a path to a facts file; default the
         embedded ``travel_facts.csv``.
-    corridors : GeoDataFrame, optional
-        The corridor layer the model was built from; its ``route_factor`` multiplies edge
-        lengths for km facts when the network's edges carry no ``route_factor`` of their own.
     band : (float, float)
         Agreement band of model / fact.
 
@@ -305,7 +287,7 @@ def validate_travel_times(model_or_result, facts=None, *, corridors=None, band: 
     stations = set(np.asarray(net.place_index.index)[np.isin(np.asarray(net.kind)[net.place_index.to_numpy()], ["station"])])
     rows = [_row(f) for f in facts.itertuples(index=False)]
     ok = [r for r in rows if _usable(r, known, stations)]
-    _fill(model, ok, corridors)
+    _fill(model, ok)
     for r in rows:
         r["ratio"], r["within_band"] = _ratio(r, band)
         r["note"] = "; ".join(n for n in r.pop("_notes") if n)
@@ -343,16 +325,15 @@ def _usable(r: dict, known: set, stations: set) -> bool:
     return True
 
 
-def _fill(model, rows: list, corridors) -> None:
+def _fill(model, rows: list) -> None:
     """Model minutes / km for every usable row (one Dijkstra per distinct origin and quantity)."""
     net = model.network
     edges = net.edges
-    rf = _edge_factor(edges, corridors)
-    km = edges["km"].to_numpy(float) * rf
+    km = edges["km"].to_numpy(float)  # the network's lengths already carry each corridor's route_factor
     rail = [r for r in rows if r["mode"] in _RAIL]
     road = [r for r in rows if r["mode"] == "road"]
     pairs = {(r["from"], r["to"]) for r in rows}
-    door = _door_minutes(model, pairs) if pairs else {}
+    door = _od(model, pairs) if pairs else {}
     for mode in _RAIL:
         sub = [r for r in rail if r["mode"] == mode]
         if not sub:

@@ -14,7 +14,7 @@ import pandas as pd
 from ..model import accessibility, compare_scenarios
 from ..analysis.indicators import park_indicators
 from ..data.io import write_csv
-from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside
+from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside, study_area
 from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from ..model.surface import write_raster
 from ..settings import DEFAULT, Settings
@@ -117,7 +117,8 @@ def write_overlap(ds, out_dir, *, zone_buffers=None, near_km=None, settings: Set
     paths = [write_csv(out_dir / "conflicts.csv", conflicts), write_csv(out_dir / "park_eco_overlaps.csv", park_eco)]
     result = {"conflicts": conflicts, "park_eco": park_eco}
     if "corridors" in ds.layers:
-        cor_eco = length_inside(ds["corridors"], eco, line_id="corridor_id", zone_id="zone_id", buffer=buffers)
+        cor_eco = length_inside(ds["corridors"], eco, line_id="corridor_id", zone_id="zone_id", buffer=buffers,
+                                within=study_area(ds.layers))
         layers["corridor_eco_stretches"] = cor_eco
         paths.append(write_csv(out_dir / "corridor_eco_stretches.csv", cor_eco))
         result["corridor_eco"] = cor_eco
@@ -267,14 +268,19 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
     tuple
         (paths, base result, scenario result or None, (county changes, place changes) or None).
     """
+    from ..model.traveltime import _with_aliases, build_models
     from ..settings import DEFAULT
-    from ..model.traveltime import _with_aliases
 
     out_dir = Path(out_dir)
     step = on_step or (lambda: None)
     layers = layers or ds.layers
     settings = _with_aliases(settings or DEFAULT, resolution, minutes)
-    base = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins))
+    # One network build for the run: the scenario model is the base intact plus the scenario's corridors,
+    # the base model is it without them (and the road-only comparison is derived from it too).
+    extra = extra_corridors if scenario == "file" else None
+    models = build_models(layers, dem_path=ds.dem_path, settings=settings, include_planned=scenario == "planned",
+                          extra_corridors=extra)
+    base = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins), model=models["base"])
     step()
     od = base.od.copy()
     od.insert(0, "name_zh", [base.to_nearest.set_index("id")["name_zh"].get(i, i) for i in od.index])
@@ -296,10 +302,12 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
     coverage = coverage_table(getattr(base, "coverage", None))
     if coverage is not None:  # the model's network coverage: access/coverage.csv (indicator, value, unit, note)
         paths.append(write_csv(out_dir / "coverage.csv", coverage))
+    if getattr(base, "sensitivity", None) is not None:  # the local-roads land model, low / central / high
+        paths.append(write_csv(out_dir / "sensitivity.csv", base.sensitivity.round(4)))
     scen, comparison = None, None
     if scenario != "none":
         scen = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins),
-                             include_planned=scenario == "planned", extra_corridors=extra_corridors)
+                             include_planned=scenario == "planned", extra_corridors=extra, model=models["scenario"])
         step()
         counties, places, layer = compare_scenarios(base, scen, ds["boundaries"])
         comparison = (counties, places)
