@@ -98,9 +98,19 @@ def test_no_machine_paths_in_the_brief_or_the_gallery_index(brief, run_dir):
 def test_coverage_and_local_roads_next_to_every_1h_2h_figure(run_dir, tmp_path):
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     plain = (run_dir / "brief.html").read_text(encoding="utf-8")
-    assert plain.count('class="cov"') == 3 and "not recorded by this run" in plain  # sections 1, 4, 5
+    assert plain.count('class="cov"') == 3  # sections 1, 4, 5
+    # the run's own coverage table, value for value, and the local-roads range from its sensitivity run
+    cov = pd.read_csv(run_dir / "access/coverage.csv", encoding="utf-8-sig")
+    share = cov.set_index("indicator").loc["area_share_within_join_distance", "value"]
+    assert f"area_share_within_join_distance {share:.3g}" in plain
+    sens = pd.read_csv(run_dir / "access/sensitivity.csv", encoding="utf-8-sig")
+    region = sens[sens["adcode"].astype(str) == "region"]["population_share_60min"]
+    assert f"people within 60 min {region.min():.1%}–{region.max():.1%}" in plain
     other = tmp_path / "run"
     shutil.copytree(run_dir, other)
+    (other / "access/coverage.csv").unlink()
+    page = write_brief(other, manifest=manifest, path=tmp_path / "a.html").read_text(encoding="utf-8")
+    assert "not recorded by this run" in page
     pd.DataFrame({"indicator": ["network_km_per_100km2", "share_of_area_within_5km_of_network"], "value": [3.4, 0.41],
                   "unit": ["km/100 km²", ""], "note": ["roads and rail", ""]}).to_csv(
         other / "access/coverage.csv", index=False, encoding="utf-8-sig")
@@ -108,7 +118,9 @@ def test_coverage_and_local_roads_next_to_every_1h_2h_figure(run_dir, tmp_path):
     sections = [page.split(h)[1].split("<h2>")[0] for h in ("1. 双城联系", "4. 可达性", "5. 情景")]
     for s in sections:
         assert "network_km_per_100km2 3.4 km/100 km² (roads and rail)" in s and "share_of_area_within_5km_of_network 0.41" in s
-        assert f"{manifest['settings']['speeds']['off_road']:g} km/h" in s  # the land model's assumption, stated
+        # the land model's assumption, stated with the run's own speeds
+        assert f"at {manifest['settings']['access']['local_road_kmh']:g} km/h" in s
+        assert f"off-road {manifest['settings']['speeds']['off_road']:g} km/h" in s
 
 
 def test_2sfca_table_names_parks_and_states_units(run_dir, tmp_path):

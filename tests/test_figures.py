@@ -242,5 +242,5 @@ def test_figures_cli_pages(run, run_dir, tmp_path):
     r = run("figures", run_dir, "--page", "word", "--page", "slide", "--only", "overview", "--format", "png", "--dpi", "72",
             "--out", tmp_path / "f")
     assert r.exit_code == 0, r.output
-    assert _size_dpi(tmp_path / "f" / "overview_word.png")[0] == (int(6.3 * 72), int(5.8 * 72))  # 16 cm wide
+    assert _size_dpi(tmp_path / "f" / "overview_word.png")[0] == (int(6.3 * 72), int(8.6 * 72))  # 16 cm wide, legend below
     assert _size_dpi(tmp_path / "f" / "overview_slide.png")[0] == (int(13.333 * 72), int(7.5 * 72))  # 16:9

@@ -88,7 +88,7 @@ PAGES = {
     "a4-landscape": Page("a4-landscape", 11.69, 8.27),
     "a4-portrait": Page("a4-portrait", 8.27, 11.69, layout="bottom", title=15, subtitle=9, legend=7.5, label=7, note=6.5,
                         line=0.9),
-    "word": Page("word", 6.3, 5.8, title=10.5, subtitle=7, legend=6.5, label=6, note=6, line=0.6),
+    "word": Page("word", 6.3, 8.6, layout="bottom", title=10.5, subtitle=7, legend=6.5, label=6, note=6, line=0.6),
     "slide": Page("slide", 13.333, 7.5, title=22, subtitle=12, legend=10.5, label=9, note=8, line=1.2, min_font=8),
 }
 _PAGE: ContextVar[Page] = ContextVar("twinstar_figure_page", default=PAGES["a4-landscape"])
@@ -224,7 +224,7 @@ def _layout(fig, page: Page, title: str, subtitle: str, panels: int):
     top = m + t_h + 0.04 + st.get_window_extent(r).height / fig.dpi + 0.1  # inches from the top to the maps
     gap = 0.12
     if page.layout == "bottom":
-        map_h = 0.68 * (H - top - m)
+        map_h = min(0.68 * (H - top - m), 0.78 * (W - 2 * m))  # the region is wider than tall: no taller than it needs
         maps = _row(m, H - top - map_h, W - 2 * m, map_h, panels, gap)
         side = (m, m, W - 2 * m, H - top - map_h - gap - m)
     else:
@@ -482,10 +482,19 @@ def _panel(side, handles, note, extra_text, key, scale):
         if not text:
             continue
         pad = 0.06 if box else 0.0
-        t = _fitted_text(fig, (x_in + pad) / W, (y - pad) / H, text, width_in - 2 * pad, fsize, r, va="top",
-                         bbox=dict(facecolor="#f2f0f7", edgecolor="#5E3C99", boxstyle="round,pad=0.4") if box else None)
-        parts.append(t)
-        y = t.get_window_extent(r).y0 / fig.dpi - 0.1
+        lines = text.split("\n")
+        # Under the map (bottom layout) a long key runs in two columns, like the legend above it.
+        cols = [text] if box or ncol == 1 or len(lines) <= 6 else \
+            ["\n".join(lines[:(len(lines) + 1) // 2]), "\n".join(lines[(len(lines) + 1) // 2:])]
+        col_w = (width_in - 2 * pad) / len(cols)
+        bottoms = []
+        for k, chunk in enumerate(cols):
+            t = _fitted_text(fig, (x_in + pad + k * col_w) / W, (y - pad) / H, chunk, col_w - (0.1 if len(cols) > 1 else 0),
+                             fsize, r, va="top",
+                             bbox=dict(facecolor="#f2f0f7", edgecolor="#5E3C99", boxstyle="round,pad=0.4") if box else None)
+            parts.append(t)
+            bottoms.append(t.get_window_extent(r).y0 / fig.dpi)
+        y = min(bottoms) - 0.1
     parts.append(_fitted_text(fig, x_in / W, bb.y0, note, width_in, size(page.note), r, color="#333", va="bottom"))
     return parts
 
@@ -503,7 +512,7 @@ def _extent_with_box(artist, renderer):
 
 
 def _panel_fits(side, parts) -> bool:
-    """Every part inside the panel (and the page), none overlapping the next."""
+    """Every part inside the panel (and the page), no two overlapping."""
     fig = side.figure
     r = _renderer(fig)
     panel = side.get_window_extent(r)
@@ -511,7 +520,10 @@ def _panel_fits(side, parts) -> bool:
     tol = 1.0
     inside = all(b.x0 >= panel.x0 - tol and b.x1 <= panel.x1 + tol and b.y0 >= panel.y0 - tol and b.y1 <= panel.y1 + tol
                  for b in boxes)
-    return inside and all(a.y0 >= b.y1 + 2 for a, b in zip(boxes[:-1], boxes[1:]))
+    def apart(a, b):  # 2 px between them, above and below or side by side (a key in two columns)
+        return a.y0 >= b.y1 + 2 or b.y0 >= a.y1 + 2 or a.x1 + 2 <= b.x0 or b.x1 + 2 <= a.x0
+
+    return inside and all(apart(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 def _h_line(color, width, label, dash=None, ties=False, alpha=1.0):
@@ -673,7 +685,7 @@ def fig_accessibility(run):
     head = (f"中心城区间 Core ↔ core: {h['core_to_core_now']:.0f} min\n"
             f"{h['share_120_now'] * 100:.0f}% of the region within 2 h of a core")
     hs = _time_handles() + [_h_line(st["color"], st["width"], "等时圈 Isochrone 60 / 120 min", dash=st["dash"])] + _base_handles()
-    _legend(side, _handles(hs), _note(run), extra_text=head, key="\n".join(coverage_notes(run)))
+    _legend(side, _handles(hs), _note(run), extra_text=head, key="\n".join(coverage_notes(run, compact=True)))
     return fig
 
 
@@ -699,7 +711,7 @@ def fig_scenario(run):
     _north_arrow(axes[0], ext)
     hs = _time_handles() + [_h_line(st["color"], st["width"], "两小时圈 2-hour isochrone", dash=st["dash"])]
     hs += _base_handles()[:2] + _transport_handles(used)
-    _legend(side, _handles(hs), _note(run), key="\n".join(coverage_notes(run)))
+    _legend(side, _handles(hs), _note(run), key="\n".join(coverage_notes(run, compact=True)))
     return fig
 
 

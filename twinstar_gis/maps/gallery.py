@@ -274,17 +274,19 @@ def access_map(run, *, m=None, finish: bool = True, basemap: str = "hillshade", 
     cov = coverage_notes(run)
     head = (f"中心城区间 Core ↔ core: <b>{_fmt(h['core_to_core_now'])} min</b> fastest, {_fmt(h['core_to_core_road_now'])} min "
             f"by road; {h['share_120_now'] * 100:.0f}% of the region within 2 h of a core."
-            f"<br><span style=\"font-size:11px\">{html.escape(cov[0])}<br>{html.escape(cov[1])}</span>")
+            f"<br><span style=\"font-size:11px\">{'<br>'.join(html.escape(x) for x in cov)}</span>")
     return end_page(m, spec, finish, ["一小时经济圈 = 60-min isochrone. Speeds: access/assumptions.csv of this run."], headline=head)
 
 
-def coverage_notes(run) -> list[str]:
+def coverage_notes(run, *, compact: bool = False) -> list[str]:
     """The network's coverage (``access/coverage.csv``) and the local-roads assumption, as plain sentences.
 
     Parameters
     ----------
     run : path-like or Run
         The run folder (or an opened :class:`~twinstar_gis.maps._run.Run`).
+    compact : bool
+        Only the key coverage indicators (print figures).
 
     Returns
     -------
@@ -292,7 +294,8 @@ def coverage_notes(run) -> list[str]:
     """
     from ..run.outputs import coverage_lines
 
-    return coverage_lines(run.table("access/coverage.csv", required=False), run.manifest.get("settings", {}))
+    return coverage_lines(run.table("access/coverage.csv", required=False), run.manifest.get("settings", {}),
+                          run.table("access/sensitivity.csv", required=False), compact=compact)
 
 
 def _isochrones(m, spec, iso, *, show=(60, 120), style="isochrone", suffix="", only=None):

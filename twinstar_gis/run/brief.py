@@ -267,7 +267,8 @@ def _today_only(df: pd.DataFrame) -> pd.DataFrame:
 def _coverage_note(root: Path, manifest: dict) -> str:
     """Network coverage and the local-roads assumption: stated next to every 1-hour / 2-hour figure."""
     cov = _read(root, "access/coverage.csv") if (root / "access" / "coverage.csv").is_file() else None
-    lines = coverage_lines(cov, manifest.get("settings", {}))
+    sens = _read(root, "access/sensitivity.csv") if (root / "access" / "sensitivity.csv").is_file() else None
+    lines = coverage_lines(cov, manifest.get("settings", {}), sens)
     return '<p class="cov">' + "<br>".join(html.escape(x) for x in lines) + "</p>"
 
 

@@ -200,16 +200,27 @@ def coverage_table(coverage) -> pd.DataFrame | None:
     return table[list(COVERAGE_COLUMNS) + [c for c in table.columns if c not in COVERAGE_COLUMNS]]
 
 
-def coverage_lines(coverage: pd.DataFrame | None, settings: dict) -> list[str]:
+#: The coverage indicators a print figure quotes (the brief and the web maps quote them all).
+KEY_COVERAGE = ("land_access_road_km_per_100km2", "area_share_within_join_distance", "places_linked", "cores_linked")
+
+
+def coverage_lines(coverage: pd.DataFrame | None, settings: dict, sensitivity: pd.DataFrame | None = None, *,
+                   compact: bool = False) -> list[str]:
     """Plain-text sentences that go next to every 1-hour / 2-hour figure: the network's coverage
-    (``access/coverage.csv``) and the land model's assumption for roads the network lacks.
+    (``access/coverage.csv``), the land model's assumption for roads the network lacks, and its
+    low / central / high range (``access/sensitivity.csv``).
 
     Parameters
     ----------
     coverage : DataFrame or None
         ``access/coverage.csv`` of the run (``indicator, value, unit, note``); None when the run has none.
     settings : dict
-        The run's settings (``run.json``): ``speeds.off_road`` is quoted.
+        The run's settings (``run.json``): ``access.land_model``, ``access.local_road_kmh``,
+        ``speeds.off_road`` are quoted.
+    sensitivity : DataFrame, optional
+        ``access/sensitivity.csv`` of the run (the local-roads land model): the region rows give the range.
+    compact : bool
+        Quote only :data:`KEY_COVERAGE` (a print figure's panel), without the indicators' notes.
 
     Returns
     -------
@@ -220,23 +231,50 @@ def coverage_lines(coverage: pd.DataFrame | None, settings: dict) -> list[str]:
     >>> cov = pd.DataFrame({"indicator": ["network_km_per_100km2"], "value": [3.2], "unit": ["km/100 km²"], "note": [""]})
     >>> coverage_lines(cov, {"speeds": {"off_road": 15}})[0]
     '路网覆盖 Network coverage: network_km_per_100km2 3.2 km/100 km².'
+    >>> coverage_lines(None, {"speeds": {"off_road": 15}, "access": {"land_model": "off_road"}})[1][:45]
+    '本地道路假设 Local roads: roads missing from the network'
     """
     off_road = (settings.get("speeds") or {}).get("off_road", float("nan"))
+    access = settings.get("access") or {}
     if coverage is None or coverage.empty:
         first = ("路网覆盖 Network coverage: not recorded by this run (access/coverage.csv absent); read the circles "
                  "with the network's extent in mind.")
     else:
         parts = []
-        for r in coverage.itertuples(index=False):
+        rows = coverage
+        if compact and coverage["indicator"].isin(KEY_COVERAGE).any():
+            rows = coverage[coverage["indicator"].isin(KEY_COVERAGE)].assign(note="")
+        for r in rows.itertuples(index=False):
             v = pd.to_numeric(pd.Series([r.value]), errors="coerce").iloc[0]
             val = "—" if pd.isna(v) and str(r.value) in ("", "nan") else (f"{v:.3g}" if pd.notna(v) else str(r.value))
             unit = "" if pd.isna(r.unit) or str(r.unit) in ("", "nan") else f" {r.unit}"
             note = "" if pd.isna(r.note) or str(r.note) in ("", "nan") else f" ({r.note})"
             parts.append(f"{r.indicator} {val}{unit}{note}")
         first = "路网覆盖 Network coverage: " + "; ".join(parts) + "."
-    return [first, f"本地道路假设 Local roads: roads missing from the network are not modelled; off the network the model "
-                   f"travels over the land at {off_road:g} km/h (× slope factor), so 1-h / 2-h areas are lower bounds "
-                   "where county and local roads exist."]
+    if access.get("land_model", "off_road") != "local_roads":
+        return [first, f"本地道路假设 Local roads: roads missing from the network are not modelled; off the network the "
+                       f"model travels over the land at {off_road:g} km/h (× slope factor), so 1-h / 2-h areas are lower "
+                       "bounds where county and local roads exist."]
+    second = (f"本地道路假设 Local roads: the county and township roads no map draws are modelled from each county's "
+              f"published road density (boundaries road_km, road_km_basis) at {access.get('local_road_kmh', 30.0):g} km/h, "
+              f"never slower than off-road {off_road:g} km/h (× slope factor); an assumption, not a survey.")
+    return [first, second] + _sensitivity_line(sensitivity)
+
+
+def _sensitivity_line(sensitivity) -> list[str]:
+    """The low-high range of the region's shares within each circle (the local-roads sensitivity run)."""
+    if sensitivity is None or sensitivity.empty or "adcode" not in sensitivity.columns:
+        return []
+    region = sensitivity[sensitivity["adcode"].astype(str) == "region"].set_index("case")
+    parts = []
+    for col in [c for c in region.columns if c.startswith(("area_share_", "population_share_")) and c.endswith("min")]:
+        v = pd.to_numeric(region[col], errors="coerce")
+        if v.notna().any():
+            what = ("area" if col.startswith("area") else "people") + " within " + col.rsplit("_", 1)[1].replace("min", " min")
+            parts.append(f"{what} {v.min():.1%}–{v.max():.1%}")
+    if not parts:
+        return []
+    return ["敏感性 Sensitivity (local-road speed ×0.5 / ×1 / ×1.5, access/sensitivity.csv): " + "; ".join(parts) + "."]
 
 
 def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
