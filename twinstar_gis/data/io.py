@@ -327,6 +327,10 @@ def write_error(path, exc: BaseException) -> DataSourceError | None:
     >>> write_error("out/a.csv", ValueError("a bug")) is None
     True
     """
+    from ..errors import TwinstarError
+
+    if isinstance(exc, TwinstarError):  # already one clear message
+        return None
     code = exc.errno if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS else None
     driver = isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in ("pyogrio", "rasterio", "sqlite3")
     if code is None and driver:
