@@ -531,7 +531,8 @@ def _plausible(gdf, ids, label, name, report) -> bool:
 
 
 def check_layer_region(gdf, name: str, report: ValidationReport, *, region: _Region | None = None,
-                       settings: Settings = DEFAULT, layers: dict | None = None, study_area=None) -> None:
+                       settings: Settings = DEFAULT, layers: dict | None = None, study_area=None,
+                       id_column: str | None = None) -> None:
     """Region sanity check of one layer (of any kind, or a file of no kind: ids are then row numbers).
 
     Every feature must have plausible lon/lat and lie mostly (at least half its length or area)
@@ -550,10 +551,17 @@ def check_layer_region(gdf, name: str, report: ValidationReport, *, region: _Reg
         A prepared study area (:func:`check_region` passes one for all layers).
     settings, layers, study_area
         Where the margin and the study area come from when ``region`` is not given.
+    id_column : str, optional
+        The ids of a layer of no kind (else row numbers).
     """
     if gdf is None or not len(gdf):
         return
-    ids = _feature_ids(gdf, name) if name in LAYERS else pd.Series([f"row {i}" for i in range(len(gdf))], index=gdf.index)
+    if name in LAYERS:
+        ids = _feature_ids(gdf, name)
+    elif id_column and id_column in gdf.columns:
+        ids = gdf[id_column].astype(str)
+    else:
+        ids = pd.Series([f"row {i + 1}" for i in range(len(gdf))], index=gdf.index)
     label = _label(gdf, name)
     if not _plausible(gdf, ids, label, name, report):
         return
