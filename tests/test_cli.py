@@ -27,7 +27,7 @@ def test_version(run):
 def test_build_info_validate(run, tmp_path):
     r = run("data", "build")
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "twinstar_output/data/twinstar_region.gpkg").exists()
+    assert (tmp_path / "twinstar_data/twinstar_region.gpkg").exists()
     r = run("data", "info")
     assert r.exit_code == 0, r.output
     for layer, n in [("boundaries", 22), ("parks", 16), ("corridors", 21), ("eco_zones", 11), ("rivers", 5)]:
@@ -154,7 +154,7 @@ def test_distances_overlap_indicators_write_files(run, tmp_path):
     run("data", "build")
     r = run("distances")
     assert r.exit_code == 0, r.output
-    out = tmp_path / "twinstar_output/analysis"
+    out = tmp_path / "twinstar_results/analysis"
     raw = (out / "park_corridor_nearest.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "松山区信息科技产业园".encode() in raw
     conn = gpd.read_file(out / "park_corridor_connectors.gpkg", layer="connectors")
@@ -194,14 +194,14 @@ def test_invalid_user_geometry_is_reported_not_measured(run, tmp_path):
     proj.write_text('base = "embedded"\n[layers.parks]\npath = "bad.geojson"\n')
     r = run("distances", "--project", proj)
     _bad(r, "P0", "invalid geometry")
-    assert not (tmp_path / "twinstar_output/analysis/park_corridor_nearest.csv").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_project_append_mode_keeps_embedded_features(run):
     from twinstar_gis.data.dataset import load_dataset
 
     run("data", "build")
-    ds = load_dataset(project=EXAMPLES / "project.toml")
+    ds = load_dataset("twinstar_data/twinstar_region.gpkg", project=EXAMPLES / "project.toml")
     kinds = ds["places"]["kind"].value_counts()
     assert kinds["city_core"] == 2 and kinds["county_seat"] == 20
     assert {"A01", "A02", "A03", "A04"} <= set(ds["places"]["place_id"])
@@ -221,7 +221,7 @@ def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
     p = tmp_path / "mine.geojson"
     gpd.GeoDataFrame({"x": [1, 2]}, geometry=[box(118.8, 42.2, 118.85, 42.25), bowtie], crs=4326).to_file(p)
     _bad(run("overlap", p, "eco_zones"), "mine.geojson", "row 1", "invalid geometry")
-    assert not (tmp_path / "twinstar_output/analysis/overlay_mine_intersection_eco_zones.csv").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 # --------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_fix_out_onto_the_input_is_refused(run, tmp_path):
 
 def test_kind_without_layer_picks_the_layer_named_like_the_kind(run, tmp_path):
     run("data", "build")
-    gpkg = tmp_path / "twinstar_output/data/twinstar_region.gpkg"
+    gpkg = tmp_path / "twinstar_data/twinstar_region.gpkg"
     r = run("data", "validate", gpkg, "--kind", "parks")
     assert r.exit_code == 0, r.output
     assert "P01 17.76/17.76 km2" in r.output  # the parks layer, not boundaries (the first layer)
@@ -295,7 +295,7 @@ def test_empty_and_truncated_geopackages(run, tmp_path):
     empty.write_bytes(b"")
     _bad(run("data", "validate", empty), "empty.gpkg", "the file is empty")
     _bad(run("data", "validate", empty, "--kind", "parks"), "the file is empty")
-    good = (tmp_path / "twinstar_output/data/twinstar_region.gpkg").read_bytes()
+    good = (tmp_path / "twinstar_data/twinstar_region.gpkg").read_bytes()
     trunc = tmp_path / "trunc.gpkg"
     trunc.write_bytes(good[: len(good) // 3])
     r = run("data", "validate", trunc)

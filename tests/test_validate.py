@@ -4,8 +4,6 @@ Each bad input must stop with exit code 2, one message naming the file, the feat
 the likely cause, and no traceback.
 """
 
-import math
-
 import geopandas as gpd
 import pyproj
 import pytest
@@ -241,14 +239,14 @@ def test_origin_point_off_the_map(run, tmp_path):
     _bad(run("access", "--resolution", 8000, "--origin-point", "43.0,120.3"), "--origin-point", "swapped")
     _bad(run("access", "--resolution", 8000, "--origin-point", "104.06,30.67"), "--origin-point 104.06,30.67",
          "outside the study area")
-    assert not (tmp_path / "twinstar_output" / "access").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_scenario_line_without_stations_is_refused_before_any_computation(run, tmp_path):
     run("data", "build")
     p = _corridors(tmp_path / "scen.geojson", "high_speed_rail", 250, LineString([(119.5, 44.5), (120.5, 44.8)]))
     _bad(run("access", "--resolution", 8000, "--scenario", p), "scen.geojson", "X1", "no station")
-    assert not (tmp_path / "twinstar_output" / "access").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_messages_name_columns_without_python_lists(run, tmp_path):

@@ -2,11 +2,21 @@
 
 Maps compose like geopandas' ``explore(m=...)``: every ``add_*`` function takes
 a :class:`folium.Map` and returns it, and every gallery map accepts ``m=``.
+
+Nothing a data file says is ever run in a page.  Text enters a page here, and is escaped
+for where it goes: tooltip and popup values and layer names as HTML text
+(:func:`escape_columns`), labels as text set by the page script, legend, headline, banner
+and notes through a whitelist of formatting tags (:func:`~._controls.safe_html`), and all
+of it inside ``<script>`` as JSON that cannot end the script (:func:`~._controls.script_json`).
+:func:`save_map` refuses a page that still carries an event-handler attribute or a
+``javascript:`` link (:func:`~._offline.markup_problems`).
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import math
 from dataclasses import dataclass, field
 
 import folium
@@ -14,20 +24,25 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import shapely
+from affine import Affine
+from rasterio.enums import Resampling
 
 from ..data.gcj02 import convert_gdf, wgs84_to_gcj02
 from ..data.io import atomic_output
-from ._controls import Controls, css_element
-from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
+from ._controls import Controls, css_element, safe_html, script_json
+from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets, markup_problems
 from ._raster import relief, to_web_mercator
 from .style import INDICATIVE, PALETTE, TIME_RAMP
 
-__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
+__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map",
+           "BASEMAPS", "escape_text", "escape_columns", "safe_html", "script_json"]
 
 log = logging.getLogger(__name__)
 
 BASEMAPS = ("hillshade", "osm", "tianditu", "amap")
 INDICATIVE_DASH = INDICATIVE["dash"]
+#: Largest DEM side (cells) read for the terrain shading; finer DEMs are averaged down first.
+_SHADE_CELLS = 1500
 
 
 
@@ -90,6 +105,45 @@ def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = No
     return m, spec
 
 
+def escape_text(value):
+    """Text as HTML text (``<``, ``>``, ``&``, quotes escaped); anything else unchanged.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    object
+
+    Examples
+    --------
+    >>> escape_text("<img src=x onerror=alert(1)>"), escape_text(3.5)
+    ('&lt;img src=x onerror=alert(1)&gt;', 3.5)
+    """
+    return html.escape(value, quote=True) if isinstance(value, str) else value
+
+
+def escape_columns(df, columns):
+    """A copy of ``df`` whose text in ``columns`` is HTML-escaped (for folium tooltips and popups, which
+    put property values into the page as HTML).
+
+    Parameters
+    ----------
+    df : DataFrame or GeoDataFrame
+    columns : iterable of str
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+    """
+    out = df.copy()
+    for c in columns:
+        if c in out.columns and out[c].dtype.kind not in "biufcmM":
+            out[c] = out[c].astype(object).map(escape_text)
+    return out
+
+
 def _prepare(gdf, *, simplify_deg: float, coverage: bool, decimals: int):
     g = gdf.copy()
     geoms = np.asarray(g.geometry.values)
@@ -125,7 +179,7 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
     if gdf is None or len(gdf) == 0:
         return None
     g = _prepare(_shift(gdf.to_crs(4326), spec), simplify_deg=simplify_deg, coverage=coverage, decimals=decimals)
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = folium.FeatureGroup(name=escape_text(name), show=show)  # the layer list shows names as HTML
     cb = color_by or {}
 
     def style(feature):
@@ -148,11 +202,10 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         return st
 
     fields = [f for f, _ in (tooltip or []) if f in g.columns]
-    aliases = [a for f, a in (tooltip or []) if f in g.columns]
+    aliases = [escape_text(a) for f, a in (tooltip or []) if f in g.columns]
     pfields = [f for f, _ in (popup or []) if f in g.columns]
-    paliases = [a for f, a in (popup or []) if f in g.columns]
-    keep = sorted(set(fields + pfields + ([cb["column"]] if cb else []) + ["geometry_quality"]) & set(g.columns))
-    g = g[keep + [g.geometry.name]]
+    paliases = [escape_text(a) for f, a in (popup or []) if f in g.columns]
+    g, fields, pfields = _escaped_display(g, fields, pfields, styled={cb.get("column"), "geometry_quality"})
     marker = folium.CircleMarker(radius=radius, fill=True) if kind == "point" else None
 
     def point_style(feature):
@@ -189,6 +242,22 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         legend_items = [item]
     spec.legend.append({"layer": fg.get_name(), "group": group, "title": legend_title or "", "items": legend_items})
     return fg
+
+
+def _escaped_display(g, fields, pfields, *, styled):
+    """The layer cut to what the page needs, with the tooltip / popup text HTML-escaped.
+
+    Folium writes property values into tooltips and popups as HTML.  A column the style reads
+    (``color_by``, ``geometry_quality``) keeps its raw value and is shown through an escaped copy.
+    """
+    shown = list(dict.fromkeys(fields + pfields))
+    rename = {c: f"_t{i}" for i, c in enumerate(shown) if c in styled}
+    keep = sorted((set(shown) | {c for c in styled if c}) & set(g.columns))
+    g = g[keep + [g.geometry.name]].copy()
+    for c, copy in rename.items():
+        g[copy] = g[c]
+    g = escape_columns(g, [rename.get(c, c) for c in shown])
+    return g, [rename.get(c, c) for c in fields], [rename.get(c, c) for c in pfields]
 
 
 def add_labels(spec: MapSpec, gdf: gpd.GeoDataFrame | None, *, cls: str, priority: int, min_zoom: float,
@@ -235,7 +304,7 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
     if spec.gcj:
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = folium.FeatureGroup(name=escape_text(name), show=show)
     folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=False,
                                       opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
@@ -252,8 +321,12 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
     if spec.basemap != "hillshade" or dem_path is None:
         return m
     with rasterio.open(dem_path) as src:
-        dem = src.read(1, masked=True).filled(np.nan).astype("float32")
-        z, (w, s, e, n) = to_web_mercator(dem, src.transform, src.crs, resampling="bilinear", upsample=upsample)
+        # a fine DEM is read coarsened (averaged) to at most _SHADE_CELLS a side: the overlay is 4 M pixels anyway
+        f = max(1, math.ceil(max(src.width, src.height) / _SHADE_CELLS))
+        shape = (math.ceil(src.height / f), math.ceil(src.width / f))
+        dem = src.read(1, out_shape=shape, masked=True, resampling=Resampling.average).filled(np.nan).astype("float32")
+        transform = src.transform * Affine.scale(src.width / shape[1], src.height / shape[0])
+        z, (w, s, e, n) = to_web_mercator(dem, transform, src.crs, resampling="bilinear", upsample=upsample if f == 1 else 1)
     # Web Mercator metres are 1/cos(latitude) ground metres.
     cell_m = np.radians(e - w) * 6378137.0 / z.shape[1] * np.cos(np.radians((s + n) / 2))
     shade = relief(z, cell_m)
@@ -286,15 +359,19 @@ def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = 
 
 def save_map(m: folium.Map, path, *, offline: bool = True):
     """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones."""
-    html = m.get_root().render()
-    if offline:
-        html = inline_assets(html)
-        ext = external_references(html)
-        if ext:
-            from ..errors import TwinstarError
+    from ..errors import TwinstarError
 
+    page = m.get_root().render()
+    if offline:
+        page = inline_assets(page)
+        ext = external_references(page)
+        if ext:
             raise TwinstarError(f"{path}: the offline map would still load {ext}; this is a bug, please report it.")
+    unsafe = markup_problems(page)
+    if unsafe:
+        raise TwinstarError(f"{path}: the page would carry {'; '.join(unsafe[:3])}: text from a data file reached the "
+                            "page unescaped. This is a bug, please report it (the page was not written).")
     with atomic_output(path) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    log.info("wrote %s (%.0f KiB)", path, len(html.encode()) / 1024)
+        tmp.write_text(page, encoding="utf-8")
+    log.info("wrote %s (%.0f KiB)", path, len(page.encode()) / 1024)
     return path
