@@ -216,13 +216,14 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         st.pop("dashArray", None)
         return st
 
-    folium.GeoJson(
+    gj = folium.GeoJson(
         g.__geo_interface__, style_function=point_style if kind == "point" else style, marker=marker,
         highlight_function=(lambda f: {"weight": weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)}) if interactive else None,
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True) if fields and interactive else None,
         popup=folium.GeoJsonPopup(fields=pfields, aliases=paliases, max_width=340) if pfields and interactive else None,
         smooth_factor=1.0, interactive=interactive,
     ).add_to(fg)
+    gj._twinstar_escaped = fg._twinstar_escaped = True  # finish() leaves them alone
     if ties and kind == "line":
         folium.GeoJson(g[[g.geometry.name]].__geo_interface__, interactive=False, smooth_factor=1.0,
                        style_function=lambda f: {"color": "#ffffff", "weight": max(1.0, weight / 3), "dashArray": "6 6",
@@ -305,6 +306,7 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
     fg = folium.FeatureGroup(name=escape_text(name), show=show)
+    fg._twinstar_escaped = True
     folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=False,
                                       opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
@@ -341,9 +343,49 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
     return m
 
 
+def _walk(element):
+    yield element
+    for child in list(getattr(element, "_children", {}).values()):
+        yield from _walk(child)
+
+
+def _escape_foreign_layers(m) -> int:
+    """Escape what layers made outside :func:`add_vector` would put into the page as HTML.
+
+    Layer names (the layer list shows them as HTML) and the tooltip / popup fields of any
+    ``folium.GeoJson`` (folium writes property values into them as HTML): the values are copied
+    into escaped properties and the tooltip reads those, so styles still see the raw values.
+    Returns how many elements were escaped.
+    """
+    n = 0
+    for el in _walk(m):
+        if getattr(el, "_twinstar_escaped", False):
+            continue
+        if isinstance(el, folium.FeatureGroup) and isinstance(el.layer_name, str):
+            el.layer_name, n = escape_text(el.layer_name), n + 1
+        elif isinstance(el, folium.GeoJson) and isinstance(getattr(el, "data", None), dict):
+            details = [c for c in el._children.values() if isinstance(c, folium.features.GeoJsonDetail)]
+            for d in details:
+                names = {f: f"_e_{i}_{f}" for i, f in enumerate(d.fields)}
+                for feat in el.data.get("features") or []:
+                    props = feat.setdefault("properties", {}) or {}
+                    for f, e in names.items():
+                        props[e] = escape_text(props.get(f))
+                d.fields = [names[f] for f in d.fields]
+                d.aliases = [escape_text(a) for a in d.aliases]
+                n += 1
+        el._twinstar_escaped = True
+    return n
+
+
 def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = "", banner: str = "",
            collapse_below: int = 700):
-    """Add the layer switcher, side panel (legend, notes, headline), labels and tools; return the map."""
+    """Add the layer switcher, side panel (legend, notes, headline), labels and tools; return the map.
+
+    Texts become HTML through :func:`~._controls.safe_html`; layers added to ``m`` without
+    :func:`add_vector` get their names and tooltip / popup values escaped here.
+    """
+    _escape_foreign_layers(m)
     labels = folium.FeatureGroup(name="标注 Labels", show=True)
     labels.add_to(m)
     spec.groups[labels.layer_name] = "标注 Labels"
