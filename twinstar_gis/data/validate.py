@@ -269,7 +269,10 @@ def _check_polygons_in_county(layer, kind, counties, report, settings):
     ids = _feature_ids(layer, kind)
     probs, shares, wrong = [], [], []
     for idx, claim in layer["county_adcode"].astype("string").items():
-        if pd.isna(claim) or claim not in counties.index:
+        if pd.isna(claim) or claim == "":
+            continue
+        if claim not in counties.index:
+            probs.append(f"{_label(layer, kind)}: {ids[idx]} claims unknown county {claim}")
             continue
         g = layer.geometry[idx]
         total = geodesic_area_km2([g])[0]
@@ -561,7 +564,7 @@ def check_layer_region(gdf, name: str, report: ValidationReport, *, region: _Reg
     elif id_column and id_column in gdf.columns:
         ids = gdf[id_column].astype(str)
     else:
-        ids = pd.Series([f"row {i + 1}" for i in range(len(gdf))], index=gdf.index)
+        ids = pd.Series([f"row {i}" for i in range(len(gdf))], index=gdf.index)
     label = _label(gdf, name)
     if not _plausible(gdf, ids, label, name, report):
         return
