@@ -301,7 +301,22 @@ def _free_bytes(path: Path) -> int | None:
         return None
 
 
-def write_error(path, exc: BaseException) -> DataSourceError | None:
+def _at_size_limit(partial) -> bool:
+    """The partial file (and what its driver made beside it) reached this process's file-size limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, ValueError, OSError):  # not POSIX
+        return False
+    if partial is None or limit in (resource.RLIM_INFINITY, -1):
+        return False
+    p = Path(partial)
+    sizes = [q.stat().st_size for q in p.parent.glob(_glob_escape(p.name) + "*") if q.is_file()]
+    return bool(sizes) and max(sizes) >= limit - (64 << 10)
+
+
+def write_error(path, exc: BaseException, *, partial=None) -> DataSourceError | None:
     """One clear :class:`~twinstar_gis.DataSourceError` for an operating-system failure while writing ``path``.
 
     Full disk, exhausted quota, file-size limit, read-only file system, denied permission: from an
@@ -314,6 +329,9 @@ def write_error(path, exc: BaseException) -> DataSourceError | None:
         What was being written.
     exc : BaseException
         What went wrong.
+    partial : path-like, optional
+        The temporary file being written, when a driver's message says nothing: if it reached the
+        process's file-size limit, that is the cause.
 
     Returns
     -------
@@ -336,9 +354,10 @@ def write_error(path, exc: BaseException) -> DataSourceError | None:
     if code is None and driver:
         text = str(exc).lower()
         code = next((c for t, c in _WRITE_TEXTS if t in text), None)
-        if code is None:  # a driver that says nothing useful, on a disk with no room left
+        if code is None:  # a driver that says nothing useful, on a disk with no room left or at the size limit
             free = _free_bytes(Path(path).parent)
-            code = errno.ENOSPC if free is not None and free < _LOW_SPACE else None
+            code = (errno.ENOSPC if free is not None and free < _LOW_SPACE
+                    else errno.EFBIG if _at_size_limit(partial) else None)
     if code is None:
         return None
     free = _free_bytes(Path(path).parent)
@@ -391,7 +410,7 @@ def atomic_output(path):
         yield tmp
         os.replace(tmp, path)
     except Exception as exc:
-        err = write_error(path, exc)
+        err = write_error(path, exc, partial=tmp)
         if err is None:
             raise
         raise err from None

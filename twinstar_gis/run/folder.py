@@ -757,7 +757,7 @@ def staged_outputs(out_dir, *, inputs=(), name: str = "files"):
         Where to write; after the block, ``moved`` maps each file written there to its place in ``out_dir``.
     """
     out = check_command_out(out_dir)
-    created = not out.exists()
+    made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this command creates
     try:
         out.mkdir(parents=True, exist_ok=True)
         _clean_command_stages(out)
@@ -781,9 +781,9 @@ def staged_outputs(out_dir, *, inputs=(), name: str = "files"):
         raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        if created:
+        for p in made:  # innermost first; only empty ones: this command made them and wrote nothing there
             with contextlib.suppress(OSError):
-                out.rmdir()  # only if empty: this command made it and wrote nothing
+                p.rmdir()
 
 
 def moved_path(path, stage, out_dir) -> Path:
