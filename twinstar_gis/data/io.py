@@ -539,7 +539,8 @@ def write_csv(path, df: pd.DataFrame) -> Path:
 
     Chinese shows correctly in Excel (the BOM), and no text cell can run as a formula
     (:func:`neutralise_table`: ``=``, ``+``, ``-``, ``@``, tab and CR at the start of a text
-    cell get a leading ``'``; numbers stay numbers).  Read such a file back with
+    cell get a leading ``'``; numbers stay numbers).  Rows end in CRLF (RFC 4180), so a cell
+    with a line break in it is quoted and stays one cell.  Read such a file back with
     :func:`read_csv_table`.
 
     Parameters
@@ -554,7 +555,9 @@ def write_csv(path, df: pd.DataFrame) -> Path:
     """
     df = neutralise_table(pd.DataFrame(df).drop(columns=["geometry"], errors="ignore"))
     with atomic_output(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        # CRLF rows (RFC 4180, what Excel writes): a text cell holding a line break of either kind is quoted,
+        # so no CR inside a name can start a new row (and a formula) in a spreadsheet
+        df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     log.info("wrote %s (%d rows)", path, len(df))
     return Path(path)
 
