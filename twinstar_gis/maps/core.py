@@ -326,7 +326,7 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
         # a fine DEM is read coarsened (averaged) to at most _SHADE_CELLS a side: the overlay is 4 M pixels anyway
         f = max(1, math.ceil(max(src.width, src.height) / _SHADE_CELLS))
         shape = (math.ceil(src.height / f), math.ceil(src.width / f))
-        dem = src.read(1, out_shape=shape, masked=True, resampling=Resampling.average).filled(np.nan).astype("float32")
+        dem = src.read(1, out_shape=shape, masked=True, resampling=Resampling.average, out_dtype="float32").filled(np.nan)
         transform = src.transform * Affine.scale(src.width / shape[1], src.height / shape[0])
         z, (w, s, e, n) = to_web_mercator(dem, transform, src.crs, resampling="bilinear", upsample=upsample if f == 1 else 1)
     # Web Mercator metres are 1/cos(latitude) ground metres.
