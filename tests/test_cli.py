@@ -362,9 +362,9 @@ def test_quiet_prints_nothing_but_errors(run, tmp_path):
 
 
 def test_a_warning_is_printed_once_per_command(run, tmp_path):
-    # The embedded network builds twice per model (all modes and road only): its warning about the seat
+    # The network is built once for today and once for the planned scenario: its warning about the seat
     # of 150524 beyond max_link_km used to be printed twice.
-    r = run("access", "--project", EXAMPLES / "project.toml", "--resolution", 8000, "--scenario", "none", "--out", "a")
+    r = run("access", "--project", EXAMPLES / "project.toml", "--resolution", 8000, "--out", "a")
     assert r.exit_code == 0, r.output
     assert r.output.count("max_link_km") == 1, r.output
 
