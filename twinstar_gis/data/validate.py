@@ -73,13 +73,36 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found.
+
+        Returns
+        -------
+        bool
+        """
         return not self.problems
 
     def add(self, name: str, problems: list[str], detail: str = "") -> None:
+        """Record one check and its problems.
+
+        Parameters
+        ----------
+        name : str
+            What was checked.
+        problems : list of str
+            Empty when it passed.
+        detail : str
+            What it measured.
+        """
         self.checks.append(Check(name, not problems, detail))
         self.problems.extend(problems)
 
     def raise_if_failed(self) -> None:
+        """Raise one :class:`~twinstar_gis.ValidationError` listing every problem, if there is any.
+
+        Raises
+        ------
+        ValidationError
+        """
         if self.problems:
             raise ValidationError(self.problems)
 
@@ -148,8 +171,20 @@ def _check_geometry(gdf, ids, label, name, allowed, fix, report):
 def validate_geometry(gdf: gpd.GeoDataFrame, *, label: str, id_column: str | None = None, fix: bool = False):
     """Geometry checks for a layer of no particular kind (e.g. a file given to ``twinstar overlap``).
 
-    Returns ``(layer, report)`` like :func:`validate_layer`: empty layer, empty and invalid
-    geometry, each with feature ids (``id_column`` values, else row numbers).
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+    label : str
+        The layer or file, for messages.
+    id_column : str, optional
+        Feature ids (else row numbers).
+    fix : bool, default False
+        Repair invalid geometry and report each repair.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, ValidationReport)
+        Empty layer, empty and invalid geometry, each with feature ids.
     """
     report = ValidationReport()
     gdf = gdf.copy()
@@ -361,9 +396,21 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
     """Validate a whole dataset (dict of layer kind -> GeoDataFrame).
 
     Besides each layer's own checks: the region sanity check (:func:`check_region`;
-    the study area is ``study_area`` (lon/lat bounds), else the ``boundaries``
-    layer, else :data:`TWIN_STAR_BOUNDS`) and the corridor checks
-    (:func:`check_corridors`: known classes, plausible speeds, rail lines with stations).
+    the study area is ``study_area``, else the ``boundaries`` layer, else
+    :data:`TWIN_STAR_BOUNDS`) and the corridor checks (:func:`check_corridors`: known
+    classes, plausible speeds, rail lines with stations); with boundaries, the counties'
+    tiling, features in the county they claim (with the likely cause when a whole layer is
+    displaced), corridors through their stations' counties, park areas.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    fix : bool, default False
+        Repair invalid geometry.
+    settings : Settings
+        Tolerances and the region margin.
+    study_area : tuple or shapely geometry, optional
+        Lon/lat bounds or the area itself.
 
     Returns
     -------
@@ -414,7 +461,18 @@ TWIN_STAR_BOUNDS = (116.34, 41.28, 123.72, 45.66)
 
 
 def study_bounds(layers: dict | None = None, *, study_area=None) -> tuple:
-    """The study area's lon/lat bounds: ``study_area``, the ``boundaries`` layer, or :data:`TWIN_STAR_BOUNDS`."""
+    """The study area's lon/lat bounds: ``study_area``, the ``boundaries`` layer, or :data:`TWIN_STAR_BOUNDS`.
+
+    Parameters
+    ----------
+    layers : dict, optional
+    study_area : tuple or shapely geometry, optional
+
+    Returns
+    -------
+    tuple
+        (west, south, east, north).
+    """
     if study_area is not None:
         if hasattr(study_area, "bounds") and not isinstance(study_area, tuple):
             return tuple(float(v) for v in study_area.bounds)
@@ -594,7 +652,16 @@ def check_region(layers: dict, report: ValidationReport, *, settings: Settings =
 
     Problems name the layer, the feature ids with their distance and the likely cause: swapped
     axes, metres labelled degrees, a wrong Gauss-Krüger zone or CRS, data of another region.
-    The study area is ``study_area``, else the ``boundaries`` layer, else :data:`TWIN_STAR_BOUNDS`.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    report : ValidationReport
+        Problems are added here.
+    settings : Settings
+        ``region_margin_km``.
+    study_area : tuple or shapely geometry, optional
+        Else the ``boundaries`` layer, else :data:`TWIN_STAR_BOUNDS`.
     """
     region = None
     for kind, gdf in layers.items():
@@ -650,6 +717,13 @@ def check_corridors(corridors, nodes, report: ValidationReport, *, settings: Set
       ``settings.max_speed_rail_kmh`` (rail) or ``settings.max_speed_road_kmh`` (roads);
     * a rail line (with a ``nodes`` layer to check against) must have stations: declared in
       ``stations`` and present in ``nodes``, or a station within ``settings.network.station_max_m``.
+
+    Parameters
+    ----------
+    corridors, nodes : GeoDataFrame or None
+    report : ValidationReport
+        Problems (and warnings) are added here.
+    settings : Settings
     """
     if corridors is None or "class" not in corridors.columns:
         return

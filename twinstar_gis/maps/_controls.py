@@ -173,7 +173,20 @@ def _number(v, default=None):
 
 
 def safe_legend(legend: list) -> list:
-    """The legend with every text sanitised (:func:`safe_html`) and every style value checked (colours, dashes, numbers)."""
+    """The legend with every text sanitised (:func:`safe_html`) and every style value checked.
+
+    Colours must look like colours, dashes like dash patterns, widths and opacities like numbers;
+    anything else is replaced by a neutral default.
+
+    Parameters
+    ----------
+    legend : list of dict
+        Blocks ``{"layer", "group", "title", "items"}``.
+
+    Returns
+    -------
+    list of dict
+    """
     out = []
     for block in legend or []:
         items = []
@@ -469,4 +482,10 @@ class SyncMaps(MacroElement):
 
 
 def css_element() -> Element:
+    """The controls' stylesheet as a page element.
+
+    Returns
+    -------
+    branca.element.Element
+    """
     return Element(f"<style>{CSS}</style>")

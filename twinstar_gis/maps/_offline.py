@@ -39,7 +39,13 @@ def _leaflet_dir() -> Path:
 
 
 def leaflet_assets() -> dict:
-    """``{"leaflet.js": text, "leaflet.css": text}`` with the CSS images inlined."""
+    """Leaflet's script and stylesheet from the installed XStatic-Leaflet, with the CSS images inlined.
+
+    Returns
+    -------
+    dict
+        ``{"leaflet.js": text, "leaflet.css": text}``.
+    """
     d = _leaflet_dir()
     css = (d / "leaflet.css").read_text(encoding="utf-8")
 
@@ -59,7 +65,16 @@ _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="([^"]+)"\s*/?>')
 
 
 def inline_assets(html: str) -> str:
-    """Replace Leaflet's <script src> / <link href> with inline copies; other refs are left for the check."""
+    """Replace Leaflet's ``<script src>`` / ``<link href>`` with inline copies; other references are left for the check.
+
+    Parameters
+    ----------
+    html : str
+
+    Returns
+    -------
+    str
+    """
     assets = leaflet_assets()
 
     def script(m):
@@ -78,7 +93,16 @@ def inline_assets(html: str) -> str:
 
 
 def external_references(html: str) -> list[str]:
-    """URLs the page would fetch on load (scripts, stylesheets, images, fonts)."""
+    """URLs the page would fetch on load (scripts, stylesheets, images, fonts).
+
+    Parameters
+    ----------
+    html : str
+
+    Returns
+    -------
+    list of str
+    """
     refs = _SCRIPT.findall(html) + _LINK.findall(html)
     refs += re.findall(r'<img[^>]+src="(https?://[^"]+)"', html)
     refs += [u for _, u in re.findall(r'url\((["\']?)(https?://[^)"\']+)\1\)', html)]

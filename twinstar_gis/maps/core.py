@@ -74,9 +74,24 @@ def _tianditu_layer(key, store_key):
 
 def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = None, store_key: bool = False,
             title: str = "", **map_kw) -> tuple[folium.Map, MapSpec]:
-    """An empty map fitted to ``bounds`` (west, south, east, north) with the chosen basemap.
+    """An empty map fitted to ``bounds`` with the chosen basemap.
 
-    ``map_kw`` go to :class:`folium.Map` (e.g. ``width="50%", left="50%"`` for a side-by-side page).
+    Parameters
+    ----------
+    bounds : (west, south, east, north)
+        Lon/lat degrees.
+    basemap : {"hillshade", "osm", "tianditu", "amap"}
+    tianditu_key : str, optional
+    store_key : bool
+        Write the Tianditu key into the page.
+    title : str
+        The panel's title (sanitised in :func:`finish`).
+    **map_kw
+        To :class:`folium.Map` (e.g. ``width="50%", left="50%"`` for a side-by-side page).
+
+    Returns
+    -------
+    (folium.Map, MapSpec)
     """
     if basemap not in BASEMAPS:
         raise ValueError(f"unknown basemap {basemap!r}; choose from {', '.join(BASEMAPS)}")
@@ -171,10 +186,42 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
     """Add a styled vector layer (symbols from :mod:`.style`); indicative features are marked as such.
 
     Indicative (``geometry_quality == "indicative"``) polygons get a dashed outline and a lighter fill,
-    lines are translucent, points half-filled.  ``dash`` is the status pattern of a line layer;
-    ``ties`` draws rail ties (a dashed white core).  ``tooltip`` / ``popup`` are lists of
-    ``(column, "中文 English")`` pairs; ``color_by = {"column": col, "map": {value: colour}}``.
-    Returns the :class:`folium.FeatureGroup` (None for an empty layer).
+    lines are translucent, points half-filled.  Tooltip and popup values and the layer's name are
+    HTML-escaped (data text never becomes markup).
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    gdf : GeoDataFrame
+    name, group : str
+        Layer name and its group in the layer list and legend.
+    color : str
+    kind : {"polygon", "line", "point"}
+    tooltip, popup : list of (column, "中文 English"), optional
+    fill_opacity, weight, radius : float
+    legend_items : list of dict, optional
+        Legend entries (default: one for the layer).
+    legend_title : str, optional
+    color_by : dict, optional
+        ``{"column": col, "map": {value: colour}}``.
+    show : bool
+    simplify_deg : float
+    coverage : bool
+        Simplify as a coverage (neighbours keep their shared border).
+    decimals : int
+        Coordinate rounding.
+    dash : str, optional
+        The status pattern of a line layer.
+    ties : bool
+        Rail ties (a dashed white core).
+    edge : str, optional
+    interactive : bool
+
+    Returns
+    -------
+    folium.FeatureGroup or None
+        None for an empty layer.
     """
     if gdf is None or len(gdf) == 0:
         return None
@@ -266,7 +313,22 @@ def add_labels(spec: MapSpec, gdf: gpd.GeoDataFrame | None, *, cls: str, priorit
     """Queue labels for the map's label engine (shown from ``min_zoom``; higher ``priority`` placed first).
 
     Polygons are labelled at a representative point inside them, points beside the symbol.
-    ``layer`` (a FeatureGroup) hides the labels while that layer is switched off.
+    The page sets label texts as text (``textContent``): any name is shown as written.
+
+    Parameters
+    ----------
+    spec : MapSpec
+    gdf : GeoDataFrame or None
+    cls : str
+        Label class (CSS ``ts-lbl-<cls>``).
+    priority : int
+    min_zoom : float
+    text, english : str
+        Columns of the Chinese and English label.
+    point : bool
+        Label beside a point symbol.
+    layer : folium.FeatureGroup, optional
+        Hide the labels while this layer is switched off.
     """
     if gdf is None or len(gdf) == 0:
         return
@@ -295,7 +357,28 @@ def _ramp(values, vmin, vmax, colors):
 
 def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str, vmin: float, vmax: float,
                colors=TIME_RAMP, legend_label: str = "", show: bool = True, classes: list | None = None):
-    """Add a raster as a coloured image overlay (its values reprojected to Web Mercator, then coloured)."""
+    """Add a raster as a coloured image overlay (its values reprojected to Web Mercator, then coloured).
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    array : numpy.ndarray
+    transform, crs
+        Its georeferencing.
+    name, group : str
+    vmin, vmax : float
+        The colour ramp's ends.
+    colors : sequence of str
+    legend_label : str
+    show : bool
+    classes : list of float, optional
+        Stepped colours at these class breaks.
+
+    Returns
+    -------
+    folium.Map
+    """
     ll, (w, s, e, n) = to_web_mercator(np.asarray(array, dtype="float32"), transform, crs)
     if classes:  # stepped colours at class breaks (e.g. 30/60/90/120 min)
         edges = np.asarray(classes, float)
@@ -319,7 +402,23 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
 
 
 def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
-    """Terrain shading from the DEM as an offline base layer (always on, below the overlays)."""
+    """Terrain shading from the DEM as an offline base layer (always on, below the overlays).
+
+    A fine DEM is read averaged down to at most 1,500 cells a side: the shading of a 1 arc-second
+    DEM of the region needs tens of MB, not its 1.6 GiB.
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    dem_path : path-like or None
+    upsample : int
+        Output pixels per DEM cell for a coarse DEM (a smooth relief).
+
+    Returns
+    -------
+    folium.Map
+    """
     if spec.basemap != "hillshade" or dem_path is None:
         return m
     with rasterio.open(dem_path) as src:
@@ -380,10 +479,24 @@ def _escape_foreign_layers(m) -> int:
 
 def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = "", banner: str = "",
            collapse_below: int = 700):
-    """Add the layer switcher, side panel (legend, notes, headline), labels and tools; return the map.
+    """Add the layer switcher, side panel (legend, notes, headline), labels and tools.
 
     Texts become HTML through :func:`~._controls.safe_html`; layers added to ``m`` without
     :func:`add_vector` get their names and tooltip / popup values escaped here.
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    note_lines : list of str, optional
+    headline, banner : str
+        HTML: the pages' formatting tags are kept, everything else is text.
+    collapse_below : int
+        Window width (px) below which the panel starts collapsed.
+
+    Returns
+    -------
+    folium.Map
     """
     _escape_foreign_layers(m)
     labels = folium.FeatureGroup(name="标注 Labels", show=True)
@@ -400,7 +513,27 @@ def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = 
 
 
 def save_map(m: folium.Map, path, *, offline: bool = True):
-    """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones."""
+    """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones.
+
+    A page whose markup would still carry an event handler or a ``javascript:`` link is refused
+    (:func:`~._offline.markup_problems`): data text reached it unescaped, a bug.
+
+    Parameters
+    ----------
+    m : folium.Map or branca Figure
+    path : path-like
+    offline : bool
+
+    Returns
+    -------
+    path-like
+        ``path``.
+
+    Raises
+    ------
+    TwinstarError
+        An external reference left in an offline page, or unsafe markup.
+    """
     from ..errors import TwinstarError
 
     page = m.get_root().render()

@@ -37,7 +37,24 @@ log = logging.getLogger(__name__)
 
 
 def supply_ratios(supply: pd.Series, demand: pd.Series, minutes: pd.DataFrame, d0: float) -> pd.Series:
-    """Step 1: R_j per facility.  ``minutes``: index demand ids, columns facility ids."""
+    """Step 1: R_j per facility.
+
+    Parameters
+    ----------
+    supply : Series
+        Capacity per facility id (NaN = unknown).
+    demand : Series
+        Population per demand id (NaN = unknown).
+    minutes : DataFrame
+        Index demand ids, columns facility ids.
+    d0 : float
+        Catchment, minutes.
+
+    Returns
+    -------
+    Series
+        ``ratio`` per facility (NaN where unknown or without demand).
+    """
     within = minutes.loc[demand.index, supply.index] <= d0
     pop = within.mul(demand, axis=0)
     # a location in the catchment with unknown population makes the sum unknown
@@ -48,7 +65,22 @@ def supply_ratios(supply: pd.Series, demand: pd.Series, minutes: pd.DataFrame, d
 
 
 def accessibility_index(ratios: pd.Series, minutes: pd.DataFrame, d0: float) -> pd.Series:
-    """Step 2: A_i = sum of R_j over facilities within ``d0`` of i (NaN if any of them has an unknown R_j)."""
+    """Step 2: A_i = sum of R_j over facilities within ``d0`` of i (NaN if any of them has an unknown R_j).
+
+    Parameters
+    ----------
+    ratios : Series
+        R_j per facility.
+    minutes : DataFrame
+        Index locations, columns facility ids.
+    d0 : float
+        Catchment, minutes.
+
+    Returns
+    -------
+    Series
+        ``access_index`` per location.
+    """
     within = minutes.loc[:, ratios.index] <= d0
     contrib = within.mul(ratios, axis=1).where(within)
     unknown = (within & ratios.isna().to_numpy()[None, :]).any(axis=1)
@@ -84,7 +116,16 @@ def two_step_fca(supply: pd.Series, demand: pd.Series, minutes: pd.DataFrame, d0
 
 
 def facility_ids(facilities) -> pd.Series:
-    """The facilities' ids: the ``facility_id`` column as text, else ``F1``, ``F2``, ... in file order."""
+    """The facilities' ids: the ``facility_id`` column as text, else ``F1``, ``F2``, ... in file order.
+
+    Parameters
+    ----------
+    facilities : DataFrame
+
+    Returns
+    -------
+    Series
+    """
     if "facility_id" in facilities.columns:
         return facilities["facility_id"].astype("string").reset_index(drop=True)
     return pd.Series([f"F{i + 1}" for i in range(len(facilities))], dtype="string")
@@ -167,6 +208,18 @@ def check_facilities(facilities: gpd.GeoDataFrame, *, capacity: str, layers: dic
 def facility_access(layers: dict, facilities: gpd.GeoDataFrame, *, capacity: str, dem_path=None, settings=DEFAULT,
                     planning=None) -> dict:
     """2SFCA of a planner's facility layer for every county (demand = census population at the seat) and park.
+
+    Parameters
+    ----------
+    layers : dict
+        The run's layers (boundaries, places, corridors, parks).
+    facilities : GeoDataFrame
+        Points with a ``capacity`` column; checked first (:func:`check_facilities`).
+    capacity : str
+    dem_path : path-like, optional
+    settings : Settings
+    planning : PlanningSettings, optional
+        ``catchment_min``.
 
     Returns
     -------

@@ -77,12 +77,26 @@ KEPT_FILES = ("*.qgs", "*.qgz", "*.qgd", "*.qml", "*.qmd")
 
 
 def utc_now() -> str:
-    """The current time, ISO 8601 UTC to the second."""
+    """The current time, ISO 8601 UTC to the second.
+
+    Returns
+    -------
+    str
+    """
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def sha256_file(path) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    """SHA-256 hex digest of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    str
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -91,7 +105,16 @@ def sha256_file(path) -> str:
 
 
 def file_record(path) -> dict:
-    """``{"bytes": size, "sha256": digest}`` of a file."""
+    """``{"bytes": size, "sha256": digest}`` of a file.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    dict
+    """
     return {"bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
 
 
@@ -405,7 +428,16 @@ def _probe_parent(out: Path, given) -> None:
 # --------------------------------------------------------------------------
 
 def lock_path(out_dir) -> Path:
-    """The lock file of a run folder: ``OUT.lock`` beside it."""
+    """The lock file of a run folder: ``OUT.lock`` beside it.
+
+    Parameters
+    ----------
+    out_dir : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
     out = Path(out_dir).absolute()
     return out.parent / f"{out.name}.lock"
 
@@ -443,6 +475,11 @@ def run_lock(out_dir):
     Parameters
     ----------
     out_dir : path-like
+
+    Yields
+    ------
+    pathlib.Path
+        The lock file (removed again when the block ends).
 
     Raises
     ------
@@ -537,6 +574,10 @@ def clean_leftovers(out_dir) -> list[Path]:
     itself is missing and a complete old run is found (a run killed between the
     two renames of the swap), it is put back instead of removed.
 
+    Parameters
+    ----------
+    out_dir : path-like
+
     Returns
     -------
     list of pathlib.Path
@@ -561,7 +602,16 @@ def clean_leftovers(out_dir) -> list[Path]:
 
 
 def staging_dir(out_dir) -> Path:
-    """A new, empty staging folder beside ``out_dir`` (same file system, so the swap is a rename)."""
+    """A new, empty staging folder beside ``out_dir`` (same file system, so the swap is a rename).
+
+    Parameters
+    ----------
+    out_dir : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
     out = Path(out_dir).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f"{out.name}.staging-{os.getpid()}-{time.time_ns()}"
@@ -593,6 +643,18 @@ def swap_into_place(stage, out_dir) -> Path:
     The planner's QGIS files in the old run (:data:`KEPT_FILES`) are copied into ``stage``
     first.  Refuses (and leaves everything as it was) when ``out_dir`` is no longer a folder a
     run may replace, or when the new run's manifest records an input inside ``out_dir``.
+
+    Parameters
+    ----------
+    stage : path-like
+        The complete new run.
+    out_dir : path-like
+        Where it goes.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``, absolute.
     """
     out = Path(out_dir).absolute()
     _check_stage_inputs(Path(stage), out)
@@ -638,6 +700,11 @@ def staged(out_dir, *, inputs=()):
         The run folder.
     inputs : iterable of path-like
         Every file the run reads; none may lie inside ``out_dir``.
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder to write the run into.
     """
     with run_lock(out_dir):
         out = check_output_dir(out_dir, inputs=inputs, check_lock=False)
@@ -740,8 +807,8 @@ def staged_outputs(out_dir, *, inputs=(), name: str = "files"):
     ``out_dir/.twinstar-staging-<pid>-<time>/<name>`` (``name = "planning"`` lets the planning
     writers write there directly), checked against ``inputs`` (:func:`check_write_targets`)
     and only then moved into ``out_dir`` itself, replacing earlier files of the same names.  On
-    any failure nothing is moved and the private folder is removed (and ``out_dir`` too if this
-    command created it and it is empty).
+    any failure nothing is moved and the private folder is removed, and so are the folders this
+    command created if they stayed empty.
 
     Parameters
     ----------
@@ -754,7 +821,7 @@ def staged_outputs(out_dir, *, inputs=(), name: str = "files"):
     Yields
     ------
     pathlib.Path
-        Where to write; after the block, ``moved`` maps each file written there to its place in ``out_dir``.
+        Where to write; :func:`moved_path` says where each file lies afterwards.
     """
     out = check_command_out(out_dir)
     made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this command creates
@@ -787,7 +854,21 @@ def staged_outputs(out_dir, *, inputs=(), name: str = "files"):
 
 
 def moved_path(path, stage, out_dir) -> Path:
-    """Where a file written under ``stage`` (by :func:`staged_outputs`) lies in ``out_dir`` afterwards."""
+    """Where a file written under ``stage`` (by :func:`staged_outputs`) lies in ``out_dir`` afterwards.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written under ``stage``.
+    stage : path-like
+        The folder :func:`staged_outputs` yielded.
+    out_dir : path-like
+        The command's ``--out``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(out_dir).absolute() / Path(path).relative_to(stage)
 
 
@@ -796,13 +877,34 @@ def moved_path(path, stage, out_dir) -> Path:
 # --------------------------------------------------------------------------
 
 def outputs_of(run_dir) -> dict:
-    """Every file under ``run_dir`` except the manifest: relative POSIX path -> :func:`file_record`."""
+    """Every file under ``run_dir`` except the manifest: relative POSIX path -> :func:`file_record`.
+
+    Parameters
+    ----------
+    run_dir : path-like
+
+    Returns
+    -------
+    dict
+    """
     root = Path(run_dir)
     return {rel: file_record(root / rel) for rel in _files(root)}
 
 
 def write_manifest(run_dir, manifest: dict) -> Path:
-    """Write ``run.json`` (with ``outputs`` filled from the folder), atomically. Returns its path."""
+    """Write ``run.json`` (with ``outputs`` filled from the folder), atomically.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    manifest : dict
+        Everything but ``outputs``.
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest.
+    """
     root = Path(run_dir)
     return _dump(root, {**manifest, "outputs": outputs_of(root)})
 
@@ -820,7 +922,14 @@ def _dump(root: Path, manifest: dict) -> Path:
 
 
 def update_record(run_dir, rel: str) -> None:
-    """Record the current size and SHA-256 of one re-rendered output (e.g. ``brief.html``) in the manifest."""
+    """Record the current size and SHA-256 of one re-rendered output (e.g. ``brief.html``) in the manifest.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    rel : str
+        The output, relative to ``run_dir``.
+    """
     record_outputs(run_dir, [Path(run_dir) / rel])
 
 
@@ -828,7 +937,16 @@ def record_outputs(run_dir, paths) -> int:
     """Record re-rendered files (``twinstar map`` / ``figures`` into a run folder) in its manifest.
 
     Files outside ``run_dir`` are left out (a gallery written elsewhere is not part of the run).
-    Returns how many were recorded.
+
+    Parameters
+    ----------
+    run_dir : path-like
+    paths : iterable of path-like
+
+    Returns
+    -------
+    int
+        How many were recorded.
     """
     root = Path(run_dir).resolve()
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
