@@ -130,8 +130,10 @@ def _with_origins(layers, origins, origin_points):
                                 "kind": "origin"}, geometry=[Point(p) for p in origin_points], crs=4326)
         layers = {**layers, "places": pd.concat([layers["places"], add], ignore_index=True)}
         extra_ids = list(add["place_id"])
-    known = set(layers["places"]["place_id"].astype(str)) | set(layers.get("parks", pd.DataFrame(columns=["park_id"]))["park_id"].astype(str)) \
-        | set(layers.get("nodes", pd.DataFrame(columns=["node_id"]))["node_id"].astype(str))
+    known = set(layers["places"]["place_id"].astype(str))
+    for kind, col in (("parks", "park_id"), ("nodes", "node_id")):
+        if kind in layers and col in layers[kind].columns:
+            known |= set(layers[kind][col].astype(str))
     bad = [o for o in origins if o not in known]
     if bad:
         raise click.BadParameter(f"unknown origin id(s) {', '.join(bad)}; use a place_id, park_id or station node_id",

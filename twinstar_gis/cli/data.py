@@ -11,7 +11,8 @@ from ..data.io import read_project, write_gpkg
 from ..run.folder import check_command_out, check_write_targets
 from ..settings import DEFAULT
 from ..data.validate import validate_dataset
-from .options import DATA_DIR, _default_dataset, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option, progress, project_opt, source_options
+from .options import (DATA_DIR, _default_dataset, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option, progress,
+                      project_opt, source_options)
 
 
 @click.group()

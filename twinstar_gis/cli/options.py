@@ -31,7 +31,9 @@ project_opt = click.option(
 
 
 def source_options(f):
-    """Options describing how to read a single vector file (``--kind``, ``--layer``, ``--encoding``, ``--crs``, ``--coord-system``).
+    """Options describing how to read a single vector file.
+
+    ``--kind``, ``--layer``, ``--encoding``, ``--crs``, ``--coord-system``.
 
     Parameters
     ----------

@@ -181,12 +181,13 @@ def check_facilities(facilities: gpd.GeoDataFrame, *, capacity: str, layers: dic
     if len(facilities) == 0:
         raise ValidationError([f"{label}: no facilities (the file has a header but no rows)."])
     if capacity not in facilities.columns:
-        raise ValidationError([f"{label}: no capacity column {capacity!r}; its columns are "
-                               f"{', '.join(map(str, (c for c in facilities.columns if c != 'geometry')))}. Give it with --capacity."])
+        cols = ", ".join(map(str, (c for c in facilities.columns if c != "geometry")))
+        raise ValidationError([f"{label}: no capacity column {capacity!r}; its columns are {cols}. Give it with --capacity."])
     ids = facility_ids(facilities)
     probs = []
     if ids.isna().any():
-        probs.append(f"{label}: {int(ids.isna().sum())} facilities have no facility_id (rows {_list(np.flatnonzero(ids.isna()) + 1)})")
+        rows = _list(np.flatnonzero(ids.isna()) + 1)
+        probs.append(f"{label}: {int(ids.isna().sum())} facilities have no facility_id (rows {rows})")
     dup = ids[ids.duplicated(keep=False) & ids.notna()]
     if len(dup):
         probs.append(f"{label}: duplicate facility_id {_list(sorted(set(dup)))}; every facility needs its own id")

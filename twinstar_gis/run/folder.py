@@ -753,7 +753,8 @@ def check_command_out(out_dir) -> Path:
     """
     out = Path(out_dir).absolute()
     if str(out_dir).strip() == "" or out.parent == out:
-        raise DataSourceError(f"--out {out_dir!s}: refused: {'an empty --out names no folder' if str(out_dir).strip() == '' else 'the root of the file system'}; give a folder.")
+        why = "an empty --out names no folder" if str(out_dir).strip() == "" else "the root of the file system"
+        raise DataSourceError(f"--out {out_dir!s}: refused: {why}; give a folder.")
     if out.exists() and not out.is_dir():
         raise DataSourceError(f"--out {out_dir}: exists and is not a folder; choose another --out.")
     run = _recorded_run_around(out)
