@@ -402,3 +402,18 @@ def test_write_error_names_gdal_and_sqlite_wordings():
     assert "disk is full" in str(write_error("x.gpkg", full))
     assert "read-only" in str(write_error("x.tif", rasterio.errors.RasterioIOError("x.tif: Read-only file system")))
     assert write_error("x", DataSourceError("a message of ours")) is None and write_error("x", KeyError("bug")) is None
+
+
+def test_a_run_that_reads_from_the_run_it_would_replace_is_not_kept(a_run, tmp_path):
+    # The earlier run is sound, so --out may replace it; but the project reads its parks from that run's
+    # own data/twinstar.gpkg: replacing the folder would delete an input.  The run is refused at the latest
+    # at the swap (from the inputs its manifest recorded), the earlier run stays whole.
+    d = tmp_path / "R"
+    shutil.copytree(a_run, d)
+    (tmp_path / "p.toml").write_text(f'base = "embedded"\n[layers.parks]\npath = "{(d / "data" / "twinstar.gpkg").as_posix()}"\n'
+                                     'layer = "parks"\n', encoding="utf-8")
+    before = _tree(d)
+    r = _cli("-q", "run", "--project", tmp_path / "p.toml", "--out", d, *COARSE)
+    assert r.exit_code == 2 and "input" in r.output and "Traceback" not in r.output, r.output
+    assert _tree(d) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R", "p.toml"]
