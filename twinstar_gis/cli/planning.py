@@ -43,12 +43,19 @@ def planning_options(f):
 
 
 def _control_line(kind, file, layers, settings):
-    """A control-line file checked like a project layer of its kind (not empty, sound polygons, in the region)."""
-    from ..data.validate import study_area_geometry, validate_dataset
+    """A control-line file: not empty, sound polygons, in the study area (no attribute is required of it)."""
+    from ..data.validate import ValidationReport, check_layer_region, study_area_geometry, validate_geometry
 
     gdf = read_layer(file)
     gdf.attrs["source_file"] = str(file)
-    _, rep = validate_dataset({kind: gdf}, settings=settings, study_area=study_area_geometry(layers))
+    gdf, rep = validate_geometry(gdf, label=str(file))
+    types = set(gdf.geometry.geom_type.dropna()) - {"Polygon", "MultiPolygon"}
+    if types:
+        rep.add(f"{kind}: geometry type", [f"{file}: wrong geometry type {', '.join(sorted(types))}; a control line "
+                                           "(生态保护红线, 永久基本农田, 城镇开发边界) is polygons"])
+    if rep.ok:
+        rep = ValidationReport()
+        check_layer_region(gdf, kind, rep, settings=settings, study_area=study_area_geometry(layers))
     rep.raise_if_failed()
     return gdf
 
