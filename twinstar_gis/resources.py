@@ -25,11 +25,17 @@ import os
 
 from .errors import ResourceError
 
-__all__ = ["physical_memory_bytes", "memory_budget_bytes", "check_memory", "AUTO_SHARE"]
+__all__ = ["physical_memory_bytes", "memory_budget_bytes", "check_memory", "check_grid", "AUTO_SHARE",
+           "BYTES_PER_GRID_CELL"]
 
 #: Share of physical memory a run may plan to use when ``memory_budget_gib`` is 0.
 AUTO_SHARE = 0.6
 _GIB = 2**30
+#: Memory of a travel-time run per cell of its grid.  Measured: ``twinstar access`` on the embedded
+#: region peaks at about 520 bytes per cell above its baseline (150 MiB for 291,114 cells at 1000 m,
+#: 563 MiB for 1,163,484 cells at 500 m; peak RSS, 2 cores, 2025); doubled, because ``twinstar run``
+#: keeps the base and the scenario model at once.  At 100 m (29 M cells) that is 27.7 GiB.
+BYTES_PER_GRID_CELL = 1024
 
 
 def physical_memory_bytes() -> int:
@@ -88,3 +94,36 @@ def check_memory(nbytes: float, what: str, fix: str, *, settings=None, budget_by
         raise ResourceError(f"{what} needs about {nbytes / _GIB:.1f} GiB, more than the memory budget of "
                             f"{budget / _GIB:.1f} GiB; change {fix}, or raise the budget with "
                             f"--set memory_budget_gib=N (this machine has {physical_memory_bytes() / _GIB:.0f} GiB)")
+
+
+def check_grid(n_cells: int, resolution_m: float, *, settings=None, budget_bytes: int | None = None) -> None:
+    """Refuse a travel-time grid too large for the memory budget, before any model is built.
+
+    Parameters
+    ----------
+    n_cells : int
+        Cells of the grid over the study area (``Grid.width * Grid.height``).
+    resolution_m : float
+        Its cell size, for the message.
+    settings : Settings, optional
+        Where the budget comes from.
+    budget_bytes : int, optional
+        An explicit budget (tests).
+
+    Raises
+    ------
+    ResourceError
+        ``n_cells * BYTES_PER_GRID_CELL`` exceeds the budget.
+
+    Examples
+    --------
+    >>> check_grid(291_114, 1000)  # the embedded region at 1 km
+    >>> try:
+    ...     check_grid(29_040_003, 100, budget_bytes=8 * 2**30)
+    ... except ResourceError as e:
+    ...     print(str(e).split(";")[0])
+    the 100 m travel-time grid (29.0 M cells) needs about 27.7 GiB, more than the memory budget of 8.0 GiB
+    """
+    check_memory(float(n_cells) * BYTES_PER_GRID_CELL, f"the {resolution_m:g} m travel-time grid ({n_cells / 1e6:.1f} M cells)",
+                 "--resolution (access.resolution_m; 250 m covers the whole region)", settings=settings,
+                 budget_bytes=budget_bytes)

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from .errors import PlanningError, SettingsError
@@ -42,6 +43,102 @@ ROAD_CLASSES = ("expressway", "national_highway", "provincial_highway", "county_
 #: Every corridor class the tool knows.  A file with another class name is bad input unless a
 #: project file maps the name onto one of these (``class_map``).
 CORRIDOR_CLASSES = RAIL_CLASSES + ROAD_CLASSES
+#: What ``access.scenario`` may be.
+SCENARIOS = ("planned", "none", "file")
+
+
+# --------------------------------------------------------------------------
+# Value checks: every section refuses, when it is made, a value that would change a number wrongly
+# --------------------------------------------------------------------------
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _finite_problems(obj, section: str) -> list[str]:
+    """Every number of a section (and every number in its lists) must be finite: NaN and infinity change every result."""
+    out = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        values = v if isinstance(v, tuple) else (v,)
+        flat = [x for item in values for x in (item if isinstance(item, tuple) else (item,))]
+        if any(_is_number(x) and not math.isfinite(x) for x in flat):
+            out.append(f"{section}.{f.name} must be finite, not {v!r}")
+    return out
+
+
+def _positive(obj, section: str, names, unit: str) -> list[str]:
+    return [f"{section}.{n} must be a positive, finite number ({unit}), not {getattr(obj, n)!r}" for n in names
+            if not (_is_number(getattr(obj, n)) and math.isfinite(getattr(obj, n)) and getattr(obj, n) > 0)]
+
+
+def _ascending_problems(values, name: str, unit: str) -> list[str]:
+    """A list of thresholds: not empty, numbers only, positive, strictly increasing (``[30, 60, 90]``)."""
+    v = tuple(values) if isinstance(values, (list, tuple)) else values
+    if not isinstance(v, tuple) or not v:
+        return [f"{name} must be a non-empty list of {unit}, e.g. [30, 60], not {values!r}"]
+    if not all(_is_number(x) and math.isfinite(x) for x in v):
+        return [f"{name} must hold numbers ({unit}) only, not {list(v)!r}"]
+    if v[0] <= 0 or any(not a < b for a, b in zip(v, v[1:])):
+        return [f"{name} must be positive and strictly increasing, e.g. [30, 60, 90], not {list(v)!r}"]
+    return []
+
+
+def _speed_problems(s) -> list[str]:
+    out = _finite_problems(s, "speeds")
+    out += _positive(s, "speeds", CORRIDOR_CLASSES + ("off_network", "off_road"), "km/h; 0 would make travel impossible")
+    out += _positive(s, "speeds", ("max_link_km",), "km")
+    pairs = s.transfer_min
+    ok = isinstance(pairs, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)
+    if not ok or sorted(p[0] for p in pairs) != sorted(RAIL_CLASSES) \
+            or not all(_is_number(p[1]) and math.isfinite(p[1]) and p[1] >= 0 for p in pairs):
+        out.append(f"speeds.transfer_min must give minutes >= 0 for each of {', '.join(RAIL_CLASSES)} once, "
+                   f"e.g. {{ high_speed_rail = 20, railway = 20 }}, not {pairs!r}")
+    return out
+
+
+def _network_problems(n) -> list[str]:
+    out = _finite_problems(n, "network") + _positive(n, "network", ("station_max_m",), "m")
+    if _is_number(n.maxspeed_factor) and not 0 < n.maxspeed_factor <= 2:
+        out.append(f"network.maxspeed_factor must lie in (0, 2] (share of the posted maxspeed), not {n.maxspeed_factor!r}")
+    if n.link_snap != "segment":
+        out.append(f"network.link_snap must be \"segment\", not {n.link_snap!r}")
+    return out
+
+
+def _access_problems(a) -> list[str]:
+    out = _finite_problems(a, "access") + _positive(a, "access", ("resolution_m",), "m")
+    out += _ascending_problems(a.minutes, "access.minutes", "minutes")
+    out += _ascending_problems(a.circles, "access.circles", "minutes")
+    if a.scenario not in SCENARIOS:
+        out.append(f"access.scenario must be {', '.join(SCENARIOS)}, not {a.scenario!r}")
+    return out
+
+
+def _osm_problems(o) -> list[str]:
+    pairs = o.highway_classes
+    if not isinstance(pairs, tuple) or not pairs or not all(
+            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and p[1] in CORRIDOR_CLASSES for p in pairs):
+        return [f"osm.highway_classes must be [highway tag, corridor class] pairs with a class among "
+                f"{', '.join(CORRIDOR_CLASSES)}, not {pairs!r}"]
+    return []
+
+
+def _top_problems(s) -> list[str]:
+    out = []
+    for f in dataclasses.fields(s):
+        v = getattr(s, f.name)
+        if _is_number(v) and not math.isfinite(v):
+            out.append(f"{f.name} must be finite, not {v!r}")
+    if _is_number(s.min_share_in_county) and not 0 <= s.min_share_in_county <= 1:
+        out.append(f"min_share_in_county is a share between 0 and 1, not {s.min_share_in_county!r}")
+    out += _positive(s, "settings", ("region_margin_km", "max_speed_rail_kmh", "max_speed_road_kmh"), "km or km/h")
+    return out
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise SettingsError("; ".join(problems))
 
 
 
@@ -73,6 +170,9 @@ class Speeds:
         Longest straight link from a place, park or station to the network.
     """
 
+    def __post_init__(self):
+        _refuse(_speed_problems(self))
+
     high_speed_rail: float = 200.0
     railway: float = 70.0
     expressway: float = 100.0
@@ -87,17 +187,44 @@ class Speeds:
     max_link_km: float = 60.0
 
     def for_class(self, cls: str) -> float:
-        """Speed of a corridor class; an unknown class is an error, never a silent default."""
+        """Speed of a corridor class; an unknown class is an error, never a silent default.
+
+        Parameters
+        ----------
+        cls : str
+            One of :data:`CORRIDOR_CLASSES`.
+
+        Returns
+        -------
+        float
+            km/h.
+        """
         if cls not in CORRIDOR_CLASSES:
             raise SettingsError(f"unknown corridor class {cls!r}; known classes: {', '.join(CORRIDOR_CLASSES)}")
         return float(getattr(self, cls))
 
     def transfer(self, cls: str) -> float:
-        """Board + alight minutes at a station of rail class ``cls``."""
+        """Board + alight minutes at a station of rail class ``cls``.
+
+        Parameters
+        ----------
+        cls : str
+            ``high_speed_rail`` or ``railway``.
+
+        Returns
+        -------
+        float
+        """
         return float(dict(self.transfer_min)[cls])
 
     def as_table(self):
-        """The assumptions as rows (name, value, unit) for metadata and reports."""
+        """The assumptions as rows for metadata and reports.
+
+        Returns
+        -------
+        list of tuple
+            (name, value, unit).
+        """
         rows = [(k, getattr(self, k), "km/h") for k in CORRIDOR_CLASSES + ("off_network", "off_road")]
         rows += [(f"transfer_{k}", v, "min (board + alight)") for k, v in self.transfer_min]
         rows.append(("max_link_km", self.max_link_km, "km"))
@@ -131,6 +258,9 @@ class NetworkSettings:
         this distance, m (a planned road drawn to a town meets that town's roads).
         Surveyed lines (OpenStreetMap) keep their dead ends.  0 = off.
     """
+
+    def __post_init__(self):
+        _refuse(_network_problems(self))
 
     node_crossings: bool = False
     snap_m: float = 0.0
@@ -175,6 +305,9 @@ class AccessSettings:
         Factors on ``local_road_kmh`` of the low / central / high sensitivity run.
     """
 
+    def __post_init__(self):
+        _refuse(_access_problems(self))
+
     resolution_m: float = 1000.0
     minutes: tuple = (30.0, 60.0, 90.0, 120.0)
     circles: tuple = (60.0, 120.0)
@@ -193,12 +326,22 @@ class AccessSettings:
 class OverlapSettings:
     """Buffers around ecological zones (metres) and the "near" distance of the conflict report."""
 
+    def __post_init__(self):
+        _refuse(_finite_problems(self, "overlap"))
+
     buffer_nature_reserve_m: float = 1000.0
     buffer_river_m: float = 500.0
     buffer_sandy_land_m: float = 0.0
     near_km: float = 5.0
 
     def zone_buffers(self) -> dict:
+        """Buffer (m) by zone kind.
+
+        Returns
+        -------
+        dict
+            ``nature_reserve``, ``river``, ``sandy_land`` -> metres.
+        """
         return {"nature_reserve": self.buffer_nature_reserve_m, "river": self.buffer_river_m,
                 "sandy_land": self.buffer_sandy_land_m}
 
@@ -218,6 +361,9 @@ class OsmSettings:
     ``trunk`` and ``primary`` become ``national_highway`` when their ``ref``
     starts with G and ``provincial_highway`` when it starts with S.
     """
+
+    def __post_init__(self):
+        _refuse(_osm_problems(self))
 
     highway_classes: tuple = _HIGHWAY_CLASSES
 
@@ -289,7 +435,7 @@ class PlanningSettings:
     sensitivity_step: float = 0.25
 
     def __post_init__(self):
-        problems = []
+        problems = _finite_problems(self, "planning")
         for name in ("slope_breaks_deg", "time_breaks_min"):
             b = tuple(getattr(self, name))
             if len(b) != 4 or any(not b[i] < b[i + 1] for i in range(3)):
@@ -307,16 +453,32 @@ class PlanningSettings:
         self.site_weights()
 
     def suitability_weights(self) -> dict:
-        """Factor weights, normalised to sum 1."""
+        """Factor weights, normalised to sum 1.
+
+        Returns
+        -------
+        dict
+        """
         return _normalised({"slope": self.w_slope, "core_time": self.w_core_time, "corridor_time": self.w_corridor_time})
 
     def site_weights(self) -> dict:
-        """Site component weights, normalised to sum 1."""
+        """Site component weights, normalised to sum 1.
+
+        Returns
+        -------
+        dict
+        """
         return _normalised({"balance": self.w_site_balance, "hsr": self.w_site_hsr, "expressway": self.w_site_expressway,
                             "suitability": self.w_site_suitability, "park_distance": self.w_site_park_distance})
 
     def as_table(self):
-        """(setting, value) rows for the assumptions table."""
+        """The settings as rows for the assumptions table.
+
+        Returns
+        -------
+        list of tuple
+            (setting, value as text).
+        """
         return [(k, str(v)) for k, v in self.__dict__.items()]
 
 
@@ -331,7 +493,16 @@ DEFAULT_PLANNING = PlanningSettings()
 
 
 def planning_settings(settings) -> PlanningSettings:
-    """The planning section of ``settings`` (``Settings.planning`` once attached), else the default."""
+    """The planning section of ``settings`` (``Settings.planning`` once attached), else the default.
+
+    Parameters
+    ----------
+    settings : Settings or None
+
+    Returns
+    -------
+    PlanningSettings
+    """
     return getattr(settings, "planning", None) or DEFAULT_PLANNING
 
 
@@ -365,6 +536,9 @@ class Settings:
         The sections described in the module docstring.
     """
 
+    def __post_init__(self):
+        _refuse(_top_problems(self))
+
     area_tolerance_surveyed: float = 0.02
     area_tolerance_indicative: float = 0.10
     tiling_tolerance_km2: float = 0.01
@@ -384,15 +558,32 @@ class Settings:
     planning: PlanningSettings = field(default_factory=PlanningSettings)
 
     def to_dict(self) -> dict:
-        """Plain nested dict (JSON-ready) of every setting."""
+        """Plain nested dict (JSON-ready) of every setting.
+
+        Returns
+        -------
+        dict
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_mapping(cls, mapping: dict | None, *, base: Settings | None = None, source: str = "settings") -> Settings:
         """Settings from a nested mapping (a project file's ``[settings]`` table).
 
-        Unknown names and values of the wrong type raise :class:`SettingsError`
-        naming ``source`` and the key.
+        Unknown names and values of the wrong type, out of range or not finite raise
+        :class:`SettingsError` naming ``source`` and the key.
+
+        Parameters
+        ----------
+        mapping : dict or None
+        base : Settings, optional
+            What the mapping changes (default: the defaults).
+        source : str
+            Where the mapping came from, for messages.
+
+        Returns
+        -------
+        Settings
         """
         base = base or cls()
         flat = {}
@@ -408,36 +599,96 @@ class Settings:
         return base.override(_source=source, **flat)
 
     def override(self, _source: str = "settings", **dotted) -> Settings:
-        """A copy with dotted names replaced, e.g. ``override(**{"speeds.railway": 80})``."""
+        """A copy with dotted names replaced, e.g. ``override(**{"speeds.railway": 80})``.
+
+        Every value is checked by type (numbers finite, lists of numbers or pairs as the default
+        holds) and by its section's rules (speeds > 0, minutes increasing, ...).
+
+        Parameters
+        ----------
+        _source : str
+            Where the values came from (``--set``, ``[settings]``), named in messages.
+        **dotted
+            ``section.field`` -> value.
+
+        Returns
+        -------
+        Settings
+
+        Raises
+        ------
+        SettingsError
+            An unknown name or an impossible value.
+        """
         out = self
         for name, value in dotted.items():
-            out = _set(out, name.split("."), value, name, _source)
+            try:
+                out = _set(out, str(name).split("."), value, name, _source)
+            except (SettingsError, PlanningError) as exc:  # a section's own check: say where the value came from
+                if str(exc).startswith(f"{_source}:"):
+                    raise
+                raise type(exc)(f"{_source}: {name} = {value!r}: {exc}") from None
         return out
 
 
 def _coerce(current, value, name, source):
+    """``value`` as the type of the ``current`` value, or :class:`SettingsError` naming ``source`` and ``name``."""
     if isinstance(current, bool):
         if not isinstance(value, bool):
             raise SettingsError(f"{source}: {name} must be true or false, not {value!r}")
         return value
-    if isinstance(current, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(current, (float, int)):
+        if not _is_number(value):
             raise SettingsError(f"{source}: {name} must be a number, not {value!r}")
-        value = float(value)
-        if value != value or value < 0:
+        if not math.isfinite(value):
+            raise SettingsError(f"{source}: {name} must be a finite number, not {value!r}")
+        if value < 0:
             raise SettingsError(f"{source}: {name} must be a non-negative number, not {value!r}")
-        return value
+        if isinstance(current, int):
+            if value != int(value):
+                raise SettingsError(f"{source}: {name} must be a whole number, not {value!r}")
+            return int(value)
+        return float(value)
     if isinstance(current, str):
         if not isinstance(value, str):
             raise SettingsError(f"{source}: {name} must be text, not {value!r}")
         return value
     if isinstance(current, tuple):
-        if isinstance(value, dict):
-            value = tuple(value.items())
-        if not isinstance(value, (list, tuple)):
-            raise SettingsError(f"{source}: {name} must be a list, not {value!r}")
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        return _coerce_list(current, value, name, source)
     raise SettingsError(f"{source}: {name} cannot be set")
+
+
+def _coerce_list(current: tuple, value, name, source) -> tuple:
+    """A list setting: numbers where the default holds numbers, ``[name, value]`` pairs where it holds pairs."""
+    if isinstance(value, dict):
+        value = tuple(value.items())
+    if not isinstance(value, (list, tuple)):
+        raise SettingsError(f"{source}: {name} must be a list, e.g. {_example(current)}, not {value!r}")
+    items = [tuple(v) if isinstance(v, list) else v for v in value]
+    if current and all(_is_number(c) for c in current):
+        bad = [v for v in items if not _is_number(v) or not math.isfinite(v)]
+        if bad:
+            raise SettingsError(f"{source}: {name} must be a list of numbers, e.g. {_example(current)}; "
+                                f"{bad[0]!r} is not a finite number")
+        return tuple(float(v) for v in items)
+    if current and all(isinstance(c, tuple) for c in current):
+        shape = current[0]
+        out = []
+        for v in items:
+            ok = isinstance(v, tuple) and len(v) == len(shape) and all(
+                isinstance(x, str) if isinstance(c, str) else _is_number(x) and math.isfinite(x) for c, x in zip(shape, v))
+            if not ok:
+                raise SettingsError(f"{source}: {name} must be a list of pairs like {_example(current)}; {v!r} is not one")
+            out.append(tuple(float(x) if _is_number(c) else x for c, x in zip(shape, v)))
+        return tuple(out)
+    return tuple(items)
+
+
+def _example(current: tuple) -> str:
+    """The first two entries of a default list as TOML, e.g. ``[30.0, 60.0]`` or ``[["a", 20.0], ["b", 20.0]]``."""
+    def one(v):
+        return "[" + ", ".join(one(x) for x in v) + "]" if isinstance(v, tuple) else (f'"{v}"' if isinstance(v, str) else repr(v))
+    return "[" + ", ".join(one(v) for v in current[:2]) + "]"
 
 
 def _set(obj, parts, value, name, source):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,12 +9,17 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from ..data.io import read_layer
-from ..run.folder import check_output_dir
+from ..run.folder import check_command_out, moved_path, staged_outputs
 from ..data.validate import validate_dataset
-from .options import gpkg_arg, open_inputs, project_opt, set_opt
+from .options import (RESULTS_DIR, check_grid_size, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option,
+                      progress, project_opt, quiet, set_opt)
 
-DEFAULT_ACCESS_DIR = Path("twinstar_output") / "access"
+DEFAULT_ACCESS_DIR = RESULTS_DIR / "access"
+
+scenario_column_opt = click.option(
+    "--scenario-column", "scenario_columns", multiple=True, callback=column_pairs, metavar="OURS=THEIRS",
+    help="Map a column of the --scenario file to an attribute, e.g. --scenario-column name_zh=名称 --scenario-column "
+         "class=等级 (repeatable), like `columns` in a project file; the project's class_map applies to its classes.")
 
 
 def _minutes(ctx, param, value):
@@ -25,8 +29,8 @@ def _minutes(ctx, param, value):
         mins = sorted({float(v) for v in value.split(",") if v.strip()})
     except ValueError:
         raise click.BadParameter("give minutes as numbers separated by commas, e.g. 30,60,90,120") from None
-    if not mins or mins[0] <= 0:
-        raise click.BadParameter("minutes must be positive")
+    if not mins or mins[0] <= 0 or mins[-1] == float("inf"):
+        raise click.BadParameter("minutes must be positive, finite numbers, e.g. 30,60,90,120")
     return mins
 
 
@@ -45,11 +49,21 @@ def _points(ctx, param, values):
     return pts
 
 
-def _scenario_corridors(value, layers, settings):
-    """A scenario corridor file, checked like the dataset's corridors (classes, speeds, stations, region)."""
+def _scenario_corridors(value, layers, settings, *, columns=None, project=None):
+    """A scenario corridor file, read like a project layer (``columns`` renamed, the project's ``class_map``
+    applied) and checked like the dataset's corridors (classes, speeds, stations, region)."""
+    from ..data.io import LayerSource, load_layer_source, read_project
+
     if value in (None, "none", "planned"):
+        if columns:
+            raise click.BadParameter("--scenario-column maps the columns of a --scenario FILE", param_hint="--scenario-column")
         return None
-    gdf = read_layer(value)
+    gdf = load_layer_source(LayerSource(kind="corridors", path=Path(value), columns=dict(columns or {})))
+    class_map = read_project(project).class_map if project else {}
+    if class_map and "class" in gdf.columns:
+        attrs = dict(gdf.attrs)
+        gdf = gdf.assign(**{"class": gdf["class"].map(lambda v: class_map.get(v, v))})
+        gdf.attrs.update(attrs)
     gdf.attrs["source_file"] = str(value)
     if "status" not in gdf:
         gdf["status"] = "scenario"
@@ -72,14 +86,15 @@ def _scenario_corridors(value, layers, settings):
 @click.option("--scenario",
               help="'planned' (the dataset's planned corridors), a corridor file (GeoJSON, GPKG, ...), or 'none' "
                    "(default: access.scenario, planned).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ACCESS_DIR, show_default=True)
+@out_option(DEFAULT_ACCESS_DIR)
 @set_opt
-def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set):
+@scenario_column_opt
+def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set, scenario_columns):
     """Accessibility: OD matrix, isochrones, travel-time GeoTIFFs, county table, scenario comparison."""
     from ..pipeline.steps import resolve_settings, run_access
     from ..data.validate import check_points_in_region
 
-    check_output_dir(out_dir)
+    check_command_out(out_dir)
     ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))
     overrides = dict(settings_set)
     if resolution is not None:
@@ -87,35 +102,51 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
     if minutes is not None:
         overrides["access.minutes"] = minutes
     settings = resolve_settings(settings=settings, overrides=overrides)
+    check_grid_size(ds.layers, settings)
     if scenario is None:
         scenario = settings.access.scenario
     layers = dict(ds.layers)
     if origin_points:
         check_points_in_region(origin_points, layers=layers, settings=settings, what="--origin-point")
+    layers, all_origins = _with_origins(layers, origins, origin_points)
+    extra = _scenario_corridors(scenario, layers, settings, columns=scenario_columns, project=project)
+    inputs = command_inputs(path, project, scenario if extra is not None else None)
+    with staged_outputs(out_dir, inputs=inputs) as stage, \
+            progress(2 if scenario != "none" else 1, "Accessibility") as bar:
+        written, base, scen, comparison = run_access(ds, stage, settings, layers=layers, origins=all_origins,
+                                                     scenario="file" if extra is not None else scenario,
+                                                     extra_corridors=extra, on_step=lambda: bar.update(1))
+    _summary(base, scen, comparison, scenario)
+    for p in written:
+        click.echo(f"Wrote {moved_path(p, stage, out_dir)}")
+
+
+def _with_origins(layers, origins, origin_points):
+    """The layers with the --origin-point places added, and every origin id (unknown --origin ids refused)."""
     extra_ids = []
     if origin_points:
         add = gpd.GeoDataFrame({"place_id": [f"ORIGIN_{i + 1}" for i in range(len(origin_points))],
                                 "name_zh": [f"起点{i + 1} ({lon:.4f},{lat:.4f})" for i, (lon, lat) in enumerate(origin_points)],
                                 "kind": "origin"}, geometry=[Point(p) for p in origin_points], crs=4326)
-        layers["places"] = pd.concat([layers["places"], add], ignore_index=True)
+        layers = {**layers, "places": pd.concat([layers["places"], add], ignore_index=True)}
         extra_ids = list(add["place_id"])
-    known = set(layers["places"]["place_id"].astype(str)) | set(layers.get("parks", pd.DataFrame(columns=["park_id"]))["park_id"].astype(str)) \
-        | set(layers.get("nodes", pd.DataFrame(columns=["node_id"]))["node_id"].astype(str))
+    known = set(layers["places"]["place_id"].astype(str))
+    for kind, col in (("parks", "park_id"), ("nodes", "node_id")):
+        if kind in layers and col in layers[kind].columns:
+            known |= set(layers[kind][col].astype(str))
     bad = [o for o in origins if o not in known]
     if bad:
         raise click.BadParameter(f"unknown origin id(s) {', '.join(bad)}; use a place_id, park_id or station node_id",
                                  param_hint="--origin")
-    all_origins = list(origins) + extra_ids
-    extra = _scenario_corridors(scenario, layers, settings)
-    with click.progressbar(length=2 if scenario != "none" else 1, label="Accessibility", file=sys.stderr) as bar:
-        written, base, scen, comparison = run_access(ds, out_dir, settings, layers=layers, origins=all_origins,
-                                                     scenario="file" if extra is not None else scenario,
-                                                     extra_corridors=extra, on_step=lambda: bar.update(1))
+    return layers, list(origins) + extra_ids
+
+
+def _summary(base, scen, comparison, scenario):
     tw = base.twin_city.set_index("indicator")["value"]
     click.echo(f"Chifeng core <-> Tongliao core: {tw['core_to_core_fastest_min']:.0f} min fastest, "
                f"{tw['core_to_core_road_min']:.0f} min by road")
     unreachable = base.to_nearest[~base.to_nearest["reachable"]]
-    if len(unreachable):
+    if len(unreachable) and not quiet():
         click.secho(f"Unreachable from every core: {', '.join(map(str, unreachable['id']))}", fg="yellow", err=True)
     if scen is not None:
         counties = comparison[0]
@@ -123,5 +154,3 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
         gain = f"{top['name_zh'].iloc[0]} {top['area_share_120min_change'].iloc[0]:+.3f}" if len(top) else "none"
         click.echo(f"Scenario '{scenario}': core <-> core {scen.twin_city.iloc[0]['value']:.0f} min; "
                    f"largest county gain in 2-hour area share: {gain}")
-    for p in written:
-        click.echo(f"Wrote {p}")

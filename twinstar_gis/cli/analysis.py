@@ -8,16 +8,21 @@ import click
 
 from ..errors import DataSourceError
 from ..data.io import read_layer, write_csv, write_gpkg
+from ..run.folder import check_command_out, moved_path, staged_outputs
 from ..run.outputs import write_distances, write_indicators, write_overlap
 from ..analysis.overlay import overlay_layers
 from ..analysis.proximity import TARGET_CLASSES
 from ..data.schema import LAYERS
-from ..data.validate import validate_dataset, validate_geometry
-from .options import gpkg_arg, open_inputs, project_opt
+from ..data.validate import ValidationReport, check_layer_region, study_area_geometry, validate_dataset, validate_geometry
+from .options import RESULTS_DIR, command_inputs, gpkg_arg, open_inputs, out_option, project_opt
 
-DEFAULT_ANALYSIS_DIR = Path("twinstar_output") / "analysis"
-out_opt = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ANALYSIS_DIR,
-                       show_default=True, help="Output folder.")
+DEFAULT_ANALYSIS_DIR = RESULTS_DIR / "analysis"
+out_opt = out_option(DEFAULT_ANALYSIS_DIR)
+
+
+def _echo_written(paths, stage, out_dir):
+    for p in paths:
+        click.echo(f"Wrote {moved_path(p, stage, out_dir)}")
 
 
 def _load_valid(path, project, needed):
@@ -45,15 +50,16 @@ def _classes(ctx, param, value):
 @out_opt
 def distances(path, project, classes, max_km, measure_from, include_planned, out_dir):
     """Park-to-corridor ground distances: nearest of each class, full matrix, connector lines."""
+    check_command_out(out_dir)
     ds = _load_valid(path, project, ["parks"])
     _check_classes_present(ds, classes)
-    written, near = write_distances(ds, out_dir, classes=classes, max_km=max_km, measure_from=measure_from,
-                                    include_planned=include_planned)
+    with staged_outputs(out_dir, inputs=command_inputs(path, project)) as stage:
+        written, near = write_distances(ds, stage, classes=classes, max_km=max_km, measure_from=measure_from,
+                                        include_planned=include_planned)
     summary = near.groupby("class", sort=False)["distance_km"].agg(["count", "median", "max"]).round(1)
     click.echo(f"Nearest corridor of each class for {near['park_id'].nunique()} parks (from the {measure_from}, km):")
     click.echo(summary.to_string())
-    for p in written:
-        click.echo(f"Wrote {p}")
+    _echo_written(written, stage, out_dir)
 
 
 def _check_classes_present(ds, classes):
@@ -89,8 +95,23 @@ def _layer_or_file(ds, name):
         return ds.layers[name], name
     p = Path(name)
     if p.exists():
-        return read_layer(p), p.stem
+        gdf = read_layer(p)
+        gdf.attrs["source_file"] = str(p)
+        return gdf, p.stem
     raise DataSourceError(f"{name!r} is neither a layer of {ds.origin} ({', '.join(ds.layers)}) nor an existing file.")
+
+
+def _check_overlay_input(ds, gdf, name, given, settings):
+    """A layer of the overlay: its kind's checks (or geometry only), and near the study area (swapped lon/lat named)."""
+    area = study_area_geometry(ds.layers)
+    if name in LAYERS:
+        _, rep = validate_dataset({name: gdf}, settings=settings, study_area=area)
+    else:  # a file of no particular kind: its geometry still has to be sound, and in the region
+        _, rep = validate_geometry(gdf, label=str(given))
+        if rep.ok:
+            rep = ValidationReport()
+            check_layer_region(gdf, str(given), rep, settings=settings, study_area=area)
+    rep.raise_if_failed()
 
 
 @click.command("overlap")
@@ -120,16 +141,14 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
     """
     if (layer_a is None) != (layer_b is None):
         raise click.UsageError("give two layers (LAYER_A LAYER_B) or none")
+    check_command_out(out_dir)
+    inputs = command_inputs(path, project, *(f for f in (layer_a, layer_b) if f and Path(f).exists()))
     if layer_a:
-        ds = open_inputs(path, project, validate=False)[0]
+        ds, settings = open_inputs(path, project, validate=False)
         a, an = _layer_or_file(ds, layer_a)
         b, bn = _layer_or_file(ds, layer_b)
         for gdf, n, given in ((a, an, layer_a), (b, bn, layer_b)):
-            if n in LAYERS:
-                _, rep = validate_dataset({n: gdf})
-            else:  # a file of no particular kind: its geometry still has to be sound
-                _, rep = validate_geometry(gdf, label=str(given))
-            rep.raise_if_failed()
+            _check_overlay_input(ds, gdf, n, given, settings)
         a, b = _county_level(a, an), _county_level(b, bn)
         line_a = a.geom_type.isin(["LineString", "MultiLineString"]).all()
         if line_a and how not in ("intersection", "difference"):
@@ -137,7 +156,8 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
                                      f"from polygons, not '{how}'. Use --how intersection or difference.", param_hint="--how")
         res = overlay_layers(a, b, how=how, buffer_b_m=buffer_m)
         stem = f"overlay_{an}_{how}_{bn}"
-        written = [write_csv(out_dir / f"{stem}.csv", res), write_gpkg(out_dir / f"{stem}.gpkg", {stem: res})]
+        with staged_outputs(out_dir, inputs=inputs) as stage:
+            written = [write_csv(stage / f"{stem}.csv", res), write_gpkg(stage / f"{stem}.gpkg", {stem: res})]
         measure = "length_km" if "length_km" in res else "area_km2"
         click.echo(f"{how} of {an} and {bn}{f' (+{buffer_m:g} m)' if buffer_m else ''}: {len(res)} features, "
                    f"{res[measure].sum():.3f} {measure.replace('_', ' ')} in all")
@@ -147,7 +167,9 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
         reserve_buffer = o.buffer_nature_reserve_m if reserve_buffer is None else reserve_buffer
         river_buffer = o.buffer_river_m if river_buffer is None else river_buffer
         buffers = {**o.zone_buffers(), "nature_reserve": reserve_buffer, "river": river_buffer}
-        written, result = write_overlap(ds, out_dir, zone_buffers=buffers, near_km=o.near_km if near_km is None else near_km)
+        with staged_outputs(out_dir, inputs=inputs) as stage:
+            written, result = write_overlap(ds, stage, zone_buffers=buffers,
+                                            near_km=o.near_km if near_km is None else near_km)
         conflicts = result["conflicts"]
         if "adjacency" in result:
             adj = result["adjacency"]
@@ -164,8 +186,7 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
             click.echo(f"{int(conflicts['indicative'].sum())} of {len(conflicts)} involve indicative geometry: verify on surveyed outlines.")
         else:
             click.echo("No conflicts with ecological zones.")
-    for p in written:
-        click.echo(f"Wrote {p}")
+    _echo_written(written, stage, out_dir)
 
 
 @click.command("indicators")
@@ -174,10 +195,12 @@ def overlap(layer_a, layer_b, path, project, how, buffer_m, reserve_buffer, rive
 @out_opt
 def indicators(path, project, out_dir):
     """Industry-city integration (产城融合) indicators, one row per park."""
+    check_command_out(out_dir)
     ds = _load_valid(path, project, ["parks"])
-    (p,), table = write_indicators(ds, out_dir)
+    with staged_outputs(out_dir, inputs=command_inputs(path, project)) as stage:
+        written, table = write_indicators(ds, stage)
     cols = [c for c in ("park_id", "name_zh", "to_city_core_km", "to_county_seat_km", "facilities_within_5km",
                         "share_in_urban_district", "nearest_hsr_station", "to_hsr_station_km") if c in table]
     click.echo(table[cols].to_string(index=False))
-    click.echo(f"Wrote {p}")
+    _echo_written(written, stage, out_dir)
 

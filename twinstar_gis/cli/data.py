@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..data.dataset import DEFAULT_OUT_DIR, build_dataset, describe_dataset, load_dataset
+from ..data.dataset import DEM_NAME, GPKG_NAME, build_dataset, describe_dataset, load_dataset
 from ..data.io import read_project, write_gpkg
+from ..run.folder import check_command_out, check_write_targets
 from ..settings import DEFAULT
 from ..data.validate import validate_dataset
-from .options import gpkg_arg, open_inputs, project_opt, source_options
+from .options import (DATA_DIR, _default_dataset, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option, progress,
+                      project_opt, source_options)
 
 
 @click.group()
@@ -20,22 +21,34 @@ def data():
 
 
 @data.command("build")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT_DIR,
-              show_default=True, help="Folder for the GeoPackage and the DEM GeoTIFF.")
+@out_option(DATA_DIR, "Folder for the GeoPackage and the DEM GeoTIFF")
 @click.option("--dem", type=click.Path(dir_okay=False, path_type=Path),
               help="A finer DEM (GeoTIFF, any CRS) instead of the packaged 0.2-degree sample.")
 def build(out_dir, dem):
     """Assemble, validate and write the embedded Chifeng-Tongliao dataset."""
+    out = check_command_out(out_dir)
+    check_write_targets([out / GPKG_NAME, out / DEM_NAME], [dem])
     if dem is not None:
-        from ..pipeline.steps import check_dem
-
-        check_dem(dem)
+        _check_dem_early(dem)
     steps = ["boundaries", "layers", "validation", "terrain", "writing"]
-    with click.progressbar(length=len(steps), label="Building dataset", file=sys.stderr) as bar:
+    with progress(len(steps), "Building dataset") as bar:
         gpkg, report = build_dataset(out_dir, dem=dem, on_step=lambda s: bar.update(1))
     click.echo(f"Wrote {gpkg}")
     click.echo(f"Validation: {len(report.checks)} checks passed")
     click.echo(describe_dataset(load_dataset(gpkg)).drop(columns=["source"]).to_string(index=False))
+
+
+def _check_dem_early(dem):
+    """A DEM with a CRS, covering the region, whose window fits the memory budget: before anything is built."""
+    import rasterio
+
+    from ..data.terrain import plan_dem_clip
+    from ..data.validate import TWIN_STAR_BOUNDS
+    from ..pipeline.steps import check_dem
+
+    check_dem(dem)
+    with rasterio.open(dem) as src:
+        plan_dem_clip(src, TWIN_STAR_BOUNDS, margin_deg=DEFAULT.dem_margin_deg, where=str(dem))
 
 
 @data.command("info")
@@ -56,16 +69,6 @@ def info(path, project):
         click.echo(f"  terrain: {t['source']}; {t['accuracy']}")
     if ds.dem_path:
         click.echo(f"DEM: {ds.dem_path}")
-
-
-def _column_pairs(ctx, param, values):
-    out = {}
-    for v in values:
-        ours, sep, theirs = v.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
-            raise click.BadParameter(f"{v!r}: give OUR_NAME=FILE_COLUMN, e.g. name_zh=名称", param_hint="--column")
-        out[ours.strip()] = theirs.strip()
-    return out
 
 
 def _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns):
@@ -92,7 +95,7 @@ def _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns)
 @gpkg_arg
 @project_opt
 @source_options
-@click.option("--column", "columns", multiple=True, callback=_column_pairs, metavar="OURS=THEIRS",
+@click.option("--column", "columns", multiple=True, callback=column_pairs, metavar="OURS=THEIRS",
               help="With --kind: map a column of the file to an attribute, e.g. --column name_zh=名称 (repeatable), "
                    "like `columns` in a project file.")
 @click.option("--fix", is_flag=True, help="Repair invalid geometry and report what changed.")
@@ -109,9 +112,11 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, columns, f
     if fixed_out is not None:
         if not fix:
             raise click.UsageError("--out writes the repaired layers; give --fix too")
-        inputs = [Path(p) for p in (path,) if p] + ([Path(project)] if project else [])
-        if any(Path(fixed_out).resolve() == p.resolve() for p in inputs):
+        inputs = command_inputs(path, project)
+        if any(Path(fixed_out).resolve() == Path(p).resolve() for p in inputs):
             raise click.BadParameter(f"{fixed_out} is the input; write the repaired layers to a new file.", param_hint="--out")
+        check_command_out(Path(fixed_out).absolute().parent)
+        check_write_targets([fixed_out], inputs)
     settings = DEFAULT
     if path and kind:
         layers = _single_file_layers(path, kind, layer, encoding, crs, coord_system, columns)
@@ -124,7 +129,7 @@ def validate(path, project, kind, layer, encoding, crs, coord_system, columns, f
         layers, proj, _, _ = load_run_layers(project)
         settings, origin = proj.settings, f"project {project}"
     else:
-        ds = load_dataset(path, project=project)
+        ds = load_dataset(path if path is not None else _default_dataset(), project=project)
         layers, origin = ds.layers, ds.origin
         if project:
             settings = read_project(project).settings

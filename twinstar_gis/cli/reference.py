@@ -18,7 +18,12 @@ def _walk(cmd, path):
 
 
 def reference() -> str:
-    """Markdown for every command: usage, help text, options."""
+    """Markdown for every command: usage, help text, options.
+
+    Returns
+    -------
+    str
+    """
     out = ["# `twinstar` command reference", "",
            "Generated from the command line itself (`python -m twinstar_gis.cli.reference > docs/cli.md`);",
            "a test fails when this file and the CLI disagree.", ""]

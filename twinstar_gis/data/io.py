@@ -6,7 +6,15 @@ so.  Inputs are only ever opened for reading.
 
 Writing goes to a temporary file beside the target which replaces it only
 once complete (:func:`atomic_output`), so a failed run leaves the previous
-file intact and no half-written file behind.
+file intact and no half-written file behind.  A full disk, a read-only folder or
+a denied permission becomes one :class:`~twinstar_gis.DataSourceError` that says so.
+
+Every CSV is written for Excel (:func:`write_csv`): UTF-8 with BOM, and no text cell
+can start a formula (:func:`neutralise_cell`, the OWASP rule for CSV injection).
+
+Project files are small, plain UTF-8 TOML or YAML: YAML is read with a loader that
+refuses aliases, anchors and tags (no "billion laughs"), and a file larger than
+:data:`MAX_PROJECT_BYTES` is refused before it is parsed.
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from __future__ import annotations
 import codecs
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
+import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +34,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import yaml
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 
-from ..errors import CRSError, DataSourceError, ProjectFileError, SettingsError
+from ..errors import CRSError, DataSourceError, ProjectFileError, SettingsError, ValidationError
 from .crs import to_storage_crs
 from .gcj02 import COORD_SYSTEMS, convert_gdf
 from .schema import LAYERS
@@ -35,6 +49,13 @@ __all__ = [
     "atomic_output",
     "write_gpkg",
     "write_csv",
+    "read_csv_table",
+    "neutralise_cell",
+    "neutralise_table",
+    "restore_cell",
+    "FORMULA_TRIGGERS",
+    "write_error",
+    "MAX_PROJECT_BYTES",
     "read_gpkg",
     "LayerSource",
     "Project",
@@ -111,6 +132,7 @@ def read_layer(
         raise CRSError(f"{where}: unknown coord_system {coord_system!r}; choose from {', '.join(COORD_SYSTEMS)}")
     _check_source(path, where)
     if path.suffix.lower() == ".csv":
+        _check_offset_system(crs, coord_system, where)
         return _from_coord_system(_read_csv_points(path, where, encoding, crs), coord_system, where)
     try:
         gdf = _read_decoded(path, layer, encoding, where)
@@ -118,7 +140,22 @@ def read_layer(
         raise DataSourceError(_unreadable(where, path, exc, "a GIS layer")) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise DataSourceError(f"{where}: the layer has no geometry column.")
+    _check_offset_system(crs if crs is not None else gdf.crs, coord_system, where)
     return _from_coord_system(to_storage_crs(gdf, source=where, crs_override=crs), coord_system, where)
+
+
+def _check_offset_system(crs, coord_system: str, where: str) -> None:
+    """GCJ-02 / BD-09 are offsets of lon/lat (Amap, Baidu): a projected file cannot be in them."""
+    if coord_system not in ("gcj02", "bd09") or crs is None:
+        return
+    try:
+        c = CRS.from_user_input(crs)
+    except PyprojCRSError:
+        return  # an unusable CRS is reported where it is used
+    if not c.is_geographic:
+        raise CRSError(f"{where}: coord_system {coord_system} says the lon/lat values are Amap/Baidu offsets, but the "
+                       f"file is in the projected CRS {c.name} (metres); a projected file cannot be in "
+                       f"{coord_system.upper()}. Leave out --coord-system / coord_system (or give the file's real one).")
 
 
 def _check_source(path: Path, where: str) -> None:
@@ -182,8 +219,21 @@ def _unreadable(where, path: Path, exc, what: str) -> str:
 def pick_layer(path, kind: str) -> str | None:
     """The layer of a multi-layer file to read for ``kind``: the one named like the kind.
 
-    Returns None for a single-layer file (read it whole).  A multi-layer file with no layer
-    named ``kind`` raises :class:`~twinstar_gis.DataSourceError` listing its layers.
+    Parameters
+    ----------
+    path : path-like
+    kind : str
+        A layer kind.
+
+    Returns
+    -------
+    str or None
+        None for a single-layer file (read it whole).
+
+    Raises
+    ------
+    DataSourceError
+        A multi-layer file with no layer named ``kind`` (its layers are listed).
     """
     path = Path(path)
     if not path.exists() or path.suffix.lower() == ".csv":
@@ -226,6 +276,8 @@ def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
     if bad.any():
         lines = ", ".join(str(i) for i in (df.index[bad][:12] + 2))
         raise DataSourceError(f"{where}: non-numeric or missing coordinates on lines {lines}.")
+    if len(df) == 0:
+        raise DataSourceError(f"{where}: the CSV has a header but no rows (0 features); export the data again.")
     if crs is None:
         crs = "EPSG:4326"
     try:
@@ -235,11 +287,128 @@ def _read_csv_points(path: Path, where: str, encoding, crs) -> gpd.GeoDataFrame:
     return to_storage_crs(gdf, source=where)
 
 
+#: What each operating-system error means to a planner writing outputs.
+_WRITE_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file would be larger than this file system or account allows",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EISDIR: "a folder of that name is in the way",
+}
+#: The same errors as GDAL and SQLite word them (they do not raise OSError).
+_WRITE_TEXTS = (("no space left", errno.ENOSPC), ("disk is full", errno.ENOSPC), ("free disk space", errno.ENOSPC),
+                ("disk quota", errno.EDQUOT), ("file too large", errno.EFBIG), ("read-only file system", errno.EROFS),
+                ("permission denied", errno.EACCES), ("attempt to write a readonly database", errno.EROFS))
+_LOW_SPACE = 1 << 20
+
+
+def _free_bytes(path: Path) -> int | None:
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def _at_size_limit(partial) -> bool:
+    """The partial file (and what its driver made beside it) reached this process's file-size limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, ValueError, OSError):  # not POSIX
+        return False
+    if partial is None or limit in (resource.RLIM_INFINITY, -1):
+        return False
+    p = Path(partial)
+    sizes = [q.stat().st_size for q in p.parent.glob(_glob_escape(p.name) + "*") if q.is_file()]
+    return bool(sizes) and max(sizes) >= limit - (64 << 10)
+
+
+def write_error(path, exc: BaseException, *, partial=None) -> DataSourceError | None:
+    """One clear :class:`~twinstar_gis.DataSourceError` for an operating-system failure while writing ``path``.
+
+    Full disk, exhausted quota, file-size limit, read-only file system, denied permission: from an
+    ``OSError`` (by ``errno``), from GDAL / SQLite messages, or -- when the error says nothing --
+    from less than 1 MiB left on the disk.  Returns None for any other error (a bug, bad input).
+
+    Parameters
+    ----------
+    path : path-like
+        What was being written.
+    exc : BaseException
+        What went wrong.
+    partial : path-like, optional
+        The temporary file being written, when a driver's message says nothing: if it reached the
+        process's file-size limit, that is the cause.
+
+    Returns
+    -------
+    DataSourceError or None
+
+    Examples
+    --------
+    >>> import errno
+    >>> str(write_error("out/a.csv", OSError(errno.ENOSPC, "No space left on device"))).split(" (")[0]
+    'out/a.csv: cannot write: the disk is full'
+    >>> write_error("out/a.csv", ValueError("a bug")) is None
+    True
+    """
+    from ..errors import TwinstarError
+
+    if isinstance(exc, TwinstarError):  # already one clear message
+        return None
+    code = exc.errno if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS else None
+    driver = isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in ("pyogrio", "rasterio", "sqlite3")
+    if code is None and driver:
+        text = str(exc).lower()
+        code = next((c for t, c in _WRITE_TEXTS if t in text), None)
+        if code is None:  # a driver that says nothing useful, on a disk with no room left or at the size limit
+            free = _free_bytes(Path(path).parent)
+            code = (errno.ENOSPC if free is not None and free < _LOW_SPACE
+                    else errno.EFBIG if _at_size_limit(partial) else None)
+    if code is None:
+        return None
+    free = _free_bytes(Path(path).parent)
+    room = f" ({free / 2**20:.1f} MiB free there)" if code in (errno.ENOSPC, errno.EDQUOT) and free is not None else ""
+    todo = ("free some space there or choose another --out" if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            else "choose a folder you can write with --out")
+    return DataSourceError(f"{path}: cannot write: {_WRITE_ERRNOS[code]}{room}; {todo}. "
+                           "Files of earlier runs were left as they were.")
+
+
+def _remove_partials(tmp: Path) -> None:
+    """The temporary file and whatever a driver made beside it (``-journal``, ``-wal``, ``.aux.xml``)."""
+    for p in tmp.parent.glob(_glob_escape(tmp.name) + "*"):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([\[\]*?])", r"[\1]", name)
+
+
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path``; move it into place on success.
 
-    On any exception the temporary file is removed and ``path`` is untouched.
+    On any exception the temporary file (and any file a driver made beside it) is removed and
+    ``path`` is untouched; a full disk or a refused permission becomes one
+    :class:`~twinstar_gis.DataSourceError` (:func:`write_error`).
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file to write instead (it does not exist yet).
 
     Examples
     --------
@@ -255,20 +424,39 @@ def atomic_output(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.part.", suffix=path.suffix, dir=path.parent)
     except OSError as exc:
-        raise DataSourceError(f"{path}: cannot write here ({exc.strerror or exc}); choose another --out.") from None
+        raise (write_error(path, exc) or DataSourceError(
+            f"{path}: cannot write here ({exc.strerror or exc}); choose another --out.")) from None
     os.close(fd)
     os.unlink(tmp)  # drivers want to create the file themselves
     tmp = Path(tmp)
     try:
         yield tmp
         os.replace(tmp, path)
+    except Exception as exc:
+        err = write_error(path, exc, partial=tmp)
+        if err is None:
+            raise
+        raise err from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _remove_partials(tmp)
 
 
 def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame] | None = None):
-    """Write layers (and attribute tables) into one GeoPackage, atomically."""
+    """Write layers (and attribute tables) into one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The GeoPackage.
+    layers : dict of str to GeoDataFrame
+        Spatial layers by name.
+    tables : dict of str to DataFrame, optional
+        Attribute tables by name.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     with atomic_output(path) as tmp:
         for name, gdf in layers.items():
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG")
@@ -278,17 +466,157 @@ def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.D
     return Path(path)
 
 
+# --------------------------------------------------------------------------
+# Spreadsheet formula injection (OWASP "CSV Injection")
+# --------------------------------------------------------------------------
+
+#: A text cell starting with one of these is read by Excel / LibreOffice as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """A cell value that no spreadsheet will run: text starting a formula gets a leading ``'``.
+
+    The OWASP rule: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+    prefixed with a single quote, so ``=HYPERLINK(...)`` shows as text.  Text that is a plain number
+    (``-5``, ``+1.5e3``) is left alone (a spreadsheet reads it as that number, which runs nothing);
+    numbers are never touched.  Text that already starts with ``'`` gets a second one, so
+    :func:`restore_cell` gives back exactly what was written.  Ids stay readable: ``-27_-63`` is
+    written ``'-27_-63``.  Use it for every text cell of a table a planner opens (CSV, xlsx).
+
+    Parameters
+    ----------
+    value : object
+        A cell.
+
+    Returns
+    -------
+    object
+        ``value``, or the prefixed text.
+
+    Examples
+    --------
+    >>> neutralise_cell("=HYPERLINK('http://x','click')")
+    "'=HYPERLINK('http://x','click')"
+    >>> neutralise_cell("-27_-63"), neutralise_cell("-5.2"), neutralise_cell(-5.2), neutralise_cell("赤峰")
+    ("'-27_-63", '-5.2', -5.2, '赤峰')
+    """
+    if isinstance(value, str) and value and (
+            value[0] == "'" or value[0] in FORMULA_TRIGGERS and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def restore_cell(value):
+    """The text :func:`neutralise_cell` was given (for reading our own CSVs back).
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    object
+
+    Examples
+    --------
+    >>> restore_cell(neutralise_cell("-27_-63")), restore_cell(neutralise_cell("'quoted")), restore_cell("'x")
+    ('-27_-63', "'quoted", "'x")
+    """
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and (value[1] in FORMULA_TRIGGERS or value[1] == "'"):
+        return value[1:]
+    return value
+
+
+def _text_columns(df: pd.DataFrame) -> list:
+    return [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
+
+
+def neutralise_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and column names are :func:`neutralise_cell`-ed; numbers untouched.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> t = neutralise_table(pd.DataFrame({"id": ["-27_-63", "A1"], "dx": [-3.5, 2.0]}))
+    >>> t["id"].tolist(), t["dx"].tolist()
+    (["'-27_-63", 'A1'], [-3.5, 2.0])
+    """
+    out = pd.DataFrame(df).copy()
+    for c in _text_columns(out):
+        out[c] = out[c].astype(object).map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
+
+
 def write_csv(path, df: pd.DataFrame) -> Path:
-    """Write a table as CSV for Excel: UTF-8 with BOM (Chinese shows correctly), atomically."""
-    df = pd.DataFrame(df).drop(columns=["geometry"], errors="ignore")
+    """Write a table as CSV for Excel, atomically: UTF-8 with BOM, formulas neutralised.
+
+    Chinese shows correctly in Excel (the BOM), and no text cell can run as a formula
+    (:func:`neutralise_table`: ``=``, ``+``, ``-``, ``@``, tab and CR at the start of a text
+    cell get a leading ``'``; numbers stay numbers).  Rows end in CRLF (RFC 4180), so a cell
+    with a line break in it is quoted and stays one cell.  Read such a file back with
+    :func:`read_csv_table`.
+
+    Parameters
+    ----------
+    path : path-like
+    df : pandas.DataFrame
+        A ``geometry`` column is left out.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    df = neutralise_table(pd.DataFrame(df).drop(columns=["geometry"], errors="ignore"))
     with atomic_output(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        # CRLF rows (RFC 4180, what Excel writes): a text cell holding a line break of either kind is quoted,
+        # so no CR inside a name can start a new row (and a formula) in a spreadsheet
+        df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     log.info("wrote %s (%d rows)", path, len(df))
     return Path(path)
 
 
+def read_csv_table(path, **kw) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv`: the BOM skipped and :func:`restore_cell` applied.
+
+    Parameters
+    ----------
+    path : path-like
+    **kw
+        Passed to :func:`pandas.read_csv` (e.g. ``dtype``).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    df = pd.read_csv(path, encoding="utf-8-sig", **kw)
+    for c in _text_columns(df):
+        df[c] = df[c].map(restore_cell)
+    df.columns = [restore_cell(c) for c in df.columns]
+    return df
+
+
 def read_gpkg(path) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, pd.DataFrame]]:
-    """Read every layer of a GeoPackage: (spatial layers, attribute tables)."""
+    """Read every layer of a GeoPackage.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    (dict of str to GeoDataFrame, dict of str to DataFrame)
+        Spatial layers (in WGS-84) and attribute tables.
+    """
     path = Path(path)
     if not path.exists():
         raise DataSourceError(f"{path}: file not found. Run `twinstar data build` first, or give the path to a dataset.")
@@ -398,24 +726,32 @@ def read_project(path) -> Project:
         defaults = { geometry_quality = "surveyed" }
         mode = "replace"           # or "append" to add to the embedded layer
 
+    The file is at most :data:`MAX_PROJECT_BYTES`, UTF-8; YAML without aliases, anchors or tags.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    Project
+
     Raises
     ------
     ProjectFileError
-        Unreadable file, unknown keys or layer kinds, missing ``path``.
+        Unreadable file, unknown keys or layer kinds, values of the wrong type, a missing or empty
+        ``path``, bad ``[settings]``; every problem at once.
     """
     path = Path(path)
     raw = _parse_project_file(path)
-    problems = []
-    unknown_top = set(raw) - _TOP_KEYS
-    if unknown_top:
-        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    problems = _top_level_problems(raw)
     settings = _project_settings(raw.get("settings"), path, problems)
     class_map = _class_map(raw.get("class_map"), problems)
     base = raw.get("base")
     if base not in (None, "embedded"):
         problems.append(f"base = {base!r}: only \"embedded\" is supported (or leave it out)")
     layers = {}
-    for kind, spec in (raw.get("layers") or {}).items():
+    for kind, spec in (raw.get("layers") if isinstance(raw.get("layers"), dict) else {}).items():
         src, found = _layer_source(kind, spec, base, path)
         problems += found
         if src is not None:
@@ -428,29 +764,89 @@ def read_project(path) -> Project:
                    settings=settings, class_map=class_map)
 
 
-def _parse_project_file(path: Path) -> dict:
-    """The project file's table (TOML or YAML), or one :class:`ProjectFileError` saying why not."""
+#: A project file is a few lines of text; anything larger is refused before it is parsed.
+MAX_PROJECT_BYTES = 1 << 20
+
+
+class _BoundedYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases, anchors and tags: a project file is plain data.
+
+    Aliases are what a "billion laughs" file expands (925 bytes grew to 15.8 GiB); tags ask for
+    objects.  Either is refused at the first occurrence, with its line.
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        what = None
+        if isinstance(event, yaml.AliasEvent):
+            what = f"an alias (*{event.anchor})"
+        elif getattr(event, "anchor", None):
+            what = f"an anchor (&{event.anchor})"
+        elif getattr(event, "tag", None) not in (None, "!"):
+            what = f"a tag ({event.tag})"
+        if what:
+            raise ProjectFileError(f"line {event.start_mark.line + 1}: {what} is not allowed in a project file; "
+                                   "write every value out in full")
+        return super().compose_node(parent, index)
+
+
+def _project_text(path: Path) -> str:
+    """The project file's text: at most :data:`MAX_PROJECT_BYTES`, UTF-8 (a BOM is fine)."""
     if not path.exists():
         raise DataSourceError(f"{path}: project file not found.")
-    text = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        raise ProjectFileError(f"{path}: is a folder, not a project file (.toml, .yml or .yaml).")
+    size = path.stat().st_size
+    if size > MAX_PROJECT_BYTES:
+        raise ProjectFileError(f"{path}: {size:,} bytes; a project file is a few lines of text (at most "
+                               f"{MAX_PROJECT_BYTES // 2**20} MiB). Is it the right file?")
+    data = path.read_bytes()
     try:
-        if path.suffix.lower() == ".toml":
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            data.decode("gb18030")
+            looks = " It looks like GBK/GB18030 (a Chinese Windows default)."
+        except UnicodeDecodeError:
+            looks = ""
+        raise ProjectFileError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read).{looks} Save it as UTF-8 "
+                               "(Notepad: Save As, Encoding UTF-8) and run again.") from None
+
+
+def _parse_project_file(path: Path) -> dict:
+    """The project file's table (TOML or YAML), or one :class:`ProjectFileError` saying why not."""
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yml", ".yaml"):
+        raise ProjectFileError(f"{path}: a project file must end in .toml, .yml or .yaml")
+    text = _project_text(path)
+    try:
+        if suffix == ".toml":
             import tomllib
 
             raw = tomllib.loads(text)
-        elif path.suffix.lower() in (".yml", ".yaml"):
-            import yaml
-
-            raw = yaml.safe_load(text) or {}
         else:
-            raise ProjectFileError(f"{path}: a project file must end in .toml, .yml or .yaml")
-    except ProjectFileError:
-        raise
-    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
-        raise ProjectFileError(f"{path}: cannot parse the project file: {exc}") from None
+            raw = yaml.load(text, Loader=_BoundedYamlLoader) or {}
+    except ProjectFileError as exc:
+        raise ProjectFileError(f"{path}: {exc}") from None
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError, RecursionError of absurd nesting
+        raise ProjectFileError(f"{path}: cannot parse the project file: {str(exc)[:300]}") from None
     if not isinstance(raw, dict):
         raise ProjectFileError(f"{path}: a project file is a table of keys (name, base, layers, settings, class_map).")
     return raw
+
+
+def _top_level_problems(raw: dict) -> list[str]:
+    """Types of the top-level keys (YAML makes lists and numbers easy to write by mistake)."""
+    problems = []
+    unknown_top = set(raw) - _TOP_KEYS
+    if unknown_top:
+        problems.append(f"unknown top-level keys {', '.join(map(str, sorted(unknown_top)))} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    if "name" in raw and not isinstance(raw["name"], (str, int)):
+        problems.append(f"name = {raw['name']!r} must be text in quotes")
+    if raw.get("layers") is not None and not isinstance(raw["layers"], dict):
+        problems.append("layers must be a table of layer kinds ([layers.parks] path = \"...\"; in YAML `layers:` then "
+                        f"`  parks:` and `    path: ...`), not a {type(raw['layers']).__name__}")
+    return problems
 
 
 def _layer_source(kind, spec, base, project_path: Path) -> tuple[LayerSource | None, list[str]]:
@@ -465,6 +861,8 @@ def _layer_source(kind, spec, base, project_path: Path) -> tuple[LayerSource | N
     typed = _spec_type_problems(kind, spec)
     if typed:
         return None, typed
+    if not spec["path"].strip():
+        return None, [f"[layers.{kind}]: path is empty; give the file, relative to the project file"]
     mode = spec.get("mode", "replace")
     if mode not in ("replace", "append"):
         return None, [f"[layers.{kind}]: mode {mode!r} unknown; choose replace or append"]
@@ -527,10 +925,30 @@ def _spec_type_problems(kind, spec) -> list[str]:
 
 
 def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
-    """Read one project layer, rename its columns and fill defaults."""
+    """Read one project layer, rename its columns and fill defaults.
+
+    Parameters
+    ----------
+    src : LayerSource
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In WGS-84, ``attrs["source_file"]`` naming the file (and layer).
+
+    Raises
+    ------
+    ValidationError
+        The layer is empty.
+    ProjectFileError
+        ``columns`` names columns the file does not have.
+    """
     layer = src.layer or pick_layer(src.path, src.kind)
     src = dataclasses.replace(src, layer=layer)
     gdf = read_layer(src.path, layer=layer, encoding=src.encoding, crs=src.crs, coord_system=src.coord_system)
+    if len(gdf) == 0:
+        raise ValidationError([f"{_describe(src.path, src.layer)} [{src.kind}]: the layer is empty (0 features). Check "
+                               f"the file and the layer name, or leave [layers.{src.kind}] out of the project."])
     if src.columns:
         missing = [c for c in src.columns.values() if c not in gdf.columns]
         if missing:
@@ -547,7 +965,16 @@ def load_layer_source(src: LayerSource) -> gpd.GeoDataFrame:
 
 
 def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``."""
+    """Read every layer a project names (not the embedded base); corridor classes go through ``class_map``.
+
+    Parameters
+    ----------
+    project : Project
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+    """
     layers = {kind: load_layer_source(src) for kind, src in project.layers.items()}
     if project.class_map and "corridors" in layers and "class" in layers["corridors"].columns:
         cor = layers["corridors"]
@@ -561,7 +988,15 @@ def load_project_layers(project: Project) -> dict[str, gpd.GeoDataFrame]:
 def apply_project_layers(layers: dict, project: Project) -> dict:
     """The project's layers over ``layers`` (the embedded base, or empty): replace, or append where ``mode = "append"``.
 
-    Returns a new dict; appended layers record both origins in ``attrs["source_file"]``.
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    project : Project
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        A new dict; appended layers record both origins in ``attrs["source_file"]``.
     """
     out = dict(layers)
     for kind, gdf in load_project_layers(project).items():

@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from pyproj import CRS, Transformer
 from shapely.ops import nearest_points
 
 from ..errors import ValidationError
@@ -36,7 +37,8 @@ from .schema import GEOMETRY_QUALITIES, LAYERS
 from ..settings import CORRIDOR_CLASSES, DEFAULT, RAIL_CLASSES, Settings
 
 __all__ = ["Check", "ValidationReport", "validate_layer", "validate_geometry", "validate_dataset",
-           "TWIN_STAR_BOUNDS", "study_bounds", "check_region", "check_corridors", "check_points_in_region"]
+           "TWIN_STAR_BOUNDS", "study_bounds", "study_area_geometry", "check_region", "check_layer_region",
+           "check_corridors", "check_points_in_region"]
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +73,36 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found.
+
+        Returns
+        -------
+        bool
+        """
         return not self.problems
 
     def add(self, name: str, problems: list[str], detail: str = "") -> None:
+        """Record one check and its problems.
+
+        Parameters
+        ----------
+        name : str
+            What was checked.
+        problems : list of str
+            Empty when it passed.
+        detail : str
+            What it measured.
+        """
         self.checks.append(Check(name, not problems, detail))
         self.problems.extend(problems)
 
     def raise_if_failed(self) -> None:
+        """Raise one :class:`~twinstar_gis.ValidationError` listing every problem, if there is any.
+
+        Raises
+        ------
+        ValidationError
+        """
         if self.problems:
             raise ValidationError(self.problems)
 
@@ -146,8 +171,20 @@ def _check_geometry(gdf, ids, label, name, allowed, fix, report):
 def validate_geometry(gdf: gpd.GeoDataFrame, *, label: str, id_column: str | None = None, fix: bool = False):
     """Geometry checks for a layer of no particular kind (e.g. a file given to ``twinstar overlap``).
 
-    Returns ``(layer, report)`` like :func:`validate_layer`: empty layer, empty and invalid
-    geometry, each with feature ids (``id_column`` values, else row numbers).
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+    label : str
+        The layer or file, for messages.
+    id_column : str, optional
+        Feature ids (else row numbers).
+    fix : bool, default False
+        Repair invalid geometry and report each repair.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, ValidationReport)
+        Empty layer, empty and invalid geometry, each with feature ids.
     """
     report = ValidationReport()
     gdf = gdf.copy()
@@ -246,7 +283,7 @@ def _check_points_in_county(layer, kind, counties, report, county_col="county_ad
         return
     ids = _feature_ids(layer, kind)
     claims = layer[county_col].astype("string")
-    probs, n = [], 0
+    probs, n, wrong = [], 0, []
     for idx, claim in claims.items():
         if pd.isna(claim) or claim == "" or claim not in counties.index:
             if not (pd.isna(claim) or claim == ""):
@@ -256,6 +293,8 @@ def _check_points_in_county(layer, kind, counties, report, county_col="county_ad
         if not counties.geometry[claim].covers(layer.geometry[idx]):
             actual = counties.index[counties.geometry.covers(layer.geometry[idx])].tolist()
             probs.append(f"{_label(layer, kind)}: {ids[idx]} claims county {claim} but lies in {actual or 'no county of the region'}")
+            wrong.append((idx, claim))
+    probs += _displacement_hint(layer, kind, counties, wrong, n)
     report.add(f"{kind}: points lie in their county", probs, f"{n} checked")
 
 
@@ -263,9 +302,12 @@ def _check_polygons_in_county(layer, kind, counties, report, settings):
     if layer is None or "county_adcode" not in layer.columns:
         return
     ids = _feature_ids(layer, kind)
-    probs, shares = [], []
+    probs, shares, wrong = [], [], []
     for idx, claim in layer["county_adcode"].astype("string").items():
-        if pd.isna(claim) or claim not in counties.index:
+        if pd.isna(claim) or claim == "":
+            continue
+        if claim not in counties.index:
+            probs.append(f"{_label(layer, kind)}: {ids[idx]} claims unknown county {claim}")
             continue
         g = layer.geometry[idx]
         total = geodesic_area_km2([g])[0]
@@ -274,8 +316,34 @@ def _check_polygons_in_county(layer, kind, counties, report, settings):
         shares.append(share)
         if share < settings.min_share_in_county:
             probs.append(f"{_label(layer, kind)}: {ids[idx]} claims county {claim} but only {share:.0%} of its area lies there")
+            wrong.append((idx, claim))
+    probs += _displacement_hint(layer, kind, counties, wrong, len(shares))
     report.add(f"{kind}: polygons lie in their county", probs,
                f"{len(shares)} checked, smallest share {min(shares):.0%}" if shares else "none claim a county")
+
+
+_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+def _displacement_hint(layer, kind, counties, wrong, checked) -> list[str]:
+    """When most features miss the county they claim, one line on how far and which way they are displaced.
+
+    A wrong Gauss-Krüger zone moves a whole layer by ~3 degrees (about 245 km here), GCJ-02 by
+    ~0.5 km: the mean offset from each claimed county (its representative point) says which.
+    """
+    if len(wrong) < 2 or len(wrong) < 0.5 * checked:
+        return []
+    feats = shapely.get_coordinates(np.asarray(layer.geometry[[i for i, _ in wrong]].representative_point().values))
+    home = shapely.get_coordinates(np.asarray(counties.geometry[[c for _, c in wrong]].representative_point().values))
+    az, _, d = GEOD.inv(home[:, 0], home[:, 1], feats[:, 0], feats[:, 1])
+    east = float(np.mean(d * np.sin(np.radians(az)))) / 1000.0
+    north = float(np.mean(d * np.cos(np.radians(az)))) / 1000.0
+    km = float(np.hypot(east, north))
+    way = _COMPASS[int(((np.degrees(np.arctan2(east, north)) + 360 + 22.5) % 360) // 45)]
+    cause = (_GK_HINT if km > 50 else "a GCJ-02 / BD-09 export read as WGS-84 (give coord_system = \"gcj02\" or \"bd09\")"
+             if km < 3 else "a wrong CRS, or county codes of another edition")
+    return [f"{_label(layer, kind)}: {len(wrong)} of {checked} features lie outside the county they claim, on average "
+            f"{km:.0f} km {way} of it: the whole layer looks displaced. Likely cause: {cause}."]
 
 
 def _check_park_areas(parks, report, settings):
@@ -328,9 +396,21 @@ def validate_dataset(layers: dict, *, fix: bool = False, settings: Settings = DE
     """Validate a whole dataset (dict of layer kind -> GeoDataFrame).
 
     Besides each layer's own checks: the region sanity check (:func:`check_region`;
-    the study area is ``study_area`` (lon/lat bounds), else the ``boundaries``
-    layer, else :data:`TWIN_STAR_BOUNDS`) and the corridor checks
-    (:func:`check_corridors`: known classes, plausible speeds, rail lines with stations).
+    the study area is ``study_area``, else the ``boundaries`` layer, else
+    :data:`TWIN_STAR_BOUNDS`) and the corridor checks (:func:`check_corridors`: known
+    classes, plausible speeds, rail lines with stations); with boundaries, the counties'
+    tiling, features in the county they claim (with the likely cause when a whole layer is
+    displaced), corridors through their stations' counties, park areas.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    fix : bool, default False
+        Repair invalid geometry.
+    settings : Settings
+        Tolerances and the region margin.
+    study_area : tuple or shapely geometry, optional
+        Lon/lat bounds or the area itself.
 
     Returns
     -------
@@ -381,8 +461,21 @@ TWIN_STAR_BOUNDS = (116.34, 41.28, 123.72, 45.66)
 
 
 def study_bounds(layers: dict | None = None, *, study_area=None) -> tuple:
-    """The study area's lon/lat bounds: ``study_area``, the ``boundaries`` layer, or :data:`TWIN_STAR_BOUNDS`."""
+    """The study area's lon/lat bounds: ``study_area``, the ``boundaries`` layer, or :data:`TWIN_STAR_BOUNDS`.
+
+    Parameters
+    ----------
+    layers : dict, optional
+    study_area : tuple or shapely geometry, optional
+
+    Returns
+    -------
+    tuple
+        (west, south, east, north).
+    """
     if study_area is not None:
+        if hasattr(study_area, "bounds") and not isinstance(study_area, tuple):
+            return tuple(float(v) for v in study_area.bounds)
         return tuple(float(v) for v in study_area)
     b = (layers or {}).get("boundaries")
     if b is not None and len(b):
@@ -392,11 +485,32 @@ def study_bounds(layers: dict | None = None, *, study_area=None) -> tuple:
     return TWIN_STAR_BOUNDS
 
 
-def _grow(bounds, km):
-    w, s, e, n = bounds
-    dlat = km / 111.0
-    dlon = km / (111.0 * np.cos(np.radians(np.clip(max(abs(s), abs(n)), 0, 89))))
-    return (w - dlon, s - dlat, e + dlon, n + dlat)
+def study_area_geometry(layers: dict | None = None, *, study_area=None):
+    """The study area as one lon/lat geometry: ``study_area`` (bounds or a geometry), the union of the
+    ``boundaries`` layer (the project's own: a planner's study area elsewhere works), or the Twin Star box.
+
+    Parameters
+    ----------
+    layers : dict, optional
+    study_area : tuple or shapely geometry, optional
+
+    Returns
+    -------
+    shapely.Geometry
+    """
+    if study_area is not None:
+        if isinstance(study_area, shapely.Geometry):
+            return study_area
+        return shapely.box(*study_bounds(study_area=study_area))
+    b = (layers or {}).get("boundaries")
+    if b is not None and len(b) and np.all(np.isfinite(b.total_bounds)):
+        if "level" in b.columns and (b["level"] == "prefecture").any():
+            b = b[b["level"] == "prefecture"]  # the counties tile them (checked elsewhere): fewer, larger pieces
+        geoms = np.asarray(b.geometry.values)
+        geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        if len(geoms):
+            return shapely.union_all(shapely.make_valid(geoms))
+    return shapely.box(*TWIN_STAR_BOUNDS)
 
 
 def _coordinate_cause(x, y) -> str:
@@ -415,69 +529,181 @@ def _coordinate_cause(x, y) -> str:
     return "latitudes beyond +-90 degrees; check the axis order and the CRS"
 
 
-def check_region(layers: dict, report: ValidationReport, *, settings: Settings = DEFAULT, study_area=None) -> None:
-    """Region sanity check: coordinates finite and plausible, every feature near the study area.
+class _Region:
+    """The study area in a local azimuthal equidistant projection (true metres near it), grown by the margin."""
 
-    Every feature must be finite lon/lat (|lon| <= 180, |lat| <= 90) and intersect the study
-    area's bounds (:func:`study_bounds`) grown by ``settings.region_margin_km``.  Problems name
-    the layer, the feature ids and the likely cause: swapped axes, metres labelled degrees,
-    a wrong Gauss-Krüger zone or CRS, data of another region.
+    def __init__(self, area_ll, margin_km: float):
+        c = area_ll.centroid if not area_ll.is_empty else shapely.Point(0, 0)
+        self.crs = CRS.from_proj4(f"+proj=aeqd +lat_0={c.y:.6f} +lon_0={c.x:.6f} +datum=WGS84 +units=m +no_defs")
+        self._fwd = Transformer.from_crs(4326, self.crs, always_xy=True)
+        self.area_ll = area_ll
+        shapely.prepare(area_ll)
+        self.area = self.project(np.asarray([area_ll]))[0]
+        self.margin_m = margin_km * 1000.0
+        # the grown area of the share test: simplified by 1 % of the margin first (exact distances use the area)
+        self.grown = shapely.buffer(shapely.simplify(self.area, max(self.margin_m / 100, 1.0)), self.margin_m, quad_segs=4)
+        shapely.prepare(self.grown)
+        self.bounds = study_bounds(study_area=area_ll)
+
+    def project(self, geoms):
+        return shapely.transform(geoms, lambda xy: np.column_stack(self._fwd.transform(xy[:, 0], xy[:, 1])))
+
+    def shares_and_distances(self, geoms) -> tuple[np.ndarray, np.ndarray]:
+        """Share of each feature (length, area, or 1/0 for points) within the grown area, and its distance (km)."""
+        share = np.ones(len(geoms))
+        dist = np.zeros(len(geoms))
+        cand = ~shapely.contains(self.area_ll, geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+        if not cand.any():
+            return share, dist
+        proj = self.project(geoms[cand])
+        ok = np.isfinite(shapely.bounds(proj)).all(axis=1)
+        d = np.full(len(proj), np.inf)
+        d[ok] = shapely.distance(proj[ok], self.area) / 1000.0
+        sh = np.zeros(len(proj))
+        near = ok & (d <= self.margin_m / 1000.0)
+        if near.any():
+            g = proj[near]
+            inter = shapely.intersection(g, self.grown)
+            dim = shapely.get_dimensions(g)
+            size = np.where(dim == 2, shapely.area(g), np.where(dim == 1, shapely.length(g), 1.0))
+            part = np.where(dim == 2, shapely.area(inter), np.where(dim == 1, shapely.length(inter), 1.0))
+            sh[near] = np.where(size > 0, part / np.where(size > 0, size, 1.0), 1.0)
+        share[cand], dist[cand] = sh, d
+        return share, dist
+
+    def describe(self) -> str:
+        w, s, e, n = self.bounds
+        return f"lon {w:.2f}-{e:.2f}, lat {s:.2f}-{n:.2f}"
+
+
+def _plausible(gdf, ids, label, name, report) -> bool:
+    """Finite lon/lat within +-180 / +-90; otherwise one problem with the likely cause."""
+    xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+    counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
+    owner = np.repeat(np.arange(len(gdf)), counts)
+    bad_xy = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
+    if bad_xy.any():
+        rows = np.unique(owner[bad_xy])
+        cause = _coordinate_cause(xy[bad_xy, 0], xy[bad_xy, 1])
+        report.add(f"{name}: plausible coordinates", [f"{label}: impossible lon/lat for {_ids(ids.iloc[rows])}: {cause}."])
+        return False
+    report.add(f"{name}: plausible coordinates", [])
+    return True
+
+
+def check_layer_region(gdf, name: str, report: ValidationReport, *, region: _Region | None = None,
+                       settings: Settings = DEFAULT, layers: dict | None = None, study_area=None,
+                       id_column: str | None = None) -> None:
+    """Region sanity check of one layer (of any kind, or a file of no kind: ids are then row numbers).
+
+    Every feature must have plausible lon/lat and lie mostly (at least half its length or area)
+    within ``settings.region_margin_km`` of the study area (:func:`study_area_geometry`), measured
+    as a true distance (a local azimuthal equidistant projection), not a bounding box.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        In lon/lat.
+    name : str
+        Layer kind (or a name for a file of no kind).
+    report : ValidationReport
+        Problems are added here.
+    region : optional
+        A prepared study area (:func:`check_region` passes one for all layers).
+    settings, layers, study_area
+        Where the margin and the study area come from when ``region`` is not given.
+    id_column : str, optional
+        The ids of a layer of no kind (else row numbers).
     """
-    area = study_bounds(layers, study_area=study_area)
-    grown = _grow(area, settings.region_margin_km)
+    if gdf is None or not len(gdf):
+        return
+    if name in LAYERS:
+        ids = _feature_ids(gdf, name)
+    elif id_column and id_column in gdf.columns:
+        ids = gdf[id_column].astype(str)
+    else:
+        ids = pd.Series([f"row {i}" for i in range(len(gdf))], index=gdf.index)
+    label = _label(gdf, name)
+    if not _plausible(gdf, ids, label, name, report):
+        return
+    region = region or _Region(study_area_geometry(layers, study_area=study_area), settings.region_margin_km)
+    share, dist = region.shares_and_distances(np.asarray(gdf.geometry.values))
+    bad = share < 0.5
+    probs = []
+    if bad.any():
+        far = float(np.max(np.where(np.isfinite(dist[bad]), dist[bad], 1e9)))
+        margin = settings.region_margin_km
+        each = [f"{i} ({_km(d)})" if d > margin else f"{i} ({100 * (1 - sh):.0f} % of it more than {margin:g} km out)"
+                for i, d, sh in zip(ids[bad], dist[bad], share[bad])]
+        probs.append(
+            f"{label}: {_ids(each)} lie (mostly) outside the study area ({region.describe()}, + {margin:g} km, "
+            f"measured on the ground). Likely cause: {_GK_HINT if far < 3000 else 'a wrong CRS'}, "
+            "a wrong coord_system, or features of another region.")
+    report.add(f"{name}: inside the study area", probs,
+               f"study area {region.describe()} + {settings.region_margin_km:g} km (true distance)")
+
+
+def _km(d: float) -> str:
+    return "far away" if not np.isfinite(d) or d > 1e6 else f"{d:.0f} km away"
+
+
+def check_region(layers: dict, report: ValidationReport, *, settings: Settings = DEFAULT, study_area=None) -> None:
+    """Region sanity check of every layer kind in ``layers`` (:func:`check_layer_region`).
+
+    Problems name the layer, the feature ids with their distance and the likely cause: swapped
+    axes, metres labelled degrees, a wrong Gauss-Krüger zone or CRS, data of another region.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+    report : ValidationReport
+        Problems are added here.
+    settings : Settings
+        ``region_margin_km``.
+    study_area : tuple or shapely geometry, optional
+        Else the ``boundaries`` layer, else :data:`TWIN_STAR_BOUNDS`.
+    """
+    region = None
     for kind, gdf in layers.items():
         if kind not in LAYERS or not len(gdf):
             continue
-        ids, label = _feature_ids(gdf, kind), _label(gdf, kind)
-        xy = shapely.get_coordinates(np.asarray(gdf.geometry.values))
-        counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
-        owner = np.repeat(np.arange(len(gdf)), counts)
-        bad_xy = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
-        if bad_xy.any():
-            rows = np.unique(owner[bad_xy])
-            cause = _coordinate_cause(xy[bad_xy, 0], xy[bad_xy, 1])
-            report.add(f"{kind}: plausible coordinates", [f"{label}: impossible lon/lat for {_ids(ids.iloc[rows])}: {cause}."])
+        if kind == "boundaries" and study_area is None:  # the study area itself: only its coordinates can be wrong
+            _plausible(gdf, _feature_ids(gdf, kind), _label(gdf, kind), kind, report)
             continue
-        report.add(f"{kind}: plausible coordinates", [])
-        b = np.asarray(gdf.geometry.bounds)
-        outside = (b[:, 2] < grown[0]) | (b[:, 0] > grown[2]) | (b[:, 3] < grown[1]) | (b[:, 1] > grown[3])
-        outside &= np.isfinite(b).all(axis=1)
-        probs = []
-        if outside.any():
-            ext = gdf.geometry[outside].total_bounds
-            far = _distance_km(ext, area)
-            probs.append(
-                f"{label}: {_ids(ids[outside])} lie outside the study area (lon {area[0]:.2f}-{area[2]:.2f}, "
-                f"lat {area[1]:.2f}-{area[3]:.2f}, + {settings.region_margin_km:g} km): their extent "
-                f"[{ext[0]:.3f}, {ext[1]:.3f}, {ext[2]:.3f}, {ext[3]:.3f}] is about {far:.0f} km away. Likely cause: "
-                f"{_GK_HINT if far < 3000 else 'a wrong CRS'}, a wrong coord_system, or features of another region.")
-        report.add(f"{kind}: inside the study area", probs,
-                   f"study area [{', '.join(f'{v:.2f}' for v in area)}] + {settings.region_margin_km:g} km")
+        region = region or _Region(study_area_geometry(layers, study_area=study_area), settings.region_margin_km)
+        check_layer_region(gdf, kind, report, region=region, settings=settings)
 
 
 _GK_HINT = ("a wrong CRS or Gauss-Krüger zone (the region lies in CGCS2000 3-degree Gauss-Krüger zones 39-41: "
             "EPSG:4527-4529, or EPSG:4548-4550 (CM 117E-123E) without the zone number)")
 
 
-def _distance_km(ext, area) -> float:
-    """Great-circle distance between the centres of two lon/lat boxes, km."""
-    cx, cy = (ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2
-    ax, ay = (area[0] + area[2]) / 2, (area[1] + area[3]) / 2
-    return GEOD.inv(ax, ay, cx, cy)[2] / 1000.0
-
-
 def check_points_in_region(points, *, layers: dict | None = None, settings: Settings = DEFAULT, what: str = "point") -> None:
-    """Raise :class:`~twinstar_gis.ValidationError` for (lon, lat) pairs that are impossible or far from the study area."""
-    area = study_bounds(layers)
-    grown = _grow(area, settings.region_margin_km)
+    """Raise :class:`~twinstar_gis.ValidationError` for (lon, lat) pairs that are impossible or far from the study area.
+
+    Parameters
+    ----------
+    points : iterable of (lon, lat)
+    layers : dict, optional
+        Whose ``boundaries`` are the study area.
+    settings : Settings
+        ``region_margin_km``.
+    what : str
+        How the points are named in messages (``--origin-point``).
+    """
+    area = study_area_geometry(layers)
+    region = None
     probs = []
     for lon, lat in points:
         if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
             probs.append(f"{what} {lon:g},{lat:g}: not a WGS-84 lon/lat "
                          f"({_coordinate_cause(np.array([lon]), np.array([lat]))})")
-        elif not (grown[0] <= lon <= grown[2] and grown[1] <= lat <= grown[3]):
-            probs.append(f"{what} {lon:g},{lat:g} lies outside the study area (lon {area[0]:.2f}-{area[2]:.2f}, "
-                         f"lat {area[1]:.2f}-{area[3]:.2f}, + {settings.region_margin_km:g} km); give LON,LAT in that order")
+            continue
+        region = region or _Region(area, settings.region_margin_km)
+        share, dist = region.shares_and_distances(np.asarray([shapely.Point(lon, lat)]))
+        if share[0] < 0.5:
+            probs.append(f"{what} {lon:g},{lat:g} lies outside the study area ({region.describe()}, "
+                         f"+ {settings.region_margin_km:g} km; it is {_km(dist[0])}); give LON,LAT in that order")
     if probs:
         raise ValidationError(probs)
 
@@ -491,6 +717,13 @@ def check_corridors(corridors, nodes, report: ValidationReport, *, settings: Set
       ``settings.max_speed_rail_kmh`` (rail) or ``settings.max_speed_road_kmh`` (roads);
     * a rail line (with a ``nodes`` layer to check against) must have stations: declared in
       ``stations`` and present in ``nodes``, or a station within ``settings.network.station_max_m``.
+
+    Parameters
+    ----------
+    corridors, nodes : GeoDataFrame or None
+    report : ValidationReport
+        Problems (and warnings) are added here.
+    settings : Settings
     """
     if corridors is None or "class" not in corridors.columns:
         return

@@ -12,12 +12,198 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+from html.parser import HTMLParser
 
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-__all__ = ["Controls", "SyncMaps", "CSS", "css_element"]
+__all__ = ["Controls", "SyncMaps", "CSS", "css_element", "safe_html", "script_json", "safe_legend"]
+
+# --------------------------------------------------------------------------
+# Escaping: nothing a data file says is ever run
+# --------------------------------------------------------------------------
+
+#: Formatting the panel, headline, banner, notes and legend may use; every other tag is shown as text.
+_TAGS = {"b", "i", "em", "strong", "br", "small", "sup", "sub", "span", "div", "p", "table", "thead", "tbody", "tr",
+         "th", "td", "ul", "ol", "li", "code", "hr", "svg", "line", "rect", "circle", "path", "g", "polyline", "polygon"}
+_VOID = {"br", "hr"}
+#: Attributes those tags may carry (presentation only: no event handlers, no URLs).
+_ATTRS = {"class", "style", "title", "colspan", "rowspan", "width", "height", "x", "y", "x1", "y1", "x2", "y2", "cx",
+          "cy", "r", "rx", "ry", "d", "points", "fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity",
+          "fill-opacity", "stroke-linecap", "viewbox", "opacity", "transform"}
+_BAD_STYLE = re.compile(r"url\s*\(|expression|javascript:|@import|\\|<", re.IGNORECASE)
+
+
+class _Sanitiser(HTMLParser):
+    """Re-emit HTML keeping only :data:`_TAGS` with :data:`_ATTRS`; everything else becomes visible text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.out, self.open = [], []
+
+    def _attrs(self, attrs) -> str:
+        keep = []
+        for k, v in attrs:
+            k = k.lower()
+            if k not in _ATTRS or (k == "style" and _BAD_STYLE.search(v or "")):
+                continue
+            keep.append(f' {"viewBox" if k == "viewbox" else k}="{html.escape(v or "", quote=True)}"')
+        return "".join(keep)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _TAGS:
+            self.out.append(f"<{tag}{self._attrs(attrs)}>")
+            if tag not in _VOID:
+                self.open.append(tag)
+        else:
+            self.out.append(html.escape(self.get_starttag_text() or f"<{tag}>"))
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _TAGS:
+            self.out.append(f"<{tag}{self._attrs(attrs)}/>")
+        else:
+            self.out.append(html.escape(self.get_starttag_text() or f"<{tag}/>"))
+
+    def handle_endtag(self, tag):
+        if tag in _TAGS and tag in self.open:
+            while self.open:
+                t = self.open.pop()
+                self.out.append(f"</{t}>")
+                if t == tag:
+                    break
+        elif tag not in _VOID:
+            self.out.append(html.escape(f"</{tag}>"))
+
+    def handle_data(self, data):
+        self.out.append(html.escape(data, quote=False))
+
+    def handle_entityref(self, name):
+        self.out.append(f"&{name};" if re.fullmatch(r"[A-Za-z][A-Za-z0-9]{1,31}", name) else html.escape(f"&{name};"))
+
+    def handle_charref(self, name):
+        self.out.append(f"&#{name};" if re.fullmatch(r"x[0-9A-Fa-f]{1,6}|[0-9]{1,7}", name) else html.escape(f"&#{name};"))
+
+    def handle_comment(self, data):
+        pass
+
+    def handle_decl(self, decl):
+        pass
+
+    def handle_pi(self, data):
+        pass
+
+    def unknown_decl(self, data):
+        pass
+
+
+def safe_html(text) -> str:
+    """HTML for the panel, headline, banner, notes and legend: our formatting kept, everything else text.
+
+    Tags in a small presentation whitelist (``b``, ``br``, ``span``, ``table``, ``svg`` ...) keep their
+    presentation attributes; event handlers, URLs, scripts, styles with ``url()``, comments and any
+    other tag are dropped or shown literally.  Call sites escape the data text they embed
+    (``html.escape``); this is the central net for any that do not.
+
+    Parameters
+    ----------
+    text : str or None
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> safe_html("Top site: <b>赤峰</b><img src=x onerror=alert(1)>")
+    'Top site: <b>赤峰</b>&lt;img src=x onerror=alert(1)&gt;'
+    >>> safe_html('</script><script>alert(1)</script>')
+    '&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> safe_html('<span style="color:red" onclick="x()">a</span>')
+    '<span style="color:red">a</span>'
+    """
+    if text is None:
+        return ""
+    p = _Sanitiser()
+    p.feed(str(text))
+    p.close()
+    if p.rawdata:  # an unfinished tag at the very end: text
+        p.out.append(html.escape(p.rawdata))
+    return "".join(p.out + [f"</{t}>" for t in reversed(p.open)])
+
+
+def script_json(value) -> str:
+    """JSON to put inside ``<script>``: ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, so no text ends the script.
+
+    Parameters
+    ----------
+    value : JSON-serialisable
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(script_json({"t": "</script><!--"}))
+    {"t": "\\u003c/script\\u003e\\u003c!--"}
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(a, b)
+    return text
+
+
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., %]+\)")
+_DASH = re.compile(r"[0-9., ]*")
+
+
+def _colour(v, default="#888888"):
+    return v if isinstance(v, str) and _COLOUR.fullmatch(v) else default
+
+
+def _number(v, default=None):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return default
+    return f if f == f and abs(f) < 1e6 else default
+
+
+def safe_legend(legend: list) -> list:
+    """The legend with every text sanitised (:func:`safe_html`) and every style value checked.
+
+    Colours must look like colours, dashes like dash patterns, widths and opacities like numbers;
+    anything else is replaced by a neutral default.
+
+    Parameters
+    ----------
+    legend : list of dict
+        Blocks ``{"layer", "group", "title", "items"}``.
+
+    Returns
+    -------
+    list of dict
+    """
+    out = []
+    for block in legend or []:
+        items = []
+        for it in block.get("items") or []:
+            item = {"kind": it.get("kind") if it.get("kind") in ("line", "dot", "fill", "ramp") else "fill",
+                    "label": safe_html(it.get("label", "")), "color": _colour(it.get("color")),
+                    "edge": _colour(it.get("edge"), None) if it.get("edge") else None,
+                    "dash": it.get("dash") if isinstance(it.get("dash"), str) and _DASH.fullmatch(it.get("dash")) else None,
+                    "colors": [_colour(c) for c in it.get("colors") or []]}
+            for k in ("width", "fill", "opacity"):
+                item[k] = _number(it.get(k))
+            for k in ("ties", "ends"):
+                item[k] = bool(it.get(k))
+            items.append(item)
+        out.append({"layer": str(block.get("layer", "")), "group": str(block.get("group") or ""),
+                    "title": safe_html(block.get("title", "")), "items": items})
+    return out
 
 CSS = """
 .ts-panel{background:rgba(255,255,255,.95);border-radius:4px;box-shadow:0 1px 5px rgba(0,0,0,.4);width:270px;
@@ -259,13 +445,16 @@ class Controls(MacroElement):
                  collapse_below: int = 700, fullscreen_page: bool = False):
         super().__init__()
         self._name = "TwinstarControls"
-        self.config = json.dumps({
-            "legend": legend, "groups": groups, "note": note, "title": title, "headline": headline, "banner": banner,
+        # Texts that become HTML are sanitised; labels and group names are set as text in the page
+        # (textContent); the whole configuration is JSON that cannot end its <script>.
+        self.config = script_json({
+            "legend": safe_legend(legend), "groups": {str(k): str(v) for k, v in (groups or {}).items()},
+            "note": safe_html(note), "title": safe_html(title), "headline": safe_html(headline), "banner": safe_html(banner),
             "bounds": bounds, "labels": list(labels), "labelLayer": label_layer, "collapseBelow": collapse_below,
             "fullscreenTarget": fullscreen_page,
             "measureTitle": "量距 Measure distance (WGS-84 ellipsoid): click points; click again to stop",
             "fullscreenTitle": "全屏 Fullscreen",
-        }, ensure_ascii=False)
+        })
 
 
 _SYNC = Template("""
@@ -293,4 +482,10 @@ class SyncMaps(MacroElement):
 
 
 def css_element() -> Element:
+    """The controls' stylesheet as a page element.
+
+    Returns
+    -------
+    branca.element.Element
+    """
     return Element(f"<style>{CSS}</style>")

@@ -2,11 +2,21 @@
 
 Maps compose like geopandas' ``explore(m=...)``: every ``add_*`` function takes
 a :class:`folium.Map` and returns it, and every gallery map accepts ``m=``.
+
+Nothing a data file says is ever run in a page.  Text enters a page here, and is escaped
+for where it goes: tooltip and popup values and layer names as HTML text
+(:func:`escape_columns`), labels as text set by the page script, legend, headline, banner
+and notes through a whitelist of formatting tags (:func:`~._controls.safe_html`), and all
+of it inside ``<script>`` as JSON that cannot end the script (:func:`~._controls.script_json`).
+:func:`save_map` refuses a page that still carries an event-handler attribute or a
+``javascript:`` link (:func:`~._offline.markup_problems`).
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import math
 from dataclasses import dataclass, field
 
 import folium
@@ -14,20 +24,25 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import shapely
+from affine import Affine
+from rasterio.enums import Resampling
 
 from ..data.gcj02 import convert_gdf, wgs84_to_gcj02
 from ..data.io import atomic_output
-from ._controls import Controls, css_element
-from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets
+from ._controls import Controls, css_element, safe_html, script_json
+from ._offline import MINIMAL_CSS, MINIMAL_JS, external_references, inline_assets, markup_problems
 from ._raster import relief, to_web_mercator
 from .style import INDICATIVE, PALETTE, TIME_RAMP
 
-__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map", "BASEMAPS"]
+__all__ = ["PALETTE", "MapSpec", "new_map", "add_vector", "add_labels", "add_raster", "add_hillshade", "finish", "save_map",
+           "BASEMAPS", "escape_text", "escape_columns", "safe_html", "script_json"]
 
 log = logging.getLogger(__name__)
 
 BASEMAPS = ("hillshade", "osm", "tianditu", "amap")
 INDICATIVE_DASH = INDICATIVE["dash"]
+#: Largest DEM side (cells) read for the terrain shading; finer DEMs are averaged down first.
+_SHADE_CELLS = 1500
 
 
 
@@ -59,9 +74,24 @@ def _tianditu_layer(key, store_key):
 
 def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = None, store_key: bool = False,
             title: str = "", **map_kw) -> tuple[folium.Map, MapSpec]:
-    """An empty map fitted to ``bounds`` (west, south, east, north) with the chosen basemap.
+    """An empty map fitted to ``bounds`` with the chosen basemap.
 
-    ``map_kw`` go to :class:`folium.Map` (e.g. ``width="50%", left="50%"`` for a side-by-side page).
+    Parameters
+    ----------
+    bounds : (west, south, east, north)
+        Lon/lat degrees.
+    basemap : {"hillshade", "osm", "tianditu", "amap"}
+    tianditu_key : str, optional
+    store_key : bool
+        Write the Tianditu key into the page.
+    title : str
+        The panel's title (sanitised in :func:`finish`).
+    **map_kw
+        To :class:`folium.Map` (e.g. ``width="50%", left="50%"`` for a side-by-side page).
+
+    Returns
+    -------
+    (folium.Map, MapSpec)
     """
     if basemap not in BASEMAPS:
         raise ValueError(f"unknown basemap {basemap!r}; choose from {', '.join(BASEMAPS)}")
@@ -88,6 +118,45 @@ def new_map(bounds, *, basemap: str = "hillshade", tianditu_key: str | None = No
         spec.bounds = [[float(la[0]), float(lo[0])], [float(la[1]), float(lo[1])]]
     spec.title = title
     return m, spec
+
+
+def escape_text(value):
+    """Text as HTML text (``<``, ``>``, ``&``, quotes escaped); anything else unchanged.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    object
+
+    Examples
+    --------
+    >>> escape_text("<img src=x onerror=alert(1)>"), escape_text(3.5)
+    ('&lt;img src=x onerror=alert(1)&gt;', 3.5)
+    """
+    return html.escape(value, quote=True) if isinstance(value, str) else value
+
+
+def escape_columns(df, columns):
+    """A copy of ``df`` whose text in ``columns`` is HTML-escaped (for folium tooltips and popups, which
+    put property values into the page as HTML).
+
+    Parameters
+    ----------
+    df : DataFrame or GeoDataFrame
+    columns : iterable of str
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+    """
+    out = df.copy()
+    for c in columns:
+        if c in out.columns and out[c].dtype.kind not in "biufcmM":
+            out[c] = out[c].astype(object).map(escape_text)
+    return out
 
 
 def _prepare(gdf, *, simplify_deg: float, coverage: bool, decimals: int):
@@ -117,15 +186,47 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
     """Add a styled vector layer (symbols from :mod:`.style`); indicative features are marked as such.
 
     Indicative (``geometry_quality == "indicative"``) polygons get a dashed outline and a lighter fill,
-    lines are translucent, points half-filled.  ``dash`` is the status pattern of a line layer;
-    ``ties`` draws rail ties (a dashed white core).  ``tooltip`` / ``popup`` are lists of
-    ``(column, "中文 English")`` pairs; ``color_by = {"column": col, "map": {value: colour}}``.
-    Returns the :class:`folium.FeatureGroup` (None for an empty layer).
+    lines are translucent, points half-filled.  Tooltip and popup values and the layer's name are
+    HTML-escaped (data text never becomes markup).
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    gdf : GeoDataFrame
+    name, group : str
+        Layer name and its group in the layer list and legend.
+    color : str
+    kind : {"polygon", "line", "point"}
+    tooltip, popup : list of (column, "中文 English"), optional
+    fill_opacity, weight, radius : float
+    legend_items : list of dict, optional
+        Legend entries (default: one for the layer).
+    legend_title : str, optional
+    color_by : dict, optional
+        ``{"column": col, "map": {value: colour}}``.
+    show : bool
+    simplify_deg : float
+    coverage : bool
+        Simplify as a coverage (neighbours keep their shared border).
+    decimals : int
+        Coordinate rounding.
+    dash : str, optional
+        The status pattern of a line layer.
+    ties : bool
+        Rail ties (a dashed white core).
+    edge : str, optional
+    interactive : bool
+
+    Returns
+    -------
+    folium.FeatureGroup or None
+        None for an empty layer.
     """
     if gdf is None or len(gdf) == 0:
         return None
     g = _prepare(_shift(gdf.to_crs(4326), spec), simplify_deg=simplify_deg, coverage=coverage, decimals=decimals)
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = folium.FeatureGroup(name=escape_text(name), show=show)  # the layer list shows names as HTML
     cb = color_by or {}
 
     def style(feature):
@@ -148,11 +249,10 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         return st
 
     fields = [f for f, _ in (tooltip or []) if f in g.columns]
-    aliases = [a for f, a in (tooltip or []) if f in g.columns]
+    aliases = [escape_text(a) for f, a in (tooltip or []) if f in g.columns]
     pfields = [f for f, _ in (popup or []) if f in g.columns]
-    paliases = [a for f, a in (popup or []) if f in g.columns]
-    keep = sorted(set(fields + pfields + ([cb["column"]] if cb else []) + ["geometry_quality"]) & set(g.columns))
-    g = g[keep + [g.geometry.name]]
+    paliases = [escape_text(a) for f, a in (popup or []) if f in g.columns]
+    g, fields, pfields = _escaped_display(g, fields, pfields, styled={cb.get("column"), "geometry_quality"})
     marker = folium.CircleMarker(radius=radius, fill=True) if kind == "point" else None
 
     def point_style(feature):
@@ -163,13 +263,14 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
         st.pop("dashArray", None)
         return st
 
-    folium.GeoJson(
+    gj = folium.GeoJson(
         g.__geo_interface__, style_function=point_style if kind == "point" else style, marker=marker,
         highlight_function=(lambda f: {"weight": weight + 2, "fillOpacity": min(1.0, fill_opacity + 0.2)}) if interactive else None,
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True) if fields and interactive else None,
         popup=folium.GeoJsonPopup(fields=pfields, aliases=paliases, max_width=340) if pfields and interactive else None,
         smooth_factor=1.0, interactive=interactive,
     ).add_to(fg)
+    gj._twinstar_escaped = fg._twinstar_escaped = True  # finish() leaves them alone
     if ties and kind == "line":
         folium.GeoJson(g[[g.geometry.name]].__geo_interface__, interactive=False, smooth_factor=1.0,
                        style_function=lambda f: {"color": "#ffffff", "weight": max(1.0, weight / 3), "dashArray": "6 6",
@@ -191,12 +292,43 @@ def add_vector(m, spec: MapSpec, gdf: gpd.GeoDataFrame, *, name: str, group: str
     return fg
 
 
+def _escaped_display(g, fields, pfields, *, styled):
+    """The layer cut to what the page needs, with the tooltip / popup text HTML-escaped.
+
+    Folium writes property values into tooltips and popups as HTML.  A column the style reads
+    (``color_by``, ``geometry_quality``) keeps its raw value and is shown through an escaped copy.
+    """
+    shown = list(dict.fromkeys(fields + pfields))
+    rename = {c: f"_t{i}" for i, c in enumerate(shown) if c in styled}
+    keep = sorted((set(shown) | {c for c in styled if c}) & set(g.columns))
+    g = g[keep + [g.geometry.name]].copy()
+    for c, copy in rename.items():
+        g[copy] = g[c]
+    g = escape_columns(g, [rename.get(c, c) for c in shown])
+    return g, [rename.get(c, c) for c in fields], [rename.get(c, c) for c in pfields]
+
+
 def add_labels(spec: MapSpec, gdf: gpd.GeoDataFrame | None, *, cls: str, priority: int, min_zoom: float,
                text: str = "name_zh", english: str | None = "name_en", point: bool = False, layer=None) -> None:
     """Queue labels for the map's label engine (shown from ``min_zoom``; higher ``priority`` placed first).
 
     Polygons are labelled at a representative point inside them, points beside the symbol.
-    ``layer`` (a FeatureGroup) hides the labels while that layer is switched off.
+    The page sets label texts as text (``textContent``): any name is shown as written.
+
+    Parameters
+    ----------
+    spec : MapSpec
+    gdf : GeoDataFrame or None
+    cls : str
+        Label class (CSS ``ts-lbl-<cls>``).
+    priority : int
+    min_zoom : float
+    text, english : str
+        Columns of the Chinese and English label.
+    point : bool
+        Label beside a point symbol.
+    layer : folium.FeatureGroup, optional
+        Hide the labels while this layer is switched off.
     """
     if gdf is None or len(gdf) == 0:
         return
@@ -225,7 +357,28 @@ def _ramp(values, vmin, vmax, colors):
 
 def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str, vmin: float, vmax: float,
                colors=TIME_RAMP, legend_label: str = "", show: bool = True, classes: list | None = None):
-    """Add a raster as a coloured image overlay (its values reprojected to Web Mercator, then coloured)."""
+    """Add a raster as a coloured image overlay (its values reprojected to Web Mercator, then coloured).
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    array : numpy.ndarray
+    transform, crs
+        Its georeferencing.
+    name, group : str
+    vmin, vmax : float
+        The colour ramp's ends.
+    colors : sequence of str
+    legend_label : str
+    show : bool
+    classes : list of float, optional
+        Stepped colours at these class breaks.
+
+    Returns
+    -------
+    folium.Map
+    """
     ll, (w, s, e, n) = to_web_mercator(np.asarray(array, dtype="float32"), transform, crs)
     if classes:  # stepped colours at class breaks (e.g. 30/60/90/120 min)
         edges = np.asarray(classes, float)
@@ -235,7 +388,8 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
     if spec.gcj:
         lo, la = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
         w, e, s, n = float(lo[0]), float(lo[1]), float(la[0]), float(la[1])
-    fg = folium.FeatureGroup(name=name, show=show)
+    fg = folium.FeatureGroup(name=escape_text(name), show=show)
+    fg._twinstar_escaped = True
     folium.raster_layers.ImageOverlay(rgba, bounds=[[s, w], [n, e]], mercator_project=False,
                                       opacity=0.75, interactive=False).add_to(fg)
     fg.add_to(m)
@@ -248,12 +402,32 @@ def add_raster(m, spec: MapSpec, array, transform, crs, *, name: str, group: str
 
 
 def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
-    """Terrain shading from the DEM as an offline base layer (always on, below the overlays)."""
+    """Terrain shading from the DEM as an offline base layer (always on, below the overlays).
+
+    A fine DEM is read averaged down to at most 1,500 cells a side: the shading of a 1 arc-second
+    DEM of the region needs tens of MB, not its 1.6 GiB.
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    dem_path : path-like or None
+    upsample : int
+        Output pixels per DEM cell for a coarse DEM (a smooth relief).
+
+    Returns
+    -------
+    folium.Map
+    """
     if spec.basemap != "hillshade" or dem_path is None:
         return m
     with rasterio.open(dem_path) as src:
-        dem = src.read(1, masked=True).filled(np.nan).astype("float32")
-        z, (w, s, e, n) = to_web_mercator(dem, src.transform, src.crs, resampling="bilinear", upsample=upsample)
+        # a fine DEM is read coarsened (averaged) to at most _SHADE_CELLS a side: the overlay is 4 M pixels anyway
+        f = max(1, math.ceil(max(src.width, src.height) / _SHADE_CELLS))
+        shape = (math.ceil(src.height / f), math.ceil(src.width / f))
+        dem = src.read(1, out_shape=shape, masked=True, resampling=Resampling.average, out_dtype="float32").filled(np.nan)
+        transform = src.transform * Affine.scale(src.width / shape[1], src.height / shape[0])
+        z, (w, s, e, n) = to_web_mercator(dem, transform, src.crs, resampling="bilinear", upsample=upsample if f == 1 else 1)
     # Web Mercator metres are 1/cos(latitude) ground metres.
     cell_m = np.radians(e - w) * 6378137.0 / z.shape[1] * np.cos(np.radians((s + n) / 2))
     shade = relief(z, cell_m)
@@ -268,9 +442,63 @@ def add_hillshade(m, spec: MapSpec, dem_path, *, upsample: int = 6):
     return m
 
 
+def _walk(element):
+    yield element
+    for child in list(getattr(element, "_children", {}).values()):
+        yield from _walk(child)
+
+
+def _escape_foreign_layers(m) -> int:
+    """Escape what layers made outside :func:`add_vector` would put into the page as HTML.
+
+    Layer names (the layer list shows them as HTML) and the tooltip / popup fields of any
+    ``folium.GeoJson`` (folium writes property values into them as HTML): the values are copied
+    into escaped properties and the tooltip reads those, so styles still see the raw values.
+    Returns how many elements were escaped.
+    """
+    n = 0
+    for el in _walk(m):
+        if getattr(el, "_twinstar_escaped", False):
+            continue
+        if isinstance(el, folium.FeatureGroup) and isinstance(el.layer_name, str):
+            el.layer_name, n = escape_text(el.layer_name), n + 1
+        elif isinstance(el, folium.GeoJson) and isinstance(getattr(el, "data", None), dict):
+            details = [c for c in el._children.values() if isinstance(c, folium.features.GeoJsonDetail)]
+            for d in details:
+                names = {f: f"_e_{i}_{f}" for i, f in enumerate(d.fields)}
+                for feat in el.data.get("features") or []:
+                    props = feat.setdefault("properties", {}) or {}
+                    for f, e in names.items():
+                        props[e] = escape_text(props.get(f))
+                d.fields = [names[f] for f in d.fields]
+                d.aliases = [escape_text(a) for a in d.aliases]
+                n += 1
+        el._twinstar_escaped = True
+    return n
+
+
 def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = "", banner: str = "",
            collapse_below: int = 700):
-    """Add the layer switcher, side panel (legend, notes, headline), labels and tools; return the map."""
+    """Add the layer switcher, side panel (legend, notes, headline), labels and tools.
+
+    Texts become HTML through :func:`~._controls.safe_html`; layers added to ``m`` without
+    :func:`add_vector` get their names and tooltip / popup values escaped here.
+
+    Parameters
+    ----------
+    m : folium.Map
+    spec : MapSpec
+    note_lines : list of str, optional
+    headline, banner : str
+        HTML: the pages' formatting tags are kept, everything else is text.
+    collapse_below : int
+        Window width (px) below which the panel starts collapsed.
+
+    Returns
+    -------
+    folium.Map
+    """
+    _escape_foreign_layers(m)
     labels = folium.FeatureGroup(name="标注 Labels", show=True)
     labels.add_to(m)
     spec.groups[labels.layer_name] = "标注 Labels"
@@ -285,16 +513,40 @@ def finish(m, spec: MapSpec, *, note_lines: list | None = None, headline: str = 
 
 
 def save_map(m: folium.Map, path, *, offline: bool = True):
-    """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones."""
-    html = m.get_root().render()
-    if offline:
-        html = inline_assets(html)
-        ext = external_references(html)
-        if ext:
-            from ..errors import TwinstarError
+    """Write the map's HTML atomically; with ``offline`` inline every asset and refuse external ones.
 
+    A page whose markup would still carry an event handler or a ``javascript:`` link is refused
+    (:func:`~._offline.markup_problems`): data text reached it unescaped, a bug.
+
+    Parameters
+    ----------
+    m : folium.Map or branca Figure
+    path : path-like
+    offline : bool
+
+    Returns
+    -------
+    path-like
+        ``path``.
+
+    Raises
+    ------
+    TwinstarError
+        An external reference left in an offline page, or unsafe markup.
+    """
+    from ..errors import TwinstarError
+
+    page = m.get_root().render()
+    if offline:
+        page = inline_assets(page)
+        ext = external_references(page)
+        if ext:
             raise TwinstarError(f"{path}: the offline map would still load {ext}; this is a bug, please report it.")
+    unsafe = markup_problems(page)
+    if unsafe:
+        raise TwinstarError(f"{path}: the page would carry {'; '.join(unsafe[:3])}: text from a data file reached the "
+                            "page unescaped. This is a bug, please report it (the page was not written).")
     with atomic_output(path) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    log.info("wrote %s (%.0f KiB)", path, len(html.encode()) / 1024)
+        tmp.write_text(page, encoding="utf-8")
+    log.info("wrote %s (%.0f KiB)", path, len(page.encode()) / 1024)
     return path
