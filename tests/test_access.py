@@ -190,7 +190,7 @@ def test_access_cli(run, tmp_path):
     run("data", "build")
     r = run("access", "--resolution", "2000", "--origin", "P07", "--origin-point", "120.3,43.0")
     assert r.exit_code == 0, r.output
-    out = tmp_path / "twinstar_output/access"
+    out = tmp_path / "twinstar_results/access"
     for f in ("od_matrix_minutes.csv", "access_to_nearest.csv", "isochrones.gpkg", "time_to_cores.tif",
               "time_to_hsr_stations.tif", "county_access.csv", "twin_city.csv", "assumptions.csv",
               "scenario_counties.csv", "scenario_places.csv", "scenario.gpkg", "scenario_time_to_cores.tif"):

@@ -230,7 +230,7 @@ def test_overlay_of_an_invalid_file_names_the_rows(run, tmp_path):
 
 def test_distances_to_a_class_absent_from_the_data(run, tmp_path):
     run("data", "build")
-    nodes = gpd.read_file(tmp_path / "twinstar_output/data/twinstar_region.gpkg", layer="nodes")
+    nodes = gpd.read_file(tmp_path / "twinstar_data/twinstar_region.gpkg", layer="nodes")
     nodes[nodes["kind"] != "interchange"].to_file(tmp_path / "nodes.gpkg", layer="nodes")
     proj = tmp_path / "no_interchanges.toml"
     proj.write_text('base = "embedded"\n[layers.nodes]\npath = "nodes.gpkg"\n', encoding="utf-8")

@@ -386,11 +386,11 @@ def test_cli_planning_commands(run, built, hospitals):
     assert res.exit_code == 0, res.output
     import os
 
-    files = set(os.listdir("out/planning"))
+    files = set(os.listdir("out"))
     assert {"suitability_classes.tif", "suitability_by_county.csv", "suitability.gpkg", "sites.csv", "sites.gpkg",
             "sites_sensitivity.csv", "linkage_units.csv", "linkage.gpkg", "access_2sfca_counties.csv",
             "access_2sfca_parks.csv"} <= files
-    parks = pd.read_csv("out/planning/access_2sfca_parks.csv")
+    parks = pd.read_csv("out/access_2sfca_parks.csv")
     assert parks["access_index"].notna().any()
     bad = run("access2sfca", hospitals, gpkg, "--capacity", "nope", "--resolution", 8000, "--out", "out")
     assert bad.exit_code == 2 and "no column 'nope'" in bad.output
@@ -419,13 +419,13 @@ def test_cli_on_a_project_with_a_redline_file(run, tmp_path):
     common = ["--counties", "150525", "--top", 2, "--resolution", 8000]
     res = run("sites", "--project", examples / "project.toml", *common, "--out", tmp_path / "free")
     assert res.exit_code == 0, res.output
-    free = gpd.read_file(tmp_path / "free" / "planning" / "sites.gpkg", layer="sites")
+    free = gpd.read_file(tmp_path / "free" / "sites.gpkg", layer="sites")
     zone = shapely.union_all(np.asarray(free.geometry.values)).buffer(0.01)
     red = tmp_path / "redline.geojson"
     gpd.GeoDataFrame({"name": ["红线"]}, geometry=[zone], crs=4326).to_file(red, driver="GeoJSON")
     res = run("sites", "--project", examples / "project.toml", "--eco-redline", red, *common, "--out", tmp_path / "proj")
     assert res.exit_code == 0, res.output
-    sites = gpd.read_file(tmp_path / "proj" / "planning" / "sites.gpkg", layer="sites")
+    sites = gpd.read_file(tmp_path / "proj" / "sites.gpkg", layer="sites")
     assert len(sites) == 2
     assert not sites.intersects(zone).any()
     # the project's own parks (X01, X02) replace the embedded ones in the duplication check

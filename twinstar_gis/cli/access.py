@@ -11,7 +11,8 @@ from shapely.geometry import Point
 
 from ..run.folder import check_command_out, moved_path, staged_outputs
 from ..data.validate import validate_dataset
-from .options import (RESULTS_DIR, check_grid_size, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option,
+from ..model.surface import check_grid_size
+from .options import (RESULTS_DIR, column_pairs, command_inputs, gpkg_arg, open_inputs, out_option,
                       progress, project_opt, quiet, set_opt)
 
 DEFAULT_ACCESS_DIR = RESULTS_DIR / "access"

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..maps import BASEMAPS
-from .options import project_opt, set_opt
+from .options import OutDir, project_opt, set_opt
 
 
 def _map_options(f):
@@ -70,7 +70,7 @@ def _command_line(ctx) -> list[str]:
 
 @click.command("run")
 @project_opt
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twinstar_output"), show_default=True,
+@click.option("--out", "out_dir", type=OutDir(), default=Path("twinstar_output"), show_default=True,
               help="The run folder; an earlier run there is replaced only once this one is complete.")
 @click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="A finer DEM (GeoTIFF with a CRS).")
 @click.option("--resolution", type=click.FloatRange(min=100), default=None,

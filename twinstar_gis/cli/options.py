@@ -188,32 +188,6 @@ def command_inputs(path=None, project=None, *extra) -> list[Path]:
     return files
 
 
-def check_grid_size(layers: dict, settings) -> None:
-    """Refuse a travel-time grid beyond the memory budget (:func:`twinstar_gis.resources.check_grid`), early.
-
-    Parameters
-    ----------
-    layers : dict
-        Whose ``boundaries`` (prefectures) span the grid.
-    settings : Settings
-        ``access.resolution_m`` and the budget.
-
-    Raises
-    ------
-    ResourceError
-    """
-    from ..model.surface import make_grid
-    from ..resources import check_grid
-
-    b = layers.get("boundaries")
-    if b is None or not len(b):
-        return
-    if "level" in b.columns and (b["level"] == "prefecture").any():
-        b = b[b["level"] == "prefecture"]
-    grid = make_grid(b, settings.access.resolution_m)
-    check_grid(grid.width * grid.height, settings.access.resolution_m, settings=settings)
-
-
 def _settings_pairs(ctx, param, values):
     """``--set speeds.expressway=90`` -> {"speeds.expressway": 90.0}; values parsed as TOML scalars or lists."""
     import tomllib

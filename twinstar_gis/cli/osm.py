@@ -9,6 +9,8 @@ import click
 import pyogrio
 
 from ..model.osm import import_osm, import_outputs
+from ..run.folder import check_command_out
+from .options import OutDir
 
 
 def _echo_summary(summary: dict, report_path: Path) -> None:
@@ -38,7 +40,7 @@ def _echo_summary(summary: dict, report_path: Path) -> None:
 
 @click.command("import-osm")
 @click.argument("extract", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("osm_project"),
+@click.option("--out", "out_dir", type=OutDir(), default=Path("osm_project"),
               show_default=True, help="Folder for osm.gpkg, project.toml, import_report.csv and import_summary.json.")
 @click.option("--boundaries", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Study area (any polygon file); default: the embedded Chifeng and Tongliao prefectures.")
@@ -57,6 +59,7 @@ def import_osm_cmd(extract, out_dir, boundaries, places, check_network):
     extract's edge or broken are dropped or trimmed and listed in import_report.csv; the coverage
     of the study area and of its places is in import_summary.json.  Inputs are never overwritten.
     """
+    out_dir = check_command_out(out_dir)  # never inside a recorded run folder, never a filesystem root
     project = import_osm(extract, out_dir, boundaries=boundaries, places=places)
     out = import_outputs(project.parent)
     gpkg = out["gpkg"]

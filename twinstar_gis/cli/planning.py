@@ -13,7 +13,8 @@ from ..data.gcj02 import COORD_SYSTEMS
 from ..data.io import read_layer
 from ..run.folder import check_command_out, moved_path, staged_outputs
 from .access import _scenario_corridors, scenario_column_opt
-from .options import RESULTS_DIR, check_grid_size, command_inputs, gpkg_arg, out_option, project_opt
+from ..model.surface import check_grid_size
+from .options import RESULTS_DIR, command_inputs, gpkg_arg, out_option, project_opt
 
 DEFAULT_PLANNING_DIR = RESULTS_DIR / "planning"
 CONTROL_LINES = (("eco_redline", "生态保护红线 (ecological protection red line)"),

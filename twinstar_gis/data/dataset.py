@@ -60,7 +60,7 @@ PREFECTURES = {
     "150400": ("赤峰市", "Chifeng", 90021.0),
     "150500": ("通辽市", "Tongliao", 59535.0),
 }
-DEFAULT_OUT_DIR = Path("twinstar_output") / "data"
+DEFAULT_OUT_DIR = Path("twinstar_data")
 GPKG_NAME = "twinstar_region.gpkg"
 DEM_NAME = "twinstar_dem.tif"
 AS_OF = "2026-11"
@@ -473,7 +473,7 @@ def load_dataset(path=None, *, project=None) -> Dataset:
     Parameters
     ----------
     path : path-like, optional
-        A GeoPackage; default ``twinstar_output/data/twinstar_region.gpkg``.
+        A GeoPackage; default ``twinstar_data/twinstar_region.gpkg``.
     project : path-like or Project, optional
         A project file.  Its layers replace the embedded ones where
         ``base = "embedded"``; otherwise only its layers are used.

@@ -441,8 +441,13 @@ def atomic_output(path):
         _remove_partials(tmp)
 
 
+#: The GeoPackage version every output is written in: 1.2, which the QGIS 3.22 / GDAL 3.4-3.6 that
+#: institutes run open without warnings (GDAL writes 1.4 by default since 3.7).
+GPKG_VERSION = "1.2"
+
+
 def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.DataFrame] | None = None):
-    """Write layers (and attribute tables) into one GeoPackage, atomically.
+    """Write layers (and attribute tables) into one GeoPackage (version :data:`GPKG_VERSION`), atomically.
 
     Parameters
     ----------
@@ -458,11 +463,12 @@ def write_gpkg(path, layers: dict[str, gpd.GeoDataFrame], tables: dict[str, pd.D
     pathlib.Path
     """
     with atomic_output(path) as tmp:
-        for name, gdf in layers.items():
-            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG")
-        for name, df in (tables or {}).items():
-            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
-    log.info("wrote %s (%d layers)", path, len(layers) + len(tables or {}))
+        first = True  # the version is a dataset option, set when the file is created; later layers keep it
+        for name, df in list(layers.items()) + list((tables or {}).items()):
+            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
+                                    **({"dataset_options": {"VERSION": GPKG_VERSION}} if first else {}))
+            first = False
+    log.info("wrote %s (GeoPackage %s, %d layers)", path, GPKG_VERSION, len(layers) + len(tables or {}))
     return Path(path)
 
 

@@ -21,6 +21,7 @@ import rasterio
 
 log = logging.getLogger(__name__)
 
+from ..data.io import read_csv_table
 from ..errors import RunFolderError
 from ..run.folder import read_run
 
@@ -86,7 +87,7 @@ class Run:
     def table(self, rel: str, *, required: bool = True) -> pd.DataFrame | None:
         if rel not in self._cache:
             p = self.file(rel, required=required)
-            self._cache[rel] = None if p is None else pd.read_csv(p, encoding="utf-8-sig", dtype=_TEXT_COLUMNS)
+            self._cache[rel] = None if p is None else read_csv_table(p, dtype=_TEXT_COLUMNS)
         return self._cache[rel]
 
     def vector(self, rel: str, layer: str, *, required: bool = True) -> gpd.GeoDataFrame | None:

@@ -43,7 +43,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from ..data.crs import study_area_crs
 from ..data.io import atomic_output
-from ..resources import check_memory
+from ..resources import check_grid, check_memory
 from ..settings import DEFAULT, Settings
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "multi_source_times",
     "write_raster",
     "zonal_time_stats",
+    "check_grid_size",
 ]
 
 log = logging.getLogger(__name__)
@@ -420,3 +421,26 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
         row["population_method"] = method or "uniform over county area (assumption)"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def check_grid_size(layers: dict, settings) -> None:
+    """Refuse a travel-time grid beyond the memory budget (:func:`twinstar_gis.resources.check_grid`), early.
+
+    Parameters
+    ----------
+    layers : dict
+        Whose ``boundaries`` (prefectures) span the grid.
+    settings : Settings
+        ``access.resolution_m`` and the budget.
+
+    Raises
+    ------
+    ResourceError
+    """
+    b = layers.get("boundaries")
+    if b is None or not len(b):
+        return
+    if "level" in b.columns and (b["level"] == "prefecture").any():
+        b = b[b["level"] == "prefecture"]
+    grid = make_grid(b, settings.access.resolution_m)
+    check_grid(grid.width * grid.height, settings.access.resolution_m, settings=settings)

@@ -27,6 +27,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import CRSError, DataSourceError
 from ..data.io import Project, read_project
+from ..model.surface import check_grid_size
 from ..run.folder import check_output_dir, file_record, staged, utc_now, write_manifest
 from ..errors import SettingsError
 from ..settings import DEFAULT, Settings
@@ -242,6 +243,9 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
         raise DataSourceError(f"{proj.path if proj else 'the dataset'}: this needs the layer(s) {', '.join(missing)}; "
                               "add them to the project file or use base = \"embedded\".")
     dem_src = Path(dem) if dem is not None else default_dem
+    check_grid_size(layers, settings)  # the travel-time grid within the memory budget, before anything is written
+    if dem_src is not None:
+        _plan_dem(dem_src, layers, settings)
     inputs = (_records([proj.path], "project") if proj else []) + _records(files, "layer") \
         + (_records([dem_src], "dem") if dem_src else [])
     embedded_meta = None
@@ -249,6 +253,17 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
         embedded_meta = _embedded_metadata(layers, dem_src)
     return RunInputs(layers=layers, metadata=_metadata(layers, embedded_meta), settings=settings, project=proj,
                      dem_src=dem_src, inputs=inputs)
+
+
+def _plan_dem(dem_src, layers, settings) -> None:
+    """The DEM's window over the study area and its clip fit the memory budget (read nothing)."""
+    import rasterio
+
+    from ..data.terrain import plan_dem_clip
+
+    with rasterio.open(dem_src) as src:
+        plan_dem_clip(src, tuple(layers["boundaries"].total_bounds), margin_deg=settings.dem_margin_deg,
+                      settings=settings, where=str(dem_src))
 
 
 def _embedded_metadata(layers, dem_src):
@@ -273,14 +288,14 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
     list of pathlib.Path
     """
     from ..data.terrain import clip_dem
-    from ..run.exports import write_gpkg
+    from ..data.io import write_gpkg
 
     run_dir = Path(run_dir)
     meta = prep.metadata
     written = []
     if prep.dem_src is not None:
         info = clip_dem(prep.dem_src, tuple(prep.layers["boundaries"].total_bounds), run_dir / DEM,
-                        margin_deg=prep.settings.dem_margin_deg)
+                        margin_deg=prep.settings.dem_margin_deg, settings=prep.settings)
         written.append(run_dir / DEM)
         meta = meta[meta["layer"] != "terrain"]
         meta = pd.concat([meta, pd.DataFrame([{
@@ -354,8 +369,10 @@ def run_all(out_dir="twinstar_output", *, dem=None, project=None, settings: Sett
     step = _timed_steps(on_step or (lambda s: None))
     step("data")
     prep = prepare_run(project=project, dem=dem, settings=settings, overrides=overrides)
+    inputs = [i["path"] for i in prep.inputs]
+    check_output_dir(out_dir, inputs=inputs)  # a folder holding the project or a layer is refused before any work
     out = Path(out_dir).absolute()
-    with staged(out) as stage:
+    with staged(out, inputs=inputs) as stage:
         staged_files = _run_steps(prep, stage, step, offline=offline, basemap=basemap, tianditu_key=tianditu_key,
                                   store_key=store_key, started=started, command=command)
     written = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in staged_files.items()}
@@ -421,11 +438,9 @@ def write_exchange(stage: Path, manifest: dict) -> list[Path]:
         The files written or changed.
     """
     from ..maps.qgis import write_qgis
-    from ..run.exports import describe_rasters, ensure_gpkg_1_2, write_csvt_sidecars, write_workbook
+    from ..run.exports import describe_rasters, write_csvt_sidecars, write_workbook
 
-    for gpkg in sorted(stage.glob("*/*.gpkg")):
-        if ensure_gpkg_1_2(gpkg):  # written by a writer without the 1.2 option (planning/outputs.py today)
-            log.info("%s rewritten as GeoPackage 1.2", gpkg.relative_to(stage))
+    # (every GeoPackage is written as 1.2 by data.io.write_gpkg)
     written = describe_rasters(stage) + write_csvt_sidecars(stage) + [write_workbook(stage, manifest=manifest)]
     return written + write_qgis(stage, manifest=manifest)
 

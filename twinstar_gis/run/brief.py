@@ -21,7 +21,7 @@ import pandas as pd
 import pyogrio
 
 from ..errors import DataSourceError
-from ..data.io import atomic_output
+from ..data.io import atomic_output, read_csv_table
 from .exports import column_info, is_code_column
 from .folder import RERENDERED, read_run, update_record
 from .outputs import coverage_lines
@@ -123,7 +123,7 @@ def _read(root: Path, rel: str) -> pd.DataFrame:
     """A run table; codes and ids (adcodes) as text, as in the files' field dictionary."""
     try:
         head = pd.read_csv(root / rel, encoding="utf-8-sig", nrows=0)
-        return pd.read_csv(root / rel, encoding="utf-8-sig", dtype={c: str for c in head.columns if is_code_column(str(c))})
+        return read_csv_table(root / rel, dtype={c: str for c in head.columns if is_code_column(str(c))})
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

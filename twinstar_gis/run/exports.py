@@ -36,20 +36,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from ..data.io import atomic_output
+from ..data.io import GPKG_VERSION, atomic_output, neutralise_cell, read_csv_table, write_gpkg
 from ..errors import CRSError, DataSourceError, TwinstarError
 
 __all__ = ["COLUMNS", "ColumnInfo", "column_info", "is_code_column", "neutralise", "needs_neutralising",
-           "GPKG_VERSION", "gpkg_version", "write_gpkg", "ensure_gpkg_1_2", "csvt_types", "write_csvt",
+           "gpkg_version", "ensure_gpkg_1_2", "csvt_types", "write_csvt",
            "write_csvt_sidecars", "TABLES", "write_workbook", "network_layer", "network_nodes", "write_network",
            "RASTERS", "describe_rasters", "resolve_crs", "shapefile_field_names", "export_run", "EXPORT_FORMATS",
            "ExportedLayer", "export_folder", "named_crs", "EQUAL_AREA_NAME"]
 
 log = logging.getLogger(__name__)
-
-#: The GeoPackage version every file of a run is written in (QGIS 3.22 / GDAL 3.6 read 1.2 without warnings).
-GPKG_VERSION = "1.2"
-
 
 # ---------------------------------------------------------------------------------------------- field dictionary
 @dataclass(frozen=True)
@@ -261,11 +257,10 @@ def is_code_column(name: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- formula injection
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def needs_neutralising(text) -> bool:
-    """True for a text cell a spreadsheet could take for a formula (OWASP CSV injection: ``= + - @`` tab, CR).
+    """True for a text cell a spreadsheet could take for a formula (the OWASP rule of :func:`~twinstar_gis.data.io.neutralise_cell`).
 
     Parameters
     ----------
@@ -275,12 +270,17 @@ def needs_neutralising(text) -> bool:
     Returns
     -------
     bool
+
+    Examples
+    --------
+    >>> needs_neutralising("=1+1"), needs_neutralising("-27_-63"), needs_neutralising("-5"), needs_neutralising(3.5)
+    (True, True, False, False)
     """
-    return isinstance(text, str) and text.startswith(_FORMULA_START)
+    return isinstance(text, str) and neutralise_cell(text) != text and not text.startswith("'")
 
 
 def neutralise(text):
-    """OWASP's rule for text cells: prefix ``'`` to a cell that starts with ``= + - @``, tab or CR.
+    """OWASP's rule for text cells (:func:`~twinstar_gis.data.io.neutralise_cell`, the rule every CSV of a run follows).
 
     >>> neutralise("-27_-63"), neutralise("=1+1"), neutralise("赤峰"), neutralise(3.5)
     ("'-27_-63", "'=1+1", '赤峰', 3.5)
@@ -295,7 +295,7 @@ def neutralise(text):
     object
         The value, ``'``-prefixed when it could be read as a formula.
     """
-    return "'" + text if needs_neutralising(text) else text
+    return neutralise_cell(text)
 
 
 # ---------------------------------------------------------------------------------------------- GeoPackage 1.2
@@ -323,34 +323,6 @@ def gpkg_version(path) -> str:
     if app != 0x47504B47:  # "GPKG"
         raise DataSourceError(f"{path}: not a GeoPackage 1.2+ (application_id {app:#x}).")
     return f"{uv // 10000}.{uv // 100 % 100}"
-
-
-def write_gpkg(path, layers: dict, tables: dict | None = None) -> Path:
-    """Write layers (and attribute tables) into one GeoPackage 1.2, atomically.
-
-    The same as :func:`twinstar_gis.data.io.write_gpkg` with GDAL's dataset option ``VERSION=1.2`` (set when
-    the file is created; later layers keep it).
-
-    Parameters
-    ----------
-    path : path-like
-    layers : dict
-        Layer name -> GeoDataFrame.
-    tables : dict, optional
-        Table name -> DataFrame (no geometry).
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    with atomic_output(path) as tmp:
-        first = True
-        for name, df in list(layers.items()) + list((tables or {}).items()):
-            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
-                                    **({"dataset_options": {"VERSION": GPKG_VERSION}} if first else {}))
-            first = False
-    log.info("wrote %s (GeoPackage %s, %d layers)", path, GPKG_VERSION, len(layers) + len(tables or {}))
-    return Path(path)
 
 
 def ensure_gpkg_1_2(path) -> bool:
@@ -447,7 +419,7 @@ def write_csvt(csv_path) -> Path:
         The ``.csvt`` written.
     """
     csv_path = Path(csv_path)
-    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = read_csv_table(csv_path, dtype=str, keep_default_na=False)
     target = csv_path.with_suffix(".csvt")
     with atomic_output(target) as tmp:
         tmp.write_text(",".join(f'"{t}"' for t in csvt_types(table)) + "\n", encoding="ascii")
@@ -602,7 +574,7 @@ def write_workbook(run_dir, *, manifest: dict | None = None, path=None) -> Path:
     readme.title = "说明 README"
     columns = []
     for rel, name in sheets.items():
-        table = pd.read_csv(root / rel, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        table = read_csv_table(root / rel, dtype=str, keep_default_na=False)
         columns += [str(c) for c in table.columns if str(c) not in columns and ":" not in str(c)]
         _write_sheet(wb.create_sheet(name), table, styles)
     for row in _readme_rows(manifest, sheets, columns):

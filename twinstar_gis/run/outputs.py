@@ -13,12 +13,12 @@ import pandas as pd
 
 from ..model import accessibility, compare_scenarios
 from ..analysis.indicators import park_indicators
-from ..data.io import write_csv
+from ..data.io import write_csv, write_gpkg
 from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside, study_area
 from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from ..model.surface import write_raster
 from ..settings import DEFAULT, Settings
-from .exports import write_gpkg, write_network
+from .exports import write_network
 
 __all__ = ["write_distances", "write_overlap", "write_indicators", "write_access", "eco_buffers", "coverage_table",
            "coverage_lines", "COVERAGE_COLUMNS"]
