@@ -479,6 +479,8 @@ class AlternativeResult:
         twinstar_gis version of that process.
     peak_rss_mib : float
         That process's peak resident memory so far.
+    timings : dict
+        Seconds per part (read, model and accessibility, linkage, suitability, sites).
     """
 
     name: str
@@ -492,6 +494,7 @@ class AlternativeResult:
     worker: str = ""
     version: str = ""
     peak_rss_mib: float = float("nan")
+    timings: dict = field(default_factory=dict)
 
 
 def _peak_rss_mib() -> float:
@@ -524,22 +527,35 @@ def evaluate_alternative(base: BaseInputs, alternative: AlternativeTask) -> Alte
     from ..data.io import read_gpkg
     from ..model.traveltime import accessibility
 
-    t0 = time.perf_counter()
+    t0 = clock = time.perf_counter()
+    timings = {}
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
     layers, _ = read_gpkg(base.dataset)
     extra = None
     if alternative.layer is not None:
         extra = read_gpkg(base.scenarios)[0][alternative.layer]
     s = alternative.settings
+    lap("read")
     acc = accessibility(layers, dem_path=base.dem, settings=s, include_planned=alternative.include_planned,
                         extra_corridors=extra)
     indicators = _access_indicators(acc, layers, s)
+    places = _places(acc, layers)
+    lap("model and accessibility")
     linkage, link_ind = _linkage(layers, acc.od, s)
-    suit, sites, plan_ind = _planning(layers, base.dem, s, acc.model, with_sites=base.sites, counties=base.site_counties)
+    lap("linkage")
+    suit, sites, plan_ind = _planning(layers, base.dem, s, acc.model, with_sites=base.sites, counties=base.site_counties,
+                                      lap=lap)
     result = AlternativeResult(
         name=alternative.name, indicators={**indicators, **link_ind, **plan_ind}, counties=acc.counties.copy(),
-        places=_places(acc, layers), linkage=linkage, suitability=suit, sites=sites,
+        places=places, linkage=linkage, suitability=suit, sites=sites,
         seconds=round(time.perf_counter() - t0, 2), worker=f"{socket.gethostname()}:{os.getpid()}", version=__version__,
-        peak_rss_mib=round(_peak_rss_mib(), 1))
+        peak_rss_mib=round(_peak_rss_mib(), 1), timings=timings)
     log.info("alternative %s: %.1f s", alternative.name, result.seconds)
     return result
 
@@ -614,7 +630,7 @@ def _linkage(layers, od, settings) -> tuple[pd.DataFrame, dict]:
                  "cross_city_linkage_share": float(cross / total) if pd.notna(total) and total > 0 else np.nan}
 
 
-def _planning(layers, dem, settings, model, *, with_sites, counties=()) -> tuple:
+def _planning(layers, dem, settings, model, *, with_sites, counties=(), lap=lambda name: None) -> tuple:
     """Suitability area by class per county (and the top sites), on this alternative's model."""
     from ..planning.sites import find_sites
     from ..planning.suitability import area_by_class, construction_suitability
@@ -622,6 +638,7 @@ def _planning(layers, dem, settings, model, *, with_sites, counties=()) -> tuple
     suit = construction_suitability(layers, dem_path=dem, settings=settings, model=model)
     table = area_by_class(suit.classes, suit.grid, layers["boundaries"], urban_boundary=layers.get("urban_boundary"))
     ind = {f"{k}_km2": float(table[f"area_km2_{k}"].sum()) for k in ("suitable", "fair", "unsuitable")}
+    lap("suitability")
     sites = None
     if with_sites:
         r = find_sites(layers, dem_path=dem, settings=settings, suitability=suit, model=model, top=TOP_SITES,
@@ -632,6 +649,7 @@ def _planning(layers, dem, settings, model, *, with_sites, counties=()) -> tuple
         top = sites[sites["site_rank"] == 1]
         ind["top_site_score"] = float(top["score"].iloc[0]) if len(top) else np.nan
         ind["top_site_counties"] = str(top["counties"].iloc[0]) if len(top) else ""
+        lap("sites")
     return table, sites, ind
 
 
@@ -817,13 +835,14 @@ def _indicator_rounded(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- memory
-#: Bytes per cell of one alternative's evaluation (the joined graph, its reverse, the surfaces
-#: of the cores and stations, suitability and sites), and bytes per corridor vertex (the network).
-#: Calibrated on the embedded data at 250 m - 4 km (benchmarks/README.md, "Comparing alternatives").
-BYTES_PER_CELL = 1400.0
+#: Bytes per cell of one alternative's evaluation (the joined graph and its reverse, the surfaces of
+#: the cores and stations, suitability and sites): measured 430-445 on the embedded data at 500 m
+#: and 250 m (peak RSS 698 MiB / 2,108 MiB in a fresh process), with a 25 % margin.
+BYTES_PER_CELL = 550.0
+#: Bytes per corridor vertex (the network and its links): ~1.7 KB per edge at 5M OSM edges (issue 21).
 BYTES_PER_VERTEX = 2000.0
-#: A worker process with the package imported.
-BASE_PROCESS_BYTES = 400 * 2**20
+#: A worker process with the package imported (165 MiB measured) and the layers read.
+BASE_PROCESS_BYTES = 250 * 2**20
 
 
 def estimate_task_bytes(layers: dict, settings: Settings = DEFAULT) -> float:
@@ -903,7 +922,7 @@ def _manifest_alternatives(spec: AlternativesFile, tasks, results) -> list:
     out = []
     for a, t, r in zip([None] + spec.alternatives, tasks, results):
         rec = {"name": t.name, "include_planned": t.include_planned, "scenario_layer": t.layer,
-               "seconds": r.seconds, "worker": r.worker, "peak_rss_mib": r.peak_rss_mib,
+               "seconds": r.seconds, "timings_s": r.timings, "worker": r.worker, "peak_rss_mib": r.peak_rss_mib,
                "settings_overrides": {} if a is None else a.overrides, "settings": t.settings.to_dict()}
         if a is not None:
             rec["description"] = a.description
@@ -944,7 +963,7 @@ def run_compare(alternatives, *, project=None, out_dir=DEFAULT_OUT_DIR, settings
         ``tables`` (list of paths), ``page``, ``figures`` (list), ``manifest``, ``ranking``
         (the ranking DataFrame), ``engine`` (how it ran).
     """
-    started = utc_now()
+    started, t0 = utc_now(), time.perf_counter()
     if resolution is not None:
         overrides = {**(overrides or {}), "access.resolution_m": resolution}
     check_output_dir(out_dir)
@@ -962,7 +981,8 @@ def run_compare(alternatives, *, project=None, out_dir=DEFAULT_OUT_DIR, settings
     out = Path(out_dir).absolute()
     with staged(out) as stage:
         res = _run_in(stage, prep, spec, workers=workers, scheduler=scheduler, render=render, offline=offline,
-                      started=started, command=command, task_bytes=task_bytes)
+                      started=started, command=command, task_bytes=task_bytes,
+                      timings={"check inputs": round(time.perf_counter() - t0, 2)})
     rel = lambda p: out / Path(p).relative_to(stage)
     return {"tables": [rel(p) for p in res["tables"]], "page": rel(res["page"]) if res["page"] else None,
             "figures": [rel(p) for p in res["figures"]], "manifest": out / "run.json", "ranking": res["ranking"],
@@ -970,7 +990,15 @@ def run_compare(alternatives, *, project=None, out_dir=DEFAULT_OUT_DIR, settings
 
 
 def _run_in(stage: Path, prep, spec: AlternativesFile, *, workers, scheduler, render, offline, started, command,
-            task_bytes) -> dict:
+            task_bytes, timings) -> dict:
+    clock = time.perf_counter()
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
     written = write_data(prep, stage)
     tasks = _tasks(spec, prep.settings)
     scen = _write_scenarios(stage, spec, tasks)
@@ -983,6 +1011,7 @@ def _run_in(stage: Path, prep, spec: AlternativesFile, *, workers, scheduler, re
     base = BaseInputs(dataset=str(stage / GPKG), dem=str(dem) if dem else None, scenarios=str(scen) if scen else None,
                       sites=spec.compare.sites, site_counties=counties)
     shared = [p for p in (base.dataset, base.dem, base.scenarios) if p]
+    lap("write the base layers, DEM and scenarios")
     results, engine = run_tasks(evaluate_alternative, base, tasks, workers=workers, scheduler=scheduler,
                                 task_bytes=task_bytes, settings=prep.settings,
                                 shared_paths=shared, what="alternative",
@@ -991,19 +1020,22 @@ def _run_in(stage: Path, prep, spec: AlternativesFile, *, workers, scheduler, re
     if stale:
         raise SettingsError(f"the workers run twinstar_gis {', '.join(stale)}, this command {__version__}: install the "
                             "same version on every worker")
+    lap("evaluate the base and the alternatives")
     tables = compare_tables(results, spec.compare)
     alt_table = _alternatives_table(spec, results)
     paths = written + ([scen] if scen else []) + _write_tables(stage, tables, alt_table)
+    lap("compare and write the tables")
     head = {**_manifest_head(prep, started, command), "steps": ["data", "compare", "maps"],
             "alternatives_file": {"name": spec.name, **_records([spec.path], "alternatives")[0]},
             "alternatives": _manifest_alternatives(spec, tasks, results),
-            "compare": {**engine, "ranking_weights": spec.compare.weights(),
+            "compare": {**engine, "ranking_weights": spec.compare.weights(), "timings_s": timings,
                         "criteria": {k: v[2] for k, v in CRITERIA.items()}, "sites": spec.compare.sites}}
     head["inputs"] = head["inputs"] + _records([spec.path], "alternatives") + [
         r for a in spec.alternatives if a.scenario for r in _records([a.scenario], "scenario")]
     page, figures = None, []
     if render:
         page, figures = _render(stage, head, offline)
+        lap("page and print figure")
     head["finished"] = utc_now()
     write_manifest(stage, head)
     log.info("compare: %d alternatives on %s in %.1f s", len(spec.alternatives), engine["engine"], engine["seconds"])
