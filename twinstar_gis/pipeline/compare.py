@@ -539,7 +539,7 @@ def evaluate_alternative(base: BaseInputs, alternative: AlternativeTask) -> Alte
     layers, _ = read_gpkg(base.dataset)
     extra = None
     if alternative.layer is not None:
-        extra = read_gpkg(base.scenarios)[0][alternative.layer]
+        extra = read_layer(base.scenarios, layer=alternative.layer)
     s = alternative.settings
     lap("read")
     acc = accessibility(layers, dem_path=base.dem, settings=s, include_planned=alternative.include_planned,
@@ -570,7 +570,8 @@ def _access_indicators(acc, layers, settings) -> dict:
     c = acc.counties
     tw = dict(zip(acc.twin_city["indicator"], acc.twin_city["value"]))
     cores = _cores(layers)
-    out = {"core_to_core_min": float(acc.od.loc[cores[0], cores[1]]) if len(cores) == 2 else np.nan,
+    linked = len(cores) == 2 and all(c in acc.od.index for c in cores)
+    out = {"core_to_core_min": float(acc.od.loc[cores[0], cores[1]]) if linked else np.nan,
            "core_to_core_road_min": float(tw.get("core_to_core_road_min", np.nan))}
     pop = pd.to_numeric(c["population_2020"], errors="coerce")
     ok = pop.notna() & np.isfinite(c["mean_min"])
@@ -607,7 +608,8 @@ def _places(acc, layers) -> pd.DataFrame:
     other = []
     for i in t["id"]:
         cands = [c for c, cc in core_city.items() if cc and city[i] and cc != city[i]]
-        other.append(float(acc.od.loc[i, cands[0]]) if len(cands) == 1 and len(core_city) == 2 else np.nan)
+        ok = len(cands) == 1 and len(core_city) == 2 and cands[0] in acc.od.columns
+        other.append(float(acc.od.loc[i, cands[0]]) if ok else np.nan)
     t.insert(5, "to_other_city_core_min", other)
     return t
 
@@ -740,7 +742,8 @@ def _long(results, attr, key, value_cols) -> pd.DataFrame:
         t = getattr(r, attr).copy()
         t.insert(0, "alternative", r.name)
         for col in value_cols(t):
-            t[f"{col}_change"] = t[col].to_numpy(dtype=float) - base.loc[t[key], col].to_numpy(dtype=float)
+            # a row the base lacks (a place only this alternative links) has no change: NaN, never 0
+            t[f"{col}_change"] = t[col].to_numpy(dtype=float) - base[col].reindex(t[key]).to_numpy(dtype=float)
         frames.append(t)
     return pd.concat(frames, ignore_index=True)
 
