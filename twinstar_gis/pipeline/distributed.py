@@ -26,6 +26,7 @@ Dask is imported here only inside functions: the rest of the package works witho
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -131,13 +132,14 @@ def run_tasks(fn, common, tasks: list, *, workers: int = DEFAULT_WORKERS, schedu
     workers = int(workers)
     limit = check_task_memory(task_bytes, workers=workers, scheduler=scheduler, n_tasks=len(tasks), settings=settings,
                               worker_memory_bytes=worker_memory_bytes, what=what)
-    if scheduler is None and workers <= 0:
-        out = [fn(common, t) for t in tasks]
-        return out, {"engine": engine_label(0, None), "workers": [], "seconds": round(time.perf_counter() - t0, 2)}
-    _import_distributed()
-    if scheduler:
-        return _on_existing(fn, common, tasks, scheduler, task_bytes, shared_paths, what, t0)
-    return _on_local(fn, common, tasks, workers, limit, shared_paths, what, t0)
+    with _warnings_once():
+        if scheduler is None and workers <= 0:
+            out = [fn(common, t) for t in tasks]
+            return out, {"engine": engine_label(0, None), "workers": [], "seconds": round(time.perf_counter() - t0, 2)}
+        _import_distributed()
+        if scheduler:
+            return _on_existing(fn, common, tasks, scheduler, task_bytes, shared_paths, what, t0)
+        return _on_local(fn, common, tasks, workers, limit, shared_paths, what, t0)
 
 
 def check_task_memory(task_bytes: float, *, workers: int, scheduler: str | None = None, n_tasks: int = 1, settings=None,
@@ -223,6 +225,35 @@ def _on_existing(fn, common, tasks, scheduler, task_bytes, shared_paths, what, t
     return info.pop("results"), info
 
 
+class _Once(logging.Filter):
+    """Let each distinct warning through once (every alternative builds its network and repeats the base's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record):
+        key = (record.name, record.levelno, record.getMessage())
+        if record.levelno < logging.WARNING or key not in self.seen:
+            self.seen.add(key)
+            return True
+        return False
+
+
+@contextlib.contextmanager
+def _warnings_once():
+    """While tasks run, the package's repeated warnings are shown once (on the handlers that show them)."""
+    handlers = logging.getLogger("twinstar_gis").handlers + logging.getLogger().handlers
+    f = _Once()
+    for h in handlers:
+        h.addFilter(f)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(f)
+
+
 def _readable(paths) -> list[str]:
     """The paths this process cannot read (run on each worker)."""
     return [str(p) for p in paths if not os.access(p, os.R_OK)]
@@ -239,6 +270,7 @@ def _submit(client, fn, common, tasks, shared_paths, what) -> dict:
             a, m = min(missing.items())
             raise SettingsError(f"worker {a} cannot read {m[0]} ({len(missing)} worker(s) affected): the workers must see "
                                 "the run folder at the same path; put --out on a file system every worker mounts there")
+    client.forward_logging("twinstar_gis", level=logging.WARNING)  # the workers' warnings are shown here
     futures = [client.submit(fn, common, t, pure=False, key=f"{what}-{i}-{time.time_ns()}") for i, t in enumerate(tasks)]
     try:
         results = client.gather(futures)
