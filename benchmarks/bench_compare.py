@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -35,6 +36,7 @@ LAUNCH = ("import sys; from twinstar_gis.cli import cli; from twinstar_gis.cli.c
 
 def run(args: list[str]) -> dict:
     """Run the command in a child process; wall time, peak RSS of the tree (sampled) and of one process."""
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -52,7 +54,8 @@ def run(args: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{out}")
     one = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"wall": wall, "tree_mib": peak / 2**20, "largest_mib": one, "output": out}
+    return {"wall": wall, "tree_mib": peak / 2**20, "largest_mib": one, "output": out,
+            "load": (load0, os.getloadavg()[0])}
 
 
 def tables(folder: Path) -> dict:
@@ -64,9 +67,11 @@ def main():
     ap.add_argument("--resolution", type=float, default=1000)
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_compare"))
     ap.add_argument("--no-render", action="store_true")
+    ap.add_argument("--cluster-first", action="store_true", help="run the LocalCluster before the serial run")
     a = ap.parse_args()
     rows, mans = [], {}
-    for label, workers in (("serial (--workers 0)", "0"), ("LocalCluster (--workers 2)", "2")):
+    engines = [("serial (--workers 0)", "0"), ("LocalCluster (--workers 2)", "2")]
+    for label, workers in engines[::-1] if a.cluster_first else engines:
         out = a.out / f"w{workers}"
         args = ["compare", str(ALTERNATIVES), "--out", str(out), "--resolution", f"{a.resolution:g}", "--workers", workers]
         r = run(args + (["--no-render"] if a.no_render else []))
@@ -74,8 +79,10 @@ def main():
         mans[label] = (out, man)
         rows.append((label, r))
         print(f"{label}: {r['wall']:.1f} s wall, peak RSS {r['tree_mib']:.0f} MiB (process tree, sampled), "
-              f"largest process {r['largest_mib']:.0f} MiB", flush=True)
-    (o0, m0), (o2, m2) = mans.values()
+              f"largest process {r['largest_mib']:.0f} MiB; load average {r['load'][0]:.1f} -> {r['load'][1]:.1f} "
+              f"on {os.cpu_count()} cores", flush=True)
+    (o0, m0), (o2, m2) = mans[engines[0][0]], mans[engines[1][0]]
+    rows = sorted(rows, key=lambda r: r[0] != engines[0][0])
     same = tables(o0) == tables(o2)
     print(f"\ntables identical serial vs LocalCluster(2): {same} ({len(tables(o0))} files)")
     print("\n| engine | wall s | peak RSS, process tree | largest process | " +
