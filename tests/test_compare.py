@@ -246,14 +246,15 @@ def test_an_existing_scheduler_runs_the_same_command(serial, run):
     assert man["command"][:3] == ["twinstar", "compare", str(alts)]
 
 
-def test_an_unreachable_scheduler_is_one_message(serial, run, monkeypatch):
+def test_an_unreachable_scheduler_is_one_message(ds, run, monkeypatch, tmp_path):
     import twinstar_gis.pipeline.distributed as dist
 
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 1)
-    d, alts, _ = serial
-    r = run("compare", alts, "--out", d / "nowhere", "--resolution", RES, "--scheduler", "tcp://127.0.0.1:9")
-    assert r.exit_code == 2 and "cannot connect" in r.output and "dask scheduler" in r.output
-    assert "Traceback" not in r.output and not (d / "nowhere").exists()
+    # the scheduler as a setting of the alternatives file ([compare] scheduler) rather than --scheduler
+    alts = _write_alternatives(tmp_path, ds, extra='scheduler = "tcp://127.0.0.1:9"')
+    r = run("compare", alts, "--out", tmp_path / "nowhere", "--resolution", RES)
+    assert r.exit_code == 2 and "tcp://127.0.0.1:9: cannot connect" in r.output and "dask scheduler" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "nowhere").exists()
 
 
 def test_the_package_imports_without_dask():

@@ -146,7 +146,8 @@ class CompareSettings:
         -------
         dict
         """
-        w = {k: float(getattr(self, f"w_{k}")) for k in CRITERIA}
+        w = {k: float(getattr(self, f"w_{k}")) for k in ("core_to_core", "mean_time", "population_within",
+                                                         "cross_city_share")}
         total = sum(w.values())
         if not total > 0 or any(v < 0 for v in w.values()):
             raise SettingsError(f"compare: ranking weights must be non-negative with a positive sum, got {w}")
