@@ -293,8 +293,9 @@ def _one_alternative(i, spec, path, base_settings, problems) -> Alternative | No
         return None
     name = name.strip()
     who = f"alternative {name!r}"
-    if name.lower() == BASE:
-        problems.append(f"{who}: the name {BASE!r} is reserved for the reference; choose another")
+    if name.lower() == BASE or name.endswith(" change"):
+        problems.append(f"{who}: {BASE!r} and names ending in ' change' are reserved (the reference and the change "
+                        "columns of the tables); choose another name")
     extra = sorted(set(spec) - _ALT_KEYS)
     if extra:
         problems.append(f"{who}: unknown keys {', '.join(extra)} (allowed: {', '.join(sorted(_ALT_KEYS))})")
