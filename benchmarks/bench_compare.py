@@ -6,7 +6,8 @@ beside it) x two average speeds (200, 250 km/h), on the embedded data at 1 km, a
 
 Each engine runs the whole command once, in a child process (``--workers 0`` serial in process,
 ``--workers 2`` a LocalCluster): wall time, peak resident memory summed over the process tree
-(sampled every 0.1 s with psutil) and of the largest single process (``getrusage``), the run's
+(sampled every 0.1 s with psutil) and of the largest single process, the CPU time of every process
+(``getrusage``: on a shared machine CPU time says more than wall time), the run's
 own timings (``run.json``: checking inputs, writing the base layers, evaluating, tables, page
 and figure), and per alternative the time of each part (model and accessibility, linkage,
 suitability, sites).  The two runs' tables are compared byte for byte.
@@ -37,6 +38,7 @@ LAUNCH = ("import sys; from twinstar_gis.cli import cli; from twinstar_gis.cli.c
 def run(args: list[str]) -> dict:
     """Run the command in a child process; wall time, peak RSS of the tree (sampled) and of one process."""
     load0 = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -53,8 +55,10 @@ def run(args: list[str]) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{out}")
-    one = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"wall": wall, "tree_mib": peak / 2**20, "largest_mib": one, "output": out,
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    one = ru.ru_maxrss / 1024
+    cpu = (ru.ru_utime + ru.ru_stime) - (ru0.ru_utime + ru0.ru_stime)  # every descendant process, waited for
+    return {"wall": wall, "cpu": cpu, "tree_mib": peak / 2**20, "largest_mib": one, "output": out,
             "load": (load0, os.getloadavg()[0])}
 
 
@@ -78,19 +82,19 @@ def main():
         man = json.loads((out / "run.json").read_text(encoding="utf-8"))
         mans[label] = (out, man)
         rows.append((label, r))
-        print(f"{label}: {r['wall']:.1f} s wall, peak RSS {r['tree_mib']:.0f} MiB (process tree, sampled), "
+        print(f"{label}: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU (all processes), peak RSS {r['tree_mib']:.0f} MiB (process tree, sampled), "
               f"largest process {r['largest_mib']:.0f} MiB; load average {r['load'][0]:.1f} -> {r['load'][1]:.1f} "
               f"on {os.cpu_count()} cores", flush=True)
     (o0, m0), (o2, m2) = mans[engines[0][0]], mans[engines[1][0]]
     rows = sorted(rows, key=lambda r: r[0] != engines[0][0])
     same = tables(o0) == tables(o2)
     print(f"\ntables identical serial vs LocalCluster(2): {same} ({len(tables(o0))} files)")
-    print("\n| engine | wall s | peak RSS, process tree | largest process | " +
+    print("\n| engine | wall s | CPU s | peak RSS, process tree | largest process | " +
           " | ".join(m0["compare"]["timings_s"]) + " |")
-    print("|---|---:|---:|---:|" + "---:|" * len(m0["compare"]["timings_s"]))
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(m0["compare"]["timings_s"]))
     for (label, r), man in zip(rows, (m0, m2)):
         t = man["compare"]["timings_s"]
-        print(f"| {label} | {r['wall']:.1f} | {r['tree_mib']:.0f} MiB | {r['largest_mib']:.0f} MiB | "
+        print(f"| {label} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['tree_mib']:.0f} MiB | {r['largest_mib']:.0f} MiB | "
               + " | ".join(f"{v:.1f}" for v in t.values()) + " |")
     print("\nper alternative (serial run), seconds:")
     parts = list(m0["alternatives"][0]["timings_s"])
