@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from .errors import PlanningError, SettingsError
 
 __all__ = ["Settings", "DEFAULT", "Speeds", "DEFAULT_SPEEDS", "NetworkSettings", "AccessSettings",
-           "OverlapSettings", "OsmSettings", "PlanningSettings", "DEFAULT_PLANNING",
+           "OverlapSettings", "OsmSettings", "PlanningSettings", "DEFAULT_PLANNING", "CompareSettings",
            "planning_settings", "CORRIDOR_CLASSES", "RAIL_CLASSES", "ROAD_CLASSES"]
 
 RAIL_CLASSES = ("high_speed_rail", "railway")
@@ -507,6 +507,46 @@ def planning_settings(settings) -> PlanningSettings:
 
 
 @dataclass(frozen=True)
+class CompareSettings:
+    """How alternatives are ranked and where they run.
+
+    Attributes
+    ----------
+    scheduler : str
+        Address of an existing Dask scheduler (``tcp://host:8786``); empty: a local cluster of
+        ``--workers`` processes (or serial with ``--workers 0``).
+    w_core_to_core, w_mean_time, w_population_within, w_cross_city_share : float
+        Weights of the ranking criteria (:data:`CRITERIA`), normalised to sum 1.
+    sites : bool
+        Rank joint-park sites for every alternative (about 2 s each at 1 km on the embedded data).
+    worker_memory_gib : float
+        Memory limit of each local worker, GiB; 0: the memory budget divided by the workers.
+    """
+
+    scheduler: str = ""
+    w_core_to_core: float = 0.3
+    w_mean_time: float = 0.3
+    w_population_within: float = 0.2
+    w_cross_city_share: float = 0.2
+    sites: bool = True
+    worker_memory_gib: float = 0.0
+
+    def weights(self) -> dict:
+        """Criterion -> weight, normalised to sum 1.
+
+        Returns
+        -------
+        dict
+        """
+        w = {k: float(getattr(self, f"w_{k}")) for k in ("core_to_core", "mean_time", "population_within",
+                                                         "cross_city_share")}
+        total = sum(w.values())
+        if not total > 0 or any(v < 0 for v in w.values()):
+            raise SettingsError(f"compare: ranking weights must be non-negative with a positive sum, got {w}")
+        return {k: v / total for k, v in w.items()}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every tolerance, speed and model constant of the tool.
 
@@ -556,6 +596,7 @@ class Settings:
     overlap: OverlapSettings = field(default_factory=OverlapSettings)
     osm: OsmSettings = field(default_factory=OsmSettings)
     planning: PlanningSettings = field(default_factory=PlanningSettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)
 
     def to_dict(self) -> dict:
         """Plain nested dict (JSON-ready) of every setting.

@@ -102,6 +102,7 @@ def cli(verbose, quiet):
 
 from .access import access  # noqa: E402
 from .analysis import distances, indicators, overlap  # noqa: E402
+from .compare import compare  # noqa: E402
 from .data import data  # noqa: E402
 from .export import export  # noqa: E402
 from .figures import figures  # noqa: E402
@@ -110,5 +111,5 @@ from .planning import access2sfca, linkage, sites, suitability  # noqa: E402
 
 for _cmd in (run, data, distances, overlap, indicators, access, map_cmd, figures, export, report):
     cli.add_command(_cmd)
-for _cmd in (suitability, sites, linkage, access2sfca):
+for _cmd in (suitability, sites, linkage, access2sfca, compare):
     cli.add_command(_cmd)

@@ -49,3 +49,12 @@ def write_figures(run_dir, *, formats=("png", "pdf"), **kw):
 __all__ = ["BASEMAPS", "PALETTE", "GALLERY", "new_map", "save_map", "overview_map", "distances_map", "conflicts_map",
            "access_map", "scenario_map", "change_map", "headline_figures", "write_gallery", "write_figures",
            "suitability_map", "sites_map", "linkage_map"]
+
+# twinstar compare: its page and figure join the gallery and the figures (registered here: gallery.py importing
+# compare would close the cycle compare -> figures -> gallery -> compare)
+from . import figures as _figures, gallery as _gallery  # noqa: E402
+from .compare import compare_map, fig_compare  # noqa: E402
+
+_gallery.GALLERY["compare"] = ("方案比选 Alternatives", "Ranking, indicators and one small map per alternative (twinstar compare).")
+_gallery._MAKERS["compare"] = compare_map
+_figures.FIGURES["compare"] = fig_compare

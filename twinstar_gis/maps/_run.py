@@ -166,7 +166,7 @@ def drop_minor_roads(gdf, column: str) -> tuple[gpd.GeoDataFrame | None, str | N
 #: The run file a page or figure needs beyond the core outputs; without it, it is skipped.
 OPTIONAL_INPUTS = {"scenario": "access/scenario.gpkg", "change": "access/scenario.gpkg",
                    "suitability": "planning/suitability_classes.tif", "sites": "planning/sites.gpkg",
-                   "linkage": "planning/linkage.gpkg"}
+                   "linkage": "planning/linkage.gpkg", "compare": "compare/counties.csv"}
 
 
 def skip_reason(run: Run, name: str) -> str | None:
@@ -185,7 +185,8 @@ def skip_reason(run: Run, name: str) -> str | None:
     rel = OPTIONAL_INPUTS.get(name)
     if rel is None or run.file(rel, required=False) is not None:
         return None
-    return f"no {'scenario' if rel.startswith('access/') else 'planning'} outputs in this run"
+    kind = {"access/": "scenario", "compare/": "comparison (twinstar compare)"}.get(rel[: rel.index("/") + 1], "planning")
+    return f"no {kind} outputs in this run"
 
 
 def open_run(run_dir, *, manifest: dict | None = None) -> Run:

@@ -58,7 +58,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,7 @@ from .._version import __version__
 from ..data.io import Project, read_layer, read_project, write_csv, write_gpkg
 from ..errors import ProjectFileError, SettingsError, TwinstarError
 from ..run.folder import check_output_dir, staged, utc_now, write_manifest
-from ..settings import DEFAULT, Settings
+from ..settings import DEFAULT, CompareSettings, Settings
 from .distributed import DEFAULT_WORKERS, check_task_memory, run_tasks
 from .steps import DEM, GPKG, _manifest_head, _records, prepare_run, resolve_settings, write_data
 
@@ -114,47 +114,7 @@ TABLES = {
 
 
 # ---------------------------------------------------------------- settings of a comparison
-@dataclass(frozen=True)
-class CompareSettings:
-    """How alternatives are ranked and where they run.
-
-    Attributes
-    ----------
-    scheduler : str
-        Address of an existing Dask scheduler (``tcp://host:8786``); empty: a local cluster of
-        ``--workers`` processes (or serial with ``--workers 0``).
-    w_core_to_core, w_mean_time, w_population_within, w_cross_city_share : float
-        Weights of the ranking criteria (:data:`CRITERIA`), normalised to sum 1.
-    sites : bool
-        Rank joint-park sites for every alternative (about 2 s each at 1 km on the embedded data).
-    worker_memory_gib : float
-        Memory limit of each local worker, GiB; 0: the memory budget divided by the workers.
-    """
-
-    scheduler: str = ""
-    w_core_to_core: float = 0.3
-    w_mean_time: float = 0.3
-    w_population_within: float = 0.2
-    w_cross_city_share: float = 0.2
-    sites: bool = True
-    worker_memory_gib: float = 0.0
-
-    def weights(self) -> dict:
-        """Criterion -> weight, normalised to sum 1.
-
-        Returns
-        -------
-        dict
-        """
-        w = {k: float(getattr(self, f"w_{k}")) for k in ("core_to_core", "mean_time", "population_within",
-                                                         "cross_city_share")}
-        total = sum(w.values())
-        if not total > 0 or any(v < 0 for v in w.values()):
-            raise SettingsError(f"compare: ranking weights must be non-negative with a positive sum, got {w}")
-        return {k: v / total for k, v in w.items()}
-
-
-DEFAULT_COMPARE = CompareSettings()
+DEFAULT_COMPARE = CompareSettings()  # (the section lives in twinstar_gis.settings)
 
 
 def compare_settings(settings=None, table: dict | None = None, *, source: str = "[compare]") -> CompareSettings:
@@ -178,19 +138,8 @@ def compare_settings(settings=None, table: dict | None = None, *, source: str = 
     >>> compare_settings(table={"w_core_to_core": 1, "sites": False}).sites
     False
     """
-    out = getattr(settings, "compare", None) or DEFAULT_COMPARE
-    known = {f.name: f for f in fields(CompareSettings)}
-    for key, value in (table or {}).items():
-        if key not in known:
-            raise SettingsError(f"{source}: unknown setting {key!r}; known here: {', '.join(sorted(known))}")
-        current = getattr(out, key)
-        if isinstance(current, bool) and not isinstance(value, bool):
-            raise SettingsError(f"{source}: {key} must be true or false, not {value!r}")
-        if isinstance(current, float) and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise SettingsError(f"{source}: {key} must be a non-negative number, not {value!r}")
-        if isinstance(current, str) and not isinstance(value, str):
-            raise SettingsError(f"{source}: {key} must be text in quotes, not {value!r}")
-        out = replace(out, **{key: float(value) if isinstance(current, float) else value})
+    base = settings if isinstance(settings, Settings) else DEFAULT  # the one settings machinery checks each value
+    out = base.override(_source=source, **{f"compare.{k}": v for k, v in (table or {}).items()}).compare
     out.weights()
     return out
 
