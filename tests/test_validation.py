@@ -63,7 +63,7 @@ def test_rail_facts_compare_in_vehicle_minutes_platform_to_platform(tiny):
     t = val.validate_travel_times(model, val.read_travel_facts(_csv(facts)))
     r = t.iloc[0]
     assert r["model_minutes"] == pytest.approx(expect, rel=2e-3)
-    assert r["ratio"] == pytest.approx(round(expect / 36.0, 3), abs=2e-3)
+    assert r["model_fact_ratio"] == pytest.approx(round(expect / 36.0, 3), abs=2e-3)
     # Door to door the model adds boarding + alighting (speeds.transfer_min of a railway): not what a timetable shows.
     assert r["model_door_minutes"] - r["model_minutes"] == pytest.approx(DEFAULT.speeds.transfer("railway"), abs=0.01)
     assert r["model_km"] == pytest.approx(rail_km * 1.2, rel=2e-3)  # route_factor of R1
@@ -83,10 +83,10 @@ def test_road_facts_compare_road_only_minutes_and_route_km(tiny, tmp_path):
     assert t.loc["X2", "model_minutes"] == pytest.approx(by_road, rel=2e-3)
     assert t.loc["X2", "compared"] == "minutes" and t.loc["X3", "compared"] == "km"
     assert t.loc["X3", "model_km"] == pytest.approx(road_km * 1.1, rel=2e-3)
-    assert t.loc["X3", "ratio"] == pytest.approx(round(road_km * 1.1 / 45.0, 3), abs=2e-3)
+    assert t.loc["X3", "model_fact_ratio"] == pytest.approx(round(road_km * 1.1 / 45.0, 3), abs=2e-3)
     assert "calibration fact" in t.loc["X3", "note"]
     # An upper bound agrees only when the model is at most 15 % above it (model ~46 min vs "under 30 min").
-    assert t.loc["X4", "bound"] == "upper" and t.loc["X4", "ratio"] > 1.15 and not t.loc["X4", "within_band"]
+    assert t.loc["X4", "bound"] == "upper" and t.loc["X4", "model_fact_ratio"] > 1.15 and not t.loc["X4", "within_band"]
 
 
 def test_unknown_ids_and_non_station_rail_facts_are_noted_not_fatal(tiny, tmp_path):
@@ -94,7 +94,7 @@ def test_unknown_ids_and_non_station_rail_facts_are_noted_not_fatal(tiny, tmp_pa
     facts = _facts([["X5", "PA", "NOWHERE", "road", 10.0, None, "", "check"],
                     ["X6", "PA", "SB", "rail", 10.0, None, "", "check"]])
     t = val.validate_travel_times(model, _csv(facts, tmp_path)).set_index("fact_id")
-    assert t["ratio"].isna().all()
+    assert t["model_fact_ratio"].isna().all()
     assert "to id NOWHERE is not a place, park or station" in t.loc["X5", "note"]
     assert "from id PA is not a station" in t.loc["X6", "note"]
 
@@ -105,11 +105,11 @@ def test_the_csv_contract_and_summary(tiny, tmp_path):
                     ["X2", "PA", "PB", "road", 40.0, None, "", "check"]])
     t = val.validate_travel_times(model, _csv(facts, tmp_path))
     assert list(t.columns) == ["fact_id", "from", "to", "from_name", "to_name", "mode", "compared", "fact_minutes",
-                               "model_minutes", "fact_km", "model_km", "ratio", "within_band", "model_door_minutes",
-                               "bound", "role", "strength", "source", "note"]
+                               "model_minutes", "fact_km", "model_km", "model_fact_ratio", "within_band", "model_door_minutes",
+                               "bound", "role", "source_strength", "source", "note"]
     s = val.summarize_validation(t)
-    assert s["independent"] == 2 and s["median_ratio"] == pytest.approx(t["ratio"].median(), abs=1e-3)
-    worst = t.iloc[int(np.argmax(np.abs(np.log(t["ratio"]))))]
+    assert s["independent"] == 2 and s["median_ratio"] == pytest.approx(t["model_fact_ratio"].median(), abs=1e-3)
+    worst = t.iloc[int(np.argmax(np.abs(np.log(t["model_fact_ratio"]))))]
     assert s["worst_fact"] == worst["fact_id"]
 
 
@@ -195,7 +195,7 @@ def test_route_lengths_reproduce_the_published_lengths_they_were_derived_from(em
     # the route runs end to end along one corridor, so drawn length x route_factor = the published length (1 %).
     for fid, km in (("T18", 144), ("T19", 170), ("T12", 419), ("T11", 76)):
         assert t.loc[fid, "model_km"] == pytest.approx(km, rel=0.01), fid
-    assert t["ratio"].notna().all()  # every embedded fact can be compared
+    assert t["model_fact_ratio"].notna().all()  # every embedded fact can be compared
 
 
 def test_ningcheng_seat_reaches_the_chifeng_core_by_hsr(embedded, ds):
@@ -206,3 +206,42 @@ def test_ningcheng_seat_reaches_the_chifeng_core_by_hsr(embedded, ds):
     # 50-65 min (issue 19); by road alone (G306, 60 km/h over ~100 km) much slower.
     assert t["model_door_minutes"] <= 65
     assert t["model_door_minutes"] < t["model_minutes"] - 15
+
+
+def test_a_project_names_its_own_travel_facts_and_the_run_uses_them(tmp_path):
+    """``travel_facts = "facts.csv"`` in a project file: read relative to it, recorded, and the run checks against it;
+    a project without its own facts and without the embedded base is not checked against the embedded ids."""
+    from twinstar_gis.data.io import read_project
+    from twinstar_gis.errors import ProjectFileError
+    from twinstar_gis.pipeline.steps import travel_facts_of
+
+    (tmp_path / "facts.csv").write_text("fact_id,from_id,to_id,mode,minutes\nF1,PA,PB,road,40\n", encoding="utf-8")
+    proj = tmp_path / "p.toml"
+    proj.write_text('base = "embedded"\ntravel_facts = "facts.csv"\n', encoding="utf-8")
+    assert travel_facts_of(read_project(proj)) == tmp_path / "facts.csv"
+    proj.write_text('base = "embedded"\n', encoding="utf-8")
+    assert travel_facts_of(read_project(proj)) is None  # the embedded facts
+    (tmp_path / "b.geojson").write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    proj.write_text('[layers.boundaries]\npath = "b.geojson"\n', encoding="utf-8")
+    assert travel_facts_of(read_project(proj)) is False  # no facts for the project's own places
+    proj.write_text('base = "embedded"\ntravel_facts = "nowhere.csv"\n', encoding="utf-8")
+    with pytest.raises(ProjectFileError, match="travel_facts: .*nowhere.csv is not a file"):
+        read_project(proj)
+
+
+def test_write_access_writes_the_validation_table_of_the_facts_given(tiny, tmp_path):
+    from twinstar_gis.run.outputs import write_access
+
+    layers, _ = tiny
+    facts = tmp_path / "facts.csv"
+    facts.write_text("fact_id,from_id,to_id,mode,minutes\nF1,PA,PB,road,40\n", encoding="utf-8")
+    ds = type("DS", (), {"layers": layers, "dem_path": None, "__getitem__": lambda self, k: layers[k]})()
+    paths, base, _, _ = write_access(ds, tmp_path / "access", scenario="none", facts=facts,
+                                     settings=DEFAULT.override(**{"access.resolution_m": 2000}))
+    v = pd.read_csv(tmp_path / "access" / "validation.csv", encoding="utf-8-sig")
+    road_km = _line_km(119.0, 119.5, 42.05)
+    assert v["fact_id"].tolist() == ["F1"]
+    assert v["model_minutes"].iloc[0] == pytest.approx(road_km * 1.1 / DEFAULT.speeds.national_highway * 60, rel=2e-3)
+    paths, *_ = write_access(ds, tmp_path / "none", scenario="none", facts=False,
+                             settings=DEFAULT.override(**{"access.resolution_m": 2000}))
+    assert not (tmp_path / "none" / "validation.csv").exists()

@@ -92,8 +92,9 @@ def _scenario_corridors(value, layers, settings, *, columns=None, project=None):
 @scenario_column_opt
 def access(path, project, resolution, minutes, origins, origin_points, scenario, out_dir, settings_set, scenario_columns):
     """Accessibility: OD matrix, isochrones, travel-time GeoTIFFs, county table, scenario comparison."""
-    from ..pipeline.steps import resolve_settings, run_access
+    from ..data.io import read_project
     from ..data.validate import check_points_in_region
+    from ..pipeline.steps import travel_facts_of, resolve_settings, run_access
 
     check_command_out(out_dir)
     ds, settings = open_inputs(path, project, needed=("boundaries", "places", "corridors"))
@@ -116,7 +117,8 @@ def access(path, project, resolution, minutes, origins, origin_points, scenario,
             progress(2 if scenario != "none" else 1, "Accessibility") as bar:
         written, base, scen, comparison = run_access(ds, stage, settings, layers=layers, origins=all_origins,
                                                      scenario="file" if extra is not None else scenario,
-                                                     extra_corridors=extra, on_step=lambda: bar.update(1))
+                                                     extra_corridors=extra, on_step=lambda: bar.update(1),
+                                                     facts=travel_facts_of(read_project(project) if project else None))
     _summary(base, scen, comparison, scenario)
     for p in written:
         click.echo(f"Wrote {moved_path(p, stage, out_dir)}")

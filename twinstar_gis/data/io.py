@@ -702,6 +702,10 @@ class Project:
     class_map : dict
         The file's corridor class names -> known classes (``settings.CORRIDOR_CLASSES``),
         e.g. ``{"HSR" = "high_speed_rail", "Expressway" = "expressway"}``.
+    travel_facts : pathlib.Path or None
+        The planner's own travel facts (``travel_facts = "facts.csv"``: surveyed or timetable times the run
+        checks its model against, :func:`twinstar_gis.model.validation.read_travel_facts`); None: the
+        embedded facts, when the project uses the embedded base.
     """
 
     path: Path
@@ -710,6 +714,7 @@ class Project:
     layers: dict
     settings: Settings = DEFAULT
     class_map: dict = field(default_factory=dict)
+    travel_facts: Path | None = None
 
 
 _LAYER_KEYS = {"path", "layer", "encoding", "crs", "coord_system", "columns", "defaults", "mode"}
@@ -764,10 +769,25 @@ def read_project(path) -> Project:
             layers[kind] = src
     if not layers and base is None:
         problems.append("the project names no layers and no base")
+    facts = _facts_path(raw.get("travel_facts"), path, problems)
     if problems:
         raise ProjectFileError(f"{path}:\n" + "\n".join("  - " + p for p in problems))
     return Project(path=path, name=str(raw.get("name") or path.stem), base=base, layers=layers,
-                   settings=settings, class_map=class_map)
+                   settings=settings, class_map=class_map, travel_facts=facts)
+
+
+def _facts_path(value, project_path: Path, problems: list) -> Path | None:
+    """The project's ``travel_facts`` file (relative to the project file), checked to exist."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"travel_facts = {value!r} must name a CSV file, e.g. travel_facts = \"facts.csv\"")
+        return None
+    p = Path(value) if Path(value).is_absolute() else project_path.parent / value
+    if not p.is_file():
+        problems.append(f"travel_facts: {p} is not a file (paths are relative to the project file)")
+        return None
+    return p
 
 
 #: A project file is a few lines of text; anything larger is refused before it is parsed.
@@ -883,7 +903,7 @@ def _layer_source(kind, spec, base, project_path: Path) -> tuple[LayerSource | N
                        columns=dict(spec.get("columns") or {}), defaults=dict(spec.get("defaults") or {}), mode=mode), []
 
 
-_TOP_KEYS = {"name", "base", "layers", "settings", "class_map"}
+_TOP_KEYS = {"name", "base", "layers", "settings", "class_map", "travel_facts"}
 
 
 def _project_settings(table, path, problems) -> Settings:

@@ -940,14 +940,16 @@ def _twin_city(model, road_model, od, cores, time_cores, counties):
             {"indicator": "core_to_core_road_min", "value": round(by_road, 1)}]
     cell_km2 = (model.grid.resolution / 1000.0) ** 2
     method = counties["population_method"].iloc[0] if len(counties) and "population_method" in counties else ""
+    has = len(counties) > 0  # a study area without county-level units: shares of its inside cells, no population
     for th in model.settings.access.circles:
         t = f"{float(th):g}"
-        pop = counties[f"population_{t}min"].sum(min_count=1)
+        pop = counties[f"population_{t}min"].sum(min_count=1) if has else np.nan
         within = np.isfinite(time_cores) & (time_cores <= th)
         twin.append({"indicator": f"area_km2_within_{t}min_of_a_core", "value": round(float(within.sum() * cell_km2), 1)})
-        total = counties["area_km2_grid"].sum()
+        total = counties["area_km2_grid"].sum() if has else float(model.inside.sum() * cell_km2)
+        part = counties[f"area_km2_{t}min"].sum() if has else float((within & model.inside).sum() * cell_km2)
         twin.append({"indicator": f"area_share_within_{t}min_of_a_core",
-                     "value": round(float(counties[f"area_km2_{t}min"].sum() / total), 4) if total else np.nan})
+                     "value": round(float(part / total), 4) if total else np.nan})
         twin.append({"indicator": f"population_within_{t}min_of_a_core (counties with census data, {method})",
                      "value": round(float(pop), 0) if pd.notna(pop) else np.nan})
     return pd.DataFrame(twin)
@@ -1221,18 +1223,25 @@ def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
         surf, to_cores = _per_target(m, list(cores), seat_nodes)
         at_seats = at_seats.assign(minutes=np.nanmin(np.where(np.isnan(to_cores), np.inf, to_cores), axis=1)
                                    if to_cores.shape[1] else np.nan)
-        c = county_statistics(m, _min_surface(m, surf), layers["boundaries"], population=pop, population_method=method,
+        surface = _min_surface(m, surf)
+        c = county_statistics(m, surface, layers["boundaries"], population=pop, population_method=method,
                               at_seats=at_seats)
-        c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
         total = {"case": case, "factor": f, "local_road_kmh": s.access.local_road_kmh * f, "adcode": "region",
                  "name_zh": "全域", "mean_min": np.nan}
         for th in s.access.circles:
             t = f"{float(th):g}"
-            total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
-            people = pd.to_numeric(c["population_2020"], errors="coerce").sum(min_count=1)  # missing stays missing
-            total[f"population_share_{t}min"] = (c[f"population_{t}min"].sum(min_count=1) / people
-                                                 if pd.notna(people) and people > 0 else np.nan)
-        keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
-            [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
-        rows += [c[keep], pd.DataFrame([total])]
+            if len(c):
+                total[f"area_share_{t}min"] = c[f"area_km2_{t}min"].sum() / c["area_km2_grid"].sum()
+                people = pd.to_numeric(c["population_2020"], errors="coerce").sum(min_count=1)  # missing stays missing
+                total[f"population_share_{t}min"] = (c[f"population_{t}min"].sum(min_count=1) / people
+                                                     if pd.notna(people) and people > 0 else np.nan)
+            else:  # no county-level units: the study area's inside cells, no population
+                total[f"area_share_{t}min"] = float((np.isfinite(surface) & (surface <= th) & m.inside).sum() / m.inside.sum())
+                total[f"population_share_{t}min"] = np.nan
+        if len(c):
+            c = c.assign(case=case, factor=f, local_road_kmh=s.access.local_road_kmh * f)
+            keep = ["case", "factor", "local_road_kmh", "adcode", "name_zh", "mean_min"] + \
+                [k for k in c.columns if k.startswith(("area_share_", "population_share_"))]
+            rows.append(c[keep])
+        rows.append(pd.DataFrame([total]))
     return pd.concat(rows, ignore_index=True)

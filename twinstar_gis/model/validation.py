@@ -20,7 +20,7 @@ model's number next to each fact, like with like:
   edges for road facts, over rail edges for rail facts (the network's edge lengths already
   carry each corridor's ``route_factor``).
 
-``ratio = model / fact``; the target band is 0.85-1.15 (issue 19).  An ``upper`` bound fact
+``model_fact_ratio = model / fact``; the target band is 0.85-1.15 (issue 19).  An ``upper`` bound fact
 ("under two hours") agrees when the ratio is at most 1.15.  Facts marked ``calibration`` were
 used to derive a model parameter (an operating speed, a route factor): their ratio is near 1 by
 construction and is not independent evidence -- the table says so in ``note``.
@@ -81,7 +81,8 @@ MODES = ("hsr", "rail", "road")
 BAND = (0.85, 1.15)
 #: Columns of the validation table (the CSV contract of ``access/validation.csv``).
 VALIDATION_COLUMNS = ("fact_id", "from", "to", "from_name", "to_name", "mode", "compared", "fact_minutes", "model_minutes",
-                      "fact_km", "model_km", "ratio", "within_band", "model_door_minutes", "bound", "role", "strength",
+                      "fact_km", "model_km", "model_fact_ratio", "within_band", "model_door_minutes", "bound", "role",
+                      "source_strength",
                       "source", "note")
 _RAIL = ("hsr", "rail")
 #: Corridor class of the rail edges a fact of each mode is measured on.
@@ -269,7 +270,7 @@ def validate_travel_times(model_or_result, facts=None, *, band: tuple = BAND) ->
     -------
     pandas.DataFrame
         :data:`VALIDATION_COLUMNS`, one row per fact in file order.  ``compared`` is
-        ``minutes`` (when the fact gives minutes) or ``km``; ``ratio`` = model / fact of
+        ``minutes`` (when the fact gives minutes) or ``km``; ``model_fact_ratio`` = model / fact of
         that quantity (NaN when the model has no value: unknown id, no route); ``note``
         says why, and flags calibration facts and bounds.
 
@@ -289,12 +290,12 @@ def validate_travel_times(model_or_result, facts=None, *, band: tuple = BAND) ->
     ok = [r for r in rows if _usable(r, known, stations)]
     _fill(model, ok)
     for r in rows:
-        r["ratio"], r["within_band"] = _ratio(r, band)
+        r["model_fact_ratio"], r["within_band"] = _ratio(r, band)
         r["note"] = "; ".join(n for n in r.pop("_notes") if n)
     table = pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
-    n_ok = int(table["ratio"].notna().sum())
+    n_ok = int(table["model_fact_ratio"].notna().sum())
     log.info("validation: %d of %d facts compared; median ratio %s", n_ok, len(table),
-             f"{table['ratio'].median():.2f}" if n_ok else "n/a")
+             f"{table['model_fact_ratio'].median():.2f}" if n_ok else "n/a")
     return table
 
 
@@ -310,7 +311,7 @@ def _row(f) -> dict:
     return {"fact_id": g["fact_id"], "from": g["from_id"], "to": g["to_id"], "from_name": g.get("from_name", ""),
             "to_name": g.get("to_name", ""), "mode": g["mode"], "compared": compared, "fact_minutes": g.get("minutes"),
             "model_minutes": np.nan, "fact_km": g.get("km"), "model_km": np.nan, "model_door_minutes": np.nan,
-            "bound": g.get("bound", ""), "role": g.get("role", ""), "strength": g.get("strength", ""),
+            "bound": g.get("bound", ""), "role": g.get("role", ""), "source_strength": g.get("strength", ""),
             "source": g.get("source", ""), "_notes": notes}
 
 
@@ -400,19 +401,19 @@ def summarize_validation(table: pd.DataFrame, band: tuple = BAND) -> dict:
 
     Examples
     --------
-    >>> t = pd.DataFrame({"fact_id": ["a", "b", "c"], "ratio": [0.9, 1.3, 1.0], "role": ["check", "check", "calibration"],
+    >>> t = pd.DataFrame({"fact_id": ["a", "b", "c"], "model_fact_ratio": [0.9, 1.3, 1.0], "role": ["check", "check", "calibration"],
     ...                   "bound": ["", "", ""], "within_band": [True, False, True]})
     >>> s = summarize_validation(t)
     >>> s["median_ratio"], s["worst_fact"], s["within_band_share"]
     (1.1, 'b', 0.5)
     """
-    has = table[table["ratio"].notna()]
+    has = table[table["model_fact_ratio"].notna()]
     ind = has[(has["role"] != "calibration") & (has["bound"].fillna("") == "")]
     if len(ind):
-        worst = ind.iloc[int(np.argmax(np.abs(np.log(ind["ratio"].to_numpy(float)))))]
-        med = round(float(ind["ratio"].median()), 3)
+        worst = ind.iloc[int(np.argmax(np.abs(np.log(ind["model_fact_ratio"].to_numpy(float)))))]
+        med = round(float(ind["model_fact_ratio"].median()), 3)
         share = round(float(ind["within_band"].astype(bool).mean()), 3)
-        wf, wr = str(worst["fact_id"]), float(worst["ratio"])
+        wf, wr = str(worst["fact_id"]), float(worst["model_fact_ratio"])
     else:
         med = share = wr = np.nan
         wf = ""

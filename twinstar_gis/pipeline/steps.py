@@ -247,6 +247,7 @@ def prepare_run(*, project=None, dem=None, settings: Settings | None = None, ove
     if dem_src is not None:
         _plan_dem(dem_src, layers, settings)
     inputs = (_records([proj.path], "project") if proj else []) + _records(files, "layer") \
+        + (_records([proj.travel_facts], "travel_facts") if proj and proj.travel_facts else []) \
         + (_records([dem_src], "dem") if dem_src else [])
     embedded_meta = None
     if proj is None or proj.base == "embedded":
@@ -305,6 +306,13 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
             "crs": "EPSG:4326", "notes": "the DEM this run used"}])], ignore_index=True)
     written.insert(0, write_gpkg(run_dir / GPKG, prep.layers, {"metadata": meta}))
     return written
+
+
+def travel_facts_of(project):
+    """The travel facts a run is held against: the project's own file, the embedded facts (embedded base), or none."""
+    if project is not None and project.travel_facts is not None:
+        return project.travel_facts
+    return None if project is None or project.base == "embedded" else False
 
 
 def run_access(ds, out_dir, settings: Settings, **kw):
@@ -462,7 +470,7 @@ def _run_steps(prep: RunInputs, stage: Path, step, *, offline, basemap, tianditu
     step("indicators")
     written["indicators"], _ = write_indicators(ds, stage / "analysis")
     step("access")
-    written["access"], base, scen, _ = run_access(ds, stage / "access", s)
+    written["access"], base, scen, _ = run_access(ds, stage / "access", s, facts=travel_facts_of(prep.project))
     # planning reads its times off the same models (same layers, DEM and settings): built once per run
     models = {"base": base.model, "scenario": scen.model if scen is not None and s.access.scenario == "planned" else None}
     del base, scen

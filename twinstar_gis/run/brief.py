@@ -24,6 +24,7 @@ from ..errors import DataSourceError
 from ..data.io import atomic_output, read_csv_table
 from .exports import column_info, is_code_column
 from .folder import RERENDERED, read_run, update_record
+from ..model.validation import summarize_validation
 from .outputs import coverage_lines
 
 __all__ = ["write_brief", "REQUIRED", "MISSING", "display_path"]
@@ -435,10 +436,11 @@ def _render(root: Path, manifest: dict) -> str:
         _conflicts_section(conflicts, manifest.get("settings", {})),
         f"""<h2>4. 可达性 Accessibility by county</h2>
 <p>Mean and median travel time to the nearest city core, and the share of each county's area within one and two hours
-(一小时/两小时经济圈). Populations assume even spread over the county (no population grid offline), so they are
-estimates shown to three significant figures.</p>{_coverage_note(root, manifest)}
+(一小时/两小时经济圈). Each county's 2020 census urban population is counted at its seat (at the seat's own time) and
+the rest spread evenly over the county (no population grid offline; <code>population_method</code> says which per
+county), so populations are estimates shown to three significant figures.</p>{_coverage_note(root, manifest)}
 {_table(_cols(counties, ['name_zh', 'mean_min', 'median_min', 'area_share_60min', 'area_share_120min', 'population_60min', 'population_120min']))}
-""", _scenario_section(root, manifest),
+{_validation_section(root)}""", _scenario_section(root, manifest),
         f"""<h2>6. 产城融合 Industry-city integration</h2>
 <p>{MISSING} in the facility columns means the run has no facility data for that park (missing, not zero).
 Facilities tagged to a park (the embedded data) describe that park only; untagged facilities (a planner's region-wide
@@ -450,6 +452,29 @@ POI file) count for every park.</p>
 {_figures_note(manifest)}
 </body></html>"""]
     return "".join(sections)
+
+
+def _validation_section(root: Path) -> str:
+    """The model held against published travel facts (``access/validation.csv``): headline and table."""
+    if not (root / "access" / "validation.csv").is_file():
+        return ("<p>Travel times held against published facts: not checked in this run (no facts file for the "
+                "project's places; a project can name its own with <code>travel_facts = \"facts.csv\"</code>).</p>")
+    table = _read(root, "access/validation.csv")
+    s = summarize_validation(table)
+    lo, hi = s["band"]
+    if s["independent"]:
+        head = (f"{s['compared']} of {s['facts']} facts compared ({s['independent']} independent of the model's "
+                f"calibration); median model/fact {s['median_ratio']:.2f}; {s['within_band_share']:.0%} within "
+                f"{lo:g}–{hi:g}; worst {s['worst_fact']} ({s['worst_ratio']:.2f}).")
+    else:
+        head = f"{s['compared']} of {s['facts']} facts compared; none independent of the model's calibration."
+    return (f"<h3>Travel times held against published facts</h3><p>{html.escape(head)} Timetables are compared as "
+            "in-vehicle time (platform to platform), road distances as the model's road route × route factor, drive "
+            "times by road; calibration facts (a speed or route factor was derived from them) agree by construction. "
+            "Sources and notes: <code>access/validation.csv</code>.</p>"
+            + _table(_cols(table, ["fact_id", "from_name", "to_name", "mode", "compared", "fact_minutes", "model_minutes",
+                                   "fact_km", "model_km", "model_fact_ratio", "within_band", "role", "source_strength"]),
+                   max_rows=60))
 
 
 def write_brief(run_dir="twinstar_output", *, manifest: dict | None = None, path=None) -> Path:

@@ -14,6 +14,7 @@ import pandas as pd
 from ..model import accessibility, compare_scenarios
 from ..analysis.indicators import park_indicators
 from ..data.io import write_csv, write_gpkg
+from ..model.validation import validate_travel_times
 from ..analysis.overlay import area_overlaps, buffer_m, conflict_report, county_adjacency, length_inside, study_area
 from ..analysis.proximity import park_corridor_distances, park_corridor_matrix, pivot_matrix
 from ..model.surface import write_raster
@@ -278,7 +279,7 @@ def _sensitivity_line(sensitivity) -> list[str]:
 
 
 def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, minutes=None, origins=(),
-                 scenario="planned", extra_corridors=None, on_step=None):
+                 scenario="planned", extra_corridors=None, on_step=None, facts=None):
     """All accessibility products at their fixed names; ``scenario`` is "planned", "none" or "file" (with ``extra_corridors``).
 
     ``resolution`` and ``minutes`` are shorthands for ``access.resolution_m`` and
@@ -300,6 +301,9 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
     extra_corridors : GeoDataFrame, optional
     on_step : callable, optional
         Called after each model run.
+    facts : path-like, DataFrame, False or None
+        Published travel facts to hold the model against (``access/validation.csv``): a facts file
+        (:func:`twinstar_gis.model.validation.read_travel_facts`), None for the embedded facts, False for none.
 
     Returns
     -------
@@ -342,6 +346,9 @@ def write_access(ds, out_dir, *, layers=None, settings=None, resolution=None, mi
         paths.append(write_csv(out_dir / "coverage.csv", coverage))
     if getattr(base, "sensitivity", None) is not None:  # the local-roads land model, low / central / high
         paths.append(write_csv(out_dir / "sensitivity.csv", base.sensitivity.round(4)))
+    if facts is not False:  # the model held against published travel times (timetables, road distances)
+        table = validate_travel_times(base, facts)
+        paths.append(write_csv(out_dir / "validation.csv", table))
     scen, comparison = None, None
     if scenario != "none":
         scen = accessibility(layers, dem_path=ds.dem_path, settings=settings, origins=list(origins),
