@@ -194,9 +194,13 @@ def test_the_print_figure_has_one_panel_per_alternative(serial):
         find_cjk_font()
     except FontNotFoundError:
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    import matplotlib
+
     d, _, res = serial
     assert {p.suffix for p in res["figures"]} == {".png", ".pdf"}
-    fig = fig_compare(d / "serial")
+    family, _ = find_cjk_font()
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"]}):
+        fig = fig_compare(d / "serial")
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 3 and all(any(n in t for t in titles) for n in ("同基准 same", "快速连线 link", "规划 planned"))
 
@@ -295,9 +299,15 @@ def test_a_bad_alternatives_file_is_one_message_naming_the_alternative(case, run
 
 def test_memory_beyond_the_budget_is_refused_before_anything_is_written(run, tmp_path):
     f = tmp_path / "alts.toml"
-    f.write_text('[[alternatives]]\nname = "规划"\ninclude_planned = true\n', encoding="utf-8")
-    r = run("compare", f, "--out", tmp_path / "out", "--set", "memory_budget_gib=0.05")
+    f.write_text('[[alternatives]]\nname = "规划"\ninclude_planned = true\n[[alternatives]]\nname = "同基准"\n',
+                 encoding="utf-8")
+    # 0.3 GiB holds one 1 km model (the grid check of every run passes) but not three alternatives at once
+    r = run("compare", f, "--out", tmp_path / "out", "--workers", "3", "--set", "memory_budget_gib=0.3")
     assert r.exit_code == 2 and "memory budget" in r.output and "alternatives at once" in r.output, r.output
+    assert not (tmp_path / "out").exists()
+    # a budget too small for even one model is refused by the grid check, before anything too
+    r = run("compare", f, "--out", tmp_path / "out", "--set", "memory_budget_gib=0.05")
+    assert r.exit_code == 2 and "memory budget" in r.output and "travel-time grid" in r.output, r.output
     assert not (tmp_path / "out").exists()
     r = run("compare", f, "--out", tmp_path / "out", "--workers", "3", "--scheduler", "tcp://127.0.0.1:9")
     assert r.exit_code == 2 and "not both" in r.output

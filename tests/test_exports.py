@@ -20,6 +20,7 @@ import shapely
 from click.testing import CliRunner
 from pyproj import Geod, Transformer
 
+from twinstar_gis.data.io import read_csv_table
 from twinstar_gis.run import exports as X
 
 GEOD = Geod(ellps="WGS84")
@@ -104,13 +105,15 @@ def test_workbook_has_chinese_headers_units_numbers_and_no_formulas(run_dir):
     sites = wb["sites"]
     ids = [c.value for c in sites["B"][2:]]
     cand = [c for c in sites["B"][2:] if isinstance(c.value, str) and c.value.startswith("-")]
-    assert ids == pd.read_csv(run_dir / "planning/sites.csv", encoding="utf-8-sig", dtype=str)["candidate_id"].tolist()
+    # the CSV carries the OWASP quote ('-26_-63); the workbook the id itself, marked as text (Excel's quote prefix)
+    assert ids == read_csv_table(run_dir / "planning/sites.csv", dtype=str)["candidate_id"].tolist()
     assert cand and all(c.data_type == "s" and c.quotePrefix for c in cand)  # "-26_-63": text, quote-prefixed
 
 
 def test_neutralise_follows_owasp():
+    """The one rule of every CSV and the workbook (data.io.neutralise_cell): a plain number stays a number."""
     assert [X.neutralise(v) for v in ("=SUM(A1)", "+1", "-27_-63", "@x", "\tx", "\rx", "ok", "a=b", 5)] == \
-        ["'=SUM(A1)", "'+1", "'-27_-63", "'@x", "'\tx", "'\rx", "ok", "a=b", 5]
+        ["'=SUM(A1)", "+1", "'-27_-63", "'@x", "'\tx", "'\rx", "ok", "a=b", 5]
 
 
 def test_every_column_of_a_run_has_a_chinese_label(run_dir):

@@ -393,7 +393,7 @@ def test_cli_planning_commands(run, built, hospitals):
     parks = pd.read_csv("out/access_2sfca_parks.csv")
     assert parks["access_index"].notna().any()
     bad = run("access2sfca", hospitals, gpkg, "--capacity", "nope", "--resolution", 8000, "--out", "out")
-    assert bad.exit_code == 2 and "no column 'nope'" in bad.output
+    assert bad.exit_code == 2 and "no capacity column 'nope'" in bad.output
 
 
 def test_write_planning_into_a_run_folder(ds, tmp_path):
