@@ -315,16 +315,16 @@ def check_population_sums(boundaries, report) -> None:
     --------
     >>> import geopandas as gpd
     >>> from twinstar_gis.data.validate import ValidationReport
-    >>> b = gpd.GeoDataFrame({"adcode": ["150400", "150402", "150403"],
-    ...                       "level": ["prefecture", "county", "county"],
-    ...                       "parent_adcode": ["150000", "150400", "150400"],
-    ...                       "population_2020": [300, 100, 200]}, geometry=[None] * 3, crs=4326)
+    >>> b = gpd.GeoDataFrame({"adcode": ["150400", "150402", "150403", "150500", "150502"],
+    ...                       "level": ["prefecture", "county", "county", "prefecture", "county"],
+    ...                       "parent_adcode": ["150000", "150400", "150400", "150000", "150500"],
+    ...                       "population_2020": [300, 100, 200, 50, 50]}, geometry=[None] * 5, crs=4326)
     >>> rep = ValidationReport()
     >>> check_population_sums(b, rep)
     >>> rep.ok, rep.checks[0].detail
-    (True, '150400: 300 of 300')
+    (True, '150400: 300 of 300; 150500: 50 of 50')
     >>> rep = ValidationReport()
-    >>> check_population_sums(b.assign(population_2020=[300, 100, None]), rep)
+    >>> check_population_sums(b.assign(population_2020=[300, 100, None, 50, 50]), rep)
     >>> rep.problems
     ['boundaries: the counties of 150400 sum to 100 (missing 1), the city total is 300']
     """
