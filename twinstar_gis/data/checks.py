@@ -77,10 +77,50 @@ def _station_points(corridors, nodes):
 
 
 def check_station_accuracy(corridors, nodes, report) -> None:
-    """Each declared station lies within its line's stated accuracy (metres, on the ellipsoid).
+    """Check that each declared station lies within its line's stated accuracy (metres, on the ellipsoid).
 
-    Stations that are not in the nodes layer are reported by
-    :mod:`twinstar_gis.data.validate`; they are skipped here.
+    For every station a line declares, the point of the line nearest to it is
+    found in lon/lat (:func:`shapely.ops.nearest_points`) and the distance to
+    it is measured on the WGS-84 ellipsoid (:meth:`pyproj.Geod.inv`).  That
+    point is nearest in degrees, not in metres, so away from the equator the
+    distance can come out somewhat larger than the true shortest one, never
+    smaller.  Stations that are not in the nodes layer are reported by
+    :mod:`twinstar_gis.data.validate`; they are skipped here, as are lines
+    with an empty geometry.
+
+    Parameters
+    ----------
+    corridors : GeoDataFrame
+        Lines (WGS-84) with ``corridor_id``, ``stations`` (node ids separated
+        by ``;``) and ``accuracy_m`` (the line's stated positional accuracy,
+        metres).  A line without ``accuracy_m`` (or with an empty one) fails
+        for every station it declares.
+    nodes : GeoDataFrame
+        Stations (WGS-84 points) with ``node_id``.
+    report : ValidationReport
+        Gets one check, with a problem per station farther from its line than
+        the line's accuracy; its detail gives the number of stations checked
+        and the largest distance (metres).
+
+    Examples
+    --------
+    A station 0.001 degrees north of a line along the equator is 110.6 m
+    from it (the meridian arc: ``6378137 * (1 - e**2) * radians(0.001)``):
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString, Point
+    >>> from twinstar_gis.data.validate import ValidationReport
+    >>> cor = gpd.GeoDataFrame({"corridor_id": ["L"], "stations": ["A"], "accuracy_m": [100.0]},
+    ...                        geometry=[LineString([(0, 0), (1, 0)])], crs=4326)
+    >>> st = gpd.GeoDataFrame({"node_id": ["A"]}, geometry=[Point(0.5, 0.001)], crs=4326)
+    >>> rep = ValidationReport()
+    >>> check_station_accuracy(cor, st, rep)
+    >>> rep.problems
+    ['corridors: L passes 111 m from its station A, beyond its stated accuracy (100 m)']
+    >>> rep = ValidationReport()
+    >>> check_station_accuracy(cor.assign(accuracy_m=200.0), st, rep)
+    >>> rep.ok, rep.checks[0].detail
+    (True, '1 station claims checked, largest distance 111 m')
     """
     probs, n, worst = [], 0, 0.0
     for cid, line, acc, sts in _station_points(corridors, nodes):
@@ -96,10 +136,41 @@ def check_station_accuracy(corridors, nodes, report) -> None:
 
 
 def check_station_order(corridors, nodes, report) -> None:
-    """Each line passes through its declared stations in the declared order.
+    """Check that each line passes through its declared stations in the declared order.
 
-    The stations' positions along the line (``line_locate_point``) must be
-    strictly monotonic, in either direction of digitising.
+    The stations' positions along the line (:func:`shapely.line_locate_point`,
+    in lon/lat) must be strictly monotonic, in either direction of digitising:
+    two stations at the same position fail.  Lines with fewer than two known
+    stations are skipped; stations missing from ``nodes`` are left out of the
+    order (:mod:`twinstar_gis.data.validate` reports them).
+
+    Parameters
+    ----------
+    corridors : GeoDataFrame
+        Lines (WGS-84) with ``corridor_id`` and ``stations`` (node ids
+        separated by ``;``, in travel order).
+    nodes : GeoDataFrame
+        Stations (WGS-84 points) with ``node_id``.
+    report : ValidationReport
+        Gets one check, with a problem per line that passes its stations in
+        another order (the problem gives the order along the line).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString, Point
+    >>> from twinstar_gis.data.validate import ValidationReport
+    >>> line = LineString([(0, 0), (3, 0)])
+    >>> st = gpd.GeoDataFrame({"node_id": ["A", "B", "C"]}, geometry=[Point(0, 0), Point(2, 0), Point(1, 0)], crs=4326)
+    >>> rep = ValidationReport()
+    >>> check_station_order(gpd.GeoDataFrame({"corridor_id": ["L"], "stations": ["B;C;A"]}, geometry=[line], crs=4326),
+    ...                     st, rep)
+    >>> rep.ok
+    True
+    >>> check_station_order(gpd.GeoDataFrame({"corridor_id": ["L"], "stations": ["A;B;C"]}, geometry=[line], crs=4326),
+    ...                     st, rep)
+    >>> rep.problems
+    ["corridors: L declares stations ['A', 'B', 'C'] but the line passes them as ['A', 'C', 'B']"]
     """
     probs, n = [], 0
     for cid, line, _, sts in _station_points(corridors, nodes):
@@ -222,7 +293,41 @@ def check_urban_population(boundaries, report) -> None:
 
 
 def check_population_sums(boundaries, report) -> None:
-    """County populations (2020) add up exactly to their prefecture's total."""
+    """Check that county populations (2020 census) add up exactly to their prefecture's total.
+
+    For every row with ``level == "prefecture"``, the rows with ``level ==
+    "county"`` whose ``parent_adcode`` is its ``adcode`` must have a
+    ``population_2020`` each, and these must sum to the prefecture's own.
+    A prefecture without a population is a problem too.
+
+    Parameters
+    ----------
+    boundaries : GeoDataFrame
+        Administrative units with ``adcode``, ``level`` (``"prefecture"`` or
+        ``"county"``), ``parent_adcode`` and ``population_2020`` (persons;
+        empty = unknown).  Its index must be unique.
+    report : ValidationReport
+        Gets one check, with a problem per prefecture whose counties do not
+        sum to its total (or have a missing figure); its detail lists
+        ``"<adcode>: <county sum> of <total>"`` per prefecture.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from twinstar_gis.data.validate import ValidationReport
+    >>> b = gpd.GeoDataFrame({"adcode": ["150400", "150402", "150403", "150500", "150502"],
+    ...                       "level": ["prefecture", "county", "county", "prefecture", "county"],
+    ...                       "parent_adcode": ["150000", "150400", "150400", "150000", "150500"],
+    ...                       "population_2020": [300, 100, 200, 50, 50]}, geometry=[None] * 5, crs=4326)
+    >>> rep = ValidationReport()
+    >>> check_population_sums(b, rep)
+    >>> rep.ok, rep.checks[0].detail
+    (True, '150400: 300 of 300; 150500: 50 of 50')
+    >>> rep = ValidationReport()
+    >>> check_population_sums(b.assign(population_2020=[300, 100, None, 50, 50]), rep)
+    >>> rep.problems
+    ['boundaries: the counties of 150400 sum to 100 (missing 1), the city total is 300']
+    """
     b = boundaries
     pop = pd.to_numeric(b["population_2020"], errors="coerce")
     probs, lines = [], []
@@ -242,7 +347,42 @@ def check_population_sums(boundaries, report) -> None:
 
 
 def check_reserve_areas(eco_zones, report, tolerance: float = RESERVE_AREA_TOLERANCE) -> None:
-    """Each reserve's drawn area (ellipsoid) matches its official area within ``tolerance``."""
+    """Check that each reserve's drawn area (on the ellipsoid) matches its official area within ``tolerance``.
+
+    Only rows with ``kind == "nature_reserve"`` are checked.  The drawn area is
+    :func:`~twinstar_gis.data.crs.geodesic_area_km2`; the relative difference
+    ``|drawn - official| / official`` must be at most ``tolerance``.  A reserve
+    without a positive official area fails.
+
+    Parameters
+    ----------
+    eco_zones : GeoDataFrame
+        Zones (WGS-84 polygons) with ``zone_id``, ``kind`` and
+        ``official_area_km2`` (km2).
+    report : ValidationReport
+        Gets one check, with a problem per reserve outside the tolerance; its
+        detail lists ``"<zone_id> <drawn>/<official> km2"`` per reserve.
+    tolerance : float, default :data:`RESERVE_AREA_TOLERANCE` (0.01)
+        Largest relative difference allowed (0.01 = 1 %).
+
+    Examples
+    --------
+    A 0.1 x 0.1 degree square on the equator covers 123.09 km2 on the
+    ellipsoid (the authalic-latitude formula, or ``pyproj.Geod``):
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from twinstar_gis.data.validate import ValidationReport
+    >>> eco = gpd.GeoDataFrame({"zone_id": ["R1"], "kind": ["nature_reserve"], "official_area_km2": [123.0]},
+    ...                        geometry=[box(0, 0, 0.1, 0.1)], crs=4326)
+    >>> rep = ValidationReport()
+    >>> check_reserve_areas(eco, rep)
+    >>> rep.ok, rep.checks[0].detail
+    (True, 'R1 123.1/123.0 km2')
+    >>> check_reserve_areas(eco.assign(official_area_km2=100.0), rep)
+    >>> rep.problems
+    ['eco_zones: R1 is drawn with 123.1 km2, official 100.0 km2 (23.1% off; tolerance 1%)']
+    """
     res = eco_zones[eco_zones["kind"] == "nature_reserve"]
     probs, lines = [], []
     area = geodesic_area_km2(res.geometry.values)
@@ -322,7 +462,39 @@ def data_quality_table(layers: dict, missing: pd.DataFrame | None = None) -> pd.
 
 
 def quality_markdown(table: pd.DataFrame) -> str:
-    """The quality table as a Markdown table (as shown in ``docs/data_dictionary.md``)."""
+    """Format the data-quality table as a Markdown table (as shown in ``docs/data_dictionary.md``).
+
+    Floats are written as whole numbers with thousands separators, missing
+    values (NaN) as empty cells; other values as they print.
+
+    Parameters
+    ----------
+    table : DataFrame
+        As :func:`data_quality_table` returns: columns ``layer``, ``features``,
+        ``surveyed``, ``indicative``, ``missing``, ``worst_accuracy_m``
+        (metres) and ``distinct_sources``; other columns are left out.
+
+    Returns
+    -------
+    str
+        A header line, a separator line and one line per row, joined by
+        newlines (no trailing newline).
+
+    Raises
+    ------
+    KeyError
+        If ``table`` lacks one of the columns above.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"layer": ["parks", "rivers"], "features": [3, 2], "surveyed": [0, 2], "indicative": [3, 0],
+    ...                   "missing": [1, 0], "worst_accuracy_m": [8000.0, np.nan], "distinct_sources": [2, 1]})
+    >>> print(quality_markdown(t))
+    | layer | features | surveyed | indicative | missing | worst_accuracy_m | distinct_sources |
+    |---|---|---|---|---|---|---|
+    | parks | 3 | 0 | 3 | 1 | 8,000 | 2 |
+    | rivers | 2 | 2 | 0 | 0 |  | 1 |
+    """
     cols = ["layer", "features", "surveyed", "indicative", "missing", "worst_accuracy_m", "distinct_sources"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in table[cols].itertuples(index=False):

@@ -58,14 +58,35 @@ GEOD = Geod(ellps="WGS84")
 
 
 def albers_for(lat_1: float, lat_2: float, lat_0: float, lon_0: float, *, name: str) -> CRS:
-    """A named Albers equal-area CRS on WGS-84 (metres; no false easting/northing).
+    """Make a named Albers equal-area CRS on WGS-84 (metres; no false easting/northing).
 
     The name is written into the WKT, so QGIS and GDAL show it instead of "unknown".
 
+    Parameters
+    ----------
+    lat_1, lat_2 : float
+        First and second standard parallels, degrees north (scale is true along them).
+    lat_0 : float
+        Latitude of the origin (false origin), degrees north.
+    lon_0 : float
+        Central meridian (longitude of the origin), degrees east.
+    name : str
+        Name of the CRS, written into its WKT.
+
+    Returns
+    -------
+    pyproj.crs.ProjectedCRS
+        The projection; coordinates in metres, (0, 0) at (``lon_0``, ``lat_0``).
+
     Examples
     --------
-    >>> albers_for(41.5, 45.5, 43.5, 120.5, name="Twin Star Albers Equal Area").name
+    >>> from pyproj import Transformer
+    >>> crs = albers_for(41.5, 45.5, 43.5, 120.5, name="Twin Star Albers Equal Area")
+    >>> crs.name
     'Twin Star Albers Equal Area'
+    >>> x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(120.5, 43.5)
+    >>> round(x, 6) + 0.0, round(y, 6) + 0.0
+    (0.0, 0.0)
     """
     conv = AlbersEqualAreaConversion(lat_1, lat_2, lat_0, lon_0)
     return ProjectedCRS(conversion=conv, geodetic_crs=GeographicCRS(name="WGS 84", datum="WGS84"), name=name)
@@ -152,25 +173,81 @@ def study_area_crs(boundaries=None, *, bounds=None, name: str | None = None) -> 
 
 
 def gk_zone_3deg(lon: float) -> int:
-    """3-degree Gauss-Krueger zone number for a longitude (CM = 3 * zone)."""
+    """Find the 3-degree Gauss-Krueger zone of a longitude (central meridian = 3 * zone).
+
+    Zone ``n`` covers longitudes ``[3n - 1.5, 3n + 1.5)``; a longitude on a zone
+    edge belongs to the zone east of it.
+
+    Parameters
+    ----------
+    lon : float
+        Longitude, degrees east.
+
+    Returns
+    -------
+    int
+        The zone number (the Twin Star region, 116.3-123.7 E, spans zones 39-41).
+
+    Examples
+    --------
+    Chifeng city (118.9 E) lies in zone 40 (118.5-121.5 E), Tongliao (122.3 E) in zone 41:
+
+    >>> gk_zone_3deg(118.9), gk_zone_3deg(122.3), gk_zone_3deg(118.5)
+    (40, 41, 40)
+    """
     return int(math.floor((lon - 1.5) / 3.0)) + 1
 
 
 def gk_zone_6deg(lon: float) -> int:
-    """6-degree Gauss-Krueger zone number for a longitude (CM = 6 * zone - 3)."""
+    """Find the 6-degree Gauss-Krueger zone of a longitude (central meridian = 6 * zone - 3).
+
+    Zone ``n`` covers longitudes ``[6n - 6, 6n)``; a longitude on a zone edge
+    belongs to the zone east of it.
+
+    Parameters
+    ----------
+    lon : float
+        Longitude, degrees east.
+
+    Returns
+    -------
+    int
+        The zone number (the Twin Star region spans zones 20-21).
+
+    Examples
+    --------
+    Chifeng city (118.9 E) lies in zone 20 (114-120 E), Tongliao (122.3 E) in zone 21:
+
+    >>> gk_zone_6deg(118.9), gk_zone_6deg(122.3), gk_zone_6deg(120.0)
+    (20, 21, 21)
+    """
     return int(math.floor(lon / 6.0)) + 1
 
 
 def gk_crs(zone: int, *, width: int = 3, prefix: bool = True) -> CRS:
-    """CGCS2000 Gauss-Krueger CRS for a zone.
+    """Look up the CGCS2000 Gauss-Krueger CRS (an EPSG code) of a zone.
 
     Parameters
     ----------
     zone : int
-        Zone number (3-degree: 25-45; 6-degree: 13-23).
-    width : {3, 6}
+        Zone number (3-degree: 25-45; 6-degree: 13-23), e.g. from
+        :func:`gk_zone_3deg` or :func:`gk_zone_6deg`.
+    width : {3, 6}, default 3
+        Zone width, degrees of longitude.
     prefix : bool, default True
-        Whether false eastings carry the zone number (``zone * 1e6 + 500000``).
+        Whether false eastings carry the zone number (``zone * 1e6 + 500000`` m)
+        or not (``500000`` m).
+
+    Returns
+    -------
+    pyproj.CRS
+        EPSG:4513-4533 (3-degree, prefix), 4534-4554 (3-degree, no prefix),
+        4491-4501 (6-degree, prefix) or 4502-4512 (6-degree, no prefix).
+
+    Raises
+    ------
+    CRSError
+        If EPSG has no CGCS2000 Gauss-Krueger CRS for ``zone`` and ``width``.
 
     Examples
     --------
@@ -224,9 +301,33 @@ def _oriented(geoms):
 
 
 def geodesic_area_km2(geoms) -> np.ndarray:
-    """Area on the WGS-84 ellipsoid, km2, for lon/lat geometries.
+    """Measure areas on the WGS-84 ellipsoid, km2, of lon/lat geometries.
 
-    Holes are subtracted; non-polygons have area 0; missing geometries NaN.
+    Polygons are oriented first (exterior counter-clockwise) and measured with
+    :meth:`pyproj.Geod.geometry_area_perimeter` (geodesic edges); holes are
+    subtracted.  Points, lines and empty geometries have area 0; missing
+    geometries (``None``) NaN.
+
+    Parameters
+    ----------
+    geoms : shapely geometry or array-like of shapely geometries
+        Geometries in lon/lat degrees (EPSG:4326 or CGCS2000), e.g.
+        ``gdf.geometry.values``.  The CRS is not checked.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One area per geometry, km2.
+
+    Examples
+    --------
+    A 0.1 x 0.1 degree square on the equator covers 123.09 km2 (the
+    quadrangle's area by the authalic-latitude formula,
+    ``a**2 / 2 * dlon * (q(lat2) - q(lat1))``, agrees to 0.0001 km2):
+
+    >>> from shapely.geometry import LineString, box
+    >>> geodesic_area_km2([box(0, 0, 0.1, 0.1), LineString([(0, 0), (1, 1)]), None]).round(2).tolist()
+    [123.09, 0.0, nan]
     """
     arr = np.atleast_1d(np.asarray(geoms, dtype=object))
     out = np.full(len(arr), np.nan)
@@ -257,11 +358,32 @@ def _linework(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def geodesic_length_km(geoms) -> np.ndarray:
-    """Length on the WGS-84 ellipsoid, km, for lon/lat lines (polygons: perimeter of the exterior ring).
+    """Measure lengths on the WGS-84 ellipsoid, km, of lon/lat lines (polygons: perimeter of the exterior ring).
 
     Vectorised: one :meth:`pyproj.Geod.inv` call over every segment of every geometry
-    (the sum of the segments' geodesic lengths, as ``Geod.geometry_length``); points and
-    empty geometries have length 0, missing ones NaN.
+    (the sum of the segments' geodesic lengths, as ``Geod.geometry_length``).  Parts of
+    multi-part geometries and collections are added up; holes are not counted; points and
+    empty geometries have length 0, missing ones (``None``) NaN.
+
+    Parameters
+    ----------
+    geoms : shapely geometry or array-like of shapely geometries
+        Geometries in lon/lat degrees (EPSG:4326 or CGCS2000), e.g.
+        ``gdf.geometry.values``.  The CRS is not checked.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One length per geometry, km.
+
+    Examples
+    --------
+    One degree along the equator is ``6378137 m * pi / 180`` = 111.319 km; one
+    degree of latitude from the equator (a meridian arc) 110.574 km:
+
+    >>> from shapely.geometry import LineString, Point
+    >>> geodesic_length_km([LineString([(0, 0), (1, 0)]), LineString([(0, 0), (0, 1)]), Point(0, 0), None]).round(3).tolist()
+    [111.319, 110.574, 0.0, nan]
     """
     arr = np.atleast_1d(np.asarray(geoms, dtype=object))
     out = np.full(len(arr), np.nan)
@@ -277,22 +399,98 @@ def geodesic_length_km(geoms) -> np.ndarray:
 
 
 def equal_area_km2(gdf) -> np.ndarray:
-    """Area in the regional Albers equal-area projection, km2."""
+    """Measure areas in the regional Albers equal-area projection (:data:`EQUAL_AREA_CRS`), km2.
+
+    Edges are straight in the projection, so for large polygons the result differs
+    slightly from :func:`geodesic_area_km2` (geodesic edges); use it where overlays
+    are computed in that projection.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        Polygons with a CRS (any; they are reprojected).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One area per row, km2 (0 for points and lines).
+
+    Examples
+    --------
+    A 0.1 x 0.1 degree quadrangle at 43 N covers 90.513 km2 on the ellipsoid (the
+    authalic-latitude formula):
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> equal_area_km2(gpd.GeoSeries([box(120.0, 43.0, 120.1, 43.1)], crs=4326)).round(3).tolist()
+    [90.513]
+    """
     return gdf.to_crs(EQUAL_AREA_CRS).area.to_numpy() / 1e6
 
 
 def local_aeqd(lon: float, lat: float) -> CRS:
-    """Azimuthal equidistant CRS centred on a point (for local constructions)."""
+    """Make an azimuthal equidistant CRS centred on a point (for local constructions).
+
+    Distances and directions from the centre are true (on WGS-84), so a circle
+    or ellipse of given metres drawn around (0, 0) is one on the ground.
+
+    Parameters
+    ----------
+    lon, lat : float
+        The centre, degrees east and north (WGS-84).
+
+    Returns
+    -------
+    pyproj.CRS
+        The projection, in metres, with (0, 0) at the centre.
+
+    Examples
+    --------
+    A point 0.1 degree north of the centre lies due north, at the meridian-arc
+    distance (``pyproj.Geod.inv`` gives 11109.371 m):
+
+    >>> from pyproj import Transformer
+    >>> x, y = Transformer.from_crs(4326, local_aeqd(120.0, 43.0), always_xy=True).transform(120.0, 43.1)
+    >>> round(x, 3) + 0.0, round(y, 3)
+    (0.0, 11109.371)
+    """
     return CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m +no_defs")
 
 
 def geodesic_circle(lon: float, lat: float, area_km2: float, *, n: int = 72):
-    """Polygon of a given ellipsoidal area centred on a point.
+    """Draw a polygon of a given ellipsoidal area centred on a point.
 
-    Built as a circle of radius ``sqrt(A / pi)`` on the ellipsoid (vertices by
-    :meth:`pyproj.Geod.fwd`), then rescaled once so its geodesic area matches
-    ``area_km2`` to better than 0.01 %.  Used for *indicative* footprints
-    whose real outline is not published.
+    Built as a circle of radius ``sqrt(A / pi)`` on the ellipsoid (``n`` vertices at
+    equal azimuths, by :meth:`pyproj.Geod.fwd`), then rescaled twice so its geodesic
+    area (:func:`geodesic_area_km2`) matches ``area_km2`` to better than 0.01 %.  Used
+    for *indicative* footprints whose real outline is not published.
+
+    Parameters
+    ----------
+    lon, lat : float
+        The centre, degrees east and north (WGS-84).
+    area_km2 : float
+        The area wanted, km2; must be positive.
+    n : int, default 72
+        Number of vertices.
+
+    Returns
+    -------
+    shapely.geometry.Polygon
+        The footprint, lon/lat (EPSG:4326).
+
+    Examples
+    --------
+    A regular 72-gon inscribed in a circle of radius ``r`` covers
+    ``pi r**2 * sin(2 pi / 72) / (2 pi / 72)``, so a 100 km2 footprint has its
+    vertices ``sqrt(100 / pi) / sqrt(0.998731)`` = 5.645 km from the centre:
+
+    >>> from pyproj import Geod
+    >>> c = geodesic_circle(120.0, 43.0, 100.0)
+    >>> round(abs(Geod(ellps="WGS84").geometry_area_perimeter(c)[0]) / 1e6, 4)
+    100.0
+    >>> round(Geod(ellps="WGS84").inv(120.0, 43.0, *c.exterior.coords[0])[2] / 1000, 3)
+    5.645
     """
     from shapely.geometry import Polygon
 

