@@ -620,6 +620,20 @@ def _eco_handles(run, *, rivers=True):
 
 
 def fig_overview(run):
+    """The region as a print figure: boundaries, cores and seats, parks, corridors by class and status, ecological zones.
+
+    Draws only what the run wrote (the run's layers (``data/twinstar.gpkg``) and its DEM's relief); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "赤峰–通辽 双子星座 · Twin Star region: overview",
                                    "行政区、产业园区、交通走廊与生态区 Boundaries, industrial parks, corridors and ecological zones")
     _eco_zones(ax, run)
@@ -667,6 +681,20 @@ def _time_handles():
 
 
 def fig_accessibility(run):
+    """Travel time to the nearest city core: the run's surface in the gallery's time classes, its 60/120-min isochrones.
+
+    Draws only what the run wrote (``access/time_to_cores.tif``, ``access/isochrones.gpkg`` and ``access/coverage.csv`` (stated beside the map)); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "可达性 Accessibility: travel time to the nearest city core",
                                    "本次运行的出行时间面与等时圈 The run's travel-time surface and isochrones (access/)")
     _raster(ax, run, "access/time_to_cores.tif", ext)
@@ -690,6 +718,20 @@ def fig_accessibility(run):
 
 
 def fig_scenario(run):
+    """Now | with the planned corridors, side by side on one time scale, with the core-to-core headline.
+
+    Draws only what the run wrote (``access/time_to_cores.tif``, ``access/scenario_time_to_cores.tif`` and the twin-city table); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     h = headline_figures(run)
     fig, axes, side, ext = _frame(run, "情景对比 Now | with the planned corridors",
                                   f"中心城区间 Core ↔ core {h['core_to_core_now']:.0f} → {h['core_to_core_scenario']:.0f} min; "
@@ -716,6 +758,20 @@ def fig_scenario(run):
 
 
 def fig_change(run):
+    """The change in mean travel time to the nearest core per county with the planned corridors (the gallery's classes).
+
+    Draws only what the run wrote (``access/scenario.gpkg`` (``county_change``) and the twin-city table); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     h = headline_figures(run)
     fig, (ax,), side, ext = _frame(run, "情景变化 Change in mean travel time per county",
                                    f"规划走廊 With the planned corridors: core ↔ core {h['core_to_core_now']:.0f} → "
@@ -741,6 +797,20 @@ def fig_change(run):
 
 
 def fig_conflicts(run):
+    """Parks and corridor stretches inside nature reserves, the sandy land and their buffers.
+
+    Draws only what the run wrote (``analysis/overlap.gpkg`` and ``analysis/conflicts.csv``); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "生态冲突 Conflicts with ecological zones",
                                    "园区与走廊在保护区、沙地及缓冲区内的部分 Parks and corridor stretches inside zones and buffers")
     _eco_zones(ax, run)
