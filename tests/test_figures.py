@@ -67,6 +67,10 @@ def test_pdf_renders_back_with_an_embedded_cjk_font(written, tmp_path):
         # Chinese text is drawn with the CJK font found on the system, embedded (not a fallback with boxes)
         assert any(family.replace(" ", "").lower() in n.lower() for n in names), (family, names)
         assert all(" yes " in line for line in fonts), fonts
+        # one subset of the font cut for the whole run (regular and bold), and the text stays text
+        assert len({n.split("+", 1)[1] for n in names}) <= 2, names
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "图例 Legend" in text, pdf.name
 
 
 def test_text_objects_use_the_cjk_font():

@@ -1,4 +1,4 @@
-"""Print-ready static figures of a run (PNG 300 dpi, PDF, optional SVG) for reports and slides.
+"""Print-ready static figures of a run (PDF for print, PNG at any dpi, optional SVG) for reports and slides.
 
 Each figure is made for where it goes (:data:`PAGES`): an A4 page, landscape (the default) or portrait,
 a single Word column (16 cm) or a 16:9 slide, with font sizes legible at that printed size; the legend
@@ -620,6 +620,20 @@ def _eco_handles(run, *, rivers=True):
 
 
 def fig_overview(run):
+    """The region as a print figure: boundaries, cores and seats, parks, corridors by class and status, ecological zones.
+
+    Draws only what the run wrote (the run's layers (``data/twinstar.gpkg``) and its DEM's relief); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "赤峰–通辽 双子星座 · Twin Star region: overview",
                                    "行政区、产业园区、交通走廊与生态区 Boundaries, industrial parks, corridors and ecological zones")
     _eco_zones(ax, run)
@@ -667,6 +681,20 @@ def _time_handles():
 
 
 def fig_accessibility(run):
+    """Travel time to the nearest city core: the run's surface in the gallery's time classes, its 60/120-min isochrones.
+
+    Draws only what the run wrote (``access/time_to_cores.tif``, ``access/isochrones.gpkg`` and ``access/coverage.csv`` (stated beside the map)); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "可达性 Accessibility: travel time to the nearest city core",
                                    "本次运行的出行时间面与等时圈 The run's travel-time surface and isochrones (access/)")
     _raster(ax, run, "access/time_to_cores.tif", ext)
@@ -690,6 +718,20 @@ def fig_accessibility(run):
 
 
 def fig_scenario(run):
+    """Now | with the planned corridors, side by side on one time scale, with the core-to-core headline.
+
+    Draws only what the run wrote (``access/time_to_cores.tif``, ``access/scenario_time_to_cores.tif`` and the twin-city table); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     h = headline_figures(run)
     fig, axes, side, ext = _frame(run, "情景对比 Now | with the planned corridors",
                                   f"中心城区间 Core ↔ core {h['core_to_core_now']:.0f} → {h['core_to_core_scenario']:.0f} min; "
@@ -716,6 +758,20 @@ def fig_scenario(run):
 
 
 def fig_change(run):
+    """The change in mean travel time to the nearest core per county with the planned corridors (the gallery's classes).
+
+    Draws only what the run wrote (``access/scenario.gpkg`` (``county_change``) and the twin-city table); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     h = headline_figures(run)
     fig, (ax,), side, ext = _frame(run, "情景变化 Change in mean travel time per county",
                                    f"规划走廊 With the planned corridors: core ↔ core {h['core_to_core_now']:.0f} → "
@@ -741,6 +797,20 @@ def fig_change(run):
 
 
 def fig_conflicts(run):
+    """Parks and corridor stretches inside nature reserves, the sandy land and their buffers.
+
+    Draws only what the run wrote (``analysis/overlap.gpkg`` and ``analysis/conflicts.csv``); nothing is recomputed.
+
+    Parameters
+    ----------
+    run : Run
+        An opened run folder (:func:`~twinstar_gis.maps._run.open_run`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On the current page (:func:`use_page`), legend panel fitted.
+    """
     fig, (ax,), side, ext = _frame(run, "生态冲突 Conflicts with ecological zones",
                                    "园区与走廊在保护区、沙地及缓冲区内的部分 Parks and corridor stretches inside zones and buffers")
     _eco_zones(ax, run)
@@ -984,7 +1054,7 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
     family, path = find_cjk_font()
     log.info("figures: CJK font %s (%s)", family, path)
     out_dir = Path(out_dir) if out_dir is not None else run.path / "figures"
-    written = []
+    written, for_pdf = [], []
     rc = {"font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"], "pdf.fonttype": 42,
           "svg.fonttype": "path", "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
@@ -996,13 +1066,99 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
             for page in pages:
                 with use_page(page):
                     fig = FIGURES[name](run)
-                for fmt in formats:
-                    target = out_dir / _file_name(name, page, fmt)
-                    with atomic_output(target) as tmp:
-                        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
-                    written.append(target)
-                log.info("figure %s (%s) written", name, page)
+                written += [_save(fig, out_dir / _file_name(name, page, fmt), fmt, dpi, name)
+                            for fmt in formats if fmt != "pdf"]
+                if "pdf" in formats:
+                    for_pdf.append((name, page, fig))
+                log.info("figure %s (%s) drawn", name, page)
+        if for_pdf:  # every PDF embeds one small subset of the CJK font, cut once for the whole run
+            texts = [t.get_text() for _, _, fig in for_pdf for t in fig.findobj(matplotlib.text.Text)]
+            with subset_font(path, family, texts) as sub, matplotlib.rc_context({"font.sans-serif": [sub, "DejaVu Sans"]}):
+                written += [_save(fig, out_dir / _file_name(name, page, "pdf"), "pdf", dpi, name) for name, page, fig in for_pdf]
     return written
+
+
+def _save(fig, target: Path, fmt: str, dpi: int, name: str) -> Path:
+    with atomic_output(target) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
+    return target
+
+
+@contextmanager
+def subset_font(path, family: str, texts):
+    """A font file holding only the glyphs ``texts`` use, registered with matplotlib for the duration.
+
+    matplotlib cuts a subset of the embedded font for every PDF it writes; cutting it from a CJK
+    collection of tens of MB costs about a second each time.  Cut once from the big font, the subset
+    is what every PDF of a run embeds (matplotlib's own subsetting of it is then instant); text stays
+    text (selectable and searchable: ``pdftotext`` reads it back).
+
+    Parameters
+    ----------
+    path : path-like
+        The CJK font file (``.ttc``/``.otc`` collections: the face named ``family``).
+    family : str
+        Its family name (:func:`find_cjk_font`).
+    texts : iterable of str
+        Every text the figures draw (ASCII is always kept).
+
+    Yields
+    ------
+    str
+        The family name of the subset (use it first in ``font.sans-serif``).
+
+    Examples
+    --------
+    >>> fam, path = find_cjk_font()  # doctest: +SKIP
+    >>> with subset_font(path, fam, ["赤峰 Chifeng"]) as sub:  # doctest: +SKIP
+    ...     sub.startswith(fam)
+    True
+    """
+    import hashlib
+    import string
+    import tempfile
+
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
+    chars = "".join(sorted(set("".join(texts)) | set(string.printable) | set("−–—…°×→↔²³·±≤≥‰")))
+    sub = f"{family} {hashlib.sha1(chars.encode()).hexdigest()[:8]}"
+    files = {w: Path(font_manager.findfont(FontProperties(family=family, weight=w), fallback_to_default=False))
+             for w in ("normal", "bold")}  # a regular and a bold face (titles are bold)
+    with tempfile.TemporaryDirectory(prefix="twinstar-font-") as tmp:
+        entries = []
+        for w, src in {w: f for w, f in files.items() if w == "normal" or f != files["normal"]}.items():
+            out = Path(tmp) / f"subset-{w}.otf"
+            _cut(src, family, chars, sub, out)
+            font_manager.fontManager.addfont(str(out))
+            entries.append(font_manager.fontManager.ttflist[-1])
+        try:
+            yield sub
+        finally:
+            for e in entries:
+                font_manager.fontManager.ttflist.remove(e)
+            font_manager.FontManager._findfont_cached.cache_clear()
+
+
+def _cut(path: Path, family: str, chars: str, name: str, out: Path) -> None:
+    """Save the glyphs of ``chars`` from the face ``family`` of ``path`` as a font called ``name``."""
+    from fontTools import subset, ttLib
+
+    opts = subset.Options()
+    opts.name_IDs, opts.name_languages, opts.notdef_outline, opts.layout_features = ["*"], ["*"], True, ["*"]
+    if path.suffix.lower() in (".ttc", ".otc"):
+        faces = ttLib.TTCollection(str(path), lazy=True).fonts
+        opts.font_number = next((i for i, f in enumerate(faces) if f["name"].getDebugName(1) == family), 0)
+    font = subset.load_font(str(path), opts, dontLoadGlyphNames=True)
+    cutter = subset.Subsetter(opts)
+    cutter.populate(text=chars)
+    cutter.subset(font)
+    for rec in font["name"].names:  # a family of its own, so matplotlib picks the subset, not the installed font
+        if rec.nameID in (1, 16):
+            rec.string = name
+        elif rec.nameID in (4, 6):
+            rec.string = (name + " " + font["name"].getDebugName(2)).replace(" ", "" if rec.nameID == 6 else " ")
+    subset.save_font(font, str(out), opts)
 
 
 def artists_off_page(fig, *, tolerance_px: float = 1.0) -> list:

@@ -446,12 +446,18 @@ def _manifest_head(prep: RunInputs, started, command) -> dict:
     }
 
 
+#: Resolution of the PNG figures a run writes (for the screen; the PDFs are for print).
+SCREEN_DPI = 150
+
+
 def _figures(stage, head, write_figures) -> list:
     """The print figures; without a CJK font the run goes on without them and says so (``twinstar figures`` refuses)."""
     from ..errors import FontNotFoundError
 
     try:
-        return write_figures(stage, manifest=head)
+        # PNGs for the screen (150 dpi); the PDFs are the print figures (vector, fonts embedded);
+        # `twinstar figures --dpi 300` writes print-resolution PNGs.
+        return write_figures(stage, manifest=head, dpi=SCREEN_DPI)
     except FontNotFoundError as exc:
         log.warning("print figures skipped: %s", exc)
         head["skipped"] = {"figures": str(exc)}
