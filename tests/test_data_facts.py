@@ -428,3 +428,14 @@ def test_road_lengths_published_or_named_fallback(ds):
     assert (county["road_km"] == expect).all()
     assert county["road_km_basis"].isin(["region", "prefecture_rural_lower_bound"]).all()
     assert county["road_km_source"].str.startswith("FALLBACK").all()  # no county figure was found: said so
+
+
+def test_county_populations_are_summed_per_prefecture():
+    """Two prefectures: each one's counties sum to it (a check that summed every county would fail both)."""
+    square = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
+    b = _gdf({"adcode": ["150400", "150401", "150500", "150501"], "level": ["prefecture", "county"] * 2,
+              "parent_adcode": ["150000", "150400", "150000", "150500"],
+              "population_2020": pd.array([100, 100, 30, 30], dtype="Int64")}, geometry=[square] * 4)
+    rep = ValidationReport()
+    data_checks.check_population_sums(b, rep)
+    assert rep.ok, rep.problems

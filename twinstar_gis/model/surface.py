@@ -278,8 +278,8 @@ def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.nd
     nodes : array-like of int
         Source nodes (row indices of ``graph``); repeats allowed.
     start_minutes : array-like of float, optional
-        Start time of each source, minutes, same length as ``nodes``; ``inf`` leaves a
-        source out (give no NaN: numpy warns).  Default (or all zero): every source starts
+        Start time of each source, minutes, same length as ``nodes``; ``inf`` or NaN leaves a
+        source out.  Default (or all zero): every source starts
         at 0.
     limit : float, optional
         Leave nodes whose time (start time included) exceeds this many minutes unreached.
@@ -308,6 +308,7 @@ def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.nd
     if start_minutes is None or not np.any(np.asarray(start_minutes, float)):
         return np.atleast_2d(dijkstra(graph, directed=True, indices=np.unique(nodes), min_only=True, limit=limit))[0]
     start = np.asarray(start_minutes, dtype=float).ravel()
+    start = np.where(np.isnan(start), np.inf, start)  # a seed without a start time starts nothing
     best = np.full(n, np.inf)
     np.minimum.at(best, nodes, start)  # the minimum per node: coo_matrix would add duplicates up
     seeds = np.flatnonzero(np.isfinite(best))
