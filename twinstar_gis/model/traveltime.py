@@ -835,8 +835,10 @@ def isochrones(model: TravelTimeModel, origins, minutes=None, *, names=None, sur
         iso.insert(0, "origin", o)
         frames.append(iso)
     cols = ["origin", "origin_name", "minutes", "cells", "area_km2_grid", "area_km2", "geometry"]
-    if not frames:
-        return gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=4326)
+    if not frames:  # no origin: an empty table with the columns' types (numbers stay numbers)
+        empty = {c: pd.Series(dtype=object if c in ("origin", "origin_name") else "int64" if c == "cells" else float)
+                 for c in cols if c != "geometry"}
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
 
 

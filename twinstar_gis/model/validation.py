@@ -144,7 +144,7 @@ def read_travel_facts(path=None) -> pd.DataFrame:
     if problems:
         raise ValidationError(problems)
     for col in ("minutes", "km", "accuracy_min", "accuracy_km"):
-        facts[col] = pd.to_numeric(facts[col].replace("", np.nan), errors="coerce")
+        facts[col] = pd.to_numeric(facts[col], errors="coerce")  # "" (not given) becomes NaN
     facts.attrs["source_file"] = str(path)
     return facts
 
@@ -167,7 +167,7 @@ def _fact_problems(facts: pd.DataFrame, path) -> list[str]:
             probs.append(f"{path}: empty {col} on {list(ids[empty])}; give a place_id, park_id or station node_id")
     value = {}
     for col in ("minutes", "km"):
-        v = pd.to_numeric(facts[col].replace("", np.nan), errors="coerce")
+        v = pd.to_numeric(facts[col], errors="coerce")
         bad = (facts[col] != "") & ~(v > 0)
         if bad.any():
             probs.append(f"{path}: {col} must be a positive number; got {list(facts.loc[bad, col])} on {list(ids[bad])}")
