@@ -173,10 +173,20 @@ _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
 _TOKENS = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
 
 
-def _renderer(fig):
+def _canvas(fig):
+    """The figure's Agg canvas: a print figure is never interactive, so ``draw_idle`` -- which geopandas calls
+    after every layer it plots, redrawing the whole figure each time -- draws nothing."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    return FigureCanvasAgg(fig).get_renderer()
+    class _StaticCanvas(FigureCanvasAgg):
+        def draw_idle(self, *args, **kwargs):
+            pass
+
+    return fig.canvas if type(fig.canvas).__name__ == "_StaticCanvas" else _StaticCanvas(fig)
+
+
+def _renderer(fig):
+    return _canvas(fig).get_renderer()
 
 
 def _wrap(renderer, text: str, prop, width_px: float) -> str:
@@ -247,6 +257,7 @@ def _frame(run, title, subtitle, *, panels=1):
 
     page = _page()
     fig = Figure(figsize=page.size)
+    _canvas(fig)
     rects, side_rect = _layout(fig, page, title, subtitle, panels)
     axes = [fig.add_axes(r) for r in rects]
     side = fig.add_axes(side_rect)
@@ -1145,7 +1156,9 @@ def _cut(path: Path, family: str, chars: str, name: str, out: Path) -> None:
     from fontTools import subset, ttLib
 
     opts = subset.Options()
-    opts.name_IDs, opts.name_languages, opts.notdef_outline, opts.layout_features = ["*"], ["*"], True, ["*"]
+    # no layout tables (matplotlib does not shape text) and no hinting: a small font matplotlib re-cuts in no time
+    opts.name_IDs, opts.name_languages, opts.notdef_outline, opts.layout_features = ["*"], ["*"], True, []
+    opts.hinting = False
     if path.suffix.lower() in (".ttc", ".otc"):
         faces = ttLib.TTCollection(str(path), lazy=True).fonts
         opts.font_number = next((i for i, f in enumerate(faces) if f["name"].getDebugName(1) == family), 0)
