@@ -1119,8 +1119,10 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
 
 
 def _save(fig, target: Path, fmt: str, dpi: int, name: str) -> Path:
+    # PNGs with zlib's fastest level: a quarter of the encoding time for files ~15 % larger
+    extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {"metadata": {"Title": name}}
     with atomic_output(target) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
+        fig.savefig(tmp, format=fmt, dpi=dpi, **extra)
     return target
 
 
