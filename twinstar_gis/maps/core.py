@@ -159,12 +159,28 @@ def escape_columns(df, columns):
     return out
 
 
+_SIMPLIFIED: dict = {}
+
+
+def _coverage_simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """:func:`shapely.coverage_simplify`, remembered for the same polygons (every page of a gallery draws the
+    same boundaries: simplified once, not once per page)."""
+    import hashlib
+
+    key = (hashlib.sha1(b"".join(shapely.to_wkb(geoms))).hexdigest(), float(tolerance))
+    if key not in _SIMPLIFIED:
+        if len(_SIMPLIFIED) > 32:
+            _SIMPLIFIED.clear()
+        _SIMPLIFIED[key] = shapely.coverage_simplify(geoms, tolerance)
+    return _SIMPLIFIED[key]
+
+
 def _prepare(gdf, *, simplify_deg: float, coverage: bool, decimals: int):
     g = gdf.copy()
     geoms = np.asarray(g.geometry.values)
     if simplify_deg:
         if coverage:
-            geoms = shapely.coverage_simplify(geoms, simplify_deg)
+            geoms = _coverage_simplified(geoms, simplify_deg)
         else:
             geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
     geoms = shapely.transform(geoms, lambda c: np.round(c, decimals))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,17 +174,55 @@ _CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
 _TOKENS = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+\s*|\s+")
 
 
-def _renderer(fig):
+def _canvas(fig):
+    """The figure's Agg canvas: a print figure is never interactive, so ``draw_idle`` -- which geopandas calls
+    after every layer it plots, redrawing the whole figure each time -- draws nothing."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    return FigureCanvasAgg(fig).get_renderer()
+    class _StaticCanvas(FigureCanvasAgg):
+        def draw_idle(self, *args, **kwargs):
+            pass
+
+    return fig.canvas if type(fig.canvas).__name__ == "_StaticCanvas" else _StaticCanvas(fig)
+
+
+def _renderer(fig):
+    return _canvas(fig).get_renderer()
+
+
+#: Wrapping measures a line as the sum of its pieces' widths (each measured once per font and size):
+#: kerning between pieces is ignored, so lines are wrapped this much short of the width.
+_WRAP_MARGIN = 0.98
+
+
+@lru_cache(maxsize=50_000)
+def _piece_width(piece: str, size: float, weight, family: tuple, dpi: float) -> float:
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(size=size, weight=weight, family=list(family))
+    return _measure_renderer(dpi).get_text_width_height_descent(piece, prop, ismath=False)[0]
+
+
+@lru_cache(maxsize=4)
+def _measure_renderer(dpi: float):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(10, 10, dpi)
 
 
 def _wrap(renderer, text: str, prop, width_px: float) -> str:
     """Wrap ``text`` to ``width_px`` (measured with the font): Chinese may break between any two characters,
     other text between words; a word longer than the width breaks between characters."""
+    import matplotlib
+
+    # the family as resolved now (the rc context decides which font a generic family means)
+    family = tuple(matplotlib.rcParams[f"font.{prop.get_family()[0]}"]) if prop.get_family()[0] in (
+        "sans-serif", "serif", "monospace") else tuple(prop.get_family())
+    key = (prop.get_size_in_points(), prop.get_weight(), family, renderer.dpi)
+    width_px = width_px * _WRAP_MARGIN
+
     def width(s):
-        return renderer.get_text_width_height_descent(s, prop, ismath=False)[0]
+        return sum(_piece_width(piece, *key) for piece in _TOKENS.findall(s)) if s else 0.0
 
     lines = []
     for para in str(text).split("\n"):
@@ -247,6 +286,7 @@ def _frame(run, title, subtitle, *, panels=1):
 
     page = _page()
     fig = Figure(figsize=page.size)
+    _canvas(fig)
     rects, side_rect = _layout(fig, page, title, subtitle, panels)
     axes = [fig.add_axes(r) for r in rects]
     side = fig.add_axes(side_rect)
@@ -1079,8 +1119,10 @@ def write_figures(run_dir, *, formats=("png", "pdf"), out_dir=None, names=None, 
 
 
 def _save(fig, target: Path, fmt: str, dpi: int, name: str) -> Path:
+    # PNGs with zlib's fastest level: a quarter of the encoding time for files ~15 % larger
+    extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {"metadata": {"Title": name}}
     with atomic_output(target) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Title": name} if fmt != "png" else None)
+        fig.savefig(tmp, format=fmt, dpi=dpi, **extra)
     return target
 
 
@@ -1145,20 +1187,28 @@ def _cut(path: Path, family: str, chars: str, name: str, out: Path) -> None:
     from fontTools import subset, ttLib
 
     opts = subset.Options()
-    opts.name_IDs, opts.name_languages, opts.notdef_outline, opts.layout_features = ["*"], ["*"], True, ["*"]
+    # no layout tables (matplotlib does not shape text) and no hinting: a small font matplotlib re-cuts in no time
+    opts.name_IDs, opts.name_languages, opts.notdef_outline, opts.layout_features = ["*"], ["*"], True, []
+    opts.hinting = False
     if path.suffix.lower() in (".ttc", ".otc"):
-        faces = ttLib.TTCollection(str(path), lazy=True).fonts
-        opts.font_number = next((i for i, f in enumerate(faces) if f["name"].getDebugName(1) == family), 0)
+        coll = ttLib.TTCollection(str(path), lazy=True)
+        try:
+            opts.font_number = next((i for i, f in enumerate(coll.fonts) if f["name"].getDebugName(1) == family), 0)
+        finally:
+            coll.close()
     font = subset.load_font(str(path), opts, dontLoadGlyphNames=True)
-    cutter = subset.Subsetter(opts)
-    cutter.populate(text=chars)
-    cutter.subset(font)
-    for rec in font["name"].names:  # a family of its own, so matplotlib picks the subset, not the installed font
-        if rec.nameID in (1, 16):
-            rec.string = name
-        elif rec.nameID in (4, 6):
-            rec.string = (name + " " + font["name"].getDebugName(2)).replace(" ", "" if rec.nameID == 6 else " ")
-    subset.save_font(font, str(out), opts)
+    try:
+        cutter = subset.Subsetter(opts)
+        cutter.populate(text=chars)
+        cutter.subset(font)
+        for rec in font["name"].names:  # a family of its own, so matplotlib picks the subset, not the installed font
+            if rec.nameID in (1, 16):
+                rec.string = name
+            elif rec.nameID in (4, 6):
+                rec.string = (name + " " + font["name"].getDebugName(2)).replace(" ", "" if rec.nameID == 6 else " ")
+        subset.save_font(font, str(out), opts)
+    finally:
+        font.close()
 
 
 def artists_off_page(fig, *, tolerance_px: float = 1.0) -> list:
