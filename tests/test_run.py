@@ -223,7 +223,7 @@ def test_a_run_without_a_cjk_font_skips_the_figures_and_says_so(tmp_path, monkey
     from twinstar_gis.pipeline import steps as pipeline
     from twinstar_gis.errors import FontNotFoundError
 
-    def no_font(stage, manifest=None):
+    def no_font(stage, manifest=None, **kwargs):
         raise FontNotFoundError("no CJK font found; install fonts-noto-cjk")
 
     head = {}
