@@ -156,6 +156,22 @@ def test_lines_wholly_inside_crossing_and_outside_a_zone():
     assert r.loc["cross", "share_of_line"] == pytest.approx(0.5, abs=1e-3)
 
 
+def test_share_of_line_is_of_the_part_inside_the_study_area():
+    # study area: 120-121 E, 42.5-44 N; zone: 120-121 E, 43-44 N.  "cross" runs from 42.0 to 43.5 N along
+    # 120.5 E: 1.0 degree of it inside the study area (42.5 -> 43.5), 0.5 degree in the zone, so a share of
+    # Geod(43.0 -> 43.5) / Geod(42.5 -> 43.5); "in" lies wholly inside both and keeps share 1.
+    g = Geod(ellps="WGS84")
+    zone = gpd.GeoDataFrame({"zone_id": ["Z"], "kind": ["sandy_land"]}, geometry=[box(120, 43, 121, 44)], crs=4326)
+    lines = gpd.GeoDataFrame({"corridor_id": ["in", "cross"]},
+                             geometry=[LineString([(120.2, 43.2), (120.5, 43.6)]), LineString([(120.5, 42.0), (120.5, 43.5)])],
+                             crs=4326)
+    r = overlay.length_inside(lines, zone, line_id="corridor_id", zone_id="zone_id",
+                              within=box(120, 42.5, 121, 44)).set_index("line_corridor_id")
+    share = g.inv(120.5, 43.0, 120.5, 43.5)[2] / g.inv(120.5, 42.5, 120.5, 43.5)[2]
+    assert r.loc["cross", "share_of_line"] == pytest.approx(share, abs=1e-5)
+    assert r.loc["in", "share_of_line"] == 1.0
+
+
 def test_overlaps_never_exceed_either_area(ds):
     ov = overlay.area_overlaps(ds["parks"], ds["eco_zones"], a_id="park_id", b_id="zone_id")
     assert len(ov) >= 1

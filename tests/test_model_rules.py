@@ -125,6 +125,20 @@ def test_turn_restriction_no_and_only(rule):
     assert net.stats["restricted_junctions"] == 1 and net.stats["restrictions_applied"] == 1
 
 
+def test_turn_restriction_where_an_expressway_passes_over_the_junction():
+    # An expressway split at J (two ways meeting there, no ramp) is a second node at the same point as the
+    # crossing of the roads beneath: the restriction applies at the junction of its own corridors (the
+    # via lookup once crashed on a point two nodes share: "Per-column arrays must each be 1-dimensional").
+    layers = _cross([("r1", "no_left_turn", "S", "W", "")])
+    over = _cor([[(118.99, 41.99), (118.995, 41.995), J], [J, (119.005, 42.005), (119.01, 42.01)]],
+                ids=["X1", "X2"], cls=["expressway"] * 2, ref=["G1", "G1"])
+    layers["corridors"] = pd.concat([layers["corridors"], over], ignore_index=True)
+    net = N.build_network(layers)
+    od = N.network_od_matrix(net, ["PS", "PW"])
+    assert od.loc["PS", "PW"] == pytest.approx(mins(S, J) + 2 * min(mins(J, E), mins(J, NN)) + mins(J, W), rel=1e-5)
+    assert net.stats["restrictions_applied"] == 1 and net.stats["restricted_junctions"] == 1
+
+
 def test_no_u_turn_via_way_and_unmatched_are_reported():
     net = N.build_network(_cross([("r1", "no_u_turn", "E", "E", ""), ("r2", "no_left_turn", "S", "W", "N;E"),
                                   ("r3", "no_right_turn", "S", "NOPE", "")]))

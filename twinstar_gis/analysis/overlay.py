@@ -243,9 +243,13 @@ def length_inside(lines: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, line_id: 
     geoms = np.asarray(lines.geometry.values)
     if within is None:
         total = geodesic_length_km(geoms[i])
-    else:  # only the lines that enter a zone are cut by the study area
+    else:  # only the lines that enter a zone, and of those only the ones crossing the border, are cut
         u, back = np.unique(i, return_inverse=True)
-        total = geodesic_length_km(shapely.intersection(geoms[u], within))[back]
+        part = geoms[u].copy()
+        shapely.prepare(within)
+        cross = ~shapely.contains_properly(within, part)  # wholly inside: the line is its own part inside
+        part[cross] = shapely.intersection(part[cross], within)
+        total = geodesic_length_km(part)[back]
     out = gpd.GeoDataFrame({
         f"line_{line_id}": lines[line_id].to_numpy()[i],
         "line_name_zh": lines["name_zh"].to_numpy()[i] if "name_zh" in lines else "",

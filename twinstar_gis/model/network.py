@@ -1224,17 +1224,19 @@ def _restrictions(tr, f, lon, lat):
         problems.append(f"turn_restrictions: {int(via_way.sum())} via-way restrictions are not applied "
                         f"(only via-node ones are): {_ids(rid[via_way])}")
     pt = shapely.get_coordinates(np.asarray(tr.geometry.values))
-    key = pd.Index(pd.MultiIndex.from_arrays([np.round(lon, 7), np.round(lat, 7)]))
-    via = key.get_indexer(pd.MultiIndex.from_arrays([np.round(pt[:, 0], 7), np.round(pt[:, 1], 7)])) \
-        if key.is_unique else np.array([key.get_loc((round(x, 7), round(y, 7))) if (round(x, 7), round(y, 7)) in key
-                                        else -1 for x, y in pt])
+    # every node at the via point (an expressway kept apart from the road beneath shares its point): the
+    # merges with the from and to corridors below pick the junction of those two corridors
+    nodes = pd.DataFrame({"x": np.round(lon, 7), "y": np.round(lat, 7), "via": np.arange(len(lon), dtype=np.int64)})
     r = pd.DataFrame({"rid": rid, "kind": _text(tr, "restriction").str.split("_").str[0].to_numpy(),
                       "from": tr["from_corridor_id"].astype(str).to_numpy(), "to": tr["to_corridor_id"].astype(str).to_numpy(),
-                      "via": via})[~via_way]
+                      "x": np.round(pt[:, 0], 7), "y": np.round(pt[:, 1], 7)})[~via_way]
+    r = r.merge(nodes, on=["x", "y"], how="left").drop(columns=["x", "y"])
+    r["via"] = r["via"].fillna(-1).astype(np.int64)
     road = f[f["road"]].reset_index().rename(columns={"index": "fi"})
-    g = r.merge(road[["fi", "cid", "v", "k"]], left_on=["from", "via"], right_on=["cid", "v"])[["rid", "kind", "from", "to", "fi", "k"]]
-    h = r.merge(road[["fi", "cid", "u", "k"]], left_on=["to", "via"], right_on=["cid", "u"])[["rid", "fi", "k"]]
-    pairs = g.merge(h, on="rid", suffixes=("_in", "_out"))
+    g = r.merge(road[["fi", "cid", "v", "k"]], left_on=["from", "via"], right_on=["cid", "v"])[
+        ["rid", "via", "kind", "from", "to", "fi", "k"]]
+    h = r.merge(road[["fi", "cid", "u", "k"]], left_on=["to", "via"], right_on=["cid", "u"])[["rid", "via", "fi", "k"]]
+    pairs = g.merge(h, on=["rid", "via"], suffixes=("_in", "_out"))
     pairs = pairs[(pairs["from"] != pairs["to"]) | (pairs["k_in"] == pairs["k_out"])]  # from == to: the U-turn
     known = pairs["kind"].isin(["no", "only"])
     bad = sorted(set(r["rid"]) - set(pairs.loc[known, "rid"]))
