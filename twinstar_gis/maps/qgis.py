@@ -28,6 +28,7 @@ Writing styles changes the GeoPackages' bytes: it happens before ``run.json`` re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import sqlite3
@@ -987,6 +988,13 @@ def _crs_dict(crs) -> dict:
             "description": crs.name, "geographic": crs.is_geographic}
 
 
+@functools.lru_cache(maxsize=64)
+def _layer_crs(text: str) -> dict:
+    """:func:`_crs_dict` of a layer's CRS text, once per distinct CRS (a run's layers share two or three;
+    pyproj's authority lookup costs ~20 ms each time)."""
+    return _crs_dict(_named(text))
+
+
 def _spatialrefsys(parent, crs: dict) -> None:
     s = ET.SubElement(parent, "spatialrefsys")
     for tag, text in (("wkt", crs["wkt"]), ("proj4", crs["proj4"]), ("authid", crs["authid"]),
@@ -1050,7 +1058,7 @@ def project_layers(run_dir) -> list:
                     st.labels = _PROJECT_LABELS[key]()
                 pl.geometry_type = listed[p][layer]
                 pl.style = _vector_children(st.renderer, st.labels, _aliases(p, layer), st.opacity)
-                pl.crs = _crs_dict(_named(pyogrio.read_info(p, layer=layer)["crs"] or "EPSG:4326"))
+                pl.crs = _layer_crs(pyogrio.read_info(p, layer=layer)["crs"] or "EPSG:4326")
             else:
                 renderer = _hillshade(p) if key == "hillshade" else raster_style(rel)
                 if renderer is None:
@@ -1059,7 +1067,7 @@ def project_layers(run_dir) -> list:
                     renderer.set("opacity", "0.45")  # a tint under the relief shading
                 pl.style = _raster_children(renderer, smooth=p.name in _SMOOTH)
                 with rasterio.open(p) as src:
-                    pl.crs = _crs_dict(_named(src.crs.to_wkt()))
+                    pl.crs = _layer_crs(src.crs.to_wkt())
             out.append(pl)
     return out
 

@@ -34,7 +34,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from rasterio.features import rasterize
 
 __all__ = ["land_speed", "local_road_density", "population_grid"]
 
@@ -48,8 +47,10 @@ def _counties(boundaries):
 
 
 def _zones(counties, grid):
-    return rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(grid.crs).geometry)],
-                     out_shape=(grid.height, grid.width), transform=grid.transform, fill=0, dtype="int32")
+    """County number (1..n, 0 outside) per cell (:func:`~twinstar_gis.model.surface.county_zones`)."""
+    from .surface import county_zones
+
+    return county_zones(counties, grid)
 
 
 def _modelled_km(net, counties, grid) -> np.ndarray:

@@ -51,6 +51,7 @@ __all__ = [
     "NODATA",
     "Grid",
     "cost_distance",
+    "county_zones",
     "friction_surface",
     "land_graph",
     "land_times",
@@ -419,6 +420,54 @@ def write_raster(path, array: np.ndarray, grid: Grid, *, tags: dict | None = Non
     return path
 
 
+#: The last county rasters of :func:`county_zones` (key: grid and the counties' geometry); a run asks for the same one for the
+#: base and scenario models, the land-speed sensitivity and the population grid (15 times on the embedded data).
+_ZONES: dict = {}
+
+
+def county_zones(counties: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
+    """County number (1..n in the order of ``counties``, 0 outside) per cell of ``grid``.
+
+    Read-only and shared between calls on the same grid and counties (a run asks for it for the base
+    and scenario models, the land-speed sensitivity, the population grid and the county statistics).
+
+    Parameters
+    ----------
+    counties : geopandas.GeoDataFrame
+        County polygons (any CRS).
+    grid : Grid
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(grid.height, grid.width)`` int32, not writeable.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = Grid(transform=from_origin(0, 2000, 1000, 1000), width=2, height=2, crs="EPSG:3857", resolution=1000.0)
+    >>> c = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 2000), box(1000, 0, 2000, 1000)], crs=3857)
+    >>> county_zones(c, g).tolist()
+    [[1, 0], [1, 2]]
+    """
+    import hashlib
+
+    import shapely
+
+    geoms = counties.to_crs(grid.crs).geometry.values
+    key = (tuple(grid.transform)[:6], grid.height, grid.width,
+           hashlib.sha1(b"".join(shapely.to_wkb(np.asarray(geoms), hex=False))).hexdigest())
+    zones = _ZONES.get(key)
+    if zones is None:
+        zones = rasterize([(g, i + 1) for i, g in enumerate(geoms)], out_shape=(grid.height, grid.width),
+                          transform=grid.transform, fill=0, dtype="int32")
+        zones.setflags(write=False)
+        while len(_ZONES) >= 2:  # at most two grids' worth of memory (int32 per cell)
+            _ZONES.pop(next(iter(_ZONES)))
+        _ZONES[key] = zones
+    return zones
+
+
 def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFrame, *, thresholds=(60, 120),
                      active=None, population=None, population_method=None, at_seats=None) -> pd.DataFrame:
     """Per county: mean and median minutes, area and population share within each threshold.
@@ -450,8 +499,7 @@ def zonal_time_stats(minutes: np.ndarray, grid: Grid, boundaries: gpd.GeoDataFra
     pandas.DataFrame
     """
     counties = boundaries[boundaries["level"] == "county"].sort_values("adcode").reset_index(drop=True)
-    zones = rasterize([(g, i + 1) for i, g in enumerate(counties.to_crs(grid.crs).geometry)],
-                      out_shape=minutes.shape, transform=grid.transform, fill=0, dtype="int32")
+    zones = county_zones(counties, grid)
     if active is not None:
         zones = np.where(active, zones, 0)
     cell_km2 = (grid.resolution / 1000.0) ** 2
