@@ -114,7 +114,7 @@ def local_road_density(boundaries, net, grid) -> pd.DataFrame:
                          "modelled_km": mod, "density": dens, "density_source": source})
 
 
-def land_speed(layers, grid, net, settings, *, factor: float = 1.0):
+def land_speed(layers, grid, net, settings, *, factor: float = 1.0, density=None):
     """Base land speed per cell (km/h, before the slope factor) and the per-county table.
 
     ``None`` with ``access.land_model = "off_road"`` (every cell at ``speeds.off_road``).
@@ -128,6 +128,9 @@ def land_speed(layers, grid, net, settings, *, factor: float = 1.0):
     settings : Settings
     factor : float
         Multiplies ``access.local_road_kmh`` (sensitivity runs).
+    density : pandas.DataFrame, optional
+        :func:`local_road_density` of these boundaries and this network, when already computed (it does
+        not depend on ``factor``).
 
     Returns
     -------
@@ -139,7 +142,7 @@ def land_speed(layers, grid, net, settings, *, factor: float = 1.0):
     if a.land_model != "local_roads":
         from ..errors import SettingsError
         raise SettingsError(f"access.land_model must be 'off_road' or 'local_roads', not {a.land_model!r}")
-    table = local_road_density(layers["boundaries"], net, grid)
+    table = (local_road_density(layers["boundaries"], net, grid) if density is None else density).copy()
     v_off, v_loc, trip = settings.speeds.off_road, a.local_road_kmh * factor, a.local_trip_km
     with np.errstate(divide="ignore", invalid="ignore"):
         pace = 4 / np.pi / v_loc + 1.0 / (table["density"].to_numpy() * trip * v_off)  # hours per km

@@ -84,7 +84,7 @@ from ..data.crs import geodesic_area_km2
 from ..data.schema import in_service
 from ..errors import AccessError
 from ..settings import DEFAULT, Settings
-from .landuse import land_speed, population_grid
+from .landuse import land_speed, local_road_density, population_grid
 from .network import build_network, collapse_states, network_crs, network_variant, states_of
 from .surface import Grid, friction_surface, land_graph, land_times, make_grid, multi_source_times, zonal_time_stats
 
@@ -1289,10 +1289,15 @@ def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
     """
     s = model.settings
     rows = []
+    density = local_road_density(layers["boundaries"], model.network, model.grid) \
+        if s.access.land_model == "local_roads" else None  # the same for every case
     for case, f in zip(("low", "central", "high"), s.access.local_sensitivity):
-        base, _ = land_speed(layers, model.grid, model.network, s, factor=f)
-        speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
-        m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
+        if f == 1.0:  # the central case is the model itself (same land speed, DEM, cells and network)
+            m = model
+        else:
+            base, _ = land_speed(layers, model.grid, model.network, s, factor=f, density=density)
+            speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
+            m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
         pop, method, at_seats = population_grid(layers, m)
         known = at_seats["place_id"].isin(m.network.place_index.index).to_numpy()
         at_seats = at_seats[known]
