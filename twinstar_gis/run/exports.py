@@ -507,29 +507,42 @@ def _cell_value(v, kind):
 
 
 def _write_sheet(ws, table: pd.DataFrame, styles) -> None:
-    """Header rows (Chinese label + unit, then the CSV's column name) and the cells, typed by the field dictionary."""
+    """Header rows (Chinese label + unit, then the CSV's column name) and the cells, typed by the field
+    dictionary, streamed into a write-only sheet (widths and panes first: they precede the rows in the file)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
     info = [column_info(str(c)) for c in table.columns]
-    ws.append([i.header() for i in info])
-    ws.append([str(c) for c in table.columns])
-    for c in ws[1]:
-        c.font, c.fill = styles["bold"], styles["fill"]
-    for c in ws[2]:
-        c.font = styles["grey"]
-    for row in table.itertuples(index=False):
-        ws.append([_cell_value(v, i.kind) for v, i in zip(row, info)])
     for j, i in enumerate(info, start=1):
-        fmt = _NUMBER_FORMAT.get(i.kind)
-        for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever it starts with
-                if needs_neutralising(cell.value):
-                    cell.quotePrefix = True  # Excel's own "this is text" marker (OWASP: '-prefix)
-            elif fmt and cell.value is not None:
-                cell.number_format = fmt
-        ws.column_dimensions[ws.cell(1, j).column_letter].width = min(40, max(8, 2 + 1.6 * len(i.header())))
+        ws.column_dimensions[get_column_letter(j)].width = min(40, max(8, 2 + 1.6 * len(i.header())))
     ws.freeze_panes = "A3"
+
+    def cell(value, **style):
+        c = WriteOnlyCell(ws, value=value)
+        for k, v in style.items():
+            setattr(c, k, v)
+        return c
+
+    ws.append([cell(i.header(), font=styles["bold"], fill=styles["fill"]) for i in info])
+    ws.append([cell(str(c), font=styles["grey"]) for c in table.columns])
+    fmts = [_NUMBER_FORMAT.get(i.kind) for i in info]
+    for row in table.itertuples(index=False):
+        out = []
+        for v, i, fmt in zip(row, info, fmts):
+            value = _cell_value(v, i.kind)
+            if isinstance(value, str):
+                c = WriteOnlyCell(ws, value=value)
+                c.data_type = "s"  # never a formula, whatever it starts with
+                if needs_neutralising(value):
+                    c.quotePrefix = True  # Excel's own "this is text" marker (OWASP: '-prefix)
+                out.append(c)
+            elif fmt and value is not None:
+                out.append(cell(value, number_format=fmt))
+            else:
+                out.append(value)
+        ws.append(out)
     if len(table.columns):
-        ws.auto_filter.ref = f"A2:{ws.cell(2, len(table.columns)).column_letter}{max(2, ws.max_row)}"
+        ws.auto_filter.ref = f"A2:{get_column_letter(len(table.columns))}{len(table) + 2}"
 
 
 def _readme_rows(manifest: dict, sheets: dict, columns: list) -> list[list]:
@@ -563,6 +576,7 @@ def write_workbook(run_dir, *, manifest: dict | None = None, path=None) -> Path:
     pathlib.Path
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
 
     from .folder import read_run
@@ -574,19 +588,22 @@ def write_workbook(run_dir, *, manifest: dict | None = None, path=None) -> Path:
     sheets = _sheet_names(rels)
     styles = {"bold": Font(bold=True), "grey": Font(color="777777", italic=True),
               "fill": PatternFill("solid", fgColor="EEF4FA")}
-    wb = Workbook()
-    readme = wb.active
-    readme.title = "说明 README"
+    wb = Workbook(write_only=True)  # streamed: a 1M-edge run's 83k-row tables took 34 s as cell objects
+    readme = wb.create_sheet("说明 README")
+    readme.column_dimensions["A"].width, readme.column_dimensions["B"].width = 34, 44
+    readme.column_dimensions["C"].width = 60
     columns = []
     for rel, name in sheets.items():
         table = read_csv_table(root / rel, dtype=str, keep_default_na=False)
         columns += [str(c) for c in table.columns if str(c) not in columns and ":" not in str(c)]
         _write_sheet(wb.create_sheet(name), table, styles)
-    for row in _readme_rows(manifest, sheets, columns):
-        readme.append([neutralise(v) if isinstance(v, str) else v for v in row])
-    readme.column_dimensions["A"].width, readme.column_dimensions["B"].width = 34, 44
-    readme.column_dimensions["C"].width = 60
-    readme["A1"].font = Font(bold=True, size=13)
+    for k, row in enumerate(_readme_rows(manifest, sheets, columns)):
+        row = [neutralise(v) if isinstance(v, str) else v for v in row]
+        if k == 0 and row:
+            title = WriteOnlyCell(readme, value=row[0])
+            title.font = Font(bold=True, size=13)
+            row = [title] + row[1:]
+        readme.append(row)
     path = Path(path) if path else root / "tables.xlsx"
     with atomic_output(path) as tmp:
         wb.save(tmp)
