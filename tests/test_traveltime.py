@@ -294,3 +294,19 @@ def test_network_exits_shim_or_contract():
     kind = np.asarray(net.kind)
     assert ex[np.isin(kind, ["station", "place"])].all()
     assert not ex[kind == "rail"].any()
+
+
+def test_another_land_speed_on_the_same_model_equals_a_fresh_build(ds):
+    # The sensitivity cases keep the network and where each cell joins it and change only the land
+    # speed: every surface must equal a model built from scratch at that speed (it skips the search).
+    m = tt.build_model(ds.layers, dem_path=ds.dem_path, settings=DEFAULT.override(**{"access.resolution_m": 4000}))
+    slower = m.speed_kmh * 0.5
+    fresh = tt.model_from_raster(slower, m.grid, inside=m.inside, network=m.network, settings=m.settings)
+    quick = tt.model_with_land(m, slower)
+    cores = ["CORE_150400", "CORE_150500"]
+    for direction in ("from", "to"):
+        a = tt.time_surface(fresh, cores, direction=direction)
+        b = tt.time_surface(quick, cores, direction=direction)
+        assert np.array_equal(np.isfinite(a), np.isfinite(b))
+        assert np.nanmax(np.abs(a - b)) < 1e-9
+    assert (tt.time_surface(quick, cores) >= tt.time_surface(m, cores) - 1e-9)[m.inside].all()  # slower land, never faster

@@ -604,7 +604,9 @@ def read_csv_table(path, **kw) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    df = pd.read_csv(path, encoding="utf-8-sig", **kw)
+    # whole-file type inference: a column mixing names and numbers over a large table gets one type, no
+    # chunk-wise DtypeWarning (a 1M-edge run's import report)
+    df = pd.read_csv(path, encoding="utf-8-sig", **{"low_memory": False, **kw})
     for c in _text_columns(df):
         df[c] = df[c].map(restore_cell)
     df.columns = [restore_cell(c) for c in df.columns]

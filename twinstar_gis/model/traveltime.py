@@ -101,6 +101,7 @@ __all__ = [
     "isochrone_polygons",
     "isochrones",
     "model_from_raster",
+    "model_with_land",
     "model_variant",
     "od_matrix",
     "time_surface",
@@ -135,7 +136,8 @@ class TravelTimeModel:
         Flat (row-major) grid index of every inside cell.
     joins : pandas.DataFrame
         Land joins: ``cell`` (compact), ``edge`` (row of ``network.edges``), ``t`` (fraction from the
-        edge's ``u``), ``minutes`` (cell centre to the edge at the cell's pace), ``scenario``.
+        edge's ``u``), ``m`` (cell centre to the edge, metres), ``minutes`` (that at the cell's pace),
+        ``scenario``.
     point_joins : pandas.DataFrame
         ``node`` (a place, park or station), ``cell``, ``minutes``: a point's own cell.
     egress_from, egress_to : tuple of numpy.ndarray
@@ -213,8 +215,8 @@ def _join_distance(settings, grid) -> float:
 def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
     """Each cell within the join distance of a land-access edge: its nearest base edge, and the
     nearest scenario edge where that is nearer still (``scenario``)."""
-    cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "minutes": np.zeros(0),
-            "scenario": np.zeros(0, bool)}
+    cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "m": np.zeros(0),
+            "minutes": np.zeros(0), "scenario": np.zeros(0, bool)}
     e = net.edges
     rows = np.flatnonzero(e["land"].to_numpy(bool) & (e["km"].to_numpy() > 0))
     if not len(rows) or not len(cells):
@@ -243,7 +245,7 @@ def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
         a, b, g, d = a[keep], b[keep], g[keep], d[keep]
         best.iloc[a] = d
         frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[idx[b]],
-                                    "t": shapely.line_locate_point(g, pts[a], normalized=True),
+                                    "t": shapely.line_locate_point(g, pts[a], normalized=True), "m": d,
                                     "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[idx[b]]}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(cols)
 
@@ -351,6 +353,42 @@ def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network
     linked = _linked(network)
     eg_from, eg_to = _egress(network, joins, points, linked)
     return TravelTimeModel(network, grid, speed_kmh, inside, settings, land, cells, joins, points, eg_from, eg_to, linked)
+
+
+def model_with_land(model: TravelTimeModel, speed_kmh: np.ndarray) -> TravelTimeModel:
+    """The same model with another land speed on the same cells: the land graph, the join and point-join
+    minutes and the egress arcs follow the new speeds; the network and where each cell joins it are kept
+    (they do not depend on speed).  The result equals :func:`model_from_raster` of ``speed_kmh`` with the
+    model's ``inside`` and network, without the nearest-edge search (the land-speed sensitivity cases).
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    speed_kmh : (H, W) array
+        Land speed, km/h, on ``model.grid``.
+
+    Returns
+    -------
+    TravelTimeModel
+
+    Examples
+    --------
+    >>> import numpy as np, rasterio
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(rasterio.transform.from_origin(0, 5000, 1000, 1000), 5, 5, None, 1000.0)
+    >>> m = model_with_land(model_from_raster(np.full((5, 5), 15.0), g), np.full((5, 5), 30.0))
+    >>> float(time_surface(m, np.array([[2500.0, 2500.0]]), crs=None)[2, 3])
+    2.0
+    """
+    land, cells = land_graph(speed_kmh, model.grid.resolution, model.inside, settings=model.settings)
+    if model.network is None:
+        return dataclasses.replace(model, speed_kmh=speed_kmh, land=land, cells=cells)
+    j = model.joins
+    joins = j.assign(minutes=j["m"].to_numpy() / 1000.0 / speed_kmh.ravel()[cells[j["cell"].to_numpy()]] * 60.0)
+    points = _point_joins(model.network, model.grid, speed_kmh, cells)
+    eg_from, eg_to = _egress(model.network, joins, points, model.linked)
+    return dataclasses.replace(model, speed_kmh=speed_kmh, land=land, cells=cells, joins=joins, point_joins=points,
+                               egress_from=eg_from, egress_to=eg_to)
 
 
 def _region(layers):
@@ -1297,7 +1335,7 @@ def sensitivity_run(layers, model, *, dem_path=None, cores=()) -> pd.DataFrame:
         else:
             base, _ = land_speed(layers, model.grid, model.network, s, factor=f, density=density)
             speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=s, land_speed=base)
-            m = model_from_raster(speed, model.grid, inside=model.inside, network=model.network, settings=s)
+            m = model_with_land(model, speed)
         pop, method, at_seats = population_grid(layers, m)
         known = at_seats["place_id"].isin(m.network.place_index.index).to_numpy()
         at_seats = at_seats[known]
