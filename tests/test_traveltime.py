@@ -310,3 +310,16 @@ def test_another_land_speed_on_the_same_model_equals_a_fresh_build(ds):
         assert np.array_equal(np.isfinite(a), np.isfinite(b))
         assert np.nanmax(np.abs(a - b)) < 1e-9
     assert (tt.time_surface(quick, cores) >= tt.time_surface(m, cores) - 1e-9)[m.inside].all()  # slower land, never faster
+
+
+def test_county_raster_follows_the_counties_and_the_grid():
+    # county_zones keeps its rasters between calls: other counties or another grid must never get them
+    g = ra.Grid(rasterio.transform.from_origin(0, 2000, 1000, 1000), 2, 2, "EPSG:3857", 1000.0)
+    west = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 2000)], crs=3857)
+    south = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=3857)
+    assert ra.county_zones(west, g).tolist() == [[1, 0], [1, 0]]
+    assert ra.county_zones(south, g).tolist() == [[0, 0], [1, 1]]
+    moved = ra.Grid(rasterio.transform.from_origin(1000, 2000, 1000, 1000), 2, 2, "EPSG:3857", 1000.0)
+    assert ra.county_zones(west, moved).tolist() == [[0, 0], [0, 0]]
+    with pytest.raises(ValueError):
+        ra.county_zones(west, g)[0, 0] = 5  # shared between callers: read-only
