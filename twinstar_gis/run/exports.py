@@ -519,6 +519,8 @@ def _write_sheet(ws, table: pd.DataFrame, styles) -> None:
 
     def cell(value, **style):
         c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            c.data_type = "s"  # a header from a project's own column name is text too, never a formula
         for k, v in style.items():
             setattr(c, k, v)
         return c
