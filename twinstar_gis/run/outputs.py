@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..model import accessibility, compare_scenarios
@@ -205,6 +206,17 @@ def coverage_table(coverage) -> pd.DataFrame | None:
 KEY_COVERAGE = ("land_access_road_km_per_100km2", "area_share_within_join_distance", "places_linked", "cores_linked")
 
 
+def _three_digits(v: float) -> str:
+    """Three significant digits, written out with thousands separators above 1,000 (146,000, not 1.46e+05).
+
+    >>> _three_digits(145821.0), _three_digits(4183.7), _three_digits(1.4936), _three_digits(0.02194)
+    ('146,000', '4,180', '1.49', '0.0219')
+    """
+    if not np.isfinite(v) or abs(v) < 1000:
+        return f"{v:.3g}"
+    return f"{round(v, 2 - int(np.floor(np.log10(abs(v))))):,.0f}"
+
+
 def coverage_lines(coverage: pd.DataFrame | None, settings: dict, sensitivity: pd.DataFrame | None = None, *,
                    compact: bool = False) -> list[str]:
     """Plain-text sentences that go next to every 1-hour / 2-hour figure: the network's coverage
@@ -248,7 +260,7 @@ def coverage_lines(coverage: pd.DataFrame | None, settings: dict, sensitivity: p
             rows = coverage[coverage["indicator"].isin(KEY_COVERAGE)].assign(note="")
         for r in rows.itertuples(index=False):
             v = pd.to_numeric(pd.Series([r.value]), errors="coerce").iloc[0]
-            val = "—" if pd.isna(v) and str(r.value) in ("", "nan") else (f"{v:.3g}" if pd.notna(v) else str(r.value))
+            val = "—" if pd.isna(v) and str(r.value) in ("", "nan") else (_three_digits(v) if pd.notna(v) else str(r.value))
             unit = "" if pd.isna(r.unit) or str(r.unit) in ("", "nan") else f" {r.unit}"
             note = "" if pd.isna(r.note) or str(r.note) in ("", "nan") else f" ({r.note})"
             parts.append(f"{r.indicator} {val}{unit}{note}")
