@@ -233,3 +233,24 @@ def test_a_run_without_a_cjk_font_skips_the_figures_and_says_so(tmp_path, monkey
 
     assert "install fonts-noto-cjk" in _figures_note({**head, "outputs": {}})
     assert "figures/overview.png" in _figures_note({"outputs": {"figures/overview.png": {}}})
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_every_figure_is_drawn_once_in_turn_or_beside_the_gallery(monkeypatch, tmp_path, fork):
+    # Two or more cores and fork: a child draws all but the last figures while the run writes the gallery
+    # and those last ones; otherwise (one core, Windows) all in turn.  Either way each figure once.
+    import multiprocessing
+
+    from twinstar_gis import maps
+    from twinstar_gis.maps.figures import FIGURES
+    from twinstar_gis.pipeline import steps
+
+    def figures(stage, manifest=None, dpi=None, names=None):
+        return [Path(stage) / f"{n}.png" for n in (names or FIGURES)]
+
+    monkeypatch.setattr(maps, "write_gallery", lambda stage, manifest=None, **kw: {"index": Path(stage) / "index.html"})
+    monkeypatch.setattr(maps, "write_figures", figures)
+    if not fork:
+        monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    out = steps._maps_and_figures(tmp_path, {}, {})
+    assert sorted(p.name for p in out) == sorted([f"{n}.png" for n in FIGURES] + ["index.html"])

@@ -494,7 +494,9 @@ def _maps_and_figures(stage: Path, head: dict, gallery_kwargs: dict) -> list:
     from .. import maps
     from ..maps.figures import FIGURES
 
-    if len(os.sched_getaffinity(0)) < 2:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # fork only where it is the platform's own default (Linux): macOS frameworks are not fork-safe, Windows has none
+    if cores < 2 or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         gallery = maps.write_gallery(stage, manifest=head, **gallery_kwargs)
         return list(gallery.values()) + _figures(stage, head, maps.write_figures)
     names = list(FIGURES)
