@@ -211,8 +211,10 @@ def _three_digits(v: float) -> str:
 
     >>> _three_digits(145821.0), _three_digits(4183.7), _three_digits(1.4936), _three_digits(0.02194)
     ('146,000', '4,180', '1.49', '0.0219')
+    >>> _three_digits(999.7)  # rounds up to four digits: written out, not 1e+03
+    '1,000'
     """
-    if not np.isfinite(v) or abs(v) < 1000:
+    if not np.isfinite(v) or abs(v) < 999.5:
         return f"{v:.3g}"
     return f"{round(v, 2 - int(np.floor(np.log10(abs(v))))):,.0f}"
 
