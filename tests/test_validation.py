@@ -118,7 +118,7 @@ def test_a_model_without_network_is_refused(tiny):
 
     class Bare:
         network = None
-        graph = model.graph
+        cells = model.cells
 
     with pytest.raises(AccessError, match="needs a TravelTimeModel built with a network"):
         val.validate_travel_times(Bare())

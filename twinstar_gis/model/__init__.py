@@ -2,7 +2,8 @@
 
 * :mod:`.network` the routable, directed multimodal network built from line files;
 * :mod:`.osm` OpenStreetMap extracts into corridor, node and zone layers;
-* :mod:`.surface` the equal-area grid, the land surface and the cell graph;
+* :mod:`.surface` the equal-area grid and the land surface;
+* :mod:`.gridsearch` shortest times over the land grid (an implicit 8-neighbour Dijkstra);
 * :mod:`.landuse` the land between the roads: local-road speeds per county, population per cell;
 * :mod:`.traveltime` the network joined to the land: OD, nearest facility, isochrones,
   travel-time surfaces, county statistics, scenarios -- all read off one graph.

@@ -18,11 +18,12 @@ No road is burnt into the raster: the network carries every trip on a road or a 
   local roads (:func:`local_road_speeds`), the slope factor applied the same way.
 * Cost between neighbouring cells (8-connected) = distance x mean pace of the two cells.
 
-Shortest times are :func:`scipy.sparse.csgraph.dijkstra` on a CSR graph of the cells inside
-the study area only (32-bit indices), built directly without intermediate edge lists, with
-one extra *virtual source* row holding an arc to every cell: a query writes the start time of
-each seed cell into that row (``inf`` elsewhere), so many sources with their own start times
-cost one Dijkstra and no copy of the graph (:func:`land_times`).
+Shortest times over the land are a Dijkstra search of the implicit 8-neighbour grid of the
+cells inside the study area (:func:`twinstar_gis.model.gridsearch.grid_times`, compiled with
+Numba): no graph is built, a search allocates its times (8 bytes per inside cell) and a heap
+the size of its frontier, and any number of seed cells with their own start times cost one
+search.  It is the move cost and the search of GRASS ``r.cost`` and scikit-image's
+``MCP_Geometric`` (``benchmarks/bench_surface.py`` compares all three cell by cell).
 """
 
 from __future__ import annotations
@@ -47,14 +48,13 @@ from ..resources import check_grid, check_memory
 from ..settings import DEFAULT, Settings
 
 __all__ = [
-    "GRAPH_BYTES_PER_CELL",
+    "LAND_BYTES_PER_CELL",
     "NODATA",
     "Grid",
     "cost_distance",
     "county_zones",
     "friction_surface",
-    "land_graph",
-    "land_times",
+    "cell_numbering",
     "make_grid",
     "multi_source_times",
     "write_raster",
@@ -64,9 +64,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 NODATA = -9999.0
-#: Bytes per inside cell of the land graph and one Dijkstra over it: 8 arcs x (8 data + 4 index)
-#: + 1 virtual arc x 12 + indptr 4 + Dijkstra's distance 8 and heap node 56 + the surface 8.
-GRAPH_BYTES_PER_CELL = 8 * 12 + 12 + 4 + 8 + 56 + 8
+#: Bytes per grid cell a land model holds and one search over it needs: the speed 8, inside 1,
+#: the cell numbering both ways 4 + 4 (32-bit), one search's times 8 and the surface written from them 8.
+LAND_BYTES_PER_CELL = 8 + 1 + 4 + 4 + 8 + 8
 
 
 @dataclass(frozen=True)
@@ -168,100 +168,6 @@ def friction_surface(layers: dict, grid: Grid, *, dem_path=None, settings: Setti
     return (base * factor).astype("float64"), factor, inside
 
 
-def land_graph(speed_kmh: np.ndarray, resolution: float, active: np.ndarray, *, settings: Settings = DEFAULT):
-    """The 8-connected graph of the active cells as CSR (32-bit indices), plus a virtual source row.
-
-    Cells are numbered in row-major order among the active ones; edge minutes = distance x mean
-    pace of both cells.  The last row (index ``n``) holds an arc to every cell, ``inf`` until a
-    query writes start times into it (:func:`land_times`).  The memory is estimated first
-    (:func:`twinstar_gis.resources.check_memory`).
-
-    Parameters
-    ----------
-    speed_kmh : (H, W) array
-    resolution : float
-    active : (H, W) bool array
-    settings : Settings
-        For the memory budget.
-
-    Returns
-    -------
-    (scipy.sparse.csr_matrix, numpy.ndarray)
-        The graph and the flat (row-major) index of every active cell.
-    """
-    h, w = speed_kmh.shape
-    cells = np.flatnonzero(active.ravel())
-    n = cells.size
-    check_memory(n * GRAPH_BYTES_PER_CELL, f"the land graph of {n:,} cells", "access.resolution_m (a coarser grid)",
-                 settings=settings)
-    cid = np.full(h * w, -1, np.int64)
-    cid[cells] = np.arange(n)
-    cid = cid.reshape(h, w)
-    with np.errstate(divide="ignore"):
-        pace = np.where(active, 60.0 / speed_kmh / 1000.0, np.inf)  # minutes per metre
-    counts = np.zeros(n + 2, np.int64)
-    parts = []
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1), (0, -1), (-1, 0), (-1, -1), (-1, 1)):
-        r0, r1 = max(0, -dr), h - max(0, dr)
-        c0, c1 = max(0, -dc), w - max(0, dc)
-        a = cid[r0:r1, c0:c1]
-        b = cid[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
-        ok = (a >= 0) & (b >= 0)
-        cost = resolution * (np.sqrt(2.0) if dr and dc else 1.0) * (pace[r0:r1, c0:c1] + pace[r0 + dr:r1 + dr, c0 + dc:c1 + dc]) / 2.0
-        parts.append((a[ok], b[ok].astype(np.int32), cost[ok]))
-        np.add.at(counts, a[ok] + 1, 1)
-    counts[n + 1] = n  # the virtual row
-    indptr = np.cumsum(counts)
-    nnz = int(indptr[-1])
-    itype = np.int32 if nnz < 2**31 - 1 else np.int64
-    indices = np.empty(nnz, itype)
-    data = np.empty(nnz, np.float64)
-    fill = indptr[:-1].copy()
-    for a, b, cost in parts:  # each cell has at most one neighbour per direction: place them in turn
-        pos = fill[a]
-        indices[pos], data[pos] = b, cost
-        fill[a] += 1
-    indices[indptr[n]:] = np.arange(n)
-    data[indptr[n]:] = np.inf
-    g = csr_matrix((data, indices, indptr.astype(itype)), shape=(n + 1, n + 1))
-    return g, cells
-
-
-def land_times(graph, seeds, start_minutes, *, limit=None) -> np.ndarray:
-    """Minutes from the nearest seed (plus its start time) to every cell of a :func:`land_graph`.
-
-    Several seeds on one cell keep the smallest start time (never their sum); ``inf``
-    where unreachable (or beyond ``limit``).
-
-    Parameters
-    ----------
-    graph : scipy.sparse.csr_matrix
-        A land graph with its virtual source row.
-    seeds : array of int
-        Cells (compact numbering).
-    start_minutes : array of float
-    limit : float, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        (n_cells,) minutes.
-    """
-    n = graph.shape[0] - 1
-    row = graph.data[graph.indptr[n]:]
-    row[:] = np.inf
-    seeds = np.asarray(seeds, np.int64)
-    start = np.asarray(start_minutes, float)
-    ok = np.isfinite(start)
-    np.minimum.at(row, seeds[ok], np.maximum(start[ok], 0.0))  # explicit zeros are arcs in a CSR built from its arrays
-    try:
-        if not np.isfinite(row).any():
-            return np.full(n, np.inf)
-        return dijkstra(graph, directed=True, indices=n, limit=np.inf if limit is None else float(limit))[:n]
-    finally:
-        row[:] = np.inf
-
-
 def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.ndarray:
     """Compute minutes from the nearest of ``nodes`` (each with its start time) to every node of a directed graph.
 
@@ -322,6 +228,40 @@ def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.nd
     return dijkstra(aug, directed=True, indices=n, limit=limit)[:n]
 
 
+def cell_numbering(active: np.ndarray, *, settings: Settings = DEFAULT) -> tuple:
+    """Number the active cells in row-major order: their flat grid index, and the number of every flat index.
+
+    32-bit where the grid allows (fewer than 2**31 cells).  The memory of a land model on this
+    grid (:data:`LAND_BYTES_PER_CELL`) is checked first (:func:`twinstar_gis.resources.check_memory`).
+
+    Parameters
+    ----------
+    active : (H, W) bool array
+    settings : Settings
+        For the memory budget.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``cells`` (n,) flat index of each active cell; ``cell_id`` (H * W,) compact number, -1 elsewhere.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cells, cell_id = cell_numbering(np.array([[True, False], [False, True]]))
+    >>> cells.tolist(), cell_id.tolist()
+    ([0, 3], [0, -1, -1, 1])
+    """
+    size = active.size
+    check_memory(size * LAND_BYTES_PER_CELL, f"the land of {size:,} grid cells", "access.resolution_m (a coarser grid)",
+                 settings=settings)
+    itype = np.int32 if size < 2**31 - 1 else np.int64
+    cells = np.flatnonzero(active.ravel()).astype(itype)
+    cell_id = np.full(size, -1, itype)
+    cell_id[cells] = np.arange(cells.size, dtype=itype)
+    return cells, cell_id
+
+
 def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None, *, active=None) -> np.ndarray:
     """Minutes from the nearest seed (plus its start time) to every cell; NaN where unreachable.
 
@@ -343,21 +283,21 @@ def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None
     numpy.ndarray
         (H, W) minutes.
     """
+    from .gridsearch import grid_times
+
     h, w = speed_kmh.shape
     active = np.ones((h, w), bool) if active is None else active
-    g, cells = land_graph(speed_kmh, grid.resolution, active)
+    cells, cid = cell_numbering(active)
     seeds_xy = np.asarray(seeds_xy, dtype=float).reshape(-1, 2)
     seed_minutes = np.zeros(len(seeds_xy)) if seed_minutes is None else np.asarray(seed_minutes, float)
     r, c = grid.rowcol(seeds_xy[:, 0], seeds_xy[:, 1])
     ok = (r >= 0) & (r < h) & (c >= 0) & (c < w) & np.isfinite(seed_minutes)
-    cid = np.full(h * w, -1, np.int64)
-    cid[cells] = np.arange(cells.size)
     flat = np.where(ok, r * w + c, 0)
     ok &= cid[flat] >= 0
     if not ok.any():
         raise ValueError("no seed lies on the grid")
     t = np.full(h * w, np.nan)
-    d = land_times(g, cid[flat[ok]], seed_minutes[ok])
+    d = grid_times(speed_kmh, cid, cells, grid.resolution, cid[flat[ok]], seed_minutes[ok])
     t[cells] = np.where(np.isfinite(d), d, np.nan)
     return t.reshape(h, w)
 

@@ -37,8 +37,8 @@ The model
   (:func:`model_variant` takes them out again): one build serves the base, the scenario and
   the road-only comparison.
 
-Times are multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra`) on the network and on
-the land graph.  A *surface* is the cells' times, shape ``(H, W)``, ``NaN`` where no finite
+Times are multi-source Dijkstra: :func:`scipy.sparse.csgraph.dijkstra` on the network, and a
+search of the implicit 8-neighbour land grid (:func:`twinstar_gis.model.gridsearch.grid_times`).  A *surface* is the cells' times, shape ``(H, W)``, ``NaN`` where no finite
 time exists (outside the region).  Maps, rasters, isochrones and the county and circle
 statistics are read off surfaces (cell counts).  Tables of places, parks and stations use the
 time at the feature's own network node (its cell for an unlinked one).
@@ -86,7 +86,8 @@ from ..errors import AccessError
 from ..settings import DEFAULT, Settings
 from .landuse import land_speed, local_road_density, population_grid
 from .network import build_network, collapse_states, network_crs, network_variant, states_of
-from .surface import Grid, friction_surface, land_graph, land_times, make_grid, multi_source_times, zonal_time_stats
+from .gridsearch import grid_times
+from .surface import Grid, cell_numbering, friction_surface, make_grid, multi_source_times, zonal_time_stats
 
 __all__ = [
     "EXPRESSWAY_ACCESS",
@@ -101,6 +102,7 @@ __all__ = [
     "isochrone_polygons",
     "isochrones",
     "model_from_raster",
+    "land_search",
     "model_with_land",
     "model_variant",
     "od_matrix",
@@ -130,10 +132,11 @@ class TravelTimeModel:
     inside : numpy.ndarray
         ``(H, W)`` cells that can be crossed (centre in the region, or holding a place, park or station).
     settings : Settings
-    land : scipy.sparse.csr_matrix
-        The land graph of the inside cells (compact numbering) with its virtual source row.
+    cell_id : numpy.ndarray
+        Compact number of every flat (row-major) grid index, -1 outside (32-bit on grids below 2**31 cells).
     cells : numpy.ndarray
-        Flat (row-major) grid index of every inside cell.
+        Flat (row-major) grid index of every inside cell (the land is searched on the grid itself:
+        :func:`land_search`).
     joins : pandas.DataFrame
         Land joins: ``cell`` (compact), ``edge`` (row of ``network.edges``), ``t`` (fraction from the
         edge's ``u``), ``m`` (cell centre to the edge, metres), ``minutes`` (that at the cell's pace),
@@ -152,7 +155,7 @@ class TravelTimeModel:
     speed_kmh: np.ndarray
     inside: np.ndarray
     settings: Settings
-    land: object = field(repr=False, default=None)
+    cell_id: np.ndarray = field(repr=False, default=None)
     cells: np.ndarray = field(repr=False, default=None)
     joins: pd.DataFrame = field(repr=False, default=None)
     point_joins: pd.DataFrame = field(repr=False, default=None)
@@ -167,18 +170,6 @@ class TravelTimeModel:
     @property
     def shape(self) -> tuple:
         return self.inside.shape
-
-    @property
-    def graph(self):
-        """The land graph (kept for callers that count its edges)."""
-        return self.land
-
-    @functools.cached_property
-    def cell_id(self) -> np.ndarray:
-        """Compact cell number of every flat grid index (-1: not an inside cell)."""
-        out = np.full(self.grid.height * self.grid.width, -1, np.int64)
-        out[self.cells] = np.arange(self.cells.size)
-        return out
 
     @functools.cached_property
     def _land_edges(self):
@@ -343,20 +334,20 @@ def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network
     (4.0, 5.6569)
     """
     inside = np.ones(speed_kmh.shape, bool) if inside is None else np.asarray(inside, bool)
-    land, cells = land_graph(speed_kmh, grid.resolution, inside, settings=settings)
+    cells, cell_id = cell_numbering(inside, settings=settings)
     empty = pd.DataFrame({"node": np.zeros(0, np.int64), "cell": np.zeros(0, np.int64), "minutes": np.zeros(0)})
     if network is None:
         z = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        return TravelTimeModel(None, grid, speed_kmh, inside, settings, land, cells, None, empty, z, z, np.zeros(0, bool))
+        return TravelTimeModel(None, grid, speed_kmh, inside, settings, cell_id, cells, None, empty, z, z, np.zeros(0, bool))
     joins = _land_joins(network, grid, speed_kmh, cells, settings)
     points = _point_joins(network, grid, speed_kmh, cells)
     linked = _linked(network)
     eg_from, eg_to = _egress(network, joins, points, linked)
-    return TravelTimeModel(network, grid, speed_kmh, inside, settings, land, cells, joins, points, eg_from, eg_to, linked)
+    return TravelTimeModel(network, grid, speed_kmh, inside, settings, cell_id, cells, joins, points, eg_from, eg_to, linked)
 
 
 def model_with_land(model: TravelTimeModel, speed_kmh: np.ndarray) -> TravelTimeModel:
-    """The same model with another land speed on the same cells: the land graph, the join and point-join
+    """The same model with another land speed on the same cells: the land search, the join and point-join
     minutes and the egress arcs follow the new speeds; the network and where each cell joins it are kept
     (they do not depend on speed).  The result equals :func:`model_from_raster` of ``speed_kmh`` with the
     model's ``inside`` and network, without the nearest-edge search (the land-speed sensitivity cases).
@@ -380,14 +371,13 @@ def model_with_land(model: TravelTimeModel, speed_kmh: np.ndarray) -> TravelTime
     >>> float(time_surface(m, np.array([[2500.0, 2500.0]]), crs=None)[2, 3])
     2.0
     """
-    land, cells = land_graph(speed_kmh, model.grid.resolution, model.inside, settings=model.settings)
     if model.network is None:
-        return dataclasses.replace(model, speed_kmh=speed_kmh, land=land, cells=cells)
-    j = model.joins
+        return dataclasses.replace(model, speed_kmh=speed_kmh)
+    j, cells = model.joins, model.cells
     joins = j.assign(minutes=j["m"].to_numpy() / 1000.0 / speed_kmh.ravel()[cells[j["cell"].to_numpy()]] * 60.0)
     points = _point_joins(model.network, model.grid, speed_kmh, cells)
     eg_from, eg_to = _egress(model.network, joins, points, model.linked)
-    return dataclasses.replace(model, speed_kmh=speed_kmh, land=land, cells=cells, joins=joins, point_joins=points,
+    return dataclasses.replace(model, speed_kmh=speed_kmh, joins=joins, point_joins=points,
                                egress_from=eg_from, egress_to=eg_to)
 
 
@@ -434,9 +424,9 @@ def build_model(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, in
     flat, _ = _cells_of(grid, net.lon[pts], net.lat[pts])
     inside.ravel()[flat[flat >= 0]] = True  # the cell of every place, park and station can be crossed
     model = model_from_raster(speed, grid, inside=inside, network=net, settings=settings)
-    log.info("travel-time model: %d network nodes (%d states), %d x %d cells of %g m (%d inside), %d land arcs, "
+    log.info("travel-time model: %d network nodes (%d states), %d x %d cells of %g m (%d inside), "
              "%d joins (%.1f s)", model.n_nodes, net.n_states, grid.height, grid.width, grid.resolution, len(model.cells),
-             model.land.nnz, len(model.joins), time.perf_counter() - t0)
+             len(model.joins), time.perf_counter() - t0)
     return model
 
 
@@ -589,7 +579,7 @@ def _solve(model, seeds: _Seeds, direction, *, limit=None, land=True):
     states, t_states = seeds.get("states")
     l1, t_l1 = seeds.get("land1")
     if net is not None and len(l1):  # unlinked points: a first land leg, then the joins into the network
-        d1 = land_times(model.land, l1, t_l1, limit=limit)
+        d1 = land_search(model, l1, t_l1, limit=limit)
         st, c, w = model.egress_to if direction == "from" else model.egress_from
         ok = np.isfinite(d1[c])
         states = np.concatenate([states, st[ok]])
@@ -606,12 +596,47 @@ def _solve(model, seeds: _Seeds, direction, *, limit=None, land=True):
         v = tn[st] + w
         ok = np.isfinite(v)
         cells, t_cells = np.concatenate([cells, c[ok]]), np.concatenate([t_cells, v[ok]])
-    return tn, land_times(model.land, cells, t_cells, limit=limit)
+    return tn, land_search(model, cells, t_cells, limit=limit)
+
+
+def land_search(model: TravelTimeModel, cells, start_minutes, *, limit=None) -> np.ndarray:
+    """Minutes over the model's land from the nearest of ``cells`` (each with its start time) to every inside cell.
+
+    The implicit 8-neighbour search of the grid (:func:`twinstar_gis.model.gridsearch.grid_times`)
+    on the model's land speed; several starts on one cell keep the smallest.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    cells : array of int
+        Seed cells, compact numbering (``model.cell_id`` of a flat grid index).
+    start_minutes : array of float
+        Start time of each seed; NaN or ``inf`` leaves it out.
+    limit : float, optional
+        Leave cells beyond this many minutes unreached.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(model.cells),)`` minutes, ``inf`` where unreached.
+
+    Examples
+    --------
+    >>> import numpy as np, rasterio
+    >>> from twinstar_gis.model.surface import Grid
+    >>> g = Grid(rasterio.transform.from_origin(0, 3000, 1000, 1000), 3, 3, None, 1000.0)
+    >>> m = model_from_raster(np.full((3, 3), 15.0), g)
+    >>> land_search(m, [4], [1.0])[[1, 0]].round(4).tolist()  # 1 + 4 min across, 1 + 4 x sqrt(2) diagonally
+    [5.0, 6.6569]
+    """
+    return grid_times(model.speed_kmh, model.cell_id, model.cells, model.grid.resolution, cells, start_minutes,
+                      limit=limit)
 
 
 def _as_surface(model, tc):
     s = np.full(model.grid.height * model.grid.width, np.nan)
-    s[model.cells] = np.where(np.isfinite(tc), tc, np.nan)
+    s[model.cells] = tc
+    s[np.isinf(s)] = np.nan  # unreached (no temporary copy of the cells' times)
     return s.reshape(model.shape)
 
 
