@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from twinstar_gis.model.gridsearch import _pop, _push, grid_times
-from twinstar_gis.model.surface import cell_numbering
 
 
 def _reference(speed, active, res, seeds_rc, starts, limit=None):
@@ -40,12 +39,8 @@ def _reference(speed, active, res, seeds_rc, starts, limit=None):
 
 
 def _ours(speed, active, res, seeds_rc, starts, limit=None):
-    cells, cell_id = cell_numbering(active)
     flat = np.array([r * speed.shape[1] + c for r, c in seeds_rc])
-    t = grid_times(speed, cell_id, cells, res, cell_id[flat], starts, limit=limit)
-    out = np.full(speed.size, np.inf)
-    out[cells] = t
-    return out.reshape(speed.shape)
+    return grid_times(speed, active, res, flat, starts, limit=limit).reshape(speed.shape)
 
 
 @pytest.mark.parametrize("seed", range(6))

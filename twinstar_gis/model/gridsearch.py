@@ -6,8 +6,8 @@ is its length (the cell size, x sqrt(2) on a diagonal) times the mean pace of th
 scikit-image's ``MCP_Geometric``.  Nothing but the times is allocated per cell: the search
 reads the speed raster and the cell numbering the model holds, and keeps the frontier in a
 binary heap with lazy deletion (entries of a cell reached again sooner are skipped when
-popped), so a search needs 8 bytes per inside cell plus a heap the size of the frontier
-(a few thousand entries on a region-wide grid).
+popped), so a search needs its times, 8 bytes per grid cell (they are the surface it
+returns), plus a heap the size of the frontier (thousands of entries on a region-wide grid).
 
 Seeds (cells with a start time: a source's own cell, every cell the network reaches through
 a join) are taken in order of their start time from a sorted list, beside the heap, so a
@@ -83,8 +83,8 @@ def _pop(keys, vals, size):
 
 
 @_jit
-def _spread(speed, cell_id, cells, width, resolution, seed_cells, seed_minutes, limit, dist):
-    """Dijkstra over the implicit grid; ``dist`` (compact cells) is filled in place; returns cells settled."""
+def _spread(speed, active, width, resolution, seed_cells, seed_minutes, limit, dist):
+    """Dijkstra over the implicit grid; ``dist`` (flat, like ``speed``) is filled in place; returns cells settled."""
     height = speed.size // width
     dr = (0, 1, 1, 1, 0, -1, -1, -1)
     dc = (1, 1, 0, -1, -1, -1, 0, 1)
@@ -110,43 +110,39 @@ def _spread(speed, cell_id, cells, width, resolution, seed_cells, seed_minutes, 
         if d > dist[i]:  # reached sooner since: a stale entry
             continue
         settled += 1
-        f = cells[i]
-        r = f // width
-        c = f - r * width
-        pace = 60.0 / speed[f] / 1000.0
+        r = i // width
+        c = i - r * width
+        pace = 60.0 / speed[i] / 1000.0
         for n in range(8):
             rr = r + dr[n]
             cc = c + dc[n]
             if rr < 0 or rr >= height or cc < 0 or cc >= width:
                 continue
-            f2 = rr * width + cc
-            j = cell_id[f2]
-            if j < 0:
+            j = rr * width + cc
+            if not active[j]:
                 continue
             step = step_diag if dr[n] != 0 and dc[n] != 0 else step_axial
-            t = d + step * (pace + 60.0 / speed[f2] / 1000.0) / 2.0
+            t = d + step * (pace + 60.0 / speed[j] / 1000.0) / 2.0
             if t < dist[j] and t <= limit:
                 dist[j] = t
                 keys, vals, size = _push(keys, vals, size, t, j)
     return settled
 
 
-def grid_times(speed_kmh: np.ndarray, cell_id: np.ndarray, cells: np.ndarray, resolution: float, seeds, start_minutes,
-               *, limit=None) -> np.ndarray:
-    """Minutes from the nearest seed (plus its start time) to every inside cell, over the 8-neighbour grid.
+def grid_times(speed_kmh: np.ndarray, active: np.ndarray, resolution: float, seeds, start_minutes, *,
+               limit=None) -> np.ndarray:
+    """Minutes from the nearest seed (plus its start time) to every active cell, over the 8-neighbour grid.
 
     Parameters
     ----------
     speed_kmh : (H, W) array of float
-        Land speed of every cell, km/h (read only for inside cells).
-    cell_id : (H * W,) array of int
-        Compact number of every flat (row-major) grid index, -1 outside.
-    cells : (n,) array of int
-        Flat grid index of every inside cell (``cell_id[cells] == arange(n)``).
+        Land speed of every cell, km/h (read only for active cells).
+    active : (H, W) array of bool
+        Cells that can be crossed.
     resolution : float
         Cell size, metres.
     seeds : array of int
-        Seed cells (compact numbering); repeats allowed.
+        Seed cells, flat (row-major) grid indices of active cells; repeats allowed.
     start_minutes : array of float
         Start time of each seed; NaN or ``inf`` leaves a seed out, negative counts as 0, several
         seeds on one cell keep the smallest (never their sum).
@@ -156,7 +152,7 @@ def grid_times(speed_kmh: np.ndarray, cell_id: np.ndarray, cells: np.ndarray, re
     Returns
     -------
     numpy.ndarray
-        ``(n,)`` minutes, ``inf`` where unreached.
+        ``(H * W,)`` minutes (flat, row-major), ``inf`` where unreached or not active.
 
     Examples
     --------
@@ -164,15 +160,13 @@ def grid_times(speed_kmh: np.ndarray, cell_id: np.ndarray, cells: np.ndarray, re
     starting at 2 minutes:
 
     >>> import numpy as np
-    >>> speed = np.full((1, 3), 15.0)
-    >>> cells = np.arange(3)
-    >>> grid_times(speed, cells, cells, 1000.0, [0], [2.0]).tolist()
+    >>> speed, active = np.full((1, 3), 15.0), np.ones((1, 3), bool)
+    >>> grid_times(speed, active, 1000.0, [0], [2.0]).tolist()
     [2.0, 6.0, 10.0]
-    >>> grid_times(speed, cells, cells, 1000.0, [0, 2], [2.0, 0.0], limit=3.0).tolist()
+    >>> grid_times(speed, active, 1000.0, [0, 2], [2.0, 0.0], limit=3.0).tolist()
     [2.0, inf, 0.0]
     """
-    n = int(np.asarray(cells).size)
-    dist = np.full(n, np.inf)
+    dist = np.full(speed_kmh.size, np.inf)
     seeds = np.asarray(seeds, np.int64).ravel()
     start = np.maximum(np.asarray(start_minutes, float).ravel(), 0.0)
     lim = math.inf if limit is None else float(limit)
@@ -181,7 +175,6 @@ def grid_times(speed_kmh: np.ndarray, cell_id: np.ndarray, cells: np.ndarray, re
         return dist
     seeds, start = seeds[ok], start[ok]
     order = np.argsort(start, kind="stable")
-    speed = np.ascontiguousarray(speed_kmh, np.float64).ravel()
-    _spread(speed, np.ascontiguousarray(cell_id), np.ascontiguousarray(cells), int(speed_kmh.shape[1]),
-                float(resolution), seeds[order], start[order], lim, dist)
+    _spread(np.ascontiguousarray(speed_kmh, np.float64).ravel(), np.ascontiguousarray(active, np.bool_).ravel(),
+            int(speed_kmh.shape[1]), float(resolution), seeds[order], start[order], lim, dist)
     return dist

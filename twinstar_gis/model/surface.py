@@ -20,8 +20,8 @@ No road is burnt into the raster: the network carries every trip on a road or a 
 
 Shortest times over the land are a Dijkstra search of the implicit 8-neighbour grid of the
 cells inside the study area (:func:`twinstar_gis.model.gridsearch.grid_times`, compiled with
-Numba): no graph is built, a search allocates its times (8 bytes per inside cell) and a heap
-the size of its frontier, and any number of seed cells with their own start times cost one
+Numba): no graph is built, a search allocates its times (8 bytes per grid cell: the surface) and
+a heap the size of its frontier, and any number of seed cells with their own start times cost one
 search.  It is the move cost and the search of GRASS ``r.cost`` and scikit-image's
 ``MCP_Geometric`` (``benchmarks/bench_surface.py`` compares all three cell by cell).
 """
@@ -54,7 +54,7 @@ __all__ = [
     "cost_distance",
     "county_zones",
     "friction_surface",
-    "cell_numbering",
+    "inside_cells",
     "make_grid",
     "multi_source_times",
     "write_raster",
@@ -65,8 +65,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 NODATA = -9999.0
 #: Bytes per grid cell a land model holds and one search over it needs: the speed 8, inside 1,
-#: the cell numbering both ways 4 + 4 (32-bit), one search's times 8 and the surface written from them 8.
-LAND_BYTES_PER_CELL = 8 + 1 + 4 + 4 + 8 + 8
+#: the inside cells' flat index 4 (32-bit), one search's times 8 (the surface itself), a mask 1.
+LAND_BYTES_PER_CELL = 8 + 1 + 4 + 8 + 1
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,11 @@ def multi_source_times(graph, nodes, start_minutes=None, *, limit=None) -> np.nd
     return dijkstra(aug, directed=True, indices=n, limit=limit)[:n]
 
 
-def cell_numbering(active: np.ndarray, *, settings: Settings = DEFAULT) -> tuple:
-    """Number the active cells in row-major order: their flat grid index, and the number of every flat index.
+def inside_cells(active: np.ndarray, *, settings: Settings = DEFAULT) -> np.ndarray:
+    """The flat (row-major) grid index of every active cell, 32-bit where the grid allows.
 
-    32-bit where the grid allows (fewer than 2**31 cells).  The memory of a land model on this
-    grid (:data:`LAND_BYTES_PER_CELL`) is checked first (:func:`twinstar_gis.resources.check_memory`).
+    The memory of a land model on this grid (:data:`LAND_BYTES_PER_CELL`) is checked first
+    (:func:`twinstar_gis.resources.check_memory`).
 
     Parameters
     ----------
@@ -242,24 +242,19 @@ def cell_numbering(active: np.ndarray, *, settings: Settings = DEFAULT) -> tuple
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray)
-        ``cells`` (n,) flat index of each active cell; ``cell_id`` (H * W,) compact number, -1 elsewhere.
+    numpy.ndarray
+        ``(n,)`` ascending flat indices (a cell's position in it is its compact number).
 
     Examples
     --------
     >>> import numpy as np
-    >>> cells, cell_id = cell_numbering(np.array([[True, False], [False, True]]))
-    >>> cells.tolist(), cell_id.tolist()
-    ([0, 3], [0, -1, -1, 1])
+    >>> inside_cells(np.array([[True, False], [False, True]])).tolist()
+    [0, 3]
     """
     size = active.size
     check_memory(size * LAND_BYTES_PER_CELL, f"the land of {size:,} grid cells", "access.resolution_m (a coarser grid)",
                  settings=settings)
-    itype = np.int32 if size < 2**31 - 1 else np.int64
-    cells = np.flatnonzero(active.ravel()).astype(itype)
-    cell_id = np.full(size, -1, itype)
-    cell_id[cells] = np.arange(cells.size, dtype=itype)
-    return cells, cell_id
+    return np.flatnonzero(active.ravel()).astype(np.int32 if size < 2**31 - 1 else np.int64)
 
 
 def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None, *, active=None) -> np.ndarray:
@@ -287,18 +282,16 @@ def cost_distance(speed_kmh: np.ndarray, grid: Grid, seeds_xy, seed_minutes=None
 
     h, w = speed_kmh.shape
     active = np.ones((h, w), bool) if active is None else active
-    cells, cid = cell_numbering(active)
     seeds_xy = np.asarray(seeds_xy, dtype=float).reshape(-1, 2)
     seed_minutes = np.zeros(len(seeds_xy)) if seed_minutes is None else np.asarray(seed_minutes, float)
     r, c = grid.rowcol(seeds_xy[:, 0], seeds_xy[:, 1])
     ok = (r >= 0) & (r < h) & (c >= 0) & (c < w) & np.isfinite(seed_minutes)
     flat = np.where(ok, r * w + c, 0)
-    ok &= cid[flat] >= 0
+    ok &= active.ravel()[flat]
     if not ok.any():
         raise ValueError("no seed lies on the grid")
-    t = np.full(h * w, np.nan)
-    d = grid_times(speed_kmh, cid, cells, grid.resolution, cid[flat[ok]], seed_minutes[ok])
-    t[cells] = np.where(np.isfinite(d), d, np.nan)
+    t = grid_times(speed_kmh, active, grid.resolution, flat[ok], seed_minutes[ok])
+    t[np.isinf(t)] = np.nan
     return t.reshape(h, w)
 
 

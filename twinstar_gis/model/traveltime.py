@@ -87,7 +87,7 @@ from ..settings import DEFAULT, Settings
 from .landuse import land_speed, local_road_density, population_grid
 from .network import build_network, collapse_states, network_crs, network_variant, states_of
 from .gridsearch import grid_times
-from .surface import Grid, cell_numbering, friction_surface, make_grid, multi_source_times, zonal_time_stats
+from .surface import Grid, friction_surface, inside_cells, make_grid, multi_source_times, zonal_time_stats
 
 __all__ = [
     "EXPRESSWAY_ACCESS",
@@ -132,11 +132,10 @@ class TravelTimeModel:
     inside : numpy.ndarray
         ``(H, W)`` cells that can be crossed (centre in the region, or holding a place, park or station).
     settings : Settings
-    cell_id : numpy.ndarray
-        Compact number of every flat (row-major) grid index, -1 outside (32-bit on grids below 2**31 cells).
     cells : numpy.ndarray
-        Flat (row-major) grid index of every inside cell (the land is searched on the grid itself:
-        :func:`land_search`).
+        Flat (row-major) grid index of every inside cell, ascending (32-bit on grids below 2**31 cells);
+        a cell's position here is its compact number (``joins``, ``point_joins``, egress arcs).  The
+        land itself is searched on the grid (:func:`land_search`).
     joins : pandas.DataFrame
         Land joins: ``cell`` (compact), ``edge`` (row of ``network.edges``), ``t`` (fraction from the
         edge's ``u``), ``m`` (cell centre to the edge, metres), ``minutes`` (that at the cell's pace),
@@ -155,7 +154,6 @@ class TravelTimeModel:
     speed_kmh: np.ndarray
     inside: np.ndarray
     settings: Settings
-    cell_id: np.ndarray = field(repr=False, default=None)
     cells: np.ndarray = field(repr=False, default=None)
     joins: pd.DataFrame = field(repr=False, default=None)
     point_joins: pd.DataFrame = field(repr=False, default=None)
@@ -334,16 +332,16 @@ def model_from_raster(speed_kmh: np.ndarray, grid: Grid, *, inside=None, network
     (4.0, 5.6569)
     """
     inside = np.ones(speed_kmh.shape, bool) if inside is None else np.asarray(inside, bool)
-    cells, cell_id = cell_numbering(inside, settings=settings)
+    cells = inside_cells(inside, settings=settings)
     empty = pd.DataFrame({"node": np.zeros(0, np.int64), "cell": np.zeros(0, np.int64), "minutes": np.zeros(0)})
     if network is None:
         z = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        return TravelTimeModel(None, grid, speed_kmh, inside, settings, cell_id, cells, None, empty, z, z, np.zeros(0, bool))
+        return TravelTimeModel(None, grid, speed_kmh, inside, settings, cells, None, empty, z, z, np.zeros(0, bool))
     joins = _land_joins(network, grid, speed_kmh, cells, settings)
     points = _point_joins(network, grid, speed_kmh, cells)
     linked = _linked(network)
     eg_from, eg_to = _egress(network, joins, points, linked)
-    return TravelTimeModel(network, grid, speed_kmh, inside, settings, cell_id, cells, joins, points, eg_from, eg_to, linked)
+    return TravelTimeModel(network, grid, speed_kmh, inside, settings, cells, joins, points, eg_from, eg_to, linked)
 
 
 def model_with_land(model: TravelTimeModel, speed_kmh: np.ndarray) -> TravelTimeModel:
@@ -516,7 +514,7 @@ def _id_seeds(model, nodes, direction, seeds):
 def _bare_point_seeds(model, x, y, cells_flat, direction, seeds):
     """A bare point: attached like a place to the nearest land-access edge within max_link_km, plus its cell."""
     s = model.settings
-    cid = model.cell_id[cells_flat]
+    cid = np.searchsorted(model.cells, cells_flat)  # compact numbers (the caller checked the cells are inside)
     pace = 60.0 / model.speed_kmh.ravel()[cells_flat] / 1000.0
     cx, cy = model.grid.xy(cells_flat // model.grid.width, cells_flat % model.grid.width)
     own = np.hypot(x - cx, y - cy) * pace
@@ -553,7 +551,7 @@ def _seeds(model, sources, direction, crs=4326) -> _Seeds:
     if isinstance(sources, (gpd.GeoSeries, gpd.GeoDataFrame)) or (
             isinstance(sources, np.ndarray) and sources.dtype.kind in "fi"):
         flat, x, y = _point_cells(model, sources, crs)
-        bad = (flat < 0) | (model.cell_id[np.maximum(flat, 0)] < 0)
+        bad = (flat < 0) | ~model.inside.ravel()[np.maximum(flat, 0)]
         if bad.any():
             raise AccessError(f"{int(bad.sum())} source point(s) lie outside the study region's grid "
                               f"(first: #{int(np.flatnonzero(bad)[0])}); give points inside the region")
@@ -581,9 +579,10 @@ def _solve(model, seeds: _Seeds, direction, *, limit=None, land=True):
     if net is not None and len(l1):  # unlinked points: a first land leg, then the joins into the network
         d1 = land_search(model, l1, t_l1, limit=limit)
         st, c, w = model.egress_to if direction == "from" else model.egress_from
-        ok = np.isfinite(d1[c])
+        d1 = d1[model.cells[c]]
+        ok = np.isfinite(d1)
         states = np.concatenate([states, st[ok]])
-        t_states = np.concatenate([t_states, d1[c][ok] + w[ok]])
+        t_states = np.concatenate([t_states, d1[ok] + w[ok]])
     tn = None
     if net is not None:
         g = net.graph if direction == "from" else net.graph_reverse
@@ -600,7 +599,7 @@ def _solve(model, seeds: _Seeds, direction, *, limit=None, land=True):
 
 
 def land_search(model: TravelTimeModel, cells, start_minutes, *, limit=None) -> np.ndarray:
-    """Minutes over the model's land from the nearest of ``cells`` (each with its start time) to every inside cell.
+    """Minutes over the model's land from the nearest of ``cells`` (each with its start time) to every grid cell.
 
     The implicit 8-neighbour search of the grid (:func:`twinstar_gis.model.gridsearch.grid_times`)
     on the model's land speed; several starts on one cell keep the smallest.
@@ -609,7 +608,7 @@ def land_search(model: TravelTimeModel, cells, start_minutes, *, limit=None) -> 
     ----------
     model : TravelTimeModel
     cells : array of int
-        Seed cells, compact numbering (``model.cell_id`` of a flat grid index).
+        Seed cells, compact numbering (positions in ``model.cells``).
     start_minutes : array of float
         Start time of each seed; NaN or ``inf`` leaves it out.
     limit : float, optional
@@ -618,7 +617,7 @@ def land_search(model: TravelTimeModel, cells, start_minutes, *, limit=None) -> 
     Returns
     -------
     numpy.ndarray
-        ``(len(model.cells),)`` minutes, ``inf`` where unreached.
+        ``(H * W,)`` minutes, flat (row-major), ``inf`` where unreached or outside.
 
     Examples
     --------
@@ -629,14 +628,14 @@ def land_search(model: TravelTimeModel, cells, start_minutes, *, limit=None) -> 
     >>> land_search(m, [4], [1.0])[[1, 0]].round(4).tolist()  # 1 + 4 min across, 1 + 4 x sqrt(2) diagonally
     [5.0, 6.6569]
     """
-    return grid_times(model.speed_kmh, model.cell_id, model.cells, model.grid.resolution, cells, start_minutes,
-                      limit=limit)
+    flat = model.cells[np.asarray(cells, np.int64)]
+    return grid_times(model.speed_kmh, model.inside, model.grid.resolution, flat, start_minutes, limit=limit)
 
 
-def _as_surface(model, tc):
-    s = np.full(model.grid.height * model.grid.width, np.nan)
-    s[model.cells] = tc
-    s[np.isinf(s)] = np.nan  # unreached (no temporary copy of the cells' times)
+def _as_surface(model, tc, *, inplace=False):
+    """The flat times of a land search as an (H, W) surface, NaN where unreached (``inplace``: in ``tc`` itself)."""
+    s = tc if inplace else tc.copy()
+    s[np.isinf(s)] = np.nan
     return s.reshape(model.shape)
 
 
@@ -663,7 +662,7 @@ def time_surface(model: TravelTimeModel, sources, *, direction: str = "from", li
         ``(H, W)`` minutes.
     """
     seeds = _seeds(model, sources, direction, crs)
-    return _as_surface(model, _solve(model, seeds, direction, limit=limit)[1])
+    return _as_surface(model, _solve(model, seeds, direction, limit=limit)[1], inplace=True)
 
 
 def expressway_surface(model: TravelTimeModel, *, limit=None):
@@ -687,7 +686,7 @@ def expressway_surface(model: TravelTimeModel, *, limit=None):
     seeds.add("states", states_of(net, acc)[0], 0.0)
     tn, tc = _solve(model, seeds, "to", limit=limit)
     at = tn[net.entry]
-    return _as_surface(model, tc), np.where(np.isfinite(at), at, np.nan)
+    return _as_surface(model, tc, inplace=True), np.where(np.isfinite(at), at, np.nan)
 
 
 def times_at(model: TravelTimeModel, surface: np.ndarray, points, *, crs=4326) -> np.ndarray:
@@ -723,7 +722,7 @@ def _read(model, tn, tc, nodes, direction):
         pj = model.point_joins.drop_duplicates("node").set_index("node")
         for k in np.flatnonzero(~link):
             if nodes[k] in pj.index:
-                out[k] = tc[pj.loc[nodes[k], "cell"]] + pj.loc[nodes[k], "minutes"]
+                out[k] = tc[model.cells[pj.loc[nodes[k], "cell"]]] + pj.loc[nodes[k], "minutes"]
     out[~np.isfinite(out)] = np.nan
     return out
 
