@@ -144,9 +144,9 @@ def test_access_at_100_m_is_refused_before_any_model_is_built(tmp_path, monkeypa
 
 
 def test_the_grid_budget():
-    # 250 m covers the region (4.65 M cells, 4.4 GiB) within 8 GiB; 100 m (29 M cells) does not
+    # 250 m covers the region (4.65 M cells x 320 bytes = 1.4 GiB) within 8 GiB; 100 m (29 M cells, 8.7 GiB) does not
     check_grid(4_650_048, 250, budget_bytes=8 * 2**30)
-    with pytest.raises(ResourceError, match="27.7 GiB"):
+    with pytest.raises(ResourceError, match="8.7 GiB"):
         check_grid(29_040_003, 100, budget_bytes=8 * 2**30)
     with pytest.raises(ResourceError, match="memory_budget_gib"):
         check_memory(2 * 2**30, "a thing", "a setting", budget_bytes=2**30)

@@ -31,11 +31,11 @@ __all__ = ["physical_memory_bytes", "memory_budget_bytes", "check_memory", "chec
 #: Share of physical memory a run may plan to use when ``memory_budget_gib`` is 0.
 AUTO_SHARE = 0.6
 _GIB = 2**30
-#: Memory of a travel-time run per cell of its grid.  Measured: ``twinstar access`` on the embedded
-#: region peaks at about 520 bytes per cell above its baseline (150 MiB for 291,114 cells at 1000 m,
-#: 563 MiB for 1,163,484 cells at 500 m; peak RSS, 2 cores, 2025); doubled, because ``twinstar run``
-#: keeps the base and the scenario model at once.  At 100 m (29 M cells) that is 27.7 GiB.
-BYTES_PER_GRID_CELL = 1024
+#: Memory of a travel-time run per cell of its grid.  Measured on the embedded region with the
+#: implicit land search (peak RSS, 2 cores, 2026-12): ``twinstar access`` grows by 199 bytes per
+#: cell from 500 m to 250 m (622 -> 1,283 MiB; 1.16 M -> 4.65 M cells), ``twinstar run`` by 172
+#: (726 -> 1,299 MiB); 320 leaves a margin of 1.6x.  At 100 m (29 M cells) that is 8.7 GiB.
+BYTES_PER_GRID_CELL = 320
 
 
 def physical_memory_bytes() -> int:
@@ -122,8 +122,8 @@ def check_grid(n_cells: int, resolution_m: float, *, settings=None, budget_bytes
     ...     check_grid(29_040_003, 100, budget_bytes=8 * 2**30)
     ... except ResourceError as e:
     ...     print(str(e).split(";")[0])
-    the 100 m travel-time grid (29.0 M cells) needs about 27.7 GiB, more than the memory budget of 8.0 GiB
+    the 100 m travel-time grid (29.0 M cells) needs about 8.7 GiB, more than the memory budget of 8.0 GiB
     """
     check_memory(float(n_cells) * BYTES_PER_GRID_CELL, f"the {resolution_m:g} m travel-time grid ({n_cells / 1e6:.1f} M cells)",
-                 "--resolution (access.resolution_m; 250 m covers the whole region)", settings=settings,
+                 "--resolution (access.resolution_m; 250 m covers the whole region in 1.4 GiB)", settings=settings,
                  budget_bytes=budget_bytes)

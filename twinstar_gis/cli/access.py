@@ -78,7 +78,7 @@ def _scenario_corridors(value, layers, settings, *, columns=None, project=None):
 @gpkg_arg
 @project_opt
 @click.option("--resolution", type=click.FloatRange(min=100),
-              help="Raster cell size in metres; sets access.resolution_m (default 1000; 250 works for the whole region).")
+              help="Raster cell size in metres; sets access.resolution_m (default 1000; the whole region at 100 m needs about 6 GiB).")
 @click.option("--minutes", callback=_minutes,
               help="Isochrone thresholds, e.g. 30,60,90,120; sets access.minutes.")
 @click.option("--origin", "origins", multiple=True, help="Extra isochrone origin: a place, park or station id (repeatable).")
