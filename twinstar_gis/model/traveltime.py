@@ -95,6 +95,8 @@ __all__ = [
     "accessibility",
     "build_model",
     "build_models",
+    "build_union_model",
+    "derive_model",
     "compare_scenarios",
     "county_statistics",
     "coverage",
@@ -213,10 +215,11 @@ def _join_distance(settings, grid) -> float:
 
 
 def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
-    """Each cell within the join distance of a land-access edge: its nearest base edge, and the
-    nearest scenario edge where that is nearer still (``scenario``)."""
+    """Each cell within the join distance of a land-access edge: its nearest base edge, and per
+    alternative (edge ``label`` k > 0) that alternative's nearest edge where that is nearer still
+    (``scenario``, ``label`` k): never an edge of another alternative."""
     cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "m": np.zeros(0),
-            "minutes": np.zeros(0), "scenario": np.zeros(0, bool)}
+            "minutes": np.zeros(0), "scenario": np.zeros(0, bool), "label": np.zeros(0, np.int64)}
     e = net.edges
     rows = np.flatnonzero(e["land"].to_numpy(bool) & (e["km"].to_numpy() > 0))
     if not len(rows) or not len(cells):
@@ -231,22 +234,24 @@ def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
     flat = np.flatnonzero(mask.ravel() & (cid >= 0))
     x, y = grid.xy(flat // grid.width, flat % grid.width)
     pts = shapely.points(x, y)
-    scen = e["scenario"].to_numpy(bool)[rows]
+    lab = (e["label"] if "label" in e.columns else e["scenario"]).to_numpy(np.int64)[rows]
     frames = []
-    best = pd.Series(np.inf, index=flat)
-    for part in (~scen, scen):
-        idx = np.flatnonzero(part)
+    base_d = np.full(len(flat), np.inf)
+    for k in np.unique(np.concatenate([[0], lab])):
+        idx = np.flatnonzero(lab == k)
         if not len(idx):
             continue
         a, b = shapely.STRtree(geoms[idx]).query_nearest(pts, max_distance=join_m, all_matches=False)
         g = geoms[idx[b]]
         d = shapely.distance(g, pts[a])
-        keep = d < best.to_numpy()[a]
+        if k == 0:
+            base_d[a] = d
+        keep = d < base_d[a] if k else np.ones(len(a), bool)
         a, b, g, d = a[keep], b[keep], g[keep], d[keep]
-        best.iloc[a] = d
         frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[idx[b]],
                                     "t": shapely.line_locate_point(g, pts[a], normalized=True), "m": d,
-                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[idx[b]]}))
+                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": k > 0,
+                                    "label": np.full(len(a), k, np.int64)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(cols)
 
 
@@ -289,24 +294,34 @@ def _linked(net) -> np.ndarray:
     return out
 
 
-def model_variant(model: TravelTimeModel, *, scenario: bool = True, rail: bool = True) -> TravelTimeModel:
+def model_variant(model: TravelTimeModel, *, scenario: bool = True, rail: bool = True,
+                  label: int | None = None) -> TravelTimeModel:
     """The same model without its scenario corridors, links and joins (``scenario=False``: the base
-    model exactly) and/or without rail (``rail=False``: by road only).
+    model exactly), with one alternative's only (``label=k``: alternative ``k`` of a union build,
+    :func:`build_union_model`) and/or without rail (``rail=False``: by road only).
+
+    Node and state numbering, the grid and the land are unchanged.
 
     Parameters
     ----------
     model : TravelTimeModel
     scenario, rail : bool
         Keep scenario / rail arcs.
+    label : int, optional
+        Keep the base's arcs and joins (label 0) and alternative ``label``'s (``scenario`` is then ignored).
 
     Returns
     -------
     TravelTimeModel
     """
-    if model.network is None or (scenario and rail):
+    if model.network is None or (scenario and rail and label is None):
         return model
-    net = network_variant(model.network, scenario=scenario, rail=rail)
-    joins = model.joins if scenario else model.joins[~model.joins["scenario"].to_numpy(bool)]
+    net = network_variant(model.network, scenario=scenario, rail=rail, label=label)
+    j = model.joins
+    if label is not None:
+        joins = j[j["label"].isin([0, label]).to_numpy()]
+    else:
+        joins = j if scenario else j[~j["scenario"].to_numpy(bool)]
     linked = _linked(net)
     eg_from, eg_to = _egress(net, joins, model.point_joins, linked)
     return dataclasses.replace(model, network=net, joins=joins, egress_from=eg_from, egress_to=eg_to, linked=linked)
@@ -462,6 +477,65 @@ def build_models(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, i
     base = model_variant(full, scenario=False)
     has_scenario = include_planned or (extra_corridors is not None and len(extra_corridors))
     return {"base": base, "scenario": full if has_scenario else base}
+
+
+def build_union_model(layers: dict, alternatives, *, dem_path=None, settings: Settings = DEFAULT) -> TravelTimeModel:
+    """One model for several alternatives: the base, every alternative's corridors, links and joins,
+    each labelled with the one alternative it belongs to; ``model_variant(model, label=k)`` is
+    alternative ``k`` (from 1) as :func:`build_model` would build it alone.
+
+    The alternatives must share everything the build reads besides their corridors (settings,
+    layers, DEM; :func:`twinstar_gis.pipeline.compare.build_key`), and the land must not depend on the
+    network (``access.land_model = "off_road"``: with ``"local_roads"`` the land speed follows each
+    network's road km, so such alternatives are built one by one).
+
+    Parameters
+    ----------
+    layers : dict
+        As :func:`build_model`.
+    alternatives : sequence of (bool, GeoDataFrame or None)
+        ``(include_planned, extra_corridors)`` of alternative 1, 2, ...
+    dem_path : path-like, optional
+    settings : Settings
+
+    Returns
+    -------
+    TravelTimeModel
+        The union (query :func:`model_variant` of it, not the union itself).
+    """
+    crs = network_crs(layers)
+    net = build_network(layers, settings=settings, alternatives=list(alternatives), crs=crs)
+    return build_model(layers, dem_path=dem_path, settings=settings, network=net)
+
+
+def derive_model(union: TravelTimeModel, label: int, layers: dict, *, dem_path=None) -> TravelTimeModel:
+    """Alternative ``label`` of a :func:`build_union_model` build: :func:`model_variant` of it and, with
+    ``access.land_model = "local_roads"`` (the land speed follows the network's road km per county),
+    the land speed of that alternative's own network (:func:`model_with_land`).
+
+    Parameters
+    ----------
+    union : TravelTimeModel
+    label : int
+        The alternative (from 1).
+    layers : dict
+        The layers of the build (``boundaries`` for the local-road density).
+    dem_path : path-like, optional
+        The DEM of the build.
+
+    Returns
+    -------
+    TravelTimeModel
+    """
+    model = model_variant(union, label=label)
+    if model.settings.access.land_model != "local_roads":
+        return model
+    net = model.network
+    e = net.edges
+    mine = dataclasses.replace(net, edges=e[e["label"].isin([0, label]).to_numpy()])
+    base_speed, _ = land_speed(layers, model.grid, mine, model.settings)
+    speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=model.settings, land_speed=base_speed)
+    return model_with_land(model, speed)
 
 
 # ---------------------------------------------------------------- querying
