@@ -1101,7 +1101,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     if settings.network.node_crossings:
         verts = _crossings(parts, table, row, verts)
     att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
-    att["role"], att["scen"] = pd.Series(dtype=object), pd.Series(dtype=bool)
+    att["role"], att["scen"], att["label"] = pd.Series(dtype=object), pd.Series(dtype=bool), pd.Series(dtype=np.int64)
     if len(pts):
         att, problems = _attachments(_project(verts, len(parts), to_proj), verts, pts, table, row, settings, to_proj)
     att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
