@@ -22,6 +22,11 @@ scenario corridors, optionally the planned corridors, and its setting overrides 
 base settings.  ``access.resolution_m``, ``access.circles`` and ``access.scenario`` cannot differ
 between alternatives (the tables compare cell counts and circles).
 
+The base and the alternatives whose build settings agree (:func:`build_key`) form a build group:
+one union model of the group is built per process (:func:`union_model`) and each alternative is
+derived from it (:func:`twinstar_gis.model.traveltime.derive_model`); ``build_group`` in
+``compare/alternatives.csv`` and the manifest says which alternatives shared a build.
+
 What is computed for the base and every alternative (:func:`evaluate_alternative`, one task each):
 the accessibility outputs of the one travel-time model (county statistics, time of every place
 and park to its nearest core, the other city's core, the nearest HSR station and the
