@@ -480,6 +480,12 @@ class _Vertices:
         seg[:-1] = np.where(self.piece[1:] == self.piece[:-1], np.hypot(np.diff(x), np.diff(y)), 0.0)
         return seg, np.concatenate([[0.0], np.cumsum(seg)])
 
+    def local(self, seg):
+        """Distance of every vertex from the start of its own piece, summed over that piece alone (a
+        running sum over every line would make a point's place on a line depend on the other lines)."""
+        prev = np.concatenate([[0.0], seg[:-1]])  # seg is 0 at a piece's last vertex: each piece starts at 0
+        return pd.Series(prev).groupby(self.piece).cumsum().to_numpy()
+
 
 def _explode(geoms):
     """Line pieces (LineStrings), the row of each, and their vertices densified to ``DENSIFY_DEG``.
@@ -507,12 +513,15 @@ def _explode(geoms):
     return parts, row, verts
 
 
-def _locate(along, pc, first, last, cum, seg):
-    """Segment (start vertex) and fraction along it of a distance ``along`` from the start of piece ``pc``."""
-    g = cum[first[pc]] + along
-    v = np.clip(np.searchsorted(cum, g, side="right") - 1, first[pc], np.maximum(last[pc] - 1, first[pc]))
+def _locate(along, pc, first, last, cum, seg, lcum):
+    """Segment (start vertex) and fraction along it of a distance ``along`` from the start of piece ``pc``
+    (found with the running sum ``cum`` over every piece, measured with ``lcum``, the piece's own)."""
+    lo, hi = first[pc], np.maximum(last[pc] - 1, first[pc])
+    v = np.clip(np.searchsorted(cum, cum[first[pc]] + along, side="right") - 1, lo, hi)
+    v = np.where((v > lo) & (along < lcum[v]), v - 1, v)
+    v = np.where((v < hi) & (along >= lcum[np.minimum(v + 1, len(lcum) - 1)]), v + 1, v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(seg[v] > 0, (g - cum[v]) / seg[v], 0.0)
+        t = np.where(seg[v] > 0, (along - lcum[v]) / seg[v], 0.0)
     return v, np.clip(t, 0.0, 1.0)
 
 
@@ -552,7 +561,7 @@ def _crossings(parts, table, row, verts):
     pp = np.concatenate([pts, pts])
     first, last = verts.bounds(len(parts))
     seg, cum = verts.lengths(verts.lon, verts.lat)
-    v, t = _locate(shapely.line_locate_point(parts[pc], pp), pc, first, last, cum, seg)
+    v, t = _locate(shapely.line_locate_point(parts[pc], pp), pc, first, last, cum, seg, verts.local(seg))
     xy = shapely.get_coordinates(pp)
     log.info("node_crossings: %d crossings noded", len(pts))
     return _insert(verts, v, t, xy[:, 0], xy[:, 1], np.full(len(pc), -1, np.int64))[0]
@@ -625,6 +634,7 @@ class _Proj:
     last: np.ndarray
     seg: np.ndarray
     cum: np.ndarray
+    lcum: np.ndarray
 
 
 def _project(verts, n_pieces, to_proj):
@@ -633,13 +643,13 @@ def _project(verts, n_pieces, to_proj):
     geoms = shapely.linestrings(np.column_stack([x, y]), indices=verts.piece)
     first, last = verts.bounds(n_pieces)
     seg, cum = verts.lengths(x, y)
-    return _Proj(geoms, first, last, seg, cum)
+    return _Proj(geoms, first, last, seg, cum, verts.local(seg))
 
 
 def _snap(proj, verts, pts_proj, pt, pc):
     """Nearest point of piece ``pc`` to point ``pt``: segment, fraction, lon/lat."""
     along = shapely.line_locate_point(proj.geoms[pc], pts_proj[pt])
-    v, t = _locate(along, pc, proj.first, proj.last, proj.cum, proj.seg)
+    v, t = _locate(along, pc, proj.first, proj.last, proj.cum, proj.seg, proj.lcum)
     w = np.minimum(v + 1, len(verts.lon) - 1)
     lon = verts.lon[v] + t * (verts.lon[w] - verts.lon[v])
     lat = verts.lat[v] + t * (verts.lat[w] - verts.lat[v])
@@ -966,8 +976,15 @@ def _separate_expressways(verts, vid, table, row):
     end[1:] |= brk
     end[:-1] |= brk
     m = int(vid.max()) + 1
-    n_exp = np.bincount(vid[exp], minlength=m)
-    dangling = exp & end & (n_exp[vid] == 1)  # the expressway network ends here (not a way split)
+    # expressway vertices at each node: an alternative's own and the base's (never another alternative's,
+    # such as its copy of the planned lines); a base vertex counts them all
+    vl = table["label"].to_numpy()[row[verts.piece]]
+    n_all = np.bincount(vid[exp], minlength=m)
+    n_base = np.bincount(vid[exp & (vl == 0)], minlength=m)
+    own = pd.Series(1, index=pd.MultiIndex.from_arrays([vid[exp & (vl > 0)], vl[exp & (vl > 0)]])).groupby(level=[0, 1]).size()
+    n_own = own.reindex(pd.MultiIndex.from_arrays([vid, vl])).fillna(0).to_numpy()
+    n_exp = np.where(vl > 0, n_base[vid] + n_own, n_all[vid])
+    dangling = exp & end & (n_exp == 1)  # the expressway network ends here (not a way split)
     has = {k: np.bincount(vid[mask], minlength=m) > 0 for k, mask in
            (("exp", exp), ("ramp", cls == "ramp"), ("other", road & ~exp & (cls != "ramp")), ("end", dangling))}
     split = has["exp"] & has["other"] & ~has["ramp"] & ~has["end"]
@@ -1087,10 +1104,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     crs = crs if crs is not None else network_crs(layers)
     to_proj = _transformer(crs.to_wkt())
     table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes, alternatives)
-    specs = [(include_planned, extra_corridors)] if alternatives is None else list(alternatives)
-    specs = specs if alternatives is not None or include_planned or (extra_corridors is not None and len(extra_corridors)) \
-        else []
-    table.attrs.update(n_alt=len(specs), planned=[k for k, (p, _) in enumerate(specs, 1) if p])
+    table.attrs.update(_alternative_attrs(include_planned, extra_corridors, alternatives))
     parts, row, verts = _explode(geoms)
     pts = _link_points(layers, bool(table.attrs["planned"]))
     pts = pd.concat([pts, _implied_interchanges(table, row, verts)], ignore_index=True) if len(parts) else pts
@@ -1111,12 +1125,13 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     group = table["rail"].to_numpy()[row][verts.piece].astype(np.int64)
     vid = _separate_expressways(verts, _vertex_ids(verts, group, settings.network.snap_m, to_proj), table, row)
     acc_vertex = _indicative_access(verts, table, row, geoms)
-    a, b, km, pos = _line_edges(verts, vid, (verts.fresh >= 0) | acc_vertex)
+    a, b, km, pos, elabel = _context_edges(verts, vid, acc_vertex, table, row, att)
     km = km * table["factor"].to_numpy()[row[verts.piece[a]]]
     _, first, node_at_pos = np.unique(vid[pos], return_index=True, return_inverse=True)
     nidx = np.full(len(vid), -1, np.int64)
     nidx[pos] = node_at_pos
-    lines = {"a": a, "b": b, "km": km, "pos": pos, "first": first, "nidx": nidx, "acc_vertex": acc_vertex}
+    lines = {"a": a, "b": b, "km": km, "pos": pos, "first": first, "nidx": nidx, "acc_vertex": acc_vertex,
+             "label": elabel}
     net = _assemble(verts, table, row, pts, att, nidx[where][att["k"].to_numpy(int)], lines, settings, problems,
                     to_proj, crs, layers.get("turn_restrictions"), keep_geometry)
     s = net.stats
@@ -1129,11 +1144,54 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     return net
 
 
+def _alternative_attrs(include_planned, extra_corridors, alternatives) -> dict:
+    """``n_alt`` (alternatives in the build: 0 for the base alone, 1 for a scenario) and ``planned`` (their labels)."""
+    specs = [(include_planned, extra_corridors)] if alternatives is None else list(alternatives)
+    if alternatives is None and not include_planned and (extra_corridors is None or not len(extra_corridors)):
+        specs = []
+    return {"n_alt": len(specs), "planned": [k for k, (p, _) in enumerate(specs, 1) if p]}
+
+
+def _context_edges(verts, vid, acc_vertex, table, row, att):
+    """The contracted line edges (:func:`_line_edges`) and the ``label`` of each.
+
+    One build of one scenario: contracted once, each edge labelled with its line.  A union of
+    several alternatives: contracted per alternative -- the base's lines and the alternative's own,
+    the junctions those lines make and the attachment points of that alternative -- so a base line
+    is split only where the alternative itself splits it; an edge every alternative has is label 0,
+    a base edge only some have is repeated with each of their labels."""
+    n_alt = table.attrs.get("n_alt", 0)
+    forced = (verts.fresh >= 0) | acc_vertex
+    vl = table["label"].to_numpy()[row[verts.piece]]
+    if n_alt <= 1:
+        a, b, km, pos = _line_edges(verts, vid, forced)
+        return a, b, km, pos, vl[a]
+    fresh_labels = att.groupby("k")["label"].agg(lambda x: set(x.astype(int))) if len(att) else pd.Series(dtype=object)
+    lab_of = fresh_labels.reindex(np.arange(max(int(verts.fresh.max()) + 1, 0))).to_numpy() if len(fresh_labels) else []
+    frames, pos_all = [], []
+    for c in range(1, n_alt + 1):
+        sel = np.flatnonzero((vl == 0) | (vl == c))
+        mine = np.array([f < 0 or bool(lab_of[f] & {0, c}) for f in verts.fresh[sel]], dtype=bool) if len(sel) else \
+            np.zeros(0, bool)
+        sub = _Vertices(verts.lon[sel], verts.lat[sel], verts.piece[sel], verts.fresh[sel], verts.dense[sel])
+        a, b, km, pos = _line_edges(sub, vid[sel], acc_vertex[sel] | ((verts.fresh[sel] >= 0) & mine))
+        frames.append(pd.DataFrame({"a": sel[a], "b": sel[b], "km": km, "c": c}))
+        pos_all.append(sel[pos])
+    e = pd.concat(frames, ignore_index=True)
+    n_ctx = e.groupby(["a", "b"])["c"].transform("size").to_numpy()
+    own = vl[e["a"].to_numpy()]
+    label = np.where(own > 0, own, np.where(n_ctx == n_alt, 0, e["c"].to_numpy()))
+    e = e.assign(label=label).drop_duplicates(["a", "b", "label"]).sort_values(["a", "b", "label"], kind="mergesort")
+    return (e["a"].to_numpy(), e["b"].to_numpy(), e["km"].to_numpy(), np.unique(np.concatenate(pos_all)),
+            e["label"].to_numpy(np.int64))
+
+
 def _line_table(verts, table, row, lines):
     """Per contracted line edge: nodes, km, minutes, class, mode, flags."""
     a, b, km, nidx = lines["a"], lines["b"], lines["km"], lines["nidx"]
     erow = row[verts.piece[a]]
-    col = {c: table[c].to_numpy()[erow] for c in ("cls", "cid", "oneway", "dest", "land", "scen", "rail", "label")}
+    col = {c: table[c].to_numpy()[erow] for c in ("cls", "cid", "oneway", "dest", "land", "scen", "rail")}
+    col["label"] = lines["label"]
     return pd.DataFrame({
         "u": nidx[a], "v": nidx[b], "mode": np.where(col["rail"], "rail", "road"), "cls": col["cls"],
         "corridor_id": col["cid"], "km": km, "minutes": np.maximum(km / table["speed"].to_numpy()[erow] * 60.0, _MIN_MINUTES),
@@ -1184,7 +1242,8 @@ def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems,
                    place_index=pd.Series(np.arange(m, n), index=pts["id"].to_numpy()), link_km=link_km,
                    edges=edges, arcs=arcs, entry=entry, state_node=state_node,
                    expressway_access=np.flatnonzero(np.logical_or.reduce(list(access.values()))[:m]), settings=settings,
-                   crs=crs, problems=problems, stats=dict(stats, nodes=n, expressway_access_base=int(access[0].sum())),
+                   crs=crs, problems=problems, stats=dict(stats, nodes=n, expressway_access_base=int(access[0].sum()),
+                                                           alternatives=table.attrs.get("n_alt", 0)),
                    access_labels=_access_labels(access, m))
 
 

@@ -216,8 +216,13 @@ def _join_distance(settings, grid) -> float:
 
 def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
     """Each cell within the join distance of a land-access edge: its nearest base edge, and per
-    alternative (edge ``label`` k > 0) that alternative's nearest edge where that is nearer still
-    (``scenario``, ``label`` k): never an edge of another alternative."""
+    alternative (edge ``label`` k > 0) that alternative's nearest scenario edge where that is nearer
+    still (``scenario``, ``label`` k): never an edge of another alternative.
+
+    In a union of several alternatives a base road split differently by two alternatives has an
+    edge per alternative (``label`` k, not ``scenario``): where such an edge is the nearest base edge
+    of alternative k, k joins it instead of the nearest edge every alternative has (label 0), which
+    the others keep (one row each)."""
     cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "m": np.zeros(0),
             "minutes": np.zeros(0), "scenario": np.zeros(0, bool), "label": np.zeros(0, np.int64)}
     e = net.edges
@@ -235,24 +240,45 @@ def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
     x, y = grid.xy(flat // grid.width, flat % grid.width)
     pts = shapely.points(x, y)
     lab = (e["label"] if "label" in e.columns else e["scenario"]).to_numpy(np.int64)[rows]
-    frames = []
-    base_d = np.full(len(flat), np.inf)
-    for k in np.unique(np.concatenate([[0], lab])):
-        idx = np.flatnonzero(lab == k)
-        if not len(idx):
-            continue
+    scen = e["scenario"].to_numpy(bool)[rows]
+
+    def nearest(idx, than):
         a, b = shapely.STRtree(geoms[idx]).query_nearest(pts, max_distance=join_m, all_matches=False)
-        g = geoms[idx[b]]
-        d = shapely.distance(g, pts[a])
-        if k == 0:
-            base_d[a] = d
-        keep = d < base_d[a] if k else np.ones(len(a), bool)
-        a, b, g, d = a[keep], b[keep], g[keep], d[keep]
-        frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[idx[b]],
-                                    "t": shapely.line_locate_point(g, pts[a], normalized=True), "m": d,
-                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": k > 0,
+        d = shapely.distance(geoms[idx[b]], pts[a])
+        keep = d < than[a]
+        return a[keep], idx[b[keep]], d[keep]
+
+    none = np.full(len(flat), np.inf)
+    found = [(*nearest(np.flatnonzero(lab == 0), none), 0)]
+    d0 = none.copy()
+    d0[found[0][0]] = found[0][2]
+    moved = []
+    for k in np.unique(lab[lab > 0]):
+        dk = d0.copy()
+        idx = np.flatnonzero((lab == k) & ~scen)  # this alternative's own cut of a base road
+        if len(idx):
+            a, b, d = nearest(idx, d0)
+            found.append((a, b, d, k))
+            dk[a] = d
+            moved.append(pd.DataFrame({"a": a, "k": k}))
+        idx = np.flatnonzero((lab == k) & scen)
+        if len(idx):
+            found.append((*nearest(idx, dk), k))
+    frames = []
+    for a, b, d, k in found:
+        frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[b], "a": a, "m": d,
+                                    "t": shapely.line_locate_point(geoms[b], pts[a], normalized=True),
+                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[b],
                                     "label": np.full(len(a), k, np.int64)}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(cols)
+    out = pd.concat(frames, ignore_index=True)
+    if moved:  # a base join, in the alternatives that have no nearer cut of their own
+        moved = pd.concat(moved).groupby("a")["k"].agg(set)
+        base = out["label"].eq(0).to_numpy() & out["a"].isin(moved.index).to_numpy()
+        alts = range(1, int(net.stats.get("alternatives", lab.max())) + 1)
+        copies = [out[base & ~out["a"].map(lambda i, k=k: k in moved.get(i, ())).to_numpy()].assign(label=k)
+                  for k in alts]
+        out = pd.concat([out[~base]] + copies, ignore_index=True)
+    return out.drop(columns="a")[list(cols)]
 
 
 def _point_joins(net, grid, speed, cells) -> pd.DataFrame:
