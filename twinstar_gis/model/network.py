@@ -92,6 +92,20 @@ Topology
   link and adds its corridors, their junctions and their own links beside
   them (a place links to a scenario road only where it is nearer than its base
   link, and keeps the base link).
+* **Several alternatives in one build** (``build_network(..., alternatives=[...])``): the base
+  and every alternative's scenario corridors (and, for each alternative counting them, its own
+  copy of the planned corridors) in one network, where every edge, arc, link and expressway
+  access point carries the ``label`` of the one alternative it belongs to (0: the base's, in
+  every alternative); ``network_variant(net, label=k)`` is alternative ``k`` as a build of it
+  alone would be.  Everything an alternative's lines decide is decided per alternative, with the
+  base's lines and its own: where a point links (the nearest road of the base or of that
+  alternative), where a loose road end joins, which expressway points are access points, which
+  lines cross (``node_crossings`` never nodes two alternatives' lines) and where a base line is
+  cut into edges -- a base line cut differently by two alternatives (a junction, a link) has
+  an edge per alternative, labelled with it, so that no alternative's edge is split where only
+  another one meets it.  Two alternatives' lines that share a vertex share a node, but no
+  alternative has both lines' arcs.  A point's place along a line is measured along that line
+  alone, so other lines never move a snap point.
 
 The graph (:attr:`Network.graph`) is over *states*: state ``i < n`` is
 physical node ``i``; states ``>= n`` are the extra copies of restricted
@@ -1075,11 +1089,9 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     keep_geometry : bool
         Keep each edge's polyline in :attr:`Network.edges` (maps); ``False`` for a lean model.
     alternatives : sequence of (bool, GeoDataFrame or None), optional
-        A union of several alternatives (``include_planned`` and ``extra_corridors`` are then
-        ignored): alternative ``k`` (from 1) is ``(include_planned, extra_corridors)``; every
-        corridor, edge, arc and link carries the ``label`` of the one alternative it belongs to (0:
-        the base's, in every alternative) and ``network_variant(net, label=k)`` is alternative
-        ``k``'s network (see "Several alternatives in one build" in the module docstring).
+        ``(include_planned, extra_corridors)`` of alternatives 1, 2, ...: one union network of them
+        all (the two arguments above are then ignored; see "Several alternatives in one build" in
+        the module docstring).
 
     Returns
     -------
@@ -1114,14 +1126,7 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
         return _empty_network(pts, settings, problems, crs)
     if settings.network.node_crossings:
         verts = _crossings(parts, table, row, verts)
-    att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
-    att["role"], att["scen"], att["label"] = pd.Series(dtype=object), pd.Series(dtype=bool), pd.Series(dtype=np.int64)
-    if len(pts):
-        att, problems = _attachments(_project(verts, len(parts), to_proj), verts, pts, table, row, settings, to_proj)
-    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
-    uniq = att.drop_duplicates("k").sort_values("k")
-    verts, where = _insert(verts, uniq["v"].to_numpy(int), uniq["t"].to_numpy(float), uniq["snap_lon"].to_numpy(float),
-                           uniq["snap_lat"].to_numpy(float), np.arange(len(uniq), dtype=np.int64))
+    att, problems, verts, where = _attach(verts, len(parts), pts, table, row, settings, to_proj)
     group = table["rail"].to_numpy()[row][verts.piece].astype(np.int64)
     vid = _separate_expressways(verts, _vertex_ids(verts, group, settings.network.snap_m, to_proj), table, row)
     acc_vertex = _indicative_access(verts, table, row, geoms)
@@ -1142,6 +1147,21 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     for p in net.problems:
         log.log(level, "network: %s", p)
     return net
+
+
+def _attach(verts, n_pieces, pts, table, row, settings, to_proj):
+    """The attachments (:func:`_attachments`), the problems found, and the vertices with their points
+    inserted (``where``: the position of each distinct attachment point, ``att["k"]``)."""
+    att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
+    att["role"], att["scen"], att["label"] = pd.Series(dtype=object), pd.Series(dtype=bool), pd.Series(dtype=np.int64)
+    problems = []
+    if len(pts):
+        att, problems = _attachments(_project(verts, n_pieces, to_proj), verts, pts, table, row, settings, to_proj)
+    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
+    uniq = att.drop_duplicates("k").sort_values("k")
+    verts, where = _insert(verts, uniq["v"].to_numpy(int), uniq["t"].to_numpy(float), uniq["snap_lon"].to_numpy(float),
+                           uniq["snap_lat"].to_numpy(float), np.arange(len(uniq), dtype=np.int64))
+    return att, problems, verts, where
 
 
 def _alternative_attrs(include_planned, extra_corridors, alternatives) -> dict:
