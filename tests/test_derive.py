@@ -75,9 +75,9 @@ def test_an_alternative_never_uses_another_alternatives_road_where_they_cross():
     net = N.build_network(layers, settings=s, alternatives=[(False, a), (False, b)])
     t_a = N.network_od_matrix(N.network_variant(net, label=1), ["P", "S"]).loc["P", "S"]
     # In A, S links straight to A's nearest point, X: P -> X on the highway, X -> S on the link (off network).
-    by_hand = km(P, X) / SP.national_highway * 60 + km(X, S) / SP.off_network * 60  # 8.29 km / 80 + 11.12 km / 15
-    assert t_a == pytest.approx(by_hand, rel=1e-6)
-    # (through B's road it would be 8.29 km at 80 km/h then 11.12 km at 40 km/h: 22.9 min, not 50.7)
+    by_hand = km(P, X) / SP.national_highway * 60 + km(X, S) / SP.off_network * 60  # 8.29 km / 60 + 11.12 km / 30
+    assert t_a == pytest.approx(by_hand, rel=1e-6)  # 30.5 min
+    # (through B's road it would be 8.29 km at 60 km/h then 11.12 km at 40 km/h: 25.0 min)
     assert t_a > km(P, X) / SP.national_highway * 60 + km(X, S) / SP.county_road * 60 + 1.0
     fresh = N.build_network({**layers, "corridors": base}, settings=s, extra_corridors=a)
     assert t_a == pytest.approx(N.network_od_matrix(fresh, ["P", "S"]).loc["P", "S"], rel=1e-9)
@@ -122,3 +122,42 @@ def test_a_serial_compare_of_one_group_builds_the_network_once(ds, tmp_path, mon
     import pandas as pd
     t = pd.read_csv(tmp_path / "out" / "compare" / "alternatives.csv", encoding="utf-8-sig")
     assert list(t["build_group"]) == [1, 1, 1, 1]
+
+
+def test_a_loose_road_end_joins_the_base_not_another_alternatives_road():
+    # A: a county road from its loose end E = (119.1, 42.01) north to S = (119.1, 42.1); the base road R0 runs
+    # along 42.0 N (1.11 km south of E); B's road runs along 42.015 N (0.56 km north of E, nearer).  In A, E joins
+    # R0 at X = (119.1, 42.0) (network.end_join_m = 2 km), never B's road.
+    P, X, E, S = (119.0, 42.0), (119.1, 42.0), (119.1, 42.01), (119.1, 42.1)
+    base = _cor([[P, (119.2, 42.0)]], cls=["county_road"], ids=["R0"])
+    layers = {"corridors": base, "places": _places({"P": P, "S": S}), "boundaries": _boundaries()}
+    s = DEFAULT.override(**{"speeds.max_link_km": 5})
+    a = _line("A", "county_road", E, S)
+    b = _line("B", "county_road", (119.05, 42.015), (119.15, 42.015))
+    net = N.build_network(layers, settings=s, alternatives=[(False, a), (False, b)])
+    t_a = N.network_od_matrix(N.network_variant(net, label=1), ["P", "S"]).loc["P", "S"]
+    # 8.29 km on R0 at 40 km/h, the 1.11 km join at 30 km/h, 10.0 km on A at 40 km/h: 12.43 + 2.22 + 15.01 min
+    by_hand = km(P, X) / SP.county_road * 60 + km(X, E) / SP.off_network * 60 + km(E, S) / SP.county_road * 60
+    assert t_a == pytest.approx(by_hand, rel=1e-4)  # (X: R0's nearest point to E in the projection, ~1e-4 off)
+    fresh = N.build_network(layers, settings=s, extra_corridors=a)
+    assert t_a == pytest.approx(N.network_od_matrix(fresh, ["P", "S"]).loc["P", "S"], rel=1e-9)
+
+
+def test_a_planned_station_is_only_in_the_alternatives_that_count_the_planned_ones():
+    # a planned rail station 0.5 km from A's road: A (include_planned = false) must not link it, as a build of A
+    # alone does not know it; the second alternative (planned, no corridors) has it linked to the base road only.
+    P, S = (119.0, 42.0), (119.1, 42.1)
+    base = _cor([[P, (119.2, 42.0)]], cls=["county_road"], ids=["R0"])
+    nodes = gpd.GeoDataFrame({"node_id": ["ST"], "name_zh": ["站"], "kind": ["rail_station"], "status": ["planned"]},
+                             geometry=gpd.points_from_xy([119.105], [42.05]), crs=4326)
+    layers = {"corridors": base, "places": _places({"P": P, "S": S}), "nodes": nodes, "boundaries": _boundaries()}
+    s = DEFAULT.override(**{"access.resolution_m": 2000, "access.land_model": "off_road"})
+    a = _line("A", "county_road", (119.1, 41.99), S)
+    union = tt.build_union_model(layers, [(False, a), (True, None)], settings=s)
+    st = union.network.place_index["ST"]
+    in_a, planned = tt.model_variant(union, label=1), tt.model_variant(union, label=2)
+    assert not in_a.linked[st] and planned.linked[st]
+    fresh = tt.build_model(layers, settings=s, extra_corridors=a)
+    np.testing.assert_allclose(tt.time_surface(in_a, ["P"]), tt.time_surface(fresh, ["P"]), rtol=1e-9, atol=ATOL)
+    fresh = tt.build_model(layers, settings=s, include_planned=True)
+    np.testing.assert_allclose(tt.time_surface(planned, ["P"]), tt.time_surface(fresh, ["P"]), rtol=1e-9, atol=ATOL)

@@ -968,11 +968,14 @@ def _line_edges(verts, vid, forced):
 
 
 def _edge_geometry(verts, a, b):
-    """Each edge's polyline: vertices a..b (inclusive) of its piece, built in one call."""
+    """Each edge's polyline: vertices a..b (inclusive) of its piece, built in one call, without an attachment
+    point inside it (one of another alternative of a union build: an edge's own attachment points end it)."""
     counts = b - a + 1
     start = np.repeat(a - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     flat = np.arange(counts.sum()) + start
-    return shapely.linestrings(np.column_stack([verts.lon[flat], verts.lat[flat]]), indices=np.repeat(np.arange(len(a)), counts))
+    edge = np.repeat(np.arange(len(a)), counts)
+    keep = (verts.fresh[flat] < 0) | (flat == a[edge]) | (flat == b[edge])
+    return shapely.linestrings(np.column_stack([verts.lon[flat[keep]], verts.lat[flat[keep]]]), indices=edge[keep])
 
 
 def _separate_expressways(verts, vid, table, row):
@@ -1189,12 +1192,13 @@ def _context_edges(verts, vid, acc_vertex, table, row, att):
     fresh_labels = att.groupby("k")["label"].agg(lambda x: set(x.astype(int))) if len(att) else pd.Series(dtype=object)
     lab_of = fresh_labels.reindex(np.arange(max(int(verts.fresh.max()) + 1, 0))).to_numpy() if len(fresh_labels) else []
     frames, pos_all = [], []
-    for c in range(1, n_alt + 1):
+    for c in range(1, n_alt + 1):  # the base's lines and c's, without the attachment points of the others
         sel = np.flatnonzero((vl == 0) | (vl == c))
         mine = np.array([f < 0 or bool(lab_of[f] & {0, c}) for f in verts.fresh[sel]], dtype=bool) if len(sel) else \
             np.zeros(0, bool)
+        sel = sel[mine]
         sub = _Vertices(verts.lon[sel], verts.lat[sel], verts.piece[sel], verts.fresh[sel], verts.dense[sel])
-        a, b, km, pos = _line_edges(sub, vid[sel], acc_vertex[sel] | ((verts.fresh[sel] >= 0) & mine))
+        a, b, km, pos = _line_edges(sub, vid[sel], acc_vertex[sel] | (verts.fresh[sel] >= 0))
         frames.append(pd.DataFrame({"a": sel[a], "b": sel[b], "km": km, "c": c}))
         pos_all.append(sel[pos])
     e = pd.concat(frames, ignore_index=True)
@@ -1357,7 +1361,7 @@ def _station_links(att, snap_node, m, pts, settings, to_proj, planned=()):
         return att, snap_node
     lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)
     new, nodes = [], []
-    for use in (st[~pts["scen"].to_numpy(bool)[st]], st):
+    for second, use in enumerate((st[~pts["scen"].to_numpy(bool)[st]], st)):
         if len(use) == 0:
             continue
         tree = shapely.STRtree(shapely.points(*to_proj.transform(lon[use], lat[use])))
@@ -1367,7 +1371,7 @@ def _station_links(att, snap_node, m, pts, settings, to_proj, planned=()):
         pt, node = who[a], use[b]
         km = GEOD.inv(lon[pt], lat[pt], lon[node], lat[node])[2] / 1000
         keep = (km <= settings.speeds.max_link_km) & (km < road.reindex(pt).fillna(np.inf).to_numpy())
-        if nodes:  # the second pass adds only links to planned stations, in each alternative that has them
+        if second:  # the second pass adds only links to planned stations, in each alternative that has them
             keep &= pts["scen"].to_numpy(bool)[node]
             for k in planned:
                 new.append(pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep], "scen": True, "label": k}))
