@@ -25,7 +25,8 @@ between alternatives (the tables compare cell counts and circles).
 The base and the alternatives whose build settings agree (:func:`build_key`) form a build group:
 one union model of the group is built per process (:func:`union_model`) and each alternative is
 derived from it (:func:`twinstar_gis.model.traveltime.derive_model`); ``build_group`` in
-``compare/alternatives.csv`` and the manifest says which alternatives shared a build.
+``compare/alternatives.csv`` and the manifest say which alternatives shared a build.  The tasks
+run group by group (a process keeps one union); the results keep the order of the file.
 
 What is computed for the base and every alternative (:func:`evaluate_alternative`, one task each):
 the accessibility outputs of the one travel-time model (county statistics, time of every place
@@ -44,7 +45,7 @@ Outputs (``compare/`` in the run folder; minutes to 0.1, shares to 1e-4)::
     compare/linkage.csv             gravity linkage per county-level unit and alternative
     compare/suitability.csv         suitability area by class per county and alternative
     compare/sites.csv               top joint-park sites per alternative (with compare.sites)
-    compare/alternatives.csv        every alternative: scenario, overrides, time taken, where it ran
+    compare/alternatives.csv        every alternative: scenario, overrides, build group
     compare/scenarios.gpkg          the scenario corridors as evaluated (alt_01, ... and `corridors` for maps)
     maps/compare.html               the alternatives side by side (offline page)
     figures/compare.png|pdf         small multiples: change in mean time per county, one panel each
@@ -118,7 +119,7 @@ TABLES = {
     "compare/linkage.csv": "Gravity linkage per county-level unit and alternative",
     "compare/suitability.csv": "Construction suitability, area by class per county and alternative",
     "compare/sites.csv": "Top joint-park sites per alternative",
-    "compare/alternatives.csv": "The alternatives: scenario, overrides, time taken, worker",
+    "compare/alternatives.csv": "The alternatives: scenario, overrides, build group (alternatives that shared a build)",
 }
 
 
