@@ -35,7 +35,10 @@ The model
 * **Scenarios only add.**  A model built with planned corridors or a scenario file carries the
   base network intact plus the scenario's corridors, links and joins, tagged
   (:func:`model_variant` takes them out again): one build serves the base, the scenario and
-  the road-only comparison.
+  the road-only comparison.  :func:`build_union_model` generalises this to several
+  alternatives: every corridor, link and join carries the label of the one alternative it
+  belongs to, and :func:`derive_model` gives each alternative as a build of it alone would
+  (a cell joins the nearest base road or its own alternative's, never another's).
 
 Times are multi-source Dijkstra (:func:`scipy.sparse.csgraph.dijkstra`) on the network and on
 the land graph.  A *surface* is the cells' times, shape ``(H, W)``, ``NaN`` where no finite
