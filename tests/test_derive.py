@@ -9,7 +9,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Point
 
 from twinstar_gis.model import network as N
 from twinstar_gis.model import traveltime as tt
@@ -95,10 +95,14 @@ def test_a_cell_nearer_to_another_alternatives_road_joins_the_base_or_its_own():
     e = derived.network.edges
     j = derived.joins.assign(cid=e["corridor_id"].to_numpy()[derived.joins["edge"].to_numpy()])
     assert set(j["cid"]) <= {"R0", "A"} and not (j["label"] == 2).any()
-    # a cell whose centre is within 1 km of 42.0 N: nearest to B, joined in A to R0 or A (never B)
-    x, y = derived.grid.xy(*derived.grid.rowcol(*tt._project([LineString([(119.05, 42.0), (119.05, 42.0001)])],
-                                                            derived.grid.crs)[0].coords[0]))
-    cell = derived.cell_id[derived.grid.rowcol(x, y)[0] * derived.grid.width + derived.grid.rowcol(x, y)[1]]
+    # the cell holding (119.05, 42.0): its centre is nearest to B's road, and in A it joins R0 or A (never B)
+    g = derived.grid
+    (x0, y0), = tt._project([Point(119.05, 42.0)], g.crs)[0].coords
+    r, c = g.rowcol(x0, y0)
+    centre = Point(*g.xy(r, c))
+    d = {k: centre.distance(tt._project([line.geometry.iloc[0]], g.crs)[0]) for k, line in (("R0", base), ("A", a), ("B", b))}
+    assert d["B"] < min(d["A"], d["R0"])  # the premise
+    cell = int(np.flatnonzero(derived.cells == r * g.width + c)[0])
     mine = j[j["cell"] == cell]
     assert len(mine) >= 1 and set(mine["cid"]) <= {"R0", "A"}
     fresh = tt.build_model({**layers, "corridors": base}, settings=s, extra_corridors=a)
