@@ -20,6 +20,8 @@ from .traveltime import (
     accessibility,
     build_model,
     build_models,
+    build_union_model,
+    derive_model,
     compare_scenarios,
     county_statistics,
     coverage,
@@ -34,7 +36,7 @@ from .traveltime import (
 )
 
 __all__ = ["Network", "build_network", "network_variant", "validate_network", "AccessResult", "TravelTimeModel",
-           "accessibility", "compare_scenarios", "build_model", "build_models", "model_variant", "coverage",
+           "accessibility", "compare_scenarios", "build_model", "build_models", "build_union_model", "derive_model", "model_variant", "coverage",
            "expressway_surface", "EXPRESSWAY_ACCESS", "time_surface", "times_at", "times_between", "isochrone_polygons",
            "isochrones", "od_matrix", "county_statistics", "DEFAULT_MINUTES"]
 

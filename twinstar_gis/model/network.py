@@ -92,6 +92,20 @@ Topology
   link and adds its corridors, their junctions and their own links beside
   them (a place links to a scenario road only where it is nearer than its base
   link, and keeps the base link).
+* **Several alternatives in one build** (``build_network(..., alternatives=[...])``): the base
+  and every alternative's scenario corridors (and, for each alternative counting them, its own
+  copy of the planned corridors) in one network, where every edge, arc, link and expressway
+  access point carries the ``label`` of the one alternative it belongs to (0: the base's, in
+  every alternative); ``network_variant(net, label=k)`` is alternative ``k`` as a build of it
+  alone would be.  Everything an alternative's lines decide is decided per alternative, with the
+  base's lines and its own: where a point links (the nearest road of the base or of that
+  alternative), where a loose road end joins, which expressway points are access points, which
+  lines cross (``node_crossings`` never nodes two alternatives' lines) and where a base line is
+  cut into edges -- a base line cut differently by two alternatives (a junction, a link) has
+  an edge per alternative, labelled with it, so that no alternative's edge is split where only
+  another one meets it.  Two alternatives' lines that share a vertex share a node, but no
+  alternative has both lines' arcs.  A point's place along a line is measured along that line
+  alone, so other lines never move a snap point.
 
 The graph (:attr:`Network.graph`) is over *states*: state ``i < n`` is
 physical node ``i``; states ``>= n`` are the extra copies of restricted
@@ -146,6 +160,8 @@ DENSIFY_DEG = 0.01
 _MIN_MINUTES = 1e-6
 _CHUNK = 16  # sources per Dijkstra call where only some columns are kept
 _STATION_KINDS = ("hsr_station", "rail_station")
+#: Alternative label of a planned station or interchange: in every alternative that counts the planned ones.
+PLANNED = -1
 _TRUE = ("yes", "true", "1")
 _REVERSE = ("-1", "reverse")
 _CLOSED = ("no", "private")
@@ -225,6 +241,9 @@ class Network:
         Everything the build found and reported (far stations, unlinked places, ...).
     stats : dict
         Sizes: physical nodes, states, arcs, restricted junctions, restrictions applied / not applied.
+    access_labels : pandas.DataFrame
+        ``node``, ``label``: the expressway access points of the base (label 0) and those each
+        alternative adds (:func:`network_variant` keeps one alternative's).
     """
 
     graph: object
@@ -243,6 +262,7 @@ class Network:
     crs: object = EQUAL_AREA_CRS
     problems: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    access_labels: pd.DataFrame = field(repr=False, default=None)
 
     @property
     def n(self) -> int:
@@ -345,16 +365,28 @@ def _label(gdf) -> str:
     return gdf.attrs.get("source_file", "corridors")
 
 
-def _selected(layers, include_planned, extra_corridors):
-    """Corridors in use with a ``_scenario`` flag: planned ones (with ``include_planned``) and a scenario file's."""
+def _selected(layers, include_planned, extra_corridors, alternatives=None):
+    """Corridors in use with a ``_scenario`` flag and an alternative ``_label`` (0: the base).
+
+    Without ``alternatives``: planned ones (with ``include_planned``) and a scenario file's, label 1.
+    With ``alternatives`` (a union build, :func:`alternative_specs`): alternative ``k`` (label ``k``,
+    from 1) adds its own scenario corridors and, with its ``include_planned``, its own copy of the
+    planned corridors, so that every scenario line belongs to exactly one alternative.
+    """
     cors = layers["corridors"].to_crs(4326)
     base = in_service(cors, include_planned=False)
-    cors = (cors if include_planned else base).assign(_scenario=False)
-    cors.loc[~cors.index.isin(base.index), "_scenario"] = True
-    if extra_corridors is not None and len(extra_corridors):  # scenario corridors always count
-        extra = extra_corridors.to_crs(4326).assign(_scenario=True)
-        cors = pd.concat([cors, extra], ignore_index=True)
-    return cors.reset_index(drop=True)
+    specs = [(include_planned, extra_corridors)] if alternatives is None else list(alternatives)
+    planned = [k for k, (p, _) in enumerate(specs, 1) if p]
+    cors = (cors if planned else base).assign(_scenario=False, _label=0)
+    is_planned = ~cors.index.isin(base.index)
+    cors.loc[is_planned, "_scenario"] = True
+    cors.loc[is_planned, "_label"] = planned[0] if planned else 0
+    frames = [cors]
+    frames += [cors[is_planned].assign(_label=k) for k in planned[1:]]
+    for k, (_, extra) in enumerate(specs, 1):
+        if extra is not None and len(extra):  # scenario corridors always count
+            frames.append(extra.to_crs(4326).assign(_scenario=True, _label=k))
+    return pd.concat(frames, ignore_index=True).reset_index(drop=True) if len(frames) > 1 else cors.reset_index(drop=True)
 
 
 def _speeds(cors, cls, ids, settings, label):
@@ -392,9 +424,9 @@ def _route_factor(cors, ids, label):
     return np.where(given & (f >= 1), f, 1.0), probs
 
 
-def _corridor_table(layers, settings, include_planned, extra_corridors, modes):
+def _corridor_table(layers, settings, include_planned, extra_corridors, modes, alternatives=None):
     """Selected corridors with class, speed, direction, access and bridge flags checked and resolved."""
-    cors = _selected(layers, include_planned, extra_corridors)
+    cors = _selected(layers, include_planned, extra_corridors, alternatives)
     label = _label(layers["corridors"])
     ids = cors["corridor_id"].astype(str) if "corridor_id" in cors.columns else pd.Series(cors.index.astype(str))
     problems = []
@@ -422,7 +454,7 @@ def _corridor_table(layers, settings, include_planned, extra_corridors, modes):
                           "rail": rail, "over": over, "layer": layer,
                           "dest": access.isin(_DESTINATION).to_numpy(),
                           "land": ~rail & ~np.isin(cls, LAND_ACCESS_EXCLUDED) & ~over,
-                          "scen": cors["_scenario"].to_numpy(bool),
+                          "scen": cors["_scenario"].to_numpy(bool), "label": cors["_label"].to_numpy(np.int64),
                           "route": _text(cors, "ref").to_numpy() if "ref" in cors.columns else "",
                           "indicative": (cors["geometry_quality"] == "indicative").to_numpy()
                           if "geometry_quality" in cors.columns else False,
@@ -462,6 +494,12 @@ class _Vertices:
         seg[:-1] = np.where(self.piece[1:] == self.piece[:-1], np.hypot(np.diff(x), np.diff(y)), 0.0)
         return seg, np.concatenate([[0.0], np.cumsum(seg)])
 
+    def local(self, seg):
+        """Distance of every vertex from the start of its own piece, summed over that piece alone (a
+        running sum over every line would make a point's place on a line depend on the other lines)."""
+        prev = np.concatenate([[0.0], seg[:-1]])  # seg is 0 at a piece's last vertex: each piece starts at 0
+        return pd.Series(prev).groupby(self.piece).cumsum().to_numpy()
+
 
 def _explode(geoms):
     """Line pieces (LineStrings), the row of each, and their vertices densified to ``DENSIFY_DEG``.
@@ -489,12 +527,15 @@ def _explode(geoms):
     return parts, row, verts
 
 
-def _locate(along, pc, first, last, cum, seg):
-    """Segment (start vertex) and fraction along it of a distance ``along`` from the start of piece ``pc``."""
-    g = cum[first[pc]] + along
-    v = np.clip(np.searchsorted(cum, g, side="right") - 1, first[pc], np.maximum(last[pc] - 1, first[pc]))
+def _locate(along, pc, first, last, cum, seg, lcum):
+    """Segment (start vertex) and fraction along it of a distance ``along`` from the start of piece ``pc``
+    (found with the running sum ``cum`` over every piece, measured with ``lcum``, the piece's own)."""
+    lo, hi = first[pc], np.maximum(last[pc] - 1, first[pc])
+    v = np.clip(np.searchsorted(cum, cum[first[pc]] + along, side="right") - 1, lo, hi)
+    v = np.where((v > lo) & (along < lcum[v]), v - 1, v)
+    v = np.where((v < hi) & (along >= lcum[np.minimum(v + 1, len(lcum) - 1)]), v + 1, v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(seg[v] > 0, (g - cum[v]) / seg[v], 0.0)
+        t = np.where(seg[v] > 0, (along - lcum[v]) / seg[v], 0.0)
     return v, np.clip(t, 0.0, 1.0)
 
 
@@ -521,7 +562,9 @@ def _crossings(parts, table, row, verts):
         return verts
     i, j = shapely.STRtree(parts[cand]).query(parts[cand], predicate="intersects")
     layer = table["layer"].to_numpy()[row]
-    keep = (i < j) & (layer[cand[i]] == layer[cand[j]])
+    lab = table["label"].to_numpy()[row]
+    li, lj = lab[cand[i]], lab[cand[j]]
+    keep = (i < j) & (layer[cand[i]] == layer[cand[j]]) & ((li == lj) | (li == 0) | (lj == 0))  # never two alternatives
     a, b = cand[i[keep]], cand[j[keep]]
     pts, k = shapely.get_parts(shapely.intersection(parts[a], parts[b]), return_index=True)
     is_pt = shapely.get_type_id(pts) == 0
@@ -532,7 +575,7 @@ def _crossings(parts, table, row, verts):
     pp = np.concatenate([pts, pts])
     first, last = verts.bounds(len(parts))
     seg, cum = verts.lengths(verts.lon, verts.lat)
-    v, t = _locate(shapely.line_locate_point(parts[pc], pp), pc, first, last, cum, seg)
+    v, t = _locate(shapely.line_locate_point(parts[pc], pp), pc, first, last, cum, seg, verts.local(seg))
     xy = shapely.get_coordinates(pp)
     log.info("node_crossings: %d crossings noded", len(pts))
     return _insert(verts, v, t, xy[:, 0], xy[:, 1], np.full(len(pc), -1, np.int64))[0]
@@ -589,6 +632,7 @@ def _link_points(layers, include_planned) -> pd.DataFrame:
     pts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "kind", "geom"])
     scen = pts["scen"] if "scen" in pts.columns else pd.Series(False, index=pts.index, dtype=object)
     pts["scen"] = scen.astype(object).where(scen.notna(), False).astype(bool)
+    pts["label"] = np.where(pts["scen"].to_numpy(bool), PLANNED, 0).astype(np.int64)  # planned: every alternative with them
     pts["lon"] = shapely.get_x(shapely.centroid(pts["geom"].to_numpy())) if len(pts) else []
     pts["lat"] = shapely.get_y(shapely.centroid(pts["geom"].to_numpy())) if len(pts) else []
     return pts.drop(columns="geom")
@@ -604,6 +648,7 @@ class _Proj:
     last: np.ndarray
     seg: np.ndarray
     cum: np.ndarray
+    lcum: np.ndarray
 
 
 def _project(verts, n_pieces, to_proj):
@@ -612,13 +657,13 @@ def _project(verts, n_pieces, to_proj):
     geoms = shapely.linestrings(np.column_stack([x, y]), indices=verts.piece)
     first, last = verts.bounds(n_pieces)
     seg, cum = verts.lengths(x, y)
-    return _Proj(geoms, first, last, seg, cum)
+    return _Proj(geoms, first, last, seg, cum, verts.local(seg))
 
 
 def _snap(proj, verts, pts_proj, pt, pc):
     """Nearest point of piece ``pc`` to point ``pt``: segment, fraction, lon/lat."""
     along = shapely.line_locate_point(proj.geoms[pc], pts_proj[pt])
-    v, t = _locate(along, pc, proj.first, proj.last, proj.cum, proj.seg)
+    v, t = _locate(along, pc, proj.first, proj.last, proj.cum, proj.seg, proj.lcum)
     w = np.minimum(v + 1, len(verts.lon) - 1)
     lon = verts.lon[v] + t * (verts.lon[w] - verts.lon[v])
     lat = verts.lat[v] + t * (verts.lat[w] - verts.lat[v])
@@ -666,10 +711,60 @@ def _rail_candidates(proj, verts, pts, pts_proj, table, row, settings):
     return out
 
 
+def _lone(table, row, verts, road, orig) -> pd.DataFrame:
+    """Original road vertices no other road vertex shares, per alternative: ``i`` (vertex) and ``label``.
+
+    A vertex of alternative ``k`` counts the base's and ``k``'s vertices at its coordinates; a base
+    vertex is lone for every alternative whose lines add none there (label 0 when that is all of
+    them, else one row per alternative)."""
+    n_alt = table.attrs.get("n_alt", 0)
+    vl = table["label"].to_numpy()[row[verts.piece]]
+    cnt = pd.DataFrame({"x": verts.lon, "y": verts.lat, "l": vl})[road & orig].groupby(["x", "y", "l"]).size()
+
+    def count(lab):
+        return cnt.reindex(pd.MultiIndex.from_arrays([verts.lon, verts.lat, lab])).fillna(0).to_numpy()
+
+    c0 = count(np.zeros_like(vl))
+    own = np.flatnonzero(orig & (vl > 0) & (c0 + count(vl) <= 1))
+    frames = [pd.DataFrame({"i": own, "label": vl[own]})]
+    base = orig & (vl == 0) & (c0 <= 1)
+    if n_alt == 0:
+        return pd.concat(frames + [pd.DataFrame({"i": np.flatnonzero(base), "label": 0})], ignore_index=True)
+    per = [base & (count(np.full_like(vl, k)) == 0) for k in range(1, n_alt + 1)]
+    everywhere = np.logical_and.reduce(per)
+    frames.append(pd.DataFrame({"i": np.flatnonzero(everywhere), "label": 0}))
+    frames += [pd.DataFrame({"i": np.flatnonzero(p & ~everywhere), "label": k}) for k, p in enumerate(per, 1)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _point_rows(table, verts, row, pick, sub, lone=None) -> pd.DataFrame:
+    """Implied points at vertices ``pick`` (per alternative), one per coordinates and alternative (the base's first)."""
+    r = row[verts.piece]
+    out = pd.DataFrame({"lon": verts.lon[pick["i"]], "lat": verts.lat[pick["i"]], "r": r[pick["i"]],
+                        "pc": verts.piece[pick["i"]], "label": pick["label"].to_numpy(np.int64)})
+    out = out.sort_values(["label", "r"], kind="mergesort").drop_duplicates(["lon", "lat", "label"])
+    at_base = pd.MultiIndex.from_frame(out.loc[out["label"] == 0, ["lon", "lat"]])
+    out = out[(out["label"] == 0) | ~pd.MultiIndex.from_frame(out[["lon", "lat"]]).isin(at_base)].sort_index()
+    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
+    tag = "@end" if sub == "end" else "@"
+    many = table.attrs.get("n_alt", 0) > 1  # one union of several alternatives: ids stay unique
+    ids = [f"{c}{tag}{x:.6f},{y:.6f}" + (f"#{k}" if many and k else "")
+           for c, x, y, k in zip(cid, out["lon"], out["lat"], out["label"])]
+    res = pd.DataFrame({"id": ids, "kind": "interchange", "sub": "implied" if sub != "end" else "end",
+                        "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()] | (out["label"].to_numpy() > 0),
+                        "label": out["label"].to_numpy(np.int64),
+                        "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+    if sub == "end":
+        res.insert(3, "own_piece", out["pc"].to_numpy())
+    return res
+
+
 def _implied_interchanges(table, row, verts) -> pd.DataFrame:
     """Interchanges the lines imply: the original vertices of indicative expressway lines (drawn through
     the towns where their interchanges are) and the dangling ends of expressway lines (an end no other
-    road or expressway shares: traffic leaves there), each linked like a declared interchange."""
+    road or expressway shares: traffic leaves there), each linked like a declared interchange; and the
+    loose ends of indicative or scenario land-access roads (:func:`_point_rows`).  In a union of several
+    alternatives "no other road" is judged per alternative (:func:`_lone`)."""
     cls = table["cls"].to_numpy()[row[verts.piece]]
     road = ~table["rail"].to_numpy()[row[verts.piece]]
     orig = (verts.fresh < 0) & ~verts.dense
@@ -679,72 +774,102 @@ def _implied_interchanges(table, row, verts) -> pd.DataFrame:
     brk = verts.piece[1:] != verts.piece[:-1]
     end[1:] |= brk
     end[:-1] |= brk
-    key = pd.MultiIndex.from_arrays([verts.lon, verts.lat])
-    shared = pd.Series(1, index=key[road & orig]).groupby(level=[0, 1]).size()
-    count = shared.reindex(key).fillna(0).to_numpy()
-    indicative = table["indicative"].to_numpy(bool)[row[verts.piece]]
-    pick = exp & ((indicative) | (end & (count <= 1)))
-    out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": row[verts.piece[pick]]})
-    out = out.drop_duplicates(["lon", "lat"])
-    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
-    implied = pd.DataFrame({"id": [f"{c}@{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
-                            "kind": "interchange", "sub": "implied",
-                            "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
-                            "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
-    return pd.concat([implied, _loose_ends(table, row, verts, end & orig & (count <= 1))], ignore_index=True)
-
-
-def _loose_ends(table, row, verts, lone_end) -> pd.DataFrame:
-    """Loose ends of indicative or scenario land-access roads (drawn town to town, sharing no vertex with another
-    road): junction points that join their own line to the nearest other road (``network.end_join_m``)."""
+    lone = _lone(table, row, verts, road, orig)
     r = row[verts.piece]
-    drawn = table["indicative"].to_numpy(bool)[r] | table["scen"].to_numpy(bool)[r]
-    pick = lone_end & drawn & table["land"].to_numpy(bool)[r]
-    out = pd.DataFrame({"lon": verts.lon[pick], "lat": verts.lat[pick], "r": r[pick], "pc": verts.piece[pick]})
-    out = out.drop_duplicates(["lon", "lat"])
-    cid = table["cid"].to_numpy()[out["r"].to_numpy()]
-    return pd.DataFrame({"id": [f"{c}@end{x:.6f},{y:.6f}" for c, x, y in zip(cid, out["lon"], out["lat"])],
-                         "kind": "interchange", "sub": "end", "own_piece": out["pc"].to_numpy(),
-                         "scen": table["scen"].to_numpy(bool)[out["r"].to_numpy()],
-                         "lon": out["lon"].to_numpy(), "lat": out["lat"].to_numpy()})
+    vl = table["label"].to_numpy()[r]
+    indicative = table["indicative"].to_numpy(bool)[r]
+    i = lone["i"].to_numpy()
+    dangling = lone[exp[i] & end[i] & ~indicative[i]]
+    ind = np.flatnonzero(exp & indicative)
+    implied = pd.concat([pd.DataFrame({"i": ind, "label": vl[ind]}), dangling], ignore_index=True).sort_values(
+        "i", kind="mergesort")
+    drawn = indicative | table["scen"].to_numpy(bool)[r]
+    loose = lone[end[i] & drawn[i] & table["land"].to_numpy(bool)[r][i]].sort_values("i", kind="mergesort")
+    return pd.concat([_point_rows(table, verts, row, implied, "implied"), _point_rows(table, verts, row, loose, "end")],
+                     ignore_index=True)
 
 
-def _end_joins(proj, verts, pts, pts_proj, table, row, land, settings):
-    """A loose road end: on its own line (at 0 km), and to the nearest point of the nearest *other* land road."""
+def _end_joins(proj, verts, pts, pts_proj, table, row, land, settings, labels):
+    """A loose road end: on its own line (at 0 km), and to the nearest point of the nearest *other* land road.
+
+    Per alternative: alternative ``k``'s end joins the nearest base or ``k`` road; a base end joins the
+    nearest base road, except in the alternatives where one of their own roads is nearer."""
     sub = pts["sub"].to_numpy() if "sub" in pts.columns else np.full(len(pts), None)
     who = np.flatnonzero(sub == "end")
     max_m = settings.network.end_join_m
     if len(who) == 0 or len(land) == 0 or max_m <= 0:
         return []
+    pt_label, piece_label, _, n_alt = labels
     own = pts["own_piece"].to_numpy()[who].astype(np.int64)
     self_att = _snap(proj, verts, pts_proj, who, own)
-    self_att["role"] = "road"
+    self_att["role"], self_att["label"] = "road", pt_label[who]
     rel, absm = _SLACK
     a, b = shapely.STRtree(proj.geoms[land]).query(pts_proj[who], predicate="dwithin", distance=max_m * (1 + rel) + absm)
-    other = row[land[b]] != row[own[a]]
-    a, b = a[other], b[other]
+    pl, ll = pt_label[who[a]], piece_label[land[b]]
+    other = (row[land[b]] != row[own[a]]) & ((pl == 0) | (ll == 0) | (ll == pl))
+    a, b, pl, ll = a[other], b[other], pl[other], ll[other]
     if len(a) == 0:
         return [self_att]
     d = shapely.distance(pts_proj[who[a]], proj.geoms[land[b]])
-    best = pd.DataFrame({"a": a, "b": b, "d": d}).sort_values(["a", "d"], kind="mergesort").drop_duplicates("a")
+    c = pd.DataFrame({"a": a, "b": b, "d": d, "ctx": np.where(pl > 0, pl, ll)})
+    best = c.sort_values(["a", "ctx", "d"], kind="mergesort").drop_duplicates(["a", "ctx"])
+    d0 = best[best["ctx"] == 0].set_index("a")["d"]
+    nearer = best[(best["ctx"] > 0) & (best["d"].to_numpy() < d0.reindex(best["a"]).fillna(np.inf).to_numpy())]
+    base = best[best["ctx"] == 0]
+    over = nearer[pt_label[who[nearer["a"].to_numpy()]] == 0].groupby("a")["ctx"].agg(set)
+    rows = [nearer.assign(label=nearer["ctx"]), base[~base["a"].isin(over.index)].assign(label=0)]
+    for k in range(1, n_alt + 1):  # a base end in the alternatives that have no nearer road of their own
+        rows.append(base[base["a"].isin(over.index[[k not in o for o in over]])].assign(label=k))
+    best = pd.concat(rows, ignore_index=True).sort_values(["a", "label"], kind="mergesort")
     join = _snap(proj, verts, pts_proj, who[best["a"].to_numpy()], land[best["b"].to_numpy()])
-    join["role"] = "road"
+    join["role"], join["label"] = "road", best["label"].to_numpy(np.int64)
     return [self_att, join]
 
 
-def _nearest_pair(proj, verts, pts_proj, who, pieces, scen_piece, max_m, role):
-    """Nearest base piece to each point, and the nearest scenario piece where it is nearer still."""
-    base = _nearest_on(proj, verts, pts_proj, who, pieces[~scen_piece[pieces]], max_m, role)
-    extra = _nearest_on(proj, verts, pts_proj, who, pieces[scen_piece[pieces]], max_m, role)
-    if extra is None or not len(extra):
-        return base
+def _spread(att, pt_label, piece_label, planned) -> pd.DataFrame:
+    """``att`` with the ``label`` of the alternative each attachment belongs to (0: the base, every one).
+
+    A base point on a base line: 0; alternative ``k``'s point or line: ``k`` (dropped where the point
+    and the line belong to two alternatives); a planned point: one row per alternative in ``planned``."""
+    if att is None or not len(att):
+        return att
+    pl = pt_label[att["pt"].to_numpy(int)]
+    ll = piece_label[att["pc"].to_numpy(int)]
+    lab = np.where(pl > 0, pl, ll)
+    ok = (pl <= 0) | (ll == 0) | (ll == pl)
+    ok &= (pl != PLANNED) | (ll == 0) | np.isin(ll, planned)
+    out = att.assign(label=lab)[ok]
+    dup = (pl[ok] == PLANNED) & (ll[ok] == 0)
+    if not dup.any():
+        return out
+    copies = [out[dup].assign(label=k) for k in planned]
+    return pd.concat([out[~dup]] + copies, ignore_index=True)
+
+
+def _nearest_pair(proj, verts, pts_proj, who, pieces, labels, max_m, role):
+    """Nearest base piece to each point, and per alternative its nearest piece where that is nearer still.
+
+    ``labels``: ``(point labels, piece labels, planned alternatives, number of alternatives)``."""
+    pt_label, piece_label, planned, n_alt = labels
+    base = _nearest_on(proj, verts, pts_proj, who, pieces[piece_label[pieces] == 0], max_m, role)
+    base = _spread(base, pt_label, piece_label, planned)
     if base is not None and len(base):
         d_base = pd.Series(shapely.distance(pts_proj[base["pt"].to_numpy()], proj.geoms[base["pc"].to_numpy()]),
                            index=base["pt"].to_numpy())
+        d_base = d_base[~d_base.index.duplicated()]
+    else:
+        d_base = pd.Series(dtype=float)
+    out = [base]
+    for k in range(1, n_alt + 1):
+        pl = pt_label[who]
+        mine = who[(pl == 0) | (pl == k) | ((pl == PLANNED) & (k in planned))]
+        extra = _nearest_on(proj, verts, pts_proj, mine, pieces[piece_label[pieces] == k], max_m, role)
+        if extra is None or not len(extra):
+            continue
         d_extra = shapely.distance(pts_proj[extra["pt"].to_numpy()], proj.geoms[extra["pc"].to_numpy()])
-        extra = extra[d_extra < d_base.reindex(extra["pt"].to_numpy()).fillna(np.inf).to_numpy()]
-        return pd.concat([base, extra], ignore_index=True)
-    return extra
+        out.append(extra[d_extra < d_base.reindex(extra["pt"].to_numpy()).fillna(np.inf).to_numpy()].assign(label=k))
+    out = [o for o in out if o is not None and len(o)]
+    return pd.concat(out, ignore_index=True) if out else None
 
 
 def _attachments(proj, verts, pts, table, row, settings, to_proj):
@@ -752,25 +877,27 @@ def _attachments(proj, verts, pts, table, row, settings, to_proj):
     pts_proj = shapely.points(*to_proj.transform(pts["lon"].to_numpy(), pts["lat"].to_numpy())) if len(pts) \
         else np.array([], dtype=object)
     cls = table["cls"].to_numpy()[row]
-    scen_piece = table["scen"].to_numpy(bool)[row]
+    piece_label = table["label"].to_numpy()[row]
+    labels = (pts["label"].to_numpy(np.int64), piece_label, table.attrs.get("planned", []), table.attrs.get("n_alt", 0))
     land = np.flatnonzero(table["land"].to_numpy(bool)[row])
     expw = np.flatnonzero(cls == "expressway")
     max_m = settings.speeds.max_link_km * 1000
     kind = pts["kind"].to_numpy()
     loose = (pts["sub"] == "end").to_numpy() if "sub" in pts.columns else np.zeros(len(pts), bool)
     parts = [_nearest_pair(proj, verts, pts_proj, np.flatnonzero(np.isin(kind, ["place", "station", "interchange"]) & ~loose),
-                           land, scen_piece, max_m, "road"),
-             _nearest_pair(proj, verts, pts_proj, np.flatnonzero((kind == "interchange") & ~loose), expw, scen_piece, max_m,
+                           land, labels, max_m, "road"),
+             _nearest_pair(proj, verts, pts_proj, np.flatnonzero((kind == "interchange") & ~loose), expw, labels, max_m,
                            "expressway"),
-             _rail_candidates(proj, verts, pts, pts_proj, table, row, settings),
-             *_end_joins(proj, verts, pts, pts_proj, table, row, land, settings)]
-    cols = ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "role"]
+             _spread(_rail_candidates(proj, verts, pts, pts_proj, table, row, settings), labels[0], piece_label, labels[2]),
+             *_end_joins(proj, verts, pts, pts_proj, table, row, land, settings, labels)]
+    cols = ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "role", "label"]
     parts = [p for p in parts if p is not None and len(p)]
     att = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     pt = att["pt"].to_numpy(int)
     att["km"] = GEOD.inv(pts["lon"].to_numpy()[pt], pts["lat"].to_numpy()[pt], att["snap_lon"].to_numpy(float),
                          att["snap_lat"].to_numpy(float))[2] / 1000 if len(att) else np.zeros(0)
-    att["scen"] = scen_piece[att["pc"].to_numpy(int)] | pts["scen"].to_numpy(bool)[pt] if len(att) else np.zeros(0, bool)
+    att["label"] = att["label"].astype(np.int64)
+    att["scen"] = att["label"].to_numpy() > 0
     limit = np.where(att["role"] == "rail", settings.network.station_max_m / 1000, settings.speeds.max_link_km)
     att = att[att["km"].to_numpy(float) <= limit].reset_index(drop=True)
     return att, _attachment_problems(att, pts, table, row, settings)
@@ -841,11 +968,14 @@ def _line_edges(verts, vid, forced):
 
 
 def _edge_geometry(verts, a, b):
-    """Each edge's polyline: vertices a..b (inclusive) of its piece, built in one call."""
+    """Each edge's polyline: vertices a..b (inclusive) of its piece, built in one call, without an attachment
+    point inside it (one of another alternative of a union build: an edge's own attachment points end it)."""
     counts = b - a + 1
     start = np.repeat(a - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     flat = np.arange(counts.sum()) + start
-    return shapely.linestrings(np.column_stack([verts.lon[flat], verts.lat[flat]]), indices=np.repeat(np.arange(len(a)), counts))
+    edge = np.repeat(np.arange(len(a)), counts)
+    keep = (verts.fresh[flat] < 0) | (flat == a[edge]) | (flat == b[edge])
+    return shapely.linestrings(np.column_stack([verts.lon[flat[keep]], verts.lat[flat[keep]]]), indices=edge[keep])
 
 
 def _separate_expressways(verts, vid, table, row):
@@ -863,8 +993,15 @@ def _separate_expressways(verts, vid, table, row):
     end[1:] |= brk
     end[:-1] |= brk
     m = int(vid.max()) + 1
-    n_exp = np.bincount(vid[exp], minlength=m)
-    dangling = exp & end & (n_exp[vid] == 1)  # the expressway network ends here (not a way split)
+    # expressway vertices at each node: an alternative's own and the base's (never another alternative's,
+    # such as its copy of the planned lines); a base vertex counts them all
+    vl = table["label"].to_numpy()[row[verts.piece]]
+    n_all = np.bincount(vid[exp], minlength=m)
+    n_base = np.bincount(vid[exp & (vl == 0)], minlength=m)
+    own = pd.Series(1, index=pd.MultiIndex.from_arrays([vid[exp & (vl > 0)], vl[exp & (vl > 0)]])).groupby(level=[0, 1]).size()
+    n_own = own.reindex(pd.MultiIndex.from_arrays([vid, vl])).fillna(0).to_numpy()
+    n_exp = np.where(vl > 0, n_base[vid] + n_own, n_all[vid])
+    dangling = exp & end & (n_exp == 1)  # the expressway network ends here (not a way split)
     has = {k: np.bincount(vid[mask], minlength=m) > 0 for k, mask in
            (("exp", exp), ("ramp", cls == "ramp"), ("other", road & ~exp & (cls != "ramp")), ("end", dangling))}
     split = has["exp"] & has["other"] & ~has["ramp"] & ~has["end"]
@@ -875,13 +1012,14 @@ def _separate_expressways(verts, vid, table, row):
     return vid
 
 
-def _node_roles(m, pos_node, pos_row, table, acc_nodes, acc_scen, le):
-    """Class of each line node and the expressway access points (base and with the scenario).
+def _node_roles(m, pos_node, pos_row, table, acc_nodes, acc_label, le):
+    """Class of each line node and the expressway access points (the base's, and each alternative's).
 
     Access: a node where an expressway meets a road that is not an expressway (a ramp, or the road
     it continues as: :func:`_separate_expressways` left only those joined), an end of the
     expressway network (where it stops, traffic leaves it), an interchange attachment or an
-    original vertex of an indicative expressway line (``acc_nodes``).
+    original vertex of an indicative expressway line (``acc_nodes``).  ``access[k]``: with the base's
+    lines and alternative ``k``'s (``access[0]``: the base alone).
     """
     pos_cls = table["cls"].to_numpy()[pos_row]
     rank = np.full(m, len(_CLASS_RANK), np.int64)
@@ -889,20 +1027,22 @@ def _node_roles(m, pos_node, pos_row, table, acc_nodes, acc_scen, le):
     cls_code = pd.Categorical(pos_cls, categories=_CLASS_RANK).codes
     np.minimum.at(rank, pos_node, code[cls_code])
     node_cls = np.array(_CLASS_RANK + ("",), dtype=object)[rank]
-    scen = table["scen"].to_numpy(bool)[pos_row]
+    lab = table["label"].to_numpy()[pos_row]
     road = np.isin(pos_cls, ROAD_CLASSES)
+    le_lab = le["label"].to_numpy()
     out = {}
-    for label, use in (("base", ~scen), ("all", np.ones(len(scen), bool))):
+    for label in range(table.attrs.get("n_alt", 0) + 1):
+        use = (lab == 0) | (lab == label)
         has_exp = np.bincount(pos_node[use & (pos_cls == "expressway")], minlength=m) > 0
         has_other = np.bincount(pos_node[use & road & (pos_cls != "expressway")], minlength=m) > 0
-        e = (le["cls"] == "expressway").to_numpy() & (~le["scenario"].to_numpy() if label == "base" else True)
+        e = (le["cls"] == "expressway").to_numpy() & ((le_lab == 0) | (le_lab == label))
         deg = np.bincount(le["u"].to_numpy()[e], minlength=m) + np.bincount(le["v"].to_numpy()[e], minlength=m)
         acc = has_exp & (has_other | (deg == 1))
-        acc[acc_nodes[~acc_scen] if label == "base" else acc_nodes] = True
-        out[label] = acc | out.get("base", False)
+        acc[acc_nodes[(acc_label == 0) | (acc_label == label)]] = True
+        out[label] = acc | out.get(0, False)
     route = np.where(table["route"].to_numpy(str) != "", table["route"].to_numpy(str), table["cid"].to_numpy(str))
-    routes = pd.DataFrame({"n": pos_node, "r": route[pos_row], "scen": scen})[pos_cls == "expressway"]
-    routes = routes.sort_values("scen", kind="mergesort").drop_duplicates(["n", "r"])
+    routes = pd.DataFrame({"n": pos_node, "r": route[pos_row], "label": lab})[pos_cls == "expressway"]
+    routes = routes.sort_values("label", kind="mergesort").drop_duplicates(["n", "r", "label"])
     return node_cls, out, routes
 
 
@@ -928,7 +1068,7 @@ def _hsr_without_stations(m, eu, ev, emode, ecls, erow, table, station_snaps):
 
 def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned: bool = False,
                   extra_corridors: gpd.GeoDataFrame | None = None, modes=("road", "rail"), crs=None,
-                  keep_geometry: bool = True) -> Network:
+                  keep_geometry: bool = True, alternatives=None) -> Network:
     """Build the directed multimodal network (see the module docstring for the rules).
 
     Parameters
@@ -951,6 +1091,10 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
         Projection for snapping (default: :func:`network_crs` of the layers).
     keep_geometry : bool
         Keep each edge's polyline in :attr:`Network.edges` (maps); ``False`` for a lean model.
+    alternatives : sequence of (bool, GeoDataFrame or None), optional
+        ``(include_planned, extra_corridors)`` of alternatives 1, 2, ...: one union network of them
+        all (the two arguments above are then ignored; see "Several alternatives in one build" in
+        the module docstring).
 
     Returns
     -------
@@ -974,9 +1118,10 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     """
     crs = crs if crs is not None else network_crs(layers)
     to_proj = _transformer(crs.to_wkt())
-    table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes)
+    table, geoms = _corridor_table(layers, settings, include_planned, extra_corridors, modes, alternatives)
+    table.attrs.update(_alternative_attrs(include_planned, extra_corridors, alternatives))
     parts, row, verts = _explode(geoms)
-    pts = _link_points(layers, include_planned)
+    pts = _link_points(layers, bool(table.attrs["planned"]))
     pts = pd.concat([pts, _implied_interchanges(table, row, verts)], ignore_index=True) if len(parts) else pts
     problems = []
     if len(parts) == 0:
@@ -984,23 +1129,17 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
         return _empty_network(pts, settings, problems, crs)
     if settings.network.node_crossings:
         verts = _crossings(parts, table, row, verts)
-    att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
-    att["role"], att["scen"] = pd.Series(dtype=object), pd.Series(dtype=bool)
-    if len(pts):
-        att, problems = _attachments(_project(verts, len(parts), to_proj), verts, pts, table, row, settings, to_proj)
-    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
-    uniq = att.drop_duplicates("k").sort_values("k")
-    verts, where = _insert(verts, uniq["v"].to_numpy(int), uniq["t"].to_numpy(float), uniq["snap_lon"].to_numpy(float),
-                           uniq["snap_lat"].to_numpy(float), np.arange(len(uniq), dtype=np.int64))
+    att, problems, verts, where = _attach(verts, len(parts), pts, table, row, settings, to_proj)
     group = table["rail"].to_numpy()[row][verts.piece].astype(np.int64)
     vid = _separate_expressways(verts, _vertex_ids(verts, group, settings.network.snap_m, to_proj), table, row)
     acc_vertex = _indicative_access(verts, table, row, geoms)
-    a, b, km, pos = _line_edges(verts, vid, (verts.fresh >= 0) | acc_vertex)
+    a, b, km, pos, elabel = _context_edges(verts, vid, acc_vertex, table, row, att)
     km = km * table["factor"].to_numpy()[row[verts.piece[a]]]
     _, first, node_at_pos = np.unique(vid[pos], return_index=True, return_inverse=True)
     nidx = np.full(len(vid), -1, np.int64)
     nidx[pos] = node_at_pos
-    lines = {"a": a, "b": b, "km": km, "pos": pos, "first": first, "nidx": nidx, "acc_vertex": acc_vertex}
+    lines = {"a": a, "b": b, "km": km, "pos": pos, "first": first, "nidx": nidx, "acc_vertex": acc_vertex,
+             "label": elabel}
     net = _assemble(verts, table, row, pts, att, nidx[where][att["k"].to_numpy(int)], lines, settings, problems,
                     to_proj, crs, layers.get("turn_restrictions"), keep_geometry)
     s = net.stats
@@ -1013,17 +1152,76 @@ def build_network(layers: dict, *, settings: Settings = DEFAULT, include_planned
     return net
 
 
+def _attach(verts, n_pieces, pts, table, row, settings, to_proj):
+    """The attachments (:func:`_attachments`), the problems found, and the vertices with their points
+    inserted (``where``: the position of each distinct attachment point, ``att["k"]``)."""
+    att = pd.DataFrame({c: pd.Series(dtype=float) for c in ["pt", "pc", "v", "t", "snap_lon", "snap_lat", "km"]})
+    att["role"], att["scen"], att["label"] = pd.Series(dtype=object), pd.Series(dtype=bool), pd.Series(dtype=np.int64)
+    problems = []
+    if len(pts):
+        att, problems = _attachments(_project(verts, n_pieces, to_proj), verts, pts, table, row, settings, to_proj)
+    att["k"] = att.groupby(["pc", "v", "t"], sort=False).ngroup() if len(att) else np.zeros(0, np.int64)
+    uniq = att.drop_duplicates("k").sort_values("k")
+    verts, where = _insert(verts, uniq["v"].to_numpy(int), uniq["t"].to_numpy(float), uniq["snap_lon"].to_numpy(float),
+                           uniq["snap_lat"].to_numpy(float), np.arange(len(uniq), dtype=np.int64))
+    return att, problems, verts, where
+
+
+def _alternative_attrs(include_planned, extra_corridors, alternatives) -> dict:
+    """``n_alt`` (alternatives in the build: 0 for the base alone, 1 for a scenario) and ``planned`` (their labels)."""
+    specs = [(include_planned, extra_corridors)] if alternatives is None else list(alternatives)
+    if alternatives is None and not include_planned and (extra_corridors is None or not len(extra_corridors)):
+        specs = []
+    return {"n_alt": len(specs), "planned": [k for k, (p, _) in enumerate(specs, 1) if p]}
+
+
+def _context_edges(verts, vid, acc_vertex, table, row, att):
+    """The contracted line edges (:func:`_line_edges`) and the ``label`` of each.
+
+    One build of one scenario: contracted once, each edge labelled with its line.  A union of
+    several alternatives: contracted per alternative -- the base's lines and the alternative's own,
+    the junctions those lines make and the attachment points of that alternative -- so a base line
+    is split only where the alternative itself splits it; an edge every alternative has is label 0,
+    a base edge only some have is repeated with each of their labels."""
+    n_alt = table.attrs.get("n_alt", 0)
+    forced = (verts.fresh >= 0) | acc_vertex
+    vl = table["label"].to_numpy()[row[verts.piece]]
+    if n_alt <= 1:
+        a, b, km, pos = _line_edges(verts, vid, forced)
+        return a, b, km, pos, vl[a]
+    fresh_labels = att.groupby("k")["label"].agg(lambda x: set(x.astype(int))) if len(att) else pd.Series(dtype=object)
+    lab_of = fresh_labels.reindex(np.arange(max(int(verts.fresh.max()) + 1, 0))).to_numpy() if len(fresh_labels) else []
+    frames, pos_all = [], []
+    for c in range(1, n_alt + 1):  # the base's lines and c's, without the attachment points of the others
+        sel = np.flatnonzero((vl == 0) | (vl == c))
+        mine = np.array([f < 0 or bool(lab_of[f] & {0, c}) for f in verts.fresh[sel]], dtype=bool) if len(sel) else \
+            np.zeros(0, bool)
+        sel = sel[mine]
+        sub = _Vertices(verts.lon[sel], verts.lat[sel], verts.piece[sel], verts.fresh[sel], verts.dense[sel])
+        a, b, km, pos = _line_edges(sub, vid[sel], acc_vertex[sel] | (verts.fresh[sel] >= 0))
+        frames.append(pd.DataFrame({"a": sel[a], "b": sel[b], "km": km, "c": c}))
+        pos_all.append(sel[pos])
+    e = pd.concat(frames, ignore_index=True)
+    n_ctx = e.groupby(["a", "b"])["c"].transform("size").to_numpy()
+    own = vl[e["a"].to_numpy()]
+    label = np.where(own > 0, own, np.where(n_ctx == n_alt, 0, e["c"].to_numpy()))
+    e = e.assign(label=label).drop_duplicates(["a", "b", "label"]).sort_values(["a", "b", "label"], kind="mergesort")
+    return (e["a"].to_numpy(), e["b"].to_numpy(), e["km"].to_numpy(), np.unique(np.concatenate(pos_all)),
+            e["label"].to_numpy(np.int64))
+
+
 def _line_table(verts, table, row, lines):
     """Per contracted line edge: nodes, km, minutes, class, mode, flags."""
     a, b, km, nidx = lines["a"], lines["b"], lines["km"], lines["nidx"]
     erow = row[verts.piece[a]]
     col = {c: table[c].to_numpy()[erow] for c in ("cls", "cid", "oneway", "dest", "land", "scen", "rail")}
+    col["label"] = lines["label"]
     return pd.DataFrame({
         "u": nidx[a], "v": nidx[b], "mode": np.where(col["rail"], "rail", "road"), "cls": col["cls"],
         "corridor_id": col["cid"], "km": km, "minutes": np.maximum(km / table["speed"].to_numpy()[erow] * 60.0, _MIN_MINUTES),
         "oneway": np.where(km > 0, col["oneway"], 0).astype(np.int8),  # a zero-length piece may be used both ways
         "destination": col["dest"].astype(bool), "land": col["land"].astype(bool), "scenario": col["scen"].astype(bool),
-        "erow": erow})
+        "label": col["label"].astype(np.int64), "erow": erow})
 
 
 def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems, to_proj, crs, restrictions,
@@ -1035,15 +1233,16 @@ def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems,
     pos_row = row[verts.piece[pos]]
     exp_att = (att["role"] == "expressway").to_numpy()
     acc_nodes = np.concatenate([snap_node[exp_att], nidx[np.flatnonzero(acc_vertex)]])
-    acc_scen = np.concatenate([att["scen"].to_numpy(bool)[exp_att], table["scen"].to_numpy(bool)[row[verts.piece[acc_vertex]]]])
-    node_cls, access, routes = _node_roles(m, nidx[pos], pos_row, table, acc_nodes, acc_scen, le)
+    acc_label = np.concatenate([att["label"].to_numpy(np.int64)[exp_att], table["label"].to_numpy()[row[verts.piece[acc_vertex]]]])
+    node_cls, access, routes = _node_roles(m, nidx[pos], pos_row, table, acc_nodes, acc_label, le)
     lon = np.concatenate([verts.lon[pos[first]], pts["lon"].to_numpy(float)])
     lat = np.concatenate([verts.lat[pos[first]], pts["lat"].to_numpy(float)])
     kind = np.concatenate([np.where(table["rail"].to_numpy()[row[verts.piece[pos[first]]]], "rail", "road"),
                            np.where(pts["kind"] == "interchange", "road", pts["kind"]).astype(object)]).astype(str)
     node_cls = np.concatenate([node_cls, np.where(pts["kind"] == "interchange", "ramp", pts["kind"])]).astype(str)
-    att, snap_node = _expressway_links(att, snap_node, lon[:m], lat[:m], access, routes, pts, settings, to_proj)
-    att, snap_node = _station_links(att, snap_node, m, pts, settings, to_proj)
+    att, snap_node = _expressway_links(att, snap_node, lon[:m], lat[:m], access, routes, pts, settings, to_proj,
+                                       table.attrs.get("planned", []))
+    att, snap_node = _station_links(att, snap_node, m, pts, settings, to_proj, table.attrs.get("planned", []))
     links = _link_table(att, snap_node, m, pts, table, row, settings)
     problems = problems + _hsr_without_stations(m, le["u"].to_numpy(), le["v"].to_numpy(), le["mode"].to_numpy(),
                                                 le["cls"].to_numpy(), le["erow"].to_numpy(), table,
@@ -1066,8 +1265,17 @@ def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems,
     return Network(graph=graph, lon=lon, lat=lat, kind=kind, node_cls=node_cls,
                    place_index=pd.Series(np.arange(m, n), index=pts["id"].to_numpy()), link_km=link_km,
                    edges=edges, arcs=arcs, entry=entry, state_node=state_node,
-                   expressway_access=np.flatnonzero(access["all"][:m]), settings=settings, crs=crs, problems=problems,
-                   stats=dict(stats, nodes=n, expressway_access_base=int(access["base"].sum())))
+                   expressway_access=np.flatnonzero(np.logical_or.reduce(list(access.values()))[:m]), settings=settings,
+                   crs=crs, problems=problems, stats=dict(stats, nodes=n, expressway_access_base=int(access[0].sum()),
+                                                           alternatives=table.attrs.get("n_alt", 0)),
+                   access_labels=_access_labels(access, m))
+
+
+def _access_labels(access, m) -> pd.DataFrame:
+    """Expressway access points by alternative: ``node``, ``label`` (0: the base's, in every alternative)."""
+    rows = [pd.DataFrame({"node": np.flatnonzero(access[0][:m]), "label": 0})]
+    rows += [pd.DataFrame({"node": np.flatnonzero(a[:m] & ~access[0][:m]), "label": k}) for k, a in access.items() if k]
+    return pd.concat(rows, ignore_index=True).astype(np.int64)
 
 
 def _link_table(att, snap_node, m, pts, table, row, settings):
@@ -1086,7 +1294,7 @@ def _link_table(att, snap_node, m, pts, table, row, settings):
                          "cls": np.where(rail, rail_cls, "off_network"),
                          "corridor_id": pts["id"].to_numpy()[att["pt"].to_numpy(int)], "km": lkm, "minutes": lmin,
                          "oneway": np.zeros(len(att), np.int8), "destination": dest, "land": False,
-                         "scenario": att["scen"].to_numpy(bool)})
+                         "scenario": att["scen"].to_numpy(bool), "label": att["label"].to_numpy(np.int64)})
 
 
 def _unlinked(att, pts, table, settings):
@@ -1105,43 +1313,47 @@ def _unlinked(att, pts, table, settings):
     return problems
 
 
-def _expressway_links(att, snap_node, lon, lat, access, routes, pts, settings, to_proj):
+def _expressway_links(att, snap_node, lon, lat, access, routes, pts, settings, to_proj, planned=()):
     """Places, parks and stations nearer to an expressway access point than to any other road: a link
     to the nearest access point of each expressway route within that distance (base access points;
-    then, tagged as scenario, those the scenario adds)."""
+    then, labelled with the alternative, those each alternative adds)."""
     who = np.flatnonzero(pts["kind"].isin(["place", "station"]).to_numpy())
-    base_road = att["role"].eq("road") & ~att["scen"].astype(bool)
+    base_road = att["role"].eq("road") & att["label"].eq(0)
     road = att.loc[base_road].groupby("pt")["km"].min().reindex(who).fillna(np.inf).to_numpy()
     reach = np.minimum(road, settings.speeds.max_link_km)
-    new, nodes, seen = [], [], set()
-    for label in ("base", "all"):
+    pl = pts["label"].to_numpy(np.int64)
+    new, nodes, seen0 = [], [], set()
+    for label in access:
         acc = np.flatnonzero(access[label][:len(lon)])
-        r = routes[routes["n"].isin(acc)] if label == "all" else routes[routes["n"].isin(acc) & ~routes["scen"]]
-        if len(acc) == 0 or len(who) == 0 or not len(r):
+        r = routes[routes["n"].isin(acc) & routes["label"].isin([0, label])].drop_duplicates(["n", "r"])
+        mine = (pl[who] == 0) | ((pl[who] == label) & (label > 0)) | ((pl[who] == PLANNED) & (label in planned))
+        if len(acc) == 0 or not mine.any() or not len(r):
             continue
         tree = shapely.STRtree(shapely.points(*to_proj.transform(lon[acc], lat[acc])))
-        p = shapely.points(*to_proj.transform(pts["lon"].to_numpy()[who], pts["lat"].to_numpy()[who]))
+        p = shapely.points(*to_proj.transform(pts["lon"].to_numpy()[who[mine]], pts["lat"].to_numpy()[who[mine]]))
         rel, absm = _SLACK
-        a, b = tree.query(p, predicate="dwithin", distance=reach * 1000 * (1 + rel) + absm)
-        pt, node = who[a], acc[b]
+        a, b = tree.query(p, predicate="dwithin", distance=reach[mine] * 1000 * (1 + rel) + absm)
+        pt, node = who[mine][a], acc[b]
         km = GEOD.inv(pts["lon"].to_numpy()[pt], pts["lat"].to_numpy()[pt], lon[node], lat[node])[2] / 1000
-        cand = pd.DataFrame({"pt": pt, "n": node, "km": km})[km < reach[a]]
+        cand = pd.DataFrame({"pt": pt, "n": node, "km": km})[km < reach[mine][a]]
         cand = cand.merge(r[["n", "r"]], on="n").sort_values(["pt", "r", "km"], kind="mergesort").drop_duplicates(["pt", "r"])
         cand = cand.drop_duplicates(["pt", "n"])
-        cand = cand[np.array([(p_, n_) not in seen for p_, n_ in zip(cand["pt"], cand["n"])], dtype=bool)]
-        seen |= set(zip(cand["pt"], cand["n"]))
+        cand = cand[np.array([(p_, n_) not in seen0 for p_, n_ in zip(cand["pt"], cand["n"])], dtype=bool)]
+        if label == 0:  # the base's links are in every alternative; each alternative adds its own beside them
+            seen0 = set(zip(cand["pt"], cand["n"]))
         new.append(pd.DataFrame({"pt": cand["pt"].to_numpy(), "role": "expressway_access", "km": cand["km"].to_numpy(),
-                                 "scen": label == "all" or pts["scen"].to_numpy(bool)[cand["pt"].to_numpy(int)]}))
+                                 "scen": label > 0, "label": label}))
         nodes.append(cand["n"].to_numpy(np.int64))
     if not new:
         return att, snap_node
     return pd.concat([att] + new, ignore_index=True), np.concatenate([snap_node] + nodes)
 
 
-def _station_links(att, snap_node, m, pts, settings, to_proj):
+def _station_links(att, snap_node, m, pts, settings, to_proj, planned=()):
     """Places and parks nearer to a station than to any base road point (or with no road within
-    reach): a straight link to the nearest station too (tagged as scenario for a planned station)."""
-    base = att["role"].isin(["road", "expressway_access"]) & ~att["scen"].astype(bool)
+    reach): a straight link to the nearest station too (for a planned station, in each alternative
+    of ``planned``)."""
+    base = att["role"].isin(["road", "expressway_access"]) & att["label"].eq(0)
     road = att.loc[base].groupby("pt")["km"].min()
     who = np.flatnonzero((pts["kind"] == "place").to_numpy())
     st = np.flatnonzero((pts["kind"] == "station").to_numpy())
@@ -1149,7 +1361,7 @@ def _station_links(att, snap_node, m, pts, settings, to_proj):
         return att, snap_node
     lon, lat = pts["lon"].to_numpy(float), pts["lat"].to_numpy(float)
     new, nodes = [], []
-    for use in (st[~pts["scen"].to_numpy(bool)[st]], st):
+    for second, use in enumerate((st[~pts["scen"].to_numpy(bool)[st]], st)):
         if len(use) == 0:
             continue
         tree = shapely.STRtree(shapely.points(*to_proj.transform(lon[use], lat[use])))
@@ -1159,10 +1371,13 @@ def _station_links(att, snap_node, m, pts, settings, to_proj):
         pt, node = who[a], use[b]
         km = GEOD.inv(lon[pt], lat[pt], lon[node], lat[node])[2] / 1000
         keep = (km <= settings.speeds.max_link_km) & (km < road.reindex(pt).fillna(np.inf).to_numpy())
-        if nodes:  # the second pass adds only links to planned stations
+        if second:  # the second pass adds only links to planned stations, in each alternative that has them
             keep &= pts["scen"].to_numpy(bool)[node]
-        new.append(pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep],
-                                 "scen": pts["scen"].to_numpy(bool)[node[keep]]}))
+            for k in planned:
+                new.append(pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep], "scen": True, "label": k}))
+                nodes.append(m + node[keep])
+            continue
+        new.append(pd.DataFrame({"pt": pt[keep], "role": "station_link", "km": km[keep], "scen": False, "label": 0}))
         nodes.append(m + node[keep])
     return pd.concat([att] + new, ignore_index=True), np.concatenate([snap_node] + nodes)
 
@@ -1172,14 +1387,14 @@ def _empty_network(pts, settings, problems, crs=EQUAL_AREA_CRS):
     edges = gpd.GeoDataFrame({"u": np.zeros(0, np.int64), "v": np.zeros(0, np.int64), "mode": [], "cls": [],
                               "corridor_id": [], "km": np.zeros(0), "minutes": np.zeros(0), "oneway": np.zeros(0, np.int8),
                               "destination": np.zeros(0, bool), "land": np.zeros(0, bool), "scenario": np.zeros(0, bool),
-                              "at_attachment": np.zeros(0, bool)}, geometry=[], crs="EPSG:4326")
+                              "label": np.zeros(0, np.int64), "at_attachment": np.zeros(0, bool)}, geometry=[], crs="EPSG:4326")
     return Network(graph=csr_matrix((n, n)), lon=pts["lon"].to_numpy(float), lat=pts["lat"].to_numpy(float),
                    kind=np.asarray(pts["kind"].replace("interchange", "road"), dtype=str),
                    node_cls=np.asarray(pts["kind"], dtype=str),
                    place_index=pd.Series(np.arange(n), index=pts["id"].to_numpy()),
                    link_km=pd.Series(np.nan, index=pts["id"].to_numpy(), dtype=float), edges=edges,
                    arcs=_arcs_frame(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
-                                    np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool)),
+                                    np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, np.int64)),
                    entry=np.arange(n), state_node=np.arange(n), expressway_access=np.zeros(0, np.int64),
                    settings=settings, crs=crs, problems=problems,
                    stats={"nodes": n, "states": n, "arcs": 0, "restricted_junctions": 0})
@@ -1189,10 +1404,10 @@ def _empty_network(pts, settings, problems, crs=EQUAL_AREA_CRS):
 # The state graph: destination zones and restricted junctions
 # --------------------------------------------------------------------------
 
-def _arcs_frame(tail, head, w, edge, forward, scen, rail):
+def _arcs_frame(tail, head, w, edge, forward, scen, rail, label):
     return pd.DataFrame({"tail": tail.astype(np.int64), "head": head.astype(np.int64), "minutes": w.astype(float),
                          "edge": edge.astype(np.int64), "forward": forward.astype(bool), "scenario": scen.astype(bool),
-                         "rail": rail.astype(bool)})
+                         "rail": rail.astype(bool), "label": label.astype(np.int64)})
 
 
 def _directed_edges(edges) -> pd.DataFrame:
@@ -1203,7 +1418,7 @@ def _directed_edges(edges) -> pd.DataFrame:
     u, v = edges["u"].to_numpy(np.int64)[k], edges["v"].to_numpy(np.int64)[k]
     f = pd.DataFrame({"k": k, "forward": fwd, "u": np.where(fwd, u, v), "v": np.where(fwd, v, u),
                       "w": edges["minutes"].to_numpy(float)[k], "dest": edges["destination"].to_numpy(bool)[k],
-                      "scen": edges["scenario"].to_numpy(bool)[k],
+                      "scen": edges["scenario"].to_numpy(bool)[k], "label": edges["label"].to_numpy(np.int64)[k],
                       "rail": edges["mode"].isin(["rail", "transfer"]).to_numpy()[k],
                       "cid": edges["corridor_id"].astype(str).to_numpy()[k],
                       "road": edges["mode"].eq("road").to_numpy()[k]})
@@ -1258,7 +1473,7 @@ def _state_graph(n, edges, lon, lat, restrictions):
     forbid, only, split, problems, rstats = _restrictions(restrictions, f, lon, lat)
     tail, head, fi, state_node, entry = _expand(n, f, forbid, only, split)
     arcs = _arcs_frame(tail, head, f["w"].to_numpy()[fi], f["k"].to_numpy()[fi], f["forward"].to_numpy()[fi],
-                       f["scen"].to_numpy()[fi], f["rail"].to_numpy()[fi])
+                       f["scen"].to_numpy()[fi], f["rail"].to_numpy()[fi], f["label"].to_numpy()[fi])
     graph = _csr(arcs, len(state_node))
     stats = dict(rstats, states=len(state_node), arcs=len(arcs), restricted_junctions=len(split),
                  destination_edges=int(edges["destination"].sum()))
@@ -1346,9 +1561,10 @@ def _expand(n, f, forbid, only, split):
 # Variants and queries
 # --------------------------------------------------------------------------
 
-def network_variant(net: Network, *, scenario: bool = True, rail: bool = True) -> Network:
+def network_variant(net: Network, *, scenario: bool = True, rail: bool = True, label: int | None = None) -> Network:
     """The same network without its scenario arcs and links (``scenario=False``: the base network
-    exactly) and/or without rail and boarding (``rail=False``: the road-only network).
+    exactly), with one alternative's only (``label=k``: the base and alternative ``k`` of a union
+    build) and/or without rail and boarding (``rail=False``: the road-only network).
 
     Node and state numbering is unchanged, so times of a variant compare index by index.
 
@@ -1359,20 +1575,29 @@ def network_variant(net: Network, *, scenario: bool = True, rail: bool = True) -
         Keep the arcs tagged as scenario.
     rail : bool
         Keep rail edges and station transfer links.
+    label : int, optional
+        Keep the base's arcs (label 0) and alternative ``label``'s (``scenario`` is then ignored).
 
     Returns
     -------
     Network
     """
-    if scenario and rail:
+    if scenario and rail and label is None:
         return net
     keep = np.ones(len(net.arcs), bool)
-    if not scenario:
+    if label is not None:
+        keep &= np.isin(net.arcs["label"].to_numpy(), [0, label])
+    elif not scenario:
         keep &= ~net.arcs["scenario"].to_numpy(bool)
     if not rail:
         keep &= ~net.arcs["rail"].to_numpy(bool)
     arcs = net.arcs[keep].reset_index(drop=True)
-    return dataclasses.replace(net, graph=_csr(arcs, net.n_states), arcs=arcs)
+    out = dataclasses.replace(net, graph=_csr(arcs, net.n_states), arcs=arcs)
+    if net.access_labels is not None and (label is not None or not scenario):
+        a = net.access_labels
+        acc = np.unique(a.loc[a["label"].isin([0, 0 if label is None else label]), "node"].to_numpy(np.int64))
+        out = dataclasses.replace(out, expressway_access=acc)
+    return out
 
 
 def _indices(net, ids):

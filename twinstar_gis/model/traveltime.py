@@ -35,7 +35,10 @@ The model
 * **Scenarios only add.**  A model built with planned corridors or a scenario file carries the
   base network intact plus the scenario's corridors, links and joins, tagged
   (:func:`model_variant` takes them out again): one build serves the base, the scenario and
-  the road-only comparison.
+  the road-only comparison.  :func:`build_union_model` generalises this to several
+  alternatives: every corridor, link and join carries the label of the one alternative it
+  belongs to, and :func:`derive_model` gives each alternative as a build of it alone would
+  (a cell joins the nearest base road or its own alternative's, never another's).
 
 Times are multi-source Dijkstra: :func:`scipy.sparse.csgraph.dijkstra` on the network, and a
 search of the implicit 8-neighbour land grid (:func:`twinstar_gis.model.gridsearch.grid_times`).  A *surface* is the cells' times, shape ``(H, W)``, ``NaN`` where no finite
@@ -96,6 +99,8 @@ __all__ = [
     "accessibility",
     "build_model",
     "build_models",
+    "build_union_model",
+    "derive_model",
     "compare_scenarios",
     "county_statistics",
     "coverage",
@@ -202,10 +207,16 @@ def _join_distance(settings, grid) -> float:
 
 
 def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
-    """Each cell within the join distance of a land-access edge: its nearest base edge, and the
-    nearest scenario edge where that is nearer still (``scenario``)."""
+    """Each cell within the join distance of a land-access edge: its nearest base edge, and per
+    alternative (edge ``label`` k > 0) that alternative's nearest scenario edge where that is nearer
+    still (``scenario``, ``label`` k): never an edge of another alternative.
+
+    In a union of several alternatives a base road split differently by two alternatives has an
+    edge per alternative (``label`` k, not ``scenario``): where such an edge is the nearest base edge
+    of alternative k, k joins it instead of the nearest edge every alternative has (label 0), which
+    the others keep (one row each)."""
     cols = {"cell": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "t": np.zeros(0), "m": np.zeros(0),
-            "minutes": np.zeros(0), "scenario": np.zeros(0, bool)}
+            "minutes": np.zeros(0), "scenario": np.zeros(0, bool), "label": np.zeros(0, np.int64)}
     e = net.edges
     rows = np.flatnonzero(e["land"].to_numpy(bool) & (e["km"].to_numpy() > 0))
     if not len(rows) or not len(cells):
@@ -220,23 +231,46 @@ def _land_joins(net, grid, speed, cells, settings) -> pd.DataFrame:
     flat = np.flatnonzero(mask.ravel() & (cid >= 0))
     x, y = grid.xy(flat // grid.width, flat % grid.width)
     pts = shapely.points(x, y)
+    lab = (e["label"] if "label" in e.columns else e["scenario"]).to_numpy(np.int64)[rows]
     scen = e["scenario"].to_numpy(bool)[rows]
-    frames = []
-    best = pd.Series(np.inf, index=flat)
-    for part in (~scen, scen):
-        idx = np.flatnonzero(part)
-        if not len(idx):
-            continue
+
+    def nearest(idx, than):
         a, b = shapely.STRtree(geoms[idx]).query_nearest(pts, max_distance=join_m, all_matches=False)
-        g = geoms[idx[b]]
-        d = shapely.distance(g, pts[a])
-        keep = d < best.to_numpy()[a]
-        a, b, g, d = a[keep], b[keep], g[keep], d[keep]
-        best.iloc[a] = d
-        frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[idx[b]],
-                                    "t": shapely.line_locate_point(g, pts[a], normalized=True), "m": d,
-                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[idx[b]]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(cols)
+        d = shapely.distance(geoms[idx[b]], pts[a])
+        keep = d < than[a]
+        return a[keep], idx[b[keep]], d[keep]
+
+    none = np.full(len(flat), np.inf)
+    found = [(*nearest(np.flatnonzero(lab == 0), none), 0)]
+    d0 = none.copy()
+    d0[found[0][0]] = found[0][2]
+    moved = []
+    for k in np.unique(lab[lab > 0]):
+        dk = d0.copy()
+        idx = np.flatnonzero((lab == k) & ~scen)  # this alternative's own cut of a base road
+        if len(idx):
+            a, b, d = nearest(idx, d0)
+            found.append((a, b, d, k))
+            dk[a] = d
+            moved.append(pd.DataFrame({"a": a, "k": k}))
+        idx = np.flatnonzero((lab == k) & scen)
+        if len(idx):
+            found.append((*nearest(idx, dk), k))
+    frames = []
+    for a, b, d, k in found:
+        frames.append(pd.DataFrame({"cell": cid[flat[a]], "edge": rows[b], "a": a, "m": d,
+                                    "t": shapely.line_locate_point(geoms[b], pts[a], normalized=True),
+                                    "minutes": d / 1000.0 / speed.ravel()[flat[a]] * 60.0, "scenario": scen[b],
+                                    "label": np.full(len(a), k, np.int64)}))
+    out = pd.concat(frames, ignore_index=True)
+    if moved:  # a base join, in the alternatives that have no nearer cut of their own
+        moved = pd.concat(moved).groupby("a")["k"].agg(set)
+        base = out["label"].eq(0).to_numpy() & out["a"].isin(moved.index).to_numpy()
+        alts = range(1, int(net.stats.get("alternatives", lab.max())) + 1)
+        copies = [out[base & ~out["a"].map(lambda i, k=k: k in moved.get(i, ())).to_numpy()].assign(label=k)
+                  for k in alts]
+        out = pd.concat([out[~base]] + copies, ignore_index=True)
+    return out.drop(columns="a")[list(cols)]
 
 
 def _point_joins(net, grid, speed, cells) -> pd.DataFrame:
@@ -278,24 +312,34 @@ def _linked(net) -> np.ndarray:
     return out
 
 
-def model_variant(model: TravelTimeModel, *, scenario: bool = True, rail: bool = True) -> TravelTimeModel:
+def model_variant(model: TravelTimeModel, *, scenario: bool = True, rail: bool = True,
+                  label: int | None = None) -> TravelTimeModel:
     """The same model without its scenario corridors, links and joins (``scenario=False``: the base
-    model exactly) and/or without rail (``rail=False``: by road only).
+    model exactly), with one alternative's only (``label=k``: alternative ``k`` of a union build,
+    :func:`build_union_model`) and/or without rail (``rail=False``: by road only).
+
+    Node and state numbering, the grid and the land are unchanged.
 
     Parameters
     ----------
     model : TravelTimeModel
     scenario, rail : bool
         Keep scenario / rail arcs.
+    label : int, optional
+        Keep the base's arcs and joins (label 0) and alternative ``label``'s (``scenario`` is then ignored).
 
     Returns
     -------
     TravelTimeModel
     """
-    if model.network is None or (scenario and rail):
+    if model.network is None or (scenario and rail and label is None):
         return model
-    net = network_variant(model.network, scenario=scenario, rail=rail)
-    joins = model.joins if scenario else model.joins[~model.joins["scenario"].to_numpy(bool)]
+    net = network_variant(model.network, scenario=scenario, rail=rail, label=label)
+    j = model.joins
+    if label is not None:
+        joins = j[j["label"].isin([0, label]).to_numpy()]
+    else:
+        joins = j if scenario else j[~j["scenario"].to_numpy(bool)]
     linked = _linked(net)
     eg_from, eg_to = _egress(net, joins, model.point_joins, linked)
     return dataclasses.replace(model, network=net, joins=joins, egress_from=eg_from, egress_to=eg_to, linked=linked)
@@ -450,6 +494,65 @@ def build_models(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, i
     base = model_variant(full, scenario=False)
     has_scenario = include_planned or (extra_corridors is not None and len(extra_corridors))
     return {"base": base, "scenario": full if has_scenario else base}
+
+
+def build_union_model(layers: dict, alternatives, *, dem_path=None, settings: Settings = DEFAULT) -> TravelTimeModel:
+    """One model for several alternatives: the base, every alternative's corridors, links and joins,
+    each labelled with the one alternative it belongs to; ``model_variant(model, label=k)`` is
+    alternative ``k`` (from 1) as :func:`build_model` would build it alone.
+
+    The alternatives must share everything the build reads besides their corridors (settings,
+    layers, DEM; :func:`twinstar_gis.pipeline.compare.build_key`), and the land must not depend on the
+    network (``access.land_model = "off_road"``: with ``"local_roads"`` the land speed follows each
+    network's road km, so such alternatives are built one by one).
+
+    Parameters
+    ----------
+    layers : dict
+        As :func:`build_model`.
+    alternatives : sequence of (bool, GeoDataFrame or None)
+        ``(include_planned, extra_corridors)`` of alternative 1, 2, ...
+    dem_path : path-like, optional
+    settings : Settings
+
+    Returns
+    -------
+    TravelTimeModel
+        The union (query :func:`model_variant` of it, not the union itself).
+    """
+    crs = network_crs(layers)
+    net = build_network(layers, settings=settings, alternatives=list(alternatives), crs=crs)
+    return build_model(layers, dem_path=dem_path, settings=settings, network=net)
+
+
+def derive_model(union: TravelTimeModel, label: int, layers: dict, *, dem_path=None) -> TravelTimeModel:
+    """Alternative ``label`` of a :func:`build_union_model` build: :func:`model_variant` of it and, with
+    ``access.land_model = "local_roads"`` (the land speed follows the network's road km per county),
+    the land speed of that alternative's own network (:func:`model_with_land`).
+
+    Parameters
+    ----------
+    union : TravelTimeModel
+    label : int
+        The alternative (from 1).
+    layers : dict
+        The layers of the build (``boundaries`` for the local-road density).
+    dem_path : path-like, optional
+        The DEM of the build.
+
+    Returns
+    -------
+    TravelTimeModel
+    """
+    model = model_variant(union, label=label)
+    if model.settings.access.land_model != "local_roads":
+        return model
+    net = model.network
+    e = net.edges
+    mine = dataclasses.replace(net, edges=e[e["label"].isin([0, label]).to_numpy()])
+    base_speed, _ = land_speed(layers, model.grid, mine, model.settings)
+    speed, _, _ = friction_surface(layers, model.grid, dem_path=dem_path, settings=model.settings, land_speed=base_speed)
+    return model_with_land(model, speed)
 
 
 # ---------------------------------------------------------------- querying

@@ -22,6 +22,12 @@ scenario corridors, optionally the planned corridors, and its setting overrides 
 base settings.  ``access.resolution_m``, ``access.circles`` and ``access.scenario`` cannot differ
 between alternatives (the tables compare cell counts and circles).
 
+The base and the alternatives whose build settings agree (:func:`build_key`) form a build group:
+one union model of the group is built per process (:func:`union_model`) and each alternative is
+derived from it (:func:`twinstar_gis.model.traveltime.derive_model`); ``build_group`` in
+``compare/alternatives.csv`` and the manifest say which alternatives shared a build.  The tasks
+run group by group (a process keeps one union); the results keep the order of the file.
+
 What is computed for the base and every alternative (:func:`evaluate_alternative`, one task each):
 the accessibility outputs of the one travel-time model (county statistics, time of every place
 and park to its nearest core, the other city's core, the nearest HSR station and the
@@ -39,7 +45,7 @@ Outputs (``compare/`` in the run folder; minutes to 0.1, shares to 1e-4)::
     compare/linkage.csv             gravity linkage per county-level unit and alternative
     compare/suitability.csv         suitability area by class per county and alternative
     compare/sites.csv               top joint-park sites per alternative (with compare.sites)
-    compare/alternatives.csv        every alternative: scenario, overrides, time taken, where it ran
+    compare/alternatives.csv        every alternative: scenario, overrides, build group
     compare/scenarios.gpkg          the scenario corridors as evaluated (alt_01, ... and `corridors` for maps)
     maps/compare.html               the alternatives side by side (offline page)
     figures/compare.png|pdf         small multiples: change in mean time per county, one panel each
@@ -54,6 +60,7 @@ the weighted mean of these points (weights ``compare.w_*``, normalised).  Criter
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -73,6 +80,7 @@ from .distributed import DEFAULT_WORKERS, check_task_memory, run_tasks
 from .steps import DEM, GPKG, _manifest_head, _records, prepare_run, resolve_settings, write_data
 
 __all__ = [
+    "BUILD_SETTINGS",
     "CRITERIA",
     "DEFAULT_COMPARE",
     "DEFAULT_OUT_DIR",
@@ -81,6 +89,7 @@ __all__ = [
     "AlternativeResult",
     "AlternativesFile",
     "BaseInputs",
+    "build_key",
     "CompareSettings",
     "compare_settings",
     "compare_tables",
@@ -90,6 +99,7 @@ __all__ = [
     "read_alternatives",
     "read_scenario_corridors",
     "run_compare",
+    "union_model",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,7 +119,7 @@ TABLES = {
     "compare/linkage.csv": "Gravity linkage per county-level unit and alternative",
     "compare/suitability.csv": "Construction suitability, area by class per county and alternative",
     "compare/sites.csv": "Top joint-park sites per alternative",
-    "compare/alternatives.csv": "The alternatives: scenario, overrides, time taken, worker",
+    "compare/alternatives.csv": "The alternatives: scenario, overrides, build group (alternatives that shared a build)",
 }
 
 
@@ -403,12 +413,56 @@ class BaseInputs:
 
 @dataclass(frozen=True)
 class AlternativeTask:
-    """One task: an alternative by name, its scenario layer in ``scenarios.gpkg``, its settings."""
+    """One task: an alternative by name, its scenario layer in ``scenarios.gpkg``, its settings, and its build.
+
+    ``group`` lists ``(include_planned, layer)`` of every alternative of its build group (the
+    alternatives whose :func:`build_key` is equal: one union model serves them all) and ``label``
+    is this alternative's place in it (from 1); ``build_group`` numbers the groups (from 1).
+    """
 
     name: str
     layer: str | None
     include_planned: bool
     settings: Settings
+    group: tuple = ()
+    label: int = 0
+    build_group: int = 0
+
+
+#: Settings the network and travel-time model build reads (sections, or ``section.name``); the
+#: alternatives that agree on all of them share one build.  Not read by the build: ``access.minutes``,
+#: ``access.circles`` (isochrones and statistics read off the model), ``access.unlinked`` (a check),
+#: ``access.scenario``, ``access.local_sensitivity`` (the sensitivity run rebuilds its land), and the
+#: planning, compare and validation sections.
+BUILD_SETTINGS = ("speeds", "network", "access.resolution_m", "access.join_m", "access.land_model", "access.tobler_a",
+                  "access.tobler_b", "access.local_road_kmh", "access.local_trip_km")
+
+
+def build_key(settings: Settings) -> tuple:
+    """What of ``settings`` the network and model build reads (:data:`BUILD_SETTINGS`), hashable.
+
+    Parameters
+    ----------
+    settings : Settings
+
+    Returns
+    -------
+    tuple
+        ``(name, value)`` pairs; equal keys: one build serves both.
+
+    Examples
+    --------
+    >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"access.minutes": (45,)}))
+    True
+    >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"speeds.expressway": 90}))
+    False
+    """
+    d = settings.to_dict()
+    out = []
+    for name in BUILD_SETTINGS:
+        sec, _, key = name.partition(".")
+        out.append((name, repr(d[sec][key] if key else d[sec])))
+    return tuple(out)
 
 
 @dataclass
@@ -431,7 +485,9 @@ class AlternativeResult:
     peak_rss_mib : float
         That process's peak resident memory so far.
     timings : dict
-        Seconds per part (read, model and accessibility, linkage, suitability, sites).
+        Seconds per part (read, model, accessibility, linkage, suitability, sites).
+    build_group : int
+        The build group of the alternative (:func:`build_key`): alternatives with the same number shared one build.
     """
 
     name: str
@@ -446,6 +502,7 @@ class AlternativeResult:
     version: str = ""
     peak_rss_mib: float = float("nan")
     timings: dict = field(default_factory=dict)
+    build_group: int = 0
 
 
 def _peak_rss_mib() -> float:
@@ -460,9 +517,9 @@ def _peak_rss_mib() -> float:
 def evaluate_alternative(base: BaseInputs, alternative: AlternativeTask) -> AlternativeResult:
     """Evaluate one alternative (or the base) from files: the model, then tables read off it.
 
-    Today this builds the alternative's travel-time model with
-    :func:`twinstar_gis.model.traveltime.accessibility`; the derived-network API (the base
-    network built once, each alternative derived from it) replaces that one call.
+    The model is derived (:func:`twinstar_gis.model.traveltime.derive_model`) from the union model of
+    the alternative's build group (:func:`union_model`: built once per process and group, and kept
+    for the group's next alternative); everything else is read off that derived model.
 
     Parameters
     ----------
@@ -488,16 +545,14 @@ def evaluate_alternative(base: BaseInputs, alternative: AlternativeTask) -> Alte
         clock = now
 
     layers, _ = read_gpkg(base.dataset)
-    extra = None
-    if alternative.layer is not None:
-        extra = read_layer(base.scenarios, layer=alternative.layer)
     s = alternative.settings
     lap("read")
-    acc = accessibility(layers, dem_path=base.dem, settings=s, include_planned=alternative.include_planned,
-                        extra_corridors=extra)
+    model = _derived(base, alternative, layers)
+    lap("model")
+    acc = accessibility(layers, dem_path=base.dem, settings=s, include_planned=alternative.include_planned, model=model)
     indicators = _access_indicators(acc, layers, s)
     places = _places(acc, layers)
-    lap("model and accessibility")
+    lap("accessibility")
     linkage, link_ind = _linkage(layers, acc.od, s)
     lap("linkage")
     suit, sites, plan_ind = _planning(layers, base.dem, s, acc.model, with_sites=base.sites, counties=base.site_counties,
@@ -506,9 +561,59 @@ def evaluate_alternative(base: BaseInputs, alternative: AlternativeTask) -> Alte
         name=alternative.name, indicators={**indicators, **link_ind, **plan_ind}, counties=acc.counties.copy(),
         places=places, linkage=linkage, suitability=suit, sites=sites,
         seconds=round(time.perf_counter() - t0, 2), worker=f"{socket.gethostname()}:{os.getpid()}", version=__version__,
-        peak_rss_mib=round(_peak_rss_mib(), 1), timings=timings)
+        peak_rss_mib=round(_peak_rss_mib(), 1), timings=timings, build_group=alternative.build_group)
     log.info("alternative %s: %.1f s", alternative.name, result.seconds)
     return result
+
+
+#: Union models kept in this process: (key, model), the most recent last.
+_UNIONS: list = []
+#: Union models kept at once (a group's alternatives usually follow each other).
+KEEP_UNIONS = 2
+
+
+def union_model(base: BaseInputs, alternative: AlternativeTask, layers: dict):
+    """The union model of ``alternative``'s build group, built once per process (the last
+    :data:`KEEP_UNIONS` are kept): the base layers, and the planned and scenario corridors of every
+    alternative of the group, each labelled (:func:`twinstar_gis.model.traveltime.build_union_model`).
+
+    Parameters
+    ----------
+    base : BaseInputs
+    alternative : AlternativeTask
+        Its ``group`` and ``settings`` (every member of a group builds with the same).
+    layers : dict
+        The base layers read from ``base.dataset``.
+
+    Returns
+    -------
+    TravelTimeModel
+    """
+    from ..model.traveltime import build_union_model
+
+    key = (base.dataset, base.dem, base.scenarios, alternative.group, build_key(alternative.settings))
+    for k, m in _UNIONS:
+        if k == key:
+            return m
+    specs = [(planned, None if layer is None else read_layer(base.scenarios, layer=layer))
+             for planned, layer in alternative.group]
+    model = build_union_model(layers, specs, dem_path=base.dem, settings=alternative.settings)
+    _UNIONS.append((key, model))
+    del _UNIONS[:-KEEP_UNIONS]
+    return model
+
+
+def _derived(base: BaseInputs, alternative: AlternativeTask, layers: dict):
+    """This alternative's model: derived from its group's union model (or built alone without a group)."""
+    from ..model.traveltime import build_model, derive_model
+
+    if not alternative.group:
+        extra = None if alternative.layer is None else read_layer(base.scenarios, layer=alternative.layer)
+        return build_model(layers, dem_path=base.dem, settings=alternative.settings,
+                           include_planned=alternative.include_planned, extra_corridors=extra)
+    union = union_model(base, alternative, layers)
+    return dataclasses.replace(derive_model(union, alternative.label, layers, dem_path=base.dem),
+                               settings=alternative.settings)
 
 
 def _cores(layers) -> list[str]:
@@ -824,11 +929,29 @@ def estimate_task_bytes(layers: dict, settings: Settings = DEFAULT) -> float:
 
 
 # ---------------------------------------------------------------- the command
+#: Alternatives per union build at most (a larger group is built in parts).
+MAX_GROUP = 16
+
+
 def _tasks(spec: AlternativesFile, base_settings: Settings) -> list:
-    tasks = [AlternativeTask(name=BASE, layer=None, include_planned=False, settings=base_settings)]
+    """The base and every alternative, each with its build group (:func:`build_key`; the base is in one too)."""
+    plain = [AlternativeTask(name=BASE, layer=None, include_planned=False, settings=base_settings)]
     for k, a in enumerate(spec.alternatives, 1):
         layer = f"alt_{k:02d}" if a.name in spec.scenarios else None
-        tasks.append(AlternativeTask(name=a.name, layer=layer, include_planned=a.include_planned, settings=a.settings))
+        plain.append(AlternativeTask(name=a.name, layer=layer, include_planned=a.include_planned, settings=a.settings))
+    groups = {}
+    for i, t in enumerate(plain):
+        key = build_key(t.settings)
+        members = groups.setdefault(key, [[]])
+        if len(members[-1]) == MAX_GROUP:
+            members.append([])
+        members[-1].append(i)
+    tasks = list(plain)
+    parts = [m for ms in groups.values() for m in ms]
+    for g, members in enumerate(parts, 1):
+        group = tuple((plain[i].include_planned, plain[i].layer) for i in members)
+        for label, i in enumerate(members, 1):
+            tasks[i] = dataclasses.replace(plain[i], group=group, label=label, build_group=g)
     return tasks
 
 
@@ -849,6 +972,7 @@ def _write_scenarios(stage: Path, spec: AlternativesFile, tasks) -> Path | None:
 
 
 def _alternatives_table(spec, results) -> pd.DataFrame:
+    """One row per alternative (the base first); ``build_group``: alternatives with the same number shared one build."""
     rows = [{"order": 0, "alternative": BASE, "description": "the project's operating network and settings",
              "scenario": "", "include_planned": False, "settings_overrides": ""}]
     for k, a in enumerate(spec.alternatives, 1):
@@ -856,6 +980,7 @@ def _alternatives_table(spec, results) -> pd.DataFrame:
                      "scenario": a.scenario.name if a.scenario else "", "include_planned": a.include_planned,
                      "settings_overrides": "; ".join(f"{n}={v}" for n, v in a.overrides.items())})
     t = pd.DataFrame(rows)
+    t["build_group"] = [r.build_group for r in results]
     t["seconds"] = [r.seconds for r in results]
     t["worker"] = [r.worker for r in results]
     return t
@@ -876,6 +1001,7 @@ def _manifest_alternatives(spec: AlternativesFile, tasks, results) -> list:
     out = []
     for a, t, r in zip([None] + spec.alternatives, tasks, results):
         rec = {"name": t.name, "include_planned": t.include_planned, "scenario_layer": t.layer,
+               "build_group": t.build_group,
                "seconds": r.seconds, "timings_s": r.timings, "worker": r.worker, "peak_rss_mib": r.peak_rss_mib,
                "settings_overrides": {} if a is None else a.overrides, "settings": t.settings.to_dict()}
         if a is not None:
