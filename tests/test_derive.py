@@ -44,8 +44,10 @@ def test_derived_alternatives_equal_fresh_builds_on_the_embedded_data(ds):
         geometry=[LineString([pt("SEAT_150402"), pt("SEAT_150522")]), LineString([pt("CORE_150400"), pt("SEAT_150430")])],
         crs=4326)
     s = DEFAULT.override(**{"access.resolution_m": 4000})
-    fast = s.override(**{"speeds.national_highway": 120})
-    assert C.build_key(fast) != C.build_key(s)  # a speed: a build of its own
+    fast = s.override(**{"speeds.national_highway": 120, "speeds.high_speed_rail": 250, "speeds.expressway": 80})
+    assert C.build_key(fast) == C.build_key(s)  # class speeds: derived at their speeds from the same build
+    own_land = s.override(**{"speeds.off_road": 10})
+    assert C.build_key(own_land) != C.build_key(s)  # the land's speed: a build of its own
     alts = [(False, None), (False, a), (True, b), (True, None)]
     union = tt.build_union_model(ds.layers, alts, dem_path=ds.dem_path, settings=s)
     ids = list(p.index)
@@ -55,10 +57,22 @@ def test_derived_alternatives_equal_fresh_builds_on_the_embedded_data(ds):
         for got, want in zip(_times(derived, ids), _times(fresh, ids)):
             assert (np.isfinite(got) == np.isfinite(want)).all(), k
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=ATOL, err_msg=f"alternative {k}")
-    # the override's own build (one alternative) equals its fresh build too
-    own = tt.derive_model(tt.build_union_model(ds.layers, [(False, a)], dem_path=ds.dem_path, settings=fast), 1, ds.layers,
-                          dem_path=ds.dem_path)
-    fresh = tt.build_model(ds.layers, dem_path=ds.dem_path, settings=fast, extra_corridors=a)
+    # other class speeds on the same union (alternatives 2 and 3: A's highway, B's expressway, the
+    # planned HSR) equal their fresh builds at those speeds, and differ from the default-speed ones
+    for k in (2, 3):
+        planned, extra = alts[k - 1]
+        fresh = tt.build_model(ds.layers, dem_path=ds.dem_path, settings=fast, include_planned=planned,
+                               extra_corridors=extra)
+        derived = tt.model_with_speeds(tt.derive_model(union, k, ds.layers, dem_path=ds.dem_path), fast)
+        got_all, want_all = _times(derived, ids), _times(fresh, ids)
+        for got, want in zip(got_all, want_all):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=ATOL, err_msg=f"alternative {k} at other speeds")
+        slow = _times(tt.derive_model(union, k, ds.layers, dem_path=ds.dem_path), ids)[0]
+        assert np.nanmax(np.abs(got_all[0] - slow)) > 1.0  # the speeds matter on these OD pairs
+    # an override of the land speed has its own build (one alternative): equals its fresh build too
+    own = tt.derive_model(tt.build_union_model(ds.layers, [(False, a)], dem_path=ds.dem_path, settings=own_land), 1,
+                          ds.layers, dem_path=ds.dem_path)
+    fresh = tt.build_model(ds.layers, dem_path=ds.dem_path, settings=own_land, extra_corridors=a)
     for got, want in zip(_times(own, ids), _times(fresh, ids)):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=ATOL)
 
@@ -115,20 +129,21 @@ def test_a_serial_compare_builds_the_network_once_per_group(ds, tmp_path, monkey
         name_zh="测试").to_file(tmp_path / "t.geojson")
     f = tmp_path / "alts.toml"
     f.write_text('[compare]\nsites = false\n[[alternatives]]\nname = "a"\nscenario = "t.geojson"\n'
-                 '[[alternatives]]\nname = "fast"\n[alternatives.settings]\nspeeds.county_road = 50\n'
+                 '[[alternatives]]\nname = "walk"\n[alternatives.settings]\nspeeds.off_road = 10\n'
                  '[[alternatives]]\nname = "b"\ninclude_planned = true\n[[alternatives]]\nname = "c"\n'
-                 '[alternatives.settings]\naccess.minutes = [45]\n', encoding="utf-8")
+                 '[alternatives.settings]\nspeeds.county_road = 50\n', encoding="utf-8")
     calls = []
     real = tt.build_network
     monkeypatch.setattr(tt, "build_network", lambda *a, **k: calls.append(k) or real(*a, **k))
     monkeypatch.setattr(C, "_UNIONS", [])
     C.run_compare(f, out_dir=tmp_path / "out", resolution=4000, workers=0, render=False)
-    # the base, a, b and c share a build; "fast" (a speed) has its own: two builds, though "fast" comes
-    # between the others in the file (the tasks run group by group, one union kept at a time)
+    # the base, a, b and c (a class speed: derived at its speed) share a build; "walk" (the land's speed)
+    # has its own: two builds, though "walk" comes between the others in the file (the tasks run group by
+    # group, one union kept at a time)
     assert sorted(len(c["alternatives"]) for c in calls) == [1, 4]
     import pandas as pd
     t = pd.read_csv(tmp_path / "out" / "compare" / "alternatives.csv", encoding="utf-8-sig")
-    assert list(t["alternative"]) == ["base", "a", "fast", "b", "c"] and list(t["build_group"]) == [1, 1, 2, 1, 1]
+    assert list(t["alternative"]) == ["base", "a", "walk", "b", "c"] and list(t["build_group"]) == [1, 1, 2, 1, 1]
 
 
 def test_a_loose_road_end_joins_the_base_not_another_alternatives_road():
@@ -168,3 +183,36 @@ def test_a_planned_station_is_only_in_the_alternatives_that_count_the_planned_on
     np.testing.assert_allclose(tt.time_surface(in_a, ["P"]), tt.time_surface(fresh, ["P"]), rtol=1e-9, atol=ATOL)
     fresh = tt.build_model(layers, settings=s, include_planned=True)
     np.testing.assert_allclose(tt.time_surface(planned, ["P"]), tt.time_surface(fresh, ["P"]), rtol=1e-9, atol=ATOL)
+
+
+def test_other_class_speeds_retime_only_the_lines_that_run_at_their_class_speed():
+    """Three parallel 0.1-degree lines between their own pairs of places: a county road at its class
+    speed, a county road with maxspeed 100 (x 0.8 = 80 km/h), a railway with a timetable speed of 90.
+    At county roads 20 km/h and railways 200 km/h only the first is re-timed: its time doubles, the
+    other two keep theirs (computed by hand from the Geod length), and a fresh build agrees."""
+    rows = {"R": 42.0, "M": 42.05, "T": 42.1}
+    lines = [[(119.0, y), (119.1, y)] for y in rows.values()]
+    cors = _cor(lines, ids=["R", "M", "T"], cls=["county_road", "county_road", "railway"],
+                maxspeed=[None, "100", None], operating_speed_kmh=[None, None, 90.0])
+    pts = {f"{k}{e}": (119.0 + 0.1 * e, y) for k, y in rows.items() for e in (0, 1)}
+    kinds = ["county_seat" if not k.startswith("T") else "station" for k in pts]
+    places = gpd.GeoDataFrame({"place_id": list(pts), "name_zh": list(pts), "kind": kinds},
+                              geometry=[Point(p) for p in pts.values()], crs=4326)
+    layers = {"corridors": cors, "places": places[~places["place_id"].str.startswith("T")],
+              "nodes": places[places["place_id"].str.startswith("T")].rename(columns={"place_id": "node_id"}),
+              "boundaries": _boundaries()}
+    slow = DEFAULT.override(**{"speeds.county_road": 20, "speeds.railway": 200})
+    net = N.build_network(layers)
+    derived, fresh = N.network_with_speeds(net, slow), N.build_network(layers, settings=slow)
+    e = derived.edges[derived.edges["mode"].isin(["road", "rail"]).to_numpy()]
+    line_min = e.groupby("corridor_id")["minutes"].sum()  # a line may be cut where a place links to it
+    assert line_min["R"] == pytest.approx(km(*lines[0]) / 20 * 60, rel=1e-6)  # re-timed: 20 km/h
+    assert line_min["M"] == pytest.approx(km(*lines[1]) / 80 * 60, rel=1e-6)  # its maxspeed x 0.8
+    assert line_min["T"] == pytest.approx(km(*lines[2]) / 90 * 60, rel=1e-6)  # its timetable
+    other = derived.edges[~derived.edges["mode"].isin(["road", "rail"]).to_numpy()]
+    assert (other["minutes"].to_numpy() == net.edges.loc[other.index, "minutes"].to_numpy()).all()  # links keep theirs
+    a = derived.arcs.sort_values(["tail", "head"])["minutes"].to_numpy()
+    b = fresh.arcs.sort_values(["tail", "head"])["minutes"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-12)  # the same as a build at these speeds
+    np.testing.assert_allclose(N.network_od_matrix(derived, ["R0", "R1"]).to_numpy(),
+                               N.network_od_matrix(fresh, ["R0", "R1"]).to_numpy(), rtol=1e-12)

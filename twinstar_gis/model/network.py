@@ -146,6 +146,7 @@ __all__ = [
     "network_crs",
     "network_od_matrix",
     "network_variant",
+    "network_with_speeds",
     "parse_speed",
     "travel_times",
     "travel_times_to",
@@ -390,8 +391,10 @@ def _selected(layers, include_planned, extra_corridors, alternatives=None):
 
 
 def _speeds(cors, cls, ids, settings, label):
-    """Speed of every line (see the module docstring) and the problems with its speed columns."""
+    """Speed of every line (see the module docstring), whether it is its class speed (no column of its
+    own replaced it), and the problems with its speed columns."""
     problems = []
+    own = np.zeros(len(cls), bool)
     u = np.unique(cls)
     speed = np.array([settings.speeds.for_class(c) if c in CORRIDOR_CLASSES else np.nan for c in u])
     speed = speed[np.searchsorted(u, cls)] if len(cls) else speed
@@ -406,12 +409,14 @@ def _speeds(cors, cls, ids, settings, label):
         use = np.isfinite(v)
         if who == "all":  # timetable speed: replaces the class speed of rail or road
             speed = np.where(use, v, speed)
+            own |= use
             continue
         use &= settings.network.use_maxspeed & ~np.isin(cls, RAIL_CLASSES)
         if who == "scenario":
             use &= scen
         speed = np.where(use, v * settings.network.maxspeed_factor, speed)
-    return speed, problems
+        own |= use
+    return speed, ~own, problems
 
 
 def _route_factor(cors, ids, label):
@@ -436,7 +441,7 @@ def _corridor_table(layers, settings, include_planned, extra_corridors, modes, a
                         f"{sorted(cors.loc[unknown, 'class'].astype(str).unique())} on {_ids(ids[unknown])}; "
                         f"known classes: {', '.join(CORRIDOR_CLASSES)} (a project's class_map can rename yours)")
     cls = cors["class"].astype(str).to_numpy()
-    speed, p = _speeds(cors, cls, ids, settings, label)
+    speed, class_speed, p = _speeds(cors, cls, ids, settings, label)
     factor, p2 = _route_factor(cors, ids, label)
     if problems + p + p2:
         raise ValidationError(problems + p + p2)
@@ -450,7 +455,8 @@ def _corridor_table(layers, settings, include_planned, extra_corridors, modes, a
            (_flag(cors["tunnel"]) if "tunnel" in cors.columns else np.zeros(len(cors), bool))
     layer = pd.to_numeric(cors["layer"], errors="coerce").fillna(0).to_numpy() if "layer" in cors.columns \
         else np.zeros(len(cors))
-    table = pd.DataFrame({"cid": ids.to_numpy(), "cls": cls, "speed": speed, "factor": factor, "oneway": _oneway(cors),
+    table = pd.DataFrame({"cid": ids.to_numpy(), "cls": cls, "speed": speed, "class_speed": class_speed, "factor": factor,
+                          "oneway": _oneway(cors),
                           "rail": rail, "over": over, "layer": layer,
                           "dest": access.isin(_DESTINATION).to_numpy(),
                           "land": ~rail & ~np.isin(cls, LAND_ACCESS_EXCLUDED) & ~over,
@@ -1221,7 +1227,7 @@ def _line_table(verts, table, row, lines):
         "corridor_id": col["cid"], "km": km, "minutes": np.maximum(km / table["speed"].to_numpy()[erow] * 60.0, _MIN_MINUTES),
         "oneway": np.where(km > 0, col["oneway"], 0).astype(np.int8),  # a zero-length piece may be used both ways
         "destination": col["dest"].astype(bool), "land": col["land"].astype(bool), "scenario": col["scen"].astype(bool),
-        "label": col["label"].astype(np.int64), "erow": erow})
+        "label": col["label"].astype(np.int64), "class_speed": table["class_speed"].to_numpy(bool)[erow], "erow": erow})
 
 
 def _assemble(verts, table, row, pts, att, snap_node, lines, settings, problems, to_proj, crs, restrictions,
@@ -1598,6 +1604,51 @@ def network_variant(net: Network, *, scenario: bool = True, rail: bool = True, l
         acc = np.unique(a.loc[a["label"].isin([0, 0 if label is None else label]), "node"].to_numpy(np.int64))
         out = dataclasses.replace(out, expressway_access=acc)
     return out
+
+
+def network_with_speeds(net: Network, settings: Settings) -> Network:
+    """The same network at other class speeds (``settings.speeds``): a line whose speed is its
+    class's (no ``maxspeed``, design or timetable speed of its own) takes the new class speed; links,
+    boarding and every line with a speed of its own keep their minutes.  Nodes, states, arcs and
+    restrictions are unchanged, so the result equals :func:`build_network` with ``settings`` (class
+    speeds decide nothing else in a build).
+
+    Parameters
+    ----------
+    net : Network
+    settings : Settings
+        Whose class speeds apply; the result carries these settings.
+
+    Returns
+    -------
+    Network
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString, Point
+    >>> from twinstar_gis.settings import DEFAULT
+    >>> layers = {"corridors": gpd.GeoDataFrame({"corridor_id": ["E1"], "class": ["expressway"]},
+    ...     geometry=[LineString([(120.0, 43.0), (120.5, 43.0)])], crs=4326),
+    ...     "places": gpd.GeoDataFrame({"place_id": ["A", "B"], "name_zh": ["a", "b"], "kind": ["county_seat"] * 2},
+    ...     geometry=[Point(120.0, 43.0), Point(120.5, 43.0)], crs=4326)}
+    >>> net = build_network(layers)
+    >>> slow = network_with_speeds(net, DEFAULT.override(**{"speeds.expressway": 50}))
+    >>> t, t2 = (network_od_matrix(n, ["A", "B"]).loc["A", "B"] for n in (net, slow))
+    >>> round(float(t2 / t), 6)  # the whole trip is on the expressway: 100 km/h -> 50 km/h
+    2.0
+    """
+    e = net.edges
+    use = e["class_speed"].eq(True).to_numpy() if "class_speed" in e.columns else np.zeros(len(e), bool)
+    minutes = e["minutes"].to_numpy(float).copy()
+    if use.any():
+        cls = e["cls"].astype(str).to_numpy()[use]
+        u, inv = np.unique(cls, return_inverse=True)
+        speed = np.array([settings.speeds.for_class(c) for c in u])[inv]
+        minutes[use] = np.maximum(e["km"].to_numpy(float)[use] / speed * 60.0, _MIN_MINUTES)
+    arcs = net.arcs.assign(minutes=minutes[net.arcs["edge"].to_numpy(np.int64)])
+    return dataclasses.replace(net, edges=e.assign(minutes=minutes), arcs=arcs, graph=_csr(arcs, net.n_states),
+                               settings=settings)
 
 
 def _indices(net, ids):

@@ -88,7 +88,7 @@ from ..data.schema import in_service
 from ..errors import AccessError
 from ..settings import DEFAULT, Settings
 from .landuse import land_speed, local_road_density, population_grid
-from .network import build_network, collapse_states, network_crs, network_variant, states_of
+from .network import build_network, collapse_states, network_crs, network_variant, network_with_speeds, states_of
 from .gridsearch import grid_times
 from .surface import Grid, friction_surface, inside_cells, make_grid, multi_source_times, zonal_time_stats
 
@@ -109,6 +109,7 @@ __all__ = [
     "model_from_raster",
     "land_search",
     "model_with_land",
+    "model_with_speeds",
     "model_variant",
     "od_matrix",
     "time_surface",
@@ -494,6 +495,29 @@ def build_models(layers: dict, *, dem_path=None, settings: Settings = DEFAULT, i
     base = model_variant(full, scenario=False)
     has_scenario = include_planned or (extra_corridors is not None and len(extra_corridors))
     return {"base": base, "scenario": full if has_scenario else base}
+
+
+def model_with_speeds(model: TravelTimeModel, settings: Settings) -> TravelTimeModel:
+    """The same model at the class speeds of ``settings`` (:func:`~twinstar_gis.model.network.network_with_speeds`):
+    the network's lines at their new class speeds, the egress arcs along them re-timed; the land, the joins
+    and where everything joins are unchanged (class speeds decide none of them).  Equals
+    :func:`build_model` with ``settings`` where ``settings`` differs from the model's only in class speeds.
+
+    Parameters
+    ----------
+    model : TravelTimeModel
+    settings : Settings
+        The result carries these settings.
+
+    Returns
+    -------
+    TravelTimeModel
+    """
+    if model.network is None:
+        return dataclasses.replace(model, settings=settings)
+    net = network_with_speeds(model.network, settings)
+    eg_from, eg_to = _egress(net, model.joins, model.point_joins, model.linked)
+    return dataclasses.replace(model, network=net, settings=settings, egress_from=eg_from, egress_to=eg_to)
 
 
 def build_union_model(layers: dict, alternatives, *, dem_path=None, settings: Settings = DEFAULT) -> TravelTimeModel:

@@ -433,9 +433,12 @@ class AlternativeTask:
 #: alternatives that agree on all of them share one build.  Not read by the build: ``access.minutes``,
 #: ``access.circles`` (isochrones and statistics read off the model), ``access.unlinked`` (a check),
 #: ``access.scenario``, ``access.local_sensitivity`` (the sensitivity run rebuilds its land), and the
-#: planning, compare and validation sections.
-BUILD_SETTINGS = ("speeds", "network", "access.resolution_m", "access.join_m", "access.land_model", "access.tobler_a",
-                  "access.tobler_b", "access.local_road_kmh", "access.local_trip_km")
+#: planning, compare and validation sections.  The class speeds (``speeds.expressway``,
+#: ``speeds.high_speed_rail``, ...) are not here either: they only time the lines, and an alternative
+#: that changes them is derived at its own speeds (:func:`twinstar_gis.model.traveltime.model_with_speeds`).
+BUILD_SETTINGS = ("speeds.off_network", "speeds.off_road", "speeds.transfer_min", "speeds.max_link_km", "network",
+                  "access.resolution_m", "access.join_m", "access.land_model", "access.tobler_a", "access.tobler_b",
+                  "access.local_road_kmh", "access.local_trip_km")
 
 
 def build_key(settings: Settings) -> tuple:
@@ -454,7 +457,9 @@ def build_key(settings: Settings) -> tuple:
     --------
     >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"access.minutes": (45,)}))
     True
-    >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"speeds.expressway": 90}))
+    >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"speeds.expressway": 90}))  # derived at its speeds
+    True
+    >>> build_key(DEFAULT) == build_key(DEFAULT.override(**{"speeds.off_road": 10}))
     False
     """
     d = settings.to_dict()
@@ -604,16 +609,19 @@ def union_model(base: BaseInputs, alternative: AlternativeTask, layers: dict):
 
 
 def _derived(base: BaseInputs, alternative: AlternativeTask, layers: dict):
-    """This alternative's model: derived from its group's union model (or built alone without a group)."""
-    from ..model.traveltime import build_model, derive_model
+    """This alternative's model: derived from its group's union model at its own class speeds (or built
+    alone without a group)."""
+    from ..model.traveltime import build_model, derive_model, model_with_speeds
 
     if not alternative.group:
         extra = None if alternative.layer is None else read_layer(base.scenarios, layer=alternative.layer)
         return build_model(layers, dem_path=base.dem, settings=alternative.settings,
                            include_planned=alternative.include_planned, extra_corridors=extra)
     union = union_model(base, alternative, layers)
-    return dataclasses.replace(derive_model(union, alternative.label, layers, dem_path=base.dem),
-                               settings=alternative.settings)
+    model = derive_model(union, alternative.label, layers, dem_path=base.dem)
+    if model.settings.speeds != alternative.settings.speeds:
+        return model_with_speeds(model, alternative.settings)
+    return dataclasses.replace(model, settings=alternative.settings)
 
 
 def _cores(layers) -> list[str]:
